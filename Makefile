@@ -1,0 +1,138 @@
+# Tessera - OpenID Connect provider and OAuth 2.0 authorisation server.
+#
+#   make run     build and start the server with the demo configuration
+#   make test    build, then run every test (unit, contract, fuzz, integration)
+#   make bench   signing ratios to `openssl speed`, HTTP throughput with wrk
+#   make lint    clang-format dry run + banned functions
+#   make deps    install missing Debian 12 packages (as root), else print the command
+#
+# Builds go to build/release (optimised) and build/asan (ASan + UBSan, used
+# by the tests). Warnings are errors.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+PKGS := libevent libevent_openssl yajl libsodium openssl hiredis cjose
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= gcc
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wundef -Wcast-qual -Wvla
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) -fno-common -g
+RELEASE_CFLAGS := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=all
+LDLIBS = $(PKG_LIBS) -ldl -lm
+
+MODULES := core http spi storage keys
+LIB_SRC := $(filter-out core/op_main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
+MAIN_SRC := core/op_main.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)) tests/unit/*.h)
+
+define objs
+$(patsubst %.c,build/$(1)/%.o,$(2))
+endef
+
+REL_OBJ := $(call objs,release,$(LIB_SRC))
+ASAN_OBJ := $(call objs,asan,$(LIB_SRC))
+
+BIN := build/release/tessera
+ASAN_BIN := build/asan/tessera
+UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+BENCH_BIN := build/release/tests/bench_sign
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all run test unit bench lint clean deps deps-test deps-bench fuzz check-config
+all: $(BIN) $(ASAN_BIN)
+
+build/release/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/asan/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+build/release/libtessera.a: $(REL_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/asan/libtessera.a: $(ASAN_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(BIN): build/release/core/op_main.o build/release/libtessera.a
+	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+
+$(ASAN_BIN): build/asan/core/op_main.o build/asan/libtessera.a
+	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+
+build/asan/tests/%: tests/unit/%.c build/asan/libtessera.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) $< build/asan/libtessera.a -o $@ $(LDLIBS)
+
+$(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libtessera.a -o $@ $(LDLIBS)
+
+# libFuzzer targets: clang, sanitizers, the library sources compiled in.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+unit: $(UNIT_BINS)
+
+# Debian 12 packages. `node`/`npm` count as present when the commands exist
+# (a machine may carry Node.js from elsewhere); otherwise Debian's are used.
+DEPS_BUILD := gcc make pkg-config libevent-dev libyajl-dev libsodium-dev \
+              libssl-dev libhiredis-dev libcjose-dev libjansson-dev
+DEPS_TEST := $(DEPS_BUILD) redis-server clang libclang-rt-14-dev curl \
+             $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
+DEPS_BENCH := $(DEPS_BUILD) wrk openssl
+
+# Install what is missing (as root) or print the command and stop.
+define install_missing
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else \
+	    echo "deps: missing Debian packages; run:"; \
+	    echo "  sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS_BUILD))
+
+deps-test:
+	$(call install_missing,$(DEPS_TEST))
+
+deps-bench:
+	$(call install_missing,$(DEPS_BENCH))
+
+run: deps $(BIN)
+	@examples/run-demo.sh
+
+test: deps-test
+	@$(MAKE) --no-print-directory all unit fuzz
+	@tests/run.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)
+	@tests/bench/run.sh
+
+check-config: $(BIN)
+	@$(BIN) --check-config examples/tessera.properties
+
+lint:
+	@tests/lint.sh
+
+clean:
+	rm -rf build

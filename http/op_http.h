@@ -1,0 +1,258 @@
+/*
+ * http/op_http.h - the HTTP front-end (evhttp), its request and reply
+ * API, the strict form/query and cookie parsers, and the async outbound
+ * HTTP(S) client. Only http/ includes <event2/http.h>; handlers see
+ * op_http_req_t and never an evhttp type.
+ *
+ * Request lifetime: the server creates an op_http_req_t with its own
+ * arena and a deadline (request_timeout_ms). A handler replies exactly
+ * once with one of the op_http_reply_* calls, possibly later from a
+ * callback. If the deadline passes first, the server answers 503
+ * temporarily_unavailable itself and later replies are dropped. The
+ * request (and its arena) is freed when it has been replied to and every
+ * op_http_req_hold() has been matched by op_http_req_release().
+ */
+#ifndef OP_HTTP_H
+#define OP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/op.h"
+
+/* ---- strict x-www-form-urlencoded / query parser ---------------------- */
+
+typedef struct op_param {
+    const char *name; /* decoded, NUL-terminated */
+    size_t name_len;
+    const char *value; /* decoded, NUL-terminated */
+    size_t value_len;
+} op_param_t;
+
+typedef struct op_params {
+    op_param_t *items;
+    size_t n;
+} op_params_t;
+
+typedef struct op_params_limits {
+    size_t max_params;     /* default 64 */
+    size_t max_name_len;   /* default 128 */
+    size_t max_value_len;  /* default 16384 */
+} op_params_limits_t;
+
+extern const op_params_limits_t op_params_default_limits;
+
+/*
+ * Parse "a=1&b=2" (application/x-www-form-urlencoded, also used for
+ * query strings). Names and values are percent-decoded and '+' becomes a
+ * space in both. Rejected with OP_EINVAL and a description naming the
+ * parameter: malformed percent-encoding, a decoded NUL, invalid UTF-8, an
+ * empty name, a repeated name (RFC 6749 §3.1: "parameters MUST NOT be
+ * included more than once"). Over a limit: OP_ETOOBIG. Names are
+ * case-sensitive. "a" alone means a="" and empty pieces ("a=1&&b=2") are
+ * skipped. lim may be NULL (defaults).
+ */
+int op_params_parse(op_arena_t *a, const char *s, size_t len,
+                    const op_params_limits_t *lim, op_params_t *out,
+                    op_err_t *err);
+
+/* Value of a parameter, NULL when absent. */
+const char *op_params_get(const op_params_t *p, const char *name);
+const op_param_t *op_params_find(const op_params_t *p, const char *name);
+
+/* Percent-encode for a query/form value (RFC 3986 unreserved kept). */
+char *op_http_urlencode(op_arena_t *a, const char *s, size_t len);
+
+/* ---- cookies ---------------------------------------------------------- */
+
+/*
+ * Parse a Cookie header ("a=1; b=2"). Names are case-sensitive; a
+ * repeated name keeps the first (browsers send the most specific first).
+ * Values may be quoted. Bad syntax: OP_EINVAL.
+ */
+int op_cookies_parse(op_arena_t *a, const char *header, size_t len,
+                     op_params_t *out, op_err_t *err);
+
+typedef struct op_cookie_attrs {
+    const char *path;      /* default "/" */
+    int64_t max_age;       /* -1: session cookie; 0: delete */
+    bool secure;
+    bool http_only;
+    const char *same_site; /* "Lax", "Strict", "None" or NULL */
+} op_cookie_attrs_t;
+
+/* Set-Cookie value; NULL when name or value has bytes not allowed by
+ * RFC 6265 §4.1.1. */
+char *op_cookie_format(op_arena_t *a, const char *name, const char *value,
+                       const op_cookie_attrs_t *attrs);
+
+/* ---- the server ------------------------------------------------------- */
+
+typedef struct op_http op_http_t;
+typedef struct op_http_req op_http_req_t;
+
+typedef enum {
+    OP_HTTP_GET = 1 << 0,
+    OP_HTTP_POST = 1 << 1,
+    OP_HTTP_PUT = 1 << 2,
+    OP_HTTP_DELETE = 1 << 3,
+    OP_HTTP_HEAD = 1 << 4,
+    OP_HTTP_OPTIONS = 1 << 5,
+    OP_HTTP_PATCH = 1 << 6
+} op_http_method_t;
+
+/* Route flags. */
+#define OP_ROUTE_CORS 0x1   /* public endpoint: CORS headers + preflight */
+#define OP_ROUTE_PREFIX 0x2 /* path matches as "<path>/..." too */
+
+typedef void (*op_http_handler_t)(op_http_req_t *req, void *ctx);
+
+typedef struct op_http_route {
+    unsigned methods; /* op_http_method_t bits; HEAD follows GET */
+    const char *path; /* exact, e.g. "/jwks.json" */
+    unsigned flags;
+    op_http_handler_t handler;
+    void *ctx;
+} op_http_route_t;
+
+typedef struct op_http_config {
+    const char *address;       /* "127.0.0.1", "::" */
+    int port;                  /* 0: any (read back with op_http_port) */
+    int fd;                    /* >= 0: accept on this bound socket */
+    bool reuse_port;           /* SO_REUSEPORT (workers) */
+    size_t max_body;           /* 413 beyond */
+    size_t max_headers;        /* 431 beyond (header block bytes) */
+    int idle_timeout_s;        /* connection read/write timeout */
+    uint64_t request_timeout_ms; /* handler deadline: 503 after */
+    size_t arena_max;          /* per request */
+    const char *cors_origins;  /* "*" or space-separated origins, NULL */
+} op_http_config_t;
+
+/* Create, bind and listen. Routes are copied (the strings are borrowed
+ * and must outlive the server); the first match wins. NULL with err. */
+op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg,
+                       const op_http_route_t *routes, size_t nroutes,
+                       op_err_t *err);
+
+/* The port actually bound. */
+int op_http_port(const op_http_t *http);
+
+/* Stop accepting new connections (requests in progress go on). */
+void op_http_stop_accepting(op_http_t *http);
+
+/* Requests not yet replied to (for a graceful shutdown). */
+size_t op_http_in_flight(const op_http_t *http);
+
+void op_http_free(op_http_t *http);
+
+/* ---- one request ---------------------------------------------------- */
+
+op_http_method_t op_http_req_method(const op_http_req_t *req);
+const char *op_http_req_method_name(const op_http_req_t *req);
+const char *op_http_req_path(const op_http_req_t *req); /* decoded */
+/* With OP_ROUTE_PREFIX: what follows "<route path>/", else "". */
+const char *op_http_req_subpath(const op_http_req_t *req);
+/* Parsed query string (strict). */
+const op_params_t *op_http_req_query(const op_http_req_t *req);
+/* Header value (case-insensitive name, as HTTP says), NULL when absent. */
+const char *op_http_req_header(const op_http_req_t *req, const char *name);
+/* Body bytes (NUL-terminated copy), length in *len. */
+const char *op_http_req_body(const op_http_req_t *req, size_t *len);
+/* Body as a strict form (Content-Type must be
+ * application/x-www-form-urlencoded). OP_EINVAL with err otherwise. */
+int op_http_req_form(op_http_req_t *req, const op_params_t **out,
+                     op_err_t *err);
+/* Body as strict JSON (Content-Type must be application/json). */
+int op_http_req_json(op_http_req_t *req, const op_json_t **out,
+                     op_err_t *err);
+/* Cookie by name, NULL when absent or the header is malformed. */
+const char *op_http_req_cookie(op_http_req_t *req, const char *name);
+/* "Authorization: Bearer <token>" (RFC 6750 §2.1), NULL otherwise. */
+const char *op_http_req_bearer(const op_http_req_t *req);
+const char *op_http_req_peer(const op_http_req_t *req);
+const char *op_http_req_id(const op_http_req_t *req);
+op_arena_t *op_http_req_arena(op_http_req_t *req);
+op_loop_t *op_http_req_loop(op_http_req_t *req);
+
+/* Keep the request (and arena) alive across an async operation. */
+void op_http_req_hold(op_http_req_t *req);
+void op_http_req_release(op_http_req_t *req);
+/* True once a reply went out (or the deadline answered). */
+bool op_http_req_replied(const op_http_req_t *req);
+
+/* ---- replies (exactly one per request) ---------------------------- */
+
+/* Reply flags. */
+#define OP_REPLY_NO_STORE 0x1 /* Cache-Control: no-store, Pragma: no-cache */
+
+/* Add a response header before replying. OP_EINVAL if the value has CR,
+ * LF or NUL (never sent). */
+int op_http_add_header(op_http_req_t *req, const char *name,
+                       const char *value);
+
+void op_http_reply(op_http_req_t *req, int status, const char *content_type,
+                   const char *body, size_t len, unsigned flags);
+void op_http_reply_json(op_http_req_t *req, int status, const char *json,
+                        size_t len, unsigned flags);
+/* RFC 6749 §5.2 JSON error body {"error","error_description"} with
+ * err->http_status (no-store). */
+void op_http_reply_error(op_http_req_t *req, const op_err_t *err);
+/* 302 with Location (checked for CR/LF). */
+void op_http_reply_redirect(op_http_req_t *req, const char *location);
+
+/* ---- the outbound client -------------------------------------------- */
+
+typedef struct op_http_client op_http_client_t;
+
+typedef struct op_http_client_config {
+    const char *ca_file;       /* NULL: system trust store */
+    uint64_t connect_timeout_ms;
+    uint64_t timeout_ms;       /* whole exchange */
+    size_t max_response;       /* body cap, bytes */
+    const char *user_agent;
+} op_http_client_config_t;
+
+op_http_client_t *op_http_client_new(op_loop_t *loop,
+                                     const op_http_client_config_t *cfg,
+                                     op_err_t *err);
+/* Cancels (OP_ECANCELED) every fetch in flight, then frees. */
+void op_http_client_free(op_http_client_t *c);
+
+typedef struct op_http_header {
+    const char *name;
+    const char *value;
+} op_http_header_t;
+
+typedef struct op_http_fetch {
+    op_http_method_t method; /* GET or POST */
+    const char *url;         /* http:// or https:// */
+    const op_http_header_t *headers;
+    size_t nheaders;
+    const char *body; /* POST body, may be NULL */
+    size_t body_len;
+    const char *content_type;
+    size_t max_response; /* 0: client default */
+} op_http_fetch_t;
+
+typedef struct op_http_response {
+    int status;
+    const char *content_type; /* NULL when absent */
+    const char *body;         /* NUL-terminated */
+    size_t body_len;
+} op_http_response_t;
+
+/*
+ * Fetch url asynchronously: DNS through evdns, TLS with certificate and
+ * host name verification for https, connect and overall deadlines, body
+ * cap. cb runs exactly once with OP_OK and a response (any HTTP status),
+ * or OP_EINVAL (bad URL), OP_ETIMEDOUT, OP_ETOOBIG, OP_EUNAVAIL (DNS,
+ * connect, TLS failure; err->description says which), OP_ECANCELED. The
+ * response is borrowed for the callback.
+ */
+typedef void (*op_http_fetch_cb)(int status, const op_http_response_t *resp,
+                                 const op_err_t *err, void *arg);
+void op_http_fetch(op_http_client_t *c, const op_http_fetch_t *f,
+                   op_http_fetch_cb cb, void *arg);
+
+#endif

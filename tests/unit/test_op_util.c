@@ -1,0 +1,121 @@
+/* Unit tests: core/op_util.c, core/op_err.c, core/op_log.c */
+#include "core/op.h"
+#include "tests/unit/op_test.h"
+
+static void test_parse_i64(void)
+{
+    int64_t v;
+    OP_CHECK(op_parse_i64("0", 1, 0, 10, &v) && v == 0);
+    OP_CHECK(op_parse_i64("-42", 3, -100, 100, &v) && v == -42);
+    OP_CHECK(op_parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v) &&
+             v == INT64_MAX);
+    OP_CHECK(op_parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v) &&
+             v == INT64_MIN);
+    OP_CHECK(!op_parse_i64("9223372036854775808", 19, INT64_MIN, INT64_MAX, &v));
+    OP_CHECK(!op_parse_i64("", 0, 0, 10, &v));
+    OP_CHECK(!op_parse_i64("-", 1, -10, 10, &v));
+    OP_CHECK(!op_parse_i64("+1", 2, 0, 10, &v));
+    OP_CHECK(!op_parse_i64(" 1", 2, 0, 10, &v));
+    OP_CHECK(!op_parse_i64("1x", 2, 0, 10, &v));
+    OP_CHECK(!op_parse_i64("11", 2, 0, 10, &v));
+}
+
+/* RFC 4648 §10 test vectors, in the base64url alphabet without padding. */
+static void test_b64url_vectors(void)
+{
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const out[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    char buf[32];
+    uint8_t dec[32];
+    size_t n;
+    for (size_t i = 0; i < OP_NELEMS(in); i++) {
+        op_b64url_encode((const uint8_t *)in[i], strlen(in[i]), buf);
+        OP_CHECK_STR(buf, out[i]);
+        OP_CHECK(op_b64url_decode(out[i], strlen(out[i]), dec, &n));
+        OP_CHECK(n == strlen(in[i]) && memcmp(dec, in[i], n) == 0);
+    }
+    const uint8_t bin[] = {0xfb, 0xff};
+    op_b64url_encode(bin, 2, buf);
+    OP_CHECK_STR(buf, "-_8");
+}
+
+static void test_b64url_strict(void)
+{
+    uint8_t dec[32];
+    size_t n;
+    OP_CHECK(!op_b64url_decode("Zg==", 4, dec, &n));  /* padding */
+    OP_CHECK(!op_b64url_decode("Zm9v+", 5, dec, &n)); /* std alphabet */
+    OP_CHECK(!op_b64url_decode("Zh", 2, dec, &n));    /* non-canonical */
+    OP_CHECK(!op_b64url_decode("Z", 1, dec, &n));     /* impossible length */
+    OP_CHECK(!op_b64url_decode("Zm 9", 4, dec, &n));
+}
+
+static void test_hex(void)
+{
+    uint8_t b[3] = {0x00, 0xab, 0xff}, d[3];
+    char h[7];
+    op_hex_encode(b, 3, h);
+    OP_CHECK_STR(h, "00abff");
+    OP_CHECK(op_hex_decode("00ABff", 6, d, 3) && memcmp(b, d, 3) == 0);
+    OP_CHECK(!op_hex_decode("00abf", 5, d, 3));
+    OP_CHECK(!op_hex_decode("00abfg", 6, d, 3));
+}
+
+static void test_err_table(void)
+{
+    op_err_t e;
+    op_err_clear(&e);
+    OP_CHECK_INT(OP_ERR(&e, OP_EUNAVAIL, "store %s", "down"), OP_EUNAVAIL);
+    OP_CHECK_STR(e.oauth_error, "temporarily_unavailable");
+    OP_CHECK_INT(e.http_status, 503);
+    OP_CHECK_STR(e.description, "store down");
+    OP_ERR_OAUTH(&e, OP_EINVAL, "invalid_grant", 400, "bad code");
+    OP_CHECK_STR(e.oauth_error, "invalid_grant");
+    OP_CHECK_STR(op_status_name(OP_ETIMEDOUT), "OP_ETIMEDOUT");
+    OP_CHECK_INT(OP_ERR(NULL, OP_EINVAL, "x"), OP_EINVAL);
+}
+
+static void test_log_redaction(void)
+{
+    char a[] = "POST client_secret=s3cret&code=abc&grant_type=x";
+    op_log_redact(a);
+    OP_CHECK_STR(a, "POST client_secret=***&code=***&grant_type=x");
+    char b[] = "Authorization: Bearer eyJhbGc.x.y done";
+    op_log_redact(b);
+    OP_CHECK_STR(b, "Authorization: Bearer *** done");
+    char c[] = "{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}";
+    op_log_redact(c);
+    OP_CHECK_STR(c, "{\"kty\":\"oct\",\"k\":\"***\"}");
+    char d[] = "nothing secret here";
+    op_log_redact(d);
+    OP_CHECK_STR(d, "nothing secret here");
+}
+
+static void test_log_line(void)
+{
+    int fds[2];
+    OP_CHECK(pipe(fds) == 0);
+    op_log_init(OP_LOG_INFO, fds[1]);
+    op_log_debug("r-1", "hidden %d", 1);
+    op_log_info("r-2", "password=hunter2 line\nforged");
+    close(fds[1]);
+    char buf[512] = {0};
+    OP_CHECK(read(fds[0], buf, sizeof(buf) - 1) > 0);
+    OP_CHECK(strstr(buf, "hidden") == NULL);
+    OP_CHECK(strstr(buf, "[r-2] password=*** line?forged\n") != NULL);
+    OP_CHECK(strstr(buf, "hunter2") == NULL);
+    op_log_level_t l;
+    OP_CHECK(op_log_level_parse("warn", &l) && l == OP_LOG_WARN);
+    OP_CHECK(!op_log_level_parse("loud", &l));
+}
+
+static const op_test_case_t cases[] = {
+    {"parse_i64", test_parse_i64},
+    {"b64url_vectors", test_b64url_vectors},
+    {"b64url_strict", test_b64url_strict},
+    {"hex", test_hex},
+    {"err_table", test_err_table},
+    {"log_redaction", test_log_redaction},
+    {"log_line", test_log_line},
+};
+OP_TEST_MAIN(cases)
