@@ -20,10 +20,18 @@ typedef struct op_defer_node {
     bool heap;
 } op_defer_node_t;
 
+typedef struct op_loop_sig {
+    struct op_loop_sig *next;
+    struct event *ev;
+    op_fn_t fn;
+    void *arg;
+} op_loop_sig_t;
+
 struct op_loop {
     struct event_base *base;
     struct event *defer_ev; /* activated while the queue is non-empty */
     op_defer_node_t *head, *tail;
+    op_loop_sig_t *signals;
 };
 
 struct op_timer {
@@ -96,6 +104,12 @@ void op_loop_free(op_loop_t *loop)
             free(n);
         n = next;
     }
+    while (loop->signals != NULL) {
+        op_loop_sig_t *next = loop->signals->next;
+        event_free(loop->signals->ev);
+        free(loop->signals);
+        loop->signals = next;
+    }
     event_free(loop->defer_ev);
     event_base_free(loop->base);
     free(loop);
@@ -114,6 +128,33 @@ int op_loop_run(op_loop_t *loop)
 void op_loop_stop(op_loop_t *loop)
 {
     event_base_loopbreak(loop->base);
+}
+
+static void op_loop_on_signal(evutil_socket_t fd, short what, void *arg)
+{
+    OP_UNUSED(fd);
+    OP_UNUSED(what);
+    op_loop_sig_t *sig = arg;
+    sig->fn(sig->arg);
+}
+
+int op_loop_signal(op_loop_t *loop, int signo, op_fn_t fn, void *arg)
+{
+    op_loop_sig_t *sig = calloc(1, sizeof(*sig));
+    if (sig == NULL)
+        return OP_ERROR;
+    sig->fn = fn;
+    sig->arg = arg;
+    sig->ev = evsignal_new(loop->base, signo, op_loop_on_signal, sig);
+    if (sig->ev == NULL || evsignal_add(sig->ev, NULL) != 0) {
+        if (sig->ev != NULL)
+            event_free(sig->ev);
+        free(sig);
+        return OP_ERROR;
+    }
+    sig->next = loop->signals;
+    loop->signals = sig;
+    return OP_OK;
 }
 
 uint64_t op_loop_now_ms(void)

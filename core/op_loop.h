@@ -40,6 +40,11 @@ void *op_loop_base(op_loop_t *loop);
 int op_loop_run(op_loop_t *loop);
 void op_loop_stop(op_loop_t *loop);
 
+/* Call fn(arg) from the loop each time signal signo arrives (libevent's
+ * signal handling: the handler itself does nothing unsafe). Returns OP_OK
+ * or OP_ERROR. The watcher lives until op_loop_free. */
+int op_loop_signal(op_loop_t *loop, int signo, op_fn_t fn, void *arg);
+
 /* Milliseconds of a monotonic clock, and seconds since the epoch. */
 uint64_t op_loop_now_ms(void);
 int64_t op_loop_epoch(void);
