@@ -1,0 +1,87 @@
+/*
+ * tests/fuzz/fuzz_json.c - libFuzzer target for core/op_json.c.
+ *
+ * Each input is parsed with the default limits in a fresh arena. When it
+ * parses, the tree is written back (compact or pretty) and the output
+ * re-parsed: that must succeed and give the same tree. The re-parse keeps
+ * the depth and member limits but not the byte limit, since indentation
+ * may make the output longer than the input. Any failure aborts.
+ *
+ *   make build/fuzz/fuzz_json
+ *   build/fuzz/fuzz_json -dict=tests/fuzz/json.dict CORPUS_COPY
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/op.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Deep structural equality of two trees (keys in document order). */
+static bool fuzz_json_equal(const op_json_t *x, const op_json_t *y)
+{
+    if (x == NULL || y == NULL || x->type != y->type)
+        return false;
+    switch (x->type) {
+    case OP_JSON_NUMBER:
+        return strcmp(x->u.num.raw, y->u.num.raw) == 0 && x->u.num.is_int == y->u.num.is_int &&
+               (!x->u.num.is_int || x->u.num.i == y->u.num.i);
+    case OP_JSON_STRING:
+        return x->u.str.len == y->u.str.len && memcmp(x->u.str.s, y->u.str.s, x->u.str.len) == 0;
+    case OP_JSON_ARRAY:
+        if (x->u.arr.n != y->u.arr.n)
+            return false;
+        for (size_t i = 0; i < x->u.arr.n; i++) {
+            if (!fuzz_json_equal(x->u.arr.items[i], y->u.arr.items[i]))
+                return false;
+        }
+        return true;
+    case OP_JSON_OBJECT:
+        if (x->u.obj.n != y->u.obj.n)
+            return false;
+        for (size_t i = 0; i < x->u.obj.n; i++) {
+            if (x->u.obj.key_lens[i] != y->u.obj.key_lens[i] ||
+                strcmp(x->u.obj.keys[i], y->u.obj.keys[i]) != 0 ||
+                !fuzz_json_equal(x->u.obj.vals[i], y->u.obj.vals[i]))
+                return false;
+        }
+        return true;
+    default:
+        return true;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const op_json_limits_t relim = {SIZE_MAX, op_json_default_limits.max_depth,
+                                    op_json_default_limits.max_members};
+    op_arena_t *a = op_arena_new(4u << 20);
+    op_json_t *v = NULL, *v2 = NULL;
+    op_json_w_t *w;
+    const char *out = NULL;
+    size_t len = 0;
+    op_err_t err;
+
+    if (a == NULL)
+        return 0;
+    op_err_clear(&err);
+    int rc = op_json_parse(a, (const char *)data, size, NULL, &v, &err);
+    if (rc != OP_OK) {
+        /* Failures are clean: no tree, a described error of a known kind. */
+        if (v != NULL || err.code != rc || err.description[0] == '\0' ||
+            (rc != OP_EINVAL && rc != OP_ETOOBIG && rc != OP_ENOMEM))
+            abort();
+        goto cleanup_arena;
+    }
+    w = op_json_w_new(a, size % 2 == 1);
+    if (w == NULL)
+        abort();
+    op_json_w_value(w, v);
+    if (op_json_w_finish(w, &out, &len, &err) != OP_OK || strlen(out) != len)
+        abort();
+    if (op_json_parse(a, out, len, &relim, &v2, &err) != OP_OK || !fuzz_json_equal(v, v2))
+        abort();
+cleanup_arena:
+    op_arena_free(a);
+    return 0;
+}
