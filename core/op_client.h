@@ -1,0 +1,176 @@
+/*
+ * core/op_client.h - client registrations: metadata, validation, the
+ * canonical JSON record and the clients file.
+ *
+ * The metadata names are those of RFC 7591 §2 and OpenID Connect Dynamic
+ * Client Registration §2, plus code_challenge_method (custom: "S256"
+ * forces PKCE). Unknown members are kept and written back (RFC 7591 §2:
+ * "ignored"), never interpreted.
+ *
+ * Validation (each error names the client and the field, e.g.
+ * `client "demo-client": redirect_uris[0]: must not have a fragment`):
+ *  - client_id: 1..128 printable ASCII characters, no spaces;
+ *  - known members must have their JSON type;
+ *  - redirect_uris (RFC 6749 §3.1.2): absolute, no fragment, no code,
+ *    state or response query parameter. Web clients: https, or http with a
+ *    loopback host; with the implicit grant, https only and no localhost
+ *    (OIDC Registration §2). Native clients (RFC 8252): a reverse-DNS
+ *    custom scheme (one with a '.', §7.1), http with a loopback IP literal
+ *    ("localhost" is refused, §8.3), or https. post_logout_redirect_uris
+ *    follow the same rules (without the implicit one);
+ *  - grant_types and response_types from the known values; defaults
+ *    ["authorization_code"] and ["code"] (RFC 7591 §2.1); an explicit
+ *    empty response_types ([]) means no front-channel flow (e.g. a
+ *    client_credentials-only client). code needs authorization_code;
+ *    id_token / token need implicit; authorization_code and implicit need
+ *    a redirect_uri;
+ *  - token_endpoint_auth_method (default client_secret_basic):
+ *    client_secret is required for client_secret_basic, client_secret_post
+ *    and client_secret_jwt; "none" (public client) allows neither a secret
+ *    nor the client_credentials grant; private_key_jwt needs jwks or
+ *    jwks_uri; jwks and jwks_uri never both; jwks is {"keys": [...]};
+ *  - jwks_uri https; logo_uri, client_uri, policy_uri, tos_uri,
+ *    backchannel_logout_uri, frontchannel_logout_uri absolute http(s)
+ *    (the logout ones without a fragment); default_max_age >= 0.
+ *
+ * Clients live in the arena they were parsed into. client_secret is a
+ * secret: never log it.
+ */
+#ifndef OP_CLIENT_H
+#define OP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/op.h"
+#include "keys/op_keys.h"
+
+#define OP_CLIENT_ID_MAX     128
+#define OP_CLIENT_FILE_MAX   (1024 * 1024) /* clients file size cap */
+#define OP_CLIENT_FILE_DEPTH 16            /* clients file nesting cap */
+
+/* Grant types (bits of op_client_t.grant_types). */
+enum {
+    OP_CLIENT_GRANT_AUTHORIZATION_CODE = 1u << 0,
+    OP_CLIENT_GRANT_IMPLICIT = 1u << 1,
+    OP_CLIENT_GRANT_REFRESH_TOKEN = 1u << 2,
+    OP_CLIENT_GRANT_CLIENT_CREDENTIALS = 1u << 3,
+    OP_CLIENT_GRANT_PASSWORD = 1u << 4,
+    OP_CLIENT_GRANT_JWT_BEARER = 1u << 5,     /* RFC 7523 */
+    OP_CLIENT_GRANT_SAML2_BEARER = 1u << 6,   /* RFC 7522 */
+    OP_CLIENT_GRANT_TOKEN_EXCHANGE = 1u << 7, /* RFC 8693 */
+    OP_CLIENT_GRANT_CIBA = 1u << 8            /* OpenID CIBA */
+};
+
+/* A response type is a set of these bits ("code id_token" = CODE|ID_TOKEN);
+ * NONE is alone. */
+enum {
+    OP_CLIENT_RT_CODE = 1u << 0,
+    OP_CLIENT_RT_ID_TOKEN = 1u << 1,
+    OP_CLIENT_RT_TOKEN = 1u << 2,
+    OP_CLIENT_RT_NONE = 1u << 3
+};
+
+typedef enum {
+    OP_CLIENT_AUTH_CLIENT_SECRET_BASIC = 0,
+    OP_CLIENT_AUTH_CLIENT_SECRET_POST,
+    OP_CLIENT_AUTH_CLIENT_SECRET_JWT,
+    OP_CLIENT_AUTH_PRIVATE_KEY_JWT,
+    OP_CLIENT_AUTH_NONE,
+    OP_CLIENT_AUTH_TLS_CLIENT_AUTH,
+    OP_CLIENT_AUTH_SELF_SIGNED_TLS_CLIENT_AUTH
+} op_client_auth_t;
+
+typedef enum { OP_CLIENT_APP_WEB = 0, OP_CLIENT_APP_NATIVE } op_client_app_t;
+
+typedef enum { OP_CLIENT_SUB_PUBLIC = 0, OP_CLIENT_SUB_PAIRWISE } op_client_sub_t;
+
+/* A string list. */
+typedef struct op_client_strs {
+    const char *const *items;
+    size_t n;
+} op_client_strs_t;
+
+/* One validated client. Strings are NULL when unset. */
+typedef struct op_client {
+    const char *client_id;
+    const char *client_secret; /* secret */
+    const char *client_name;
+    op_client_strs_t redirect_uris;
+    op_client_strs_t post_logout_redirect_uris;
+    unsigned grant_types;           /* OP_CLIENT_GRANT_* bits */
+    const unsigned *response_types; /* OP_CLIENT_RT_* sets, no repeats */
+    size_t n_response_types;
+    op_client_auth_t token_endpoint_auth_method;
+    op_client_app_t application_type;
+    const char *scope;           /* space-separated scope tokens */
+    const char *jwks;            /* the "jwks" object as compact JSON text */
+    const op_json_t *jwks_value; /* the same, parsed */
+    const char *jwks_uri;
+    op_jws_alg_t id_token_signed_response_alg; /* OP_JWS_NONE: default */
+    op_jws_alg_t userinfo_signed_response_alg; /* OP_JWS_NONE: JSON */
+    op_client_sub_t subject_type;
+    op_client_strs_t contacts;
+    const char *logo_uri;
+    const char *client_uri;
+    const char *policy_uri;
+    const char *tos_uri;
+    int64_t default_max_age; /* seconds; -1: unset */
+    bool require_auth_time;
+    op_client_strs_t default_acr_values;
+    bool require_pushed_authorization_requests;
+    const char *code_challenge_method; /* "S256" or NULL */
+    const char *backchannel_logout_uri;
+    const char *frontchannel_logout_uri;
+    bool backchannel_logout_session_required;
+    bool frontchannel_logout_session_required;
+    /* Unknown members, in document order: kept, not interpreted. */
+    const char *const *extra_names;
+    const op_json_t *const *extra_values;
+    size_t n_extra;
+} op_client_t;
+
+/*
+ * Validate a parsed client object into *out. The arrays of *out are
+ * allocated in a; its strings and JSON values are borrowed from obj, which
+ * must live as long as the client (parse it into the same arena). where
+ * names the client in errors until its client_id is known (e.g.
+ * "clients[2]"; NULL: "client"). OP_EINVAL or OP_ENOMEM with err.
+ */
+int op_client_from_json(op_arena_t *a, const op_json_t *obj, const char *where, op_client_t *out,
+                        op_err_t *err);
+
+/* Same from JSON text (a store record): parse, then validate. */
+int op_client_parse(op_arena_t *a, const char *json, size_t len, op_client_t *out, op_err_t *err);
+
+/*
+ * Canonical JSON of c (the store record): known members in a fixed order,
+ * defaults written out, unset members left out, then the unknown members.
+ * Parsing it gives the same client, and serialising that the same text.
+ * *out is NUL-terminated, in a.
+ */
+int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, size_t *len,
+                      op_err_t *err);
+
+/*
+ * A clients file's text: a JSON array of client objects (at most
+ * OP_CLIENT_FILE_MAX bytes, nesting OP_CLIENT_FILE_DEPTH). A repeated
+ * client_id is an error. *out (an array of *n clients) lives in a.
+ * source names the text in errors.
+ */
+int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *source,
+                     op_client_t **out, size_t *n, op_err_t *err);
+
+/* Read (blocking: start-up only) and parse the clients file at path. */
+int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
+                         op_err_t *err);
+
+/* The bit of a grant type name, 0 when unknown. */
+unsigned op_client_grant_parse(const char *name, size_t len);
+
+/* A response_type value ("code id_token", any order) as a set of
+ * OP_CLIENT_RT_* bits; false when malformed or unknown. */
+bool op_client_response_type_parse(const char *s, size_t len, unsigned *out);
+
+#endif

@@ -1,0 +1,492 @@
+/*
+ * tests/unit/test_op_client.c - client metadata validation, the canonical
+ * JSON round trip and the clients file.
+ *
+ * Run from the repository root (examples/ and tests/data/ are read with
+ * relative paths).
+ */
+#include "core/op_client.h"
+#include "tests/unit/op_test.h"
+
+#define ARENA_MAX (8u << 20)
+
+/* Client JSON shorthands: a web client with a secret and a redirect URI. */
+#define ID        "\"client_id\":\"c\","
+#define SEC       "\"client_secret\":\"s3cret\","
+#define RU        "\"redirect_uris\":[\"https://app.example/cb\"]"
+#define WEB(rest) "{" ID SEC RU rest "}"
+
+#define CHECK_HAS(hay, needle)                                                                     \
+    do {                                                                                           \
+        if (strstr((hay), (needle)) == NULL) {                                                     \
+            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, (hay),  \
+                    (needle));                                                                     \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static op_arena_t *arena(void)
+{
+    op_arena_t *a = op_arena_new(ARENA_MAX);
+    OP_CHECK(a != NULL);
+    return a;
+}
+
+static void parse_ok(op_arena_t *a, const char *json, op_client_t *c)
+{
+    op_err_t err;
+    op_err_clear(&err);
+    int rc = op_client_parse(a, json, strlen(json), c, &err);
+    if (rc != OP_OK)
+        fprintf(stderr, "unexpected error for %s: %s\n", json, err.description);
+    OP_CHECK_INT(rc, OP_OK);
+}
+
+/* Serialise, parse back, serialise again: the same text and values. */
+static const char *round_trip(op_arena_t *a, const op_client_t *c, op_client_t *back)
+{
+    const char *j1 = NULL, *j2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    op_err_t err;
+    OP_CHECK_INT(op_client_to_json(c, a, &j1, &l1, &err), OP_OK);
+    OP_CHECK_INT(strlen(j1), l1);
+    parse_ok(a, j1, back);
+    OP_CHECK_INT(op_client_to_json(back, a, &j2, &l2, &err), OP_OK);
+    OP_CHECK_STR(j2, j1);
+    OP_CHECK_STR(back->client_id, c->client_id);
+    OP_CHECK(op_streq(back->client_secret, c->client_secret));
+    OP_CHECK_INT(back->grant_types, c->grant_types);
+    OP_CHECK_INT(back->n_response_types, c->n_response_types);
+    for (size_t i = 0; i < c->n_response_types; i++)
+        OP_CHECK_INT(back->response_types[i], c->response_types[i]);
+    OP_CHECK_INT(back->redirect_uris.n, c->redirect_uris.n);
+    for (size_t i = 0; i < c->redirect_uris.n; i++)
+        OP_CHECK_STR(back->redirect_uris.items[i], c->redirect_uris.items[i]);
+    OP_CHECK_INT(back->token_endpoint_auth_method, c->token_endpoint_auth_method);
+    OP_CHECK_INT(back->application_type, c->application_type);
+    OP_CHECK(op_streq(back->scope, c->scope));
+    OP_CHECK(op_streq(back->jwks, c->jwks));
+    OP_CHECK_INT(back->default_max_age, c->default_max_age);
+    OP_CHECK_INT(back->n_extra, c->n_extra);
+    return j1;
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+static void test_demo_client_valid(void)
+{
+    op_arena_t *a = arena();
+    op_client_t *clients = NULL;
+    size_t n = 0;
+    op_err_t err;
+    op_err_clear(&err);
+    int rc = op_clients_load_file("examples/clients.json", a, &clients, &n, &err);
+    if (rc != OP_OK)
+        fprintf(stderr, "%s\n", err.description);
+    OP_CHECK_INT(rc, OP_OK);
+    OP_CHECK_INT(n, 1);
+    const op_client_t *c = &clients[0];
+    OP_CHECK_STR(c->client_id, "demo-client");
+    OP_CHECK_STR(c->client_secret, "demo-secret");
+    OP_CHECK_INT(c->redirect_uris.n, 1);
+    OP_CHECK_STR(c->redirect_uris.items[0], "http://127.0.0.1:9999/callback");
+    OP_CHECK_INT(c->grant_types, (1u << 9) - 1); /* every known grant type */
+    OP_CHECK_INT(c->n_response_types, 7);
+    OP_CHECK_INT(c->response_types[6],
+                 OP_CLIENT_RT_CODE | OP_CLIENT_RT_ID_TOKEN | OP_CLIENT_RT_TOKEN);
+    OP_CHECK_INT(c->token_endpoint_auth_method, OP_CLIENT_AUTH_CLIENT_SECRET_BASIC);
+    OP_CHECK_INT(c->application_type, OP_CLIENT_APP_NATIVE);
+    OP_CHECK_STR(c->scope, "openid profile email address phone offline_access");
+    OP_CHECK_INT(c->default_max_age, -1);
+    OP_CHECK_INT(c->subject_type, OP_CLIENT_SUB_PUBLIC);
+    op_client_t back;
+    round_trip(a, c, &back);
+    op_arena_free(a);
+}
+
+/* Defaults are filled in and written out. */
+static void test_defaults(void)
+{
+    op_arena_t *a = arena();
+    op_client_t c, back;
+    parse_ok(a, WEB(""), &c);
+    OP_CHECK_INT(c.grant_types, OP_CLIENT_GRANT_AUTHORIZATION_CODE);
+    OP_CHECK_INT(c.n_response_types, 1);
+    OP_CHECK_INT(c.response_types[0], OP_CLIENT_RT_CODE);
+    OP_CHECK_INT(c.token_endpoint_auth_method, OP_CLIENT_AUTH_CLIENT_SECRET_BASIC);
+    OP_CHECK_INT(c.application_type, OP_CLIENT_APP_WEB);
+    OP_CHECK(c.client_name == NULL && c.scope == NULL && c.jwks == NULL);
+    OP_CHECK_INT(c.id_token_signed_response_alg, OP_JWS_NONE);
+    OP_CHECK_STR(round_trip(a, &c, &back),
+                 "{\"client_id\":\"c\",\"client_secret\":\"s3cret\","
+                 "\"redirect_uris\":[\"https://app.example/cb\"],"
+                 "\"grant_types\":[\"authorization_code\"],\"response_types\":[\"code\"],"
+                 "\"token_endpoint_auth_method\":\"client_secret_basic\","
+                 "\"application_type\":\"web\",\"subject_type\":\"public\"}");
+    /* A client_credentials client: no front channel. */
+    parse_ok(a, "{" ID SEC "\"grant_types\":[\"client_credentials\"],\"response_types\":[]}", &c);
+    OP_CHECK_INT(c.n_response_types, 0);
+    round_trip(a, &c, &back);
+    op_arena_free(a);
+}
+
+/* Every member set, plus unknown ones: the round trip keeps them all. */
+static void test_round_trip_full(void)
+{
+    op_arena_t *a = arena();
+    op_client_t c, back;
+    parse_ok(a,
+             "{\"client_id\":\"full\",\"client_name\":\"Full \\u00e9\",\"software_id\":\"sw-1\","
+             "\"redirect_uris\":[\"https://app.example/cb\",\"https://app.example/cb2?x=1\"],"
+             "\"post_logout_redirect_uris\":[\"https://app.example/bye\"],"
+             "\"response_types\":[\"id_token code\",\"code\"],"
+             "\"grant_types\":[\"refresh_token\",\"implicit\",\"authorization_code\"],"
+             "\"token_endpoint_auth_method\":\"private_key_jwt\","
+             "\"jwks\":{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"BB\"}]},"
+             "\"id_token_signed_response_alg\":\"ES256\","
+             "\"userinfo_signed_response_alg\":\"EdDSA\",\"subject_type\":\"pairwise\","
+             "\"contacts\":[\"ops@app.example\"],\"logo_uri\":\"https://app.example/logo.png\","
+             "\"client_uri\":\"https://app.example\",\"policy_uri\":\"http://app.example/p\","
+             "\"tos_uri\":\"https://app.example/tos\",\"default_max_age\":3600,"
+             "\"require_auth_time\":true,\"default_acr_values\":[\"urn:acr:1\",\"urn:acr:2\"],"
+             "\"require_pushed_authorization_requests\":true,\"code_challenge_method\":\"S256\","
+             "\"backchannel_logout_uri\":\"https://app.example/bc\","
+             "\"frontchannel_logout_uri\":\"https://app.example/fc\","
+             "\"backchannel_logout_session_required\":true,"
+             "\"frontchannel_logout_session_required\":false,"
+             "\"scope\":\"openid email\",\"client_name#fr\":\"Complet\","
+             "\"x_nested\":{\"a\":[1,2.5,null,\"z\"]}}",
+             &c);
+    OP_CHECK_INT(c.grant_types, OP_CLIENT_GRANT_AUTHORIZATION_CODE | OP_CLIENT_GRANT_IMPLICIT |
+                                    OP_CLIENT_GRANT_REFRESH_TOKEN);
+    OP_CHECK_INT(c.response_types[0], OP_CLIENT_RT_CODE | OP_CLIENT_RT_ID_TOKEN);
+    OP_CHECK_STR(c.jwks,
+                 "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"BB\"}]}");
+    OP_CHECK_INT(c.id_token_signed_response_alg, OP_JWS_ES256);
+    OP_CHECK_INT(c.userinfo_signed_response_alg, OP_JWS_EDDSA);
+    OP_CHECK_INT(c.subject_type, OP_CLIENT_SUB_PAIRWISE);
+    OP_CHECK_INT(c.default_max_age, 3600);
+    OP_CHECK(c.require_auth_time && c.require_pushed_authorization_requests);
+    OP_CHECK(c.backchannel_logout_session_required && !c.frontchannel_logout_session_required);
+    OP_CHECK_INT(c.default_acr_values.n, 2);
+    OP_CHECK_STR(c.code_challenge_method, "S256");
+    OP_CHECK_INT(c.n_extra, 3);
+    OP_CHECK_STR(c.extra_names[0], "software_id");
+    OP_CHECK_STR(c.extra_names[1], "client_name#fr");
+    OP_CHECK_STR(c.extra_names[2], "x_nested");
+    const char *json = round_trip(a, &c, &back);
+    CHECK_HAS(json, "\"response_types\":[\"code id_token\",\"code\"]");
+    CHECK_HAS(json, "\"grant_types\":[\"authorization_code\",\"implicit\",\"refresh_token\"]");
+    CHECK_HAS(json, "\"software_id\":\"sw-1\",\"client_name#fr\":\"Complet\","
+                    "\"x_nested\":{\"a\":[1,2.5,null,\"z\"]}}");
+    OP_CHECK_STR(back.client_name, c.client_name);
+    OP_CHECK_STR(back.tos_uri, "https://app.example/tos");
+    OP_CHECK_INT(back.subject_type, OP_CLIENT_SUB_PAIRWISE);
+    OP_CHECK(back.require_auth_time && back.backchannel_logout_session_required);
+    op_arena_free(a);
+}
+
+/* Each rule, with a message naming the client and the field. */
+static void test_validation_rules(void)
+{
+    static const struct {
+        const char *json;
+        const char *want;
+    } cases[] = {
+        /* client_id */
+        {"{" SEC RU "}", "client: client_id: required"},
+        {"{\"client_id\":7}", "client: client_id: must be a string"},
+        {"{\"client_id\":\"\"}", "client: client_id: must be 1 to 128 printable ASCII "
+                                 "characters without spaces"},
+        {"{\"client_id\":\"a b\"}", "client: client_id: must be 1 to 128"},
+        {"{\"client_id\":\"\\u00e9\"}", "client: client_id: must be 1 to 128"},
+        {"{\"client_id\":\"\\t\"}", "client: client_id: must be 1 to 128"},
+        {"[]", "client: must be a JSON object"},
+        /* types */
+        {"{" ID SEC "\"redirect_uris\":\"https://a.example/cb\"}",
+         "client \"c\": redirect_uris: must be an array of strings"},
+        {"{" ID SEC "\"contacts\":[1]," RU "}", "client \"c\": contacts[0]: must be a string"},
+        {WEB(",\"require_auth_time\":\"yes\""),
+         "client \"c\": require_auth_time: must be true or false"},
+        {WEB(",\"default_max_age\":1.5"), "client \"c\": default_max_age: must be an integer"},
+        {WEB(",\"default_max_age\":\"10\""), "client \"c\": default_max_age: must be an integer"},
+        {WEB(",\"default_max_age\":-1"), "client \"c\": default_max_age: must be >= 0"},
+        {WEB(",\"jwks\":[]"), "client \"c\": jwks: must be a JSON object"},
+        {WEB(",\"client_name\":null"), "client \"c\": client_name: must be a string"},
+        /* redirect URIs */
+        {"{" ID SEC "\"redirect_uris\":[\"https://a.example/cb\",\"https://a.example/cb#x\"]}",
+         "client \"c\": redirect_uris[1]: must not have a fragment"},
+        {"{" ID SEC "\"redirect_uris\":[\"/cb\"]}",
+         "client \"c\": redirect_uris[0]: must be an absolute URI"},
+        {"{" ID SEC "\"redirect_uris\":[\"https://u:p@a.example/cb\"]}",
+         "client \"c\": redirect_uris[0]: must not contain user info"},
+        {"{" ID SEC "\"redirect_uris\":[\"https://a.example/cb?state=1\"]}",
+         "client \"c\": redirect_uris[0]: must not have a \"state\" query parameter"},
+        {"{" ID SEC "\"redirect_uris\":[\"https://a.example/cb?a=1&code\"]}",
+         "redirect_uris[0]: must not have a \"code\" query parameter"},
+        {"{" ID SEC "\"redirect_uris\":[\"https://a.example/cb?response=x\"]}",
+         "redirect_uris[0]: must not have a \"response\" query parameter"},
+        {"{" ID SEC "\"redirect_uris\":[\"http://a.example/cb\"]}",
+         "client \"c\": redirect_uris[0]: web clients must use https (http only with a "
+         "loopback host)"},
+        {"{" ID SEC "\"redirect_uris\":[\"com.example.app:/cb\"]}",
+         "redirect_uris[0]: web clients must use https"},
+        {"{" ID SEC "\"redirect_uris\":[\"https:/cb\"]}", "redirect_uris[0]: must have a host"},
+        {"{" ID SEC "\"grant_types\":[\"authorization_code\",\"implicit\"],"
+         "\"redirect_uris\":[\"http://127.0.0.1/cb\"]}",
+         "client \"c\": redirect_uris[0]: web clients using the implicit grant must use https "
+         "and not localhost"},
+        {"{" ID SEC "\"grant_types\":[\"implicit\"],\"response_types\":[\"id_token\"],"
+         "\"redirect_uris\":[\"https://localhost/cb\"]}",
+         "redirect_uris[0]: web clients using the implicit grant must use https and not localhost"},
+        {"{" ID SEC "\"application_type\":\"native\",\"redirect_uris\":[\"http://localhost/cb\"]}",
+         "client \"c\": redirect_uris[0]: native clients may use http only with a loopback "
+         "IP (127.0.0.1 or [::1]), not localhost"},
+        {"{" ID SEC "\"application_type\":\"native\",\"redirect_uris\":[\"http://a.example/\"]}",
+         "redirect_uris[0]: native clients may use http only with a loopback IP"},
+        {"{" ID SEC "\"application_type\":\"native\",\"redirect_uris\":[\"myapp:/cb\"]}",
+         "client \"c\": redirect_uris[0]: a custom scheme must be reverse-DNS style"},
+        {WEB(",\"post_logout_redirect_uris\":[\"https://a.example/bye#x\"]"),
+         "client \"c\": post_logout_redirect_uris[0]: must not have a fragment"},
+        {WEB(",\"post_logout_redirect_uris\":[\"http://a.example/bye\"]"),
+         "post_logout_redirect_uris[0]: web clients must use https"},
+        /* grant and response types */
+        {WEB(",\"grant_types\":[\"authorization_code\",\"foo\"]"),
+         "client \"c\": grant_types[1]: unknown grant type \"foo\""},
+        {WEB(",\"grant_types\":[\"authorization_code\",\"authorization_code\"]"),
+         "client \"c\": grant_types[1]: repeated"},
+        {WEB(",\"grant_types\":[]"), "client \"c\": grant_types: must not be empty"},
+        {WEB(",\"response_types\":[\"code  id_token\"]"),
+         "client \"c\": response_types[0]: unknown response type \"code  id_token\""},
+        {WEB(",\"response_types\":[\"code none\"]"), "response_types[0]: unknown response type"},
+        {WEB(",\"response_types\":[\"code\",\"device\"]"),
+         "response_types[1]: unknown response type \"device\""},
+        {WEB(",\"grant_types\":[\"authorization_code\",\"implicit\"],"
+             "\"response_types\":[\"code id_token\",\"id_token code\"]"),
+         "client \"c\": response_types[1]: repeated"},
+        {WEB(",\"grant_types\":[\"implicit\"],\"response_types\":[\"code\"]"),
+         "client \"c\": response_types[0]: \"code\" needs the authorization_code grant type"},
+        {WEB(",\"response_types\":[\"code\",\"code token\"]"),
+         "client \"c\": response_types[1]: \"code token\" needs the implicit grant type"},
+        {WEB(",\"grant_types\":[\"client_credentials\"]"),
+         "client \"c\": response_types: the default [\"code\"] needs the authorization_code "
+         "grant type"},
+        {"{" ID SEC "\"grant_types\":[\"authorization_code\"]}",
+         "client \"c\": redirect_uris: at least one is required for the authorization_code "
+         "and implicit grants"},
+        {"{" ID SEC "\"grant_types\":[\"implicit\"],\"response_types\":[\"token\"],"
+         "\"redirect_uris\":[]}",
+         "client \"c\": redirect_uris: at least one is required"},
+        /* client authentication */
+        {WEB(",\"token_endpoint_auth_method\":\"secret\""),
+         "client \"c\": token_endpoint_auth_method: unknown value \"secret\" (use "
+         "client_secret_basic, client_secret_post"},
+        {"{" ID RU "}", "client \"c\": client_secret: required for client_secret_basic"},
+        {"{" ID RU ",\"token_endpoint_auth_method\":\"client_secret_post\"}",
+         "client \"c\": client_secret: required for client_secret_post"},
+        {"{" ID RU ",\"token_endpoint_auth_method\":\"client_secret_jwt\"}",
+         "client \"c\": client_secret: required for client_secret_jwt"},
+        {"{" ID "\"client_secret\":\"\"," RU "}", "client \"c\": client_secret: must not be empty"},
+        {WEB(",\"token_endpoint_auth_method\":\"none\""),
+         "client \"c\": client_secret: must not be set for a public client"},
+        {"{" ID RU ",\"token_endpoint_auth_method\":\"none\","
+         "\"grant_types\":[\"authorization_code\",\"client_credentials\"]}",
+         "client \"c\": grant_types: client_credentials needs client authentication"},
+        {"{" ID RU ",\"token_endpoint_auth_method\":\"private_key_jwt\"}",
+         "client \"c\": jwks: private_key_jwt needs jwks or jwks_uri"},
+        {WEB(",\"jwks\":{\"keys\":[]},\"jwks_uri\":\"https://a.example/jwks\""),
+         "client \"c\": jwks_uri: must not be set together with jwks"},
+        {WEB(",\"jwks\":{\"k\":[]}"), "client \"c\": jwks: must be a JWK set"},
+        {WEB(",\"jwks\":{\"keys\":{}}"), "client \"c\": jwks: must be a JWK set"},
+        {WEB(",\"jwks_uri\":\"http://a.example/jwks\""),
+         "client \"c\": jwks_uri: must be an absolute https URL"},
+        /* other members */
+        {WEB(",\"logo_uri\":\"ftp://a.example/l.png\""),
+         "client \"c\": logo_uri: must be an absolute http(s) URL"},
+        {WEB(",\"client_uri\":\"/home\""), "client \"c\": client_uri: must be an absolute"},
+        {WEB(",\"policy_uri\":\"https://a.example:0/\""), "client \"c\": policy_uri: must be"},
+        {WEB(",\"tos_uri\":\"mailto:x@a.example\""), "client \"c\": tos_uri: must be"},
+        {WEB(",\"backchannel_logout_uri\":\"https://a.example/bc#f\""),
+         "client \"c\": backchannel_logout_uri: must not have a fragment"},
+        {WEB(",\"frontchannel_logout_uri\":\"https://a.example/fc#f\""),
+         "client \"c\": frontchannel_logout_uri: must not have a fragment"},
+        {WEB(",\"application_type\":\"desktop\""),
+         "client \"c\": application_type: unknown value \"desktop\" (use web, native)"},
+        {WEB(",\"subject_type\":\"secret\""),
+         "client \"c\": subject_type: unknown value \"secret\" (use public, pairwise)"},
+        {WEB(",\"id_token_signed_response_alg\":\"none\""),
+         "client \"c\": id_token_signed_response_alg: unsupported algorithm \"none\""},
+        {WEB(",\"userinfo_signed_response_alg\":\"HS256\""),
+         "client \"c\": userinfo_signed_response_alg: unsupported algorithm \"HS256\""},
+        {WEB(",\"code_challenge_method\":\"plain\""),
+         "client \"c\": code_challenge_method: must be S256 (plain is not supported)"},
+        {WEB(",\"scope\":\"openid  email\""),
+         "client \"c\": scope: must be scope tokens separated by single spaces"},
+        {WEB(",\"scope\":\"openid\\\"\""), "client \"c\": scope: must be scope tokens"},
+        {WEB(",\"scope\":\"\""), "client \"c\": scope: must be scope tokens"},
+    };
+    op_arena_t *a = arena();
+    for (size_t i = 0; i < OP_NELEMS(cases); i++) {
+        op_client_t c;
+        op_err_t err;
+        op_err_clear(&err);
+        int rc = op_client_parse(a, cases[i].json, strlen(cases[i].json), &c, &err);
+        if (rc != OP_EINVAL || strstr(err.description, cases[i].want) == NULL)
+            fprintf(stderr, "case %zu: %s\n  -> %d %s\n", i, cases[i].json, rc, err.description);
+        OP_CHECK_INT(rc, OP_EINVAL);
+        OP_CHECK(strstr(err.description, cases[i].want) != NULL);
+        /* The message starts with the client. */
+        OP_CHECK(strncmp(err.description, "client", 6) == 0);
+        OP_CHECK(strstr(err.description, "s3cret") == NULL);
+    }
+    op_arena_free(a);
+}
+
+/* URIs that must be accepted. */
+static void test_good_redirects(void)
+{
+    static const char *const ok[] = {
+        WEB(""),
+        "{" ID SEC "\"redirect_uris\":[\"http://127.0.0.1:8080/cb\",\"http://localhost/cb\","
+        "\"http://[::1]/cb\",\"https://a.example/cb?codex=1&states=2\"]}",
+        "{" ID SEC "\"application_type\":\"native\",\"redirect_uris\":[\"com.example.app:/cb\","
+        "\"http://127.0.0.1:51004/cb\",\"http://[::1]/cb\",\"https://app.example/cb\"],"
+        "\"grant_types\":[\"authorization_code\",\"implicit\"],"
+        "\"response_types\":[\"code\",\"code id_token token\"]}",
+        "{" ID "\"token_endpoint_auth_method\":\"none\"," RU "}",
+        "{" ID "\"token_endpoint_auth_method\":\"private_key_jwt\","
+        "\"jwks_uri\":\"https://a.example/jwks\"," RU "}",
+        "{" ID "\"token_endpoint_auth_method\":\"tls_client_auth\"," RU "}",
+        "{" ID SEC "\"grant_types\":[\"implicit\"],\"response_types\":[\"id_token token\","
+        "\"none\"],\"redirect_uris\":[\"https://a.example/cb\"]}",
+    };
+    op_arena_t *a = arena();
+    for (size_t i = 0; i < OP_NELEMS(ok); i++) {
+        op_client_t c, back;
+        parse_ok(a, ok[i], &c);
+        round_trip(a, &c, &back);
+    }
+    op_arena_free(a);
+}
+
+static void test_response_type_and_grant_parse(void)
+{
+    unsigned rt = 0;
+    OP_CHECK(op_client_response_type_parse("id_token code", 13, &rt));
+    OP_CHECK_INT(rt, OP_CLIENT_RT_CODE | OP_CLIENT_RT_ID_TOKEN);
+    OP_CHECK(op_client_response_type_parse("token id_token code", 19, &rt));
+    OP_CHECK_INT(rt, OP_CLIENT_RT_CODE | OP_CLIENT_RT_ID_TOKEN | OP_CLIENT_RT_TOKEN);
+    OP_CHECK(op_client_response_type_parse("none", 4, &rt));
+    OP_CHECK_INT(rt, OP_CLIENT_RT_NONE);
+    OP_CHECK(!op_client_response_type_parse("", 0, &rt));
+    OP_CHECK(!op_client_response_type_parse(" code", 5, &rt));
+    OP_CHECK(!op_client_response_type_parse("code ", 5, &rt));
+    OP_CHECK(!op_client_response_type_parse("code code", 9, &rt));
+    OP_CHECK(!op_client_response_type_parse("none code", 9, &rt));
+    OP_CHECK(!op_client_response_type_parse("Code", 4, &rt));
+    OP_CHECK_INT(op_client_grant_parse("refresh_token", 13), OP_CLIENT_GRANT_REFRESH_TOKEN);
+    OP_CHECK_INT(op_client_grant_parse("urn:openid:params:grant-type:ciba", 33),
+                 OP_CLIENT_GRANT_CIBA);
+    OP_CHECK_INT(op_client_grant_parse("refresh_tokens", 14), 0);
+    OP_CHECK_INT(op_client_grant_parse("", 0), 0);
+}
+
+static void test_clients_file_rules(void)
+{
+    static const struct {
+        const char *text;
+        const char *want;
+    } cases[] = {
+        {"[" WEB("") "," WEB("") "]",
+         "f.json: client \"c\": client_id: repeated (also clients[0])"},
+        {"{" ID SEC RU "}", "f.json: must be a JSON array of client objects"},
+        {"[" WEB("") ",3]", "f.json: clients[1]: must be a JSON object"},
+        {"[{" SEC RU "}]", "f.json: clients[0]: client_id: required"},
+        {"[" WEB(",\"tos_uri\":\"x\"") "]", "f.json: client \"c\": tos_uri: must be"},
+        {"[" WEB("") ",]", "f.json: "},
+        {"[{\"client_id\":\"a\",\"client_id\":\"b\"}]", "f.json: "},
+        {"[/* comment */]", "f.json: "},
+    };
+    op_arena_t *a = arena();
+    for (size_t i = 0; i < OP_NELEMS(cases); i++) {
+        op_client_t *cl = NULL;
+        size_t n = 7;
+        op_err_t err;
+        op_err_clear(&err);
+        int rc = op_clients_parse(a, cases[i].text, strlen(cases[i].text), "f.json", &cl, &n, &err);
+        if (rc >= 0 || strstr(err.description, cases[i].want) == NULL)
+            fprintf(stderr, "case %zu -> %d %s\n", i, rc, err.description);
+        OP_CHECK(rc < 0);
+        OP_CHECK(cl == NULL && n == 0);
+        OP_CHECK(strncmp(err.description, cases[i].want, strlen(cases[i].want)) == 0);
+    }
+    /* An empty array is a valid file with no client. */
+    op_client_t *cl = NULL;
+    size_t n = 7;
+    op_err_t err;
+    OP_CHECK_INT(op_clients_parse(a, "[]", 2, "f.json", &cl, &n, &err), OP_OK);
+    OP_CHECK_INT(n, 0);
+    op_arena_free(a);
+}
+
+/* Nesting and size limits of the clients file. */
+static void test_clients_file_limits(void)
+{
+    op_arena_t *a = arena();
+    char deep[256];
+    size_t o = (size_t)snprintf(deep, sizeof(deep), "[{" ID SEC RU ",\"x\":");
+    for (int i = 0; i < 15; i++)
+        deep[o++] = '[';
+    for (int i = 0; i < 15; i++)
+        deep[o++] = ']';
+    deep[o++] = '}';
+    deep[o++] = ']';
+    deep[o] = '\0';
+    op_client_t *cl = NULL;
+    size_t n = 0;
+    op_err_t err;
+    op_err_clear(&err);
+    OP_CHECK(op_clients_parse(a, deep, o, "deep.json", &cl, &n, &err) < 0);
+    CHECK_HAS(err.description, "deep.json: ");
+    size_t big_len = OP_CLIENT_FILE_MAX + 16;
+    char *big = malloc(big_len + 1);
+    OP_CHECK(big != NULL);
+    memset(big, ' ', big_len);
+    memcpy(big, "[]", 2);
+    big[big_len] = '\0';
+    OP_CHECK(op_clients_parse(a, big, big_len, "big.json", &cl, &n, &err) < 0);
+    free(big);
+    op_arena_free(a);
+}
+
+static void test_clients_load_file_errors(void)
+{
+    op_arena_t *a = arena();
+    op_client_t *cl = NULL;
+    size_t n = 0;
+    op_err_t err;
+    op_err_clear(&err);
+    OP_CHECK_INT(op_clients_load_file("tests/data/clients/missing.json", a, &cl, &n, &err),
+                 OP_EINVAL);
+    CHECK_HAS(err.description, "tests/data/clients/missing.json: cannot open:");
+    OP_CHECK_INT(op_clients_load_file("tests/data/clients/duplicate.json", a, &cl, &n, &err),
+                 OP_EINVAL);
+    OP_CHECK_STR(err.description, "tests/data/clients/duplicate.json: client \"app-1\": "
+                                  "client_id: repeated (also clients[0])");
+    OP_CHECK(cl == NULL && n == 0);
+    op_arena_free(a);
+}
+
+static const op_test_case_t cases[] = {
+    {"demo_client_valid", test_demo_client_valid},
+    {"defaults", test_defaults},
+    {"round_trip_full", test_round_trip_full},
+    {"validation_rules", test_validation_rules},
+    {"good_redirects", test_good_redirects},
+    {"response_type_and_grant_parse", test_response_type_and_grant_parse},
+    {"clients_file_rules", test_clients_file_rules},
+    {"clients_file_limits", test_clients_file_limits},
+    {"clients_load_file_errors", test_clients_load_file_errors},
+};
+
+OP_TEST_MAIN(cases)
