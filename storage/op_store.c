@@ -1,0 +1,657 @@
+/*
+ * storage/op_store.c - the store's front end: argument checks, the key
+ * layout, counters, the deferred-work queue, open and close, and dispatch
+ * to a backend (op_store_mem.c, op_store_redis.c).
+ *
+ * Every public operation becomes an op_store_op_t that carries its
+ * callback and its keys. Bad arguments never reach a backend: the
+ * operation is queued with OP_EINVAL and completed from the loop like any
+ * other, so each callback runs exactly once and never inside the call that
+ * started it. The queue is drained by one zero-delay timer owned by the
+ * store, so deferring costs no allocation and nothing is left behind when
+ * the store goes.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/op_store_int.h"
+
+/* Defaults for a config that leaves a limit at 0. */
+#define OP_STORE_DEF_TIMEOUT_MS     1000
+#define OP_STORE_DEF_CONNECT_MS     1000
+#define OP_STORE_DEF_BACKOFF_MIN_MS 100
+#define OP_STORE_DEF_BACKOFF_MAX_MS 5000
+/* Close waits at most this long (or timeout_ms, if shorter) for the
+ * operations in flight before cancelling them. */
+#define OP_STORE_DRAIN_MS 1000
+/* Retry delay when op_defer() is out of memory. */
+#define OP_STORE_RETRY_MS 10
+
+/* ---- queue and completion --------------------------------------------- */
+
+static void op_store_schedule_finish(op_store_t *s);
+
+/* When closing and nothing is left in flight, tear down from the loop. */
+static void op_store_close_check(op_store_t *s)
+{
+    if (s->closing && s->stats.in_flight == 0)
+        op_store_schedule_finish(s);
+}
+
+/*
+ * Deliver an operation's outcome to its requester and free the
+ * operation. res is borrowed; NULL means "no result" and the callback then
+ * sees an empty one (ttl -1), so callers never test for NULL.
+ */
+void op_store_complete(op_store_op_t *op, int status, const op_store_res_t *res)
+{
+    op_store_t *s = op->store;
+    static const op_store_res_t empty = {.ttl_ms = -1};
+
+    /* A backend that completes inside submit breaks the contract. */
+    assert(op->submitted);
+    assert(s->stats.in_flight > 0);
+    s->stats.in_flight--;
+    if (status < 0 && status != OP_ENOTFOUND && status != OP_EEXIST)
+        s->stats.failures++;
+    op->cb(status, res != NULL ? res : &empty, op->arg);
+    free(op);
+    op_store_close_check(s);
+}
+
+void op_store_defer(op_store_op_t *op, int status, void (*run)(op_store_op_t *op))
+{
+    op_store_t *s = op->store;
+
+    op->status = status;
+    op->run = run;
+    op->next = NULL;
+    if (s->qtail != NULL)
+        s->qtail->next = op;
+    else
+        s->qhead = op;
+    s->qtail = op;
+    if (!op_timer_pending(s->kick))
+        op_timer_start(s->kick, 0);
+}
+
+/* The open outcome, once known: deliver success here; a failure is
+ * delivered by op_store_finish, which also frees the store. Returns true
+ * while the requester still waits for open. */
+static bool op_store_open_pending(op_store_t *s)
+{
+    if (s->open_cb == NULL)
+        return false;
+    if (s->open_status == OP_AGAIN)
+        return true;
+    if (s->open_status != OP_OK) {
+        op_store_schedule_finish(s);
+        return true;
+    }
+    op_store_open_cb cb = s->open_cb;
+    s->open_cb = NULL;
+    cb(OP_OK, s, NULL, s->open_arg);
+    return false;
+}
+
+/*
+ * The kick timer: deliver the open outcome, then run what was queued
+ * before this pass (later additions wait for the next pass, so a callback
+ * that queues again cannot starve the loop), then see whether a close can
+ * finish.
+ */
+static void op_store_on_kick(void *arg)
+{
+    op_store_t *s = arg;
+
+    if (op_store_open_pending(s))
+        return;
+    op_store_op_t *op = s->qhead;
+    s->qhead = s->qtail = NULL;
+    while (op != NULL) {
+        op_store_op_t *next = op->next;
+        if (op->run != NULL)
+            op->run(op);
+        else
+            op_store_complete(op, op->status, NULL);
+        op = next;
+    }
+    op_store_close_check(s);
+}
+
+/* Close's drain deadline: whatever is still in flight is cancelled. */
+static void op_store_on_drain(void *arg)
+{
+    op_store_t *s = arg;
+
+    op_log_warn(NULL,
+                "storage: close: cancelling %llu operation(s) still "
+                "in flight",
+                (unsigned long long)s->stats.in_flight);
+    s->backend->cancel_all(s->be);
+}
+
+static void op_store_free(op_store_t *s)
+{
+    if (s->be != NULL)
+        s->backend->free(s->be);
+    op_timer_free(s->kick);
+    op_timer_free(s->drain);
+    free(s->prefix);
+    free(s);
+}
+
+/*
+ * The end of a store, from a deferred call (never inside a backend or
+ * timer callback of the store itself): free everything, then tell the
+ * requester - open's callback when open failed, else close's.
+ */
+static void op_store_finish(void *arg)
+{
+    op_store_t *s = arg;
+    op_store_open_cb open_cb = s->open_cb;
+    void *open_arg = s->open_arg;
+    int status = s->open_status;
+    op_err_t err = s->open_err;
+    op_fn_t close_cb = s->close_cb;
+    void *close_arg = s->close_arg;
+
+    assert(s->qhead == NULL && s->stats.in_flight == 0);
+    op_store_free(s);
+    if (open_cb != NULL)
+        open_cb(status, NULL, &err, open_arg);
+    else if (close_cb != NULL)
+        close_cb(close_arg);
+}
+
+static void op_store_schedule_finish(op_store_t *s)
+{
+    if (s->finish_scheduled)
+        return;
+    if (op_defer(s->loop, op_store_finish, s) == OP_OK)
+        s->finish_scheduled = true;
+    else
+        op_timer_start(s->kick, OP_STORE_RETRY_MS); /* try again */
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+const char *op_store_op_name(op_store_op_kind_t kind)
+{
+    static const char *const names[OP_STORE_OP_MAX] = {"put", "get",   "take",
+                                                       "del", "index", "ping"};
+    return kind < OP_STORE_OP_MAX ? names[kind] : "?";
+}
+
+/*
+ * New operation with buf_len bytes of key space, counted as started and in
+ * flight. When even that small allocation fails, a bare operation carries
+ * OP_ENOMEM to the callback and NULL is returned; only if that fails too is
+ * there no way to keep the exactly-once promise, and the process aborts.
+ */
+static op_store_op_t *op_store_op_new(op_store_t *s, op_store_op_kind_t kind, size_t buf_len,
+                                      op_store_cb cb, void *arg)
+{
+    op_store_op_t *op = calloc(1, sizeof(*op) + buf_len);
+    bool oom = op == NULL;
+
+    if (oom)
+        op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        op_log_error(NULL, "storage: out of memory for an operation");
+        abort();
+    }
+    op->store = s;
+    op->kind = kind;
+    op->cb = cb;
+    op->arg = arg;
+    s->stats.in_flight++;
+    if (!oom)
+        return op;
+    op->submitted = true;
+    op_store_defer(op, OP_ENOMEM, NULL);
+    return NULL;
+}
+
+/* End an operation that never reaches the backend with status. */
+static void op_store_reject(op_store_t *s, op_store_op_kind_t kind, int status, op_store_cb cb,
+                            void *arg)
+{
+    op_store_op_t *op = op_store_op_new(s, kind, 0, cb, arg);
+
+    if (op == NULL)
+        return;
+    op->submitted = true;
+    op_store_defer(op, status, NULL);
+}
+
+/*
+ * The start of every public operation: count it, then refuse it (from the
+ * loop) when the store is closing (OP_ECANCELED) or the arguments are bad
+ * (why, OP_EINVAL). Returns true when the operation may go on.
+ */
+static bool op_store_admit(op_store_t *s, op_store_op_kind_t kind, const char *why, op_store_cb cb,
+                           void *arg)
+{
+    assert(s != NULL && cb != NULL);
+    s->stats.ops++;
+    if (s->closing) {
+        op_store_reject(s, kind, OP_ECANCELED, cb, arg);
+        return false;
+    }
+    if (why != NULL) {
+        op_log_debug(NULL, "storage: %s refused: %s", op_store_op_name(kind), why);
+        op_store_reject(s, kind, OP_EINVAL, cb, arg);
+        return false;
+    }
+    return true;
+}
+
+static void op_store_submit(op_store_t *s, op_store_op_t *op)
+{
+    s->backend->submit(s->be, op);
+    op->submitted = true;
+    op->value = (op_str_t){NULL, 0}; /* the caller's buffer, gone now */
+}
+
+/* ---- arguments and keys ----------------------------------------------- */
+
+/* A namespace or index name: 1..OP_STORE_MAX_NAME visible ASCII bytes
+ * other than ':' (the separator of the key layout). */
+static bool op_store_name_ok(const char *s, size_t *len)
+{
+    if (s == NULL)
+        return false;
+    size_t n = strnlen(s, OP_STORE_MAX_NAME + 1);
+    if (n == 0 || n > OP_STORE_MAX_NAME)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f || c == ':')
+            return false;
+    }
+    *len = n;
+    return true;
+}
+
+/* Bytes (ptr, len): ptr may be NULL only when len is 0. */
+static bool op_store_bytes_ok(const char *p, size_t len)
+{
+    return p != NULL || len == 0;
+}
+
+/* Check (ns, key); sets *ns_len. Returns why it is refused, or NULL. */
+static const char *op_store_check_key(const char *ns, const char *key, size_t key_len,
+                                      size_t *ns_len)
+{
+    if (!op_store_name_ok(ns, ns_len))
+        return "bad namespace";
+    if (key == NULL || key_len == 0)
+        return "empty key";
+    if (key_len > OP_STORE_MAX_KEY - *ns_len)
+        return "namespace + key over OP_STORE_MAX_KEY bytes";
+    if (key_len >= OP_STORE_IDX_LEN && memcmp(key, OP_STORE_IDX, OP_STORE_IDX_LEN) == 0)
+        return "key begins with \"" OP_STORE_IDX "\"";
+    return NULL;
+}
+
+/* Check an index entry (name, value); sets *name_len. */
+static const char *op_store_check_index(const char *name, const char *value, size_t value_len,
+                                        size_t *name_len)
+{
+    if (!op_store_name_ok(name, name_len))
+        return "bad index name";
+    if (!op_store_bytes_ok(value, value_len))
+        return "index value NULL";
+    if (value_len > OP_STORE_MAX_KEY - *name_len)
+        return "index name + value over OP_STORE_MAX_KEY bytes";
+    return NULL;
+}
+
+static char *op_store_cat(char *p, const void *src, size_t n)
+{
+    if (n > 0)
+        memcpy(p, src, n);
+    return p + n;
+}
+
+/* Write prefix ns ":" at p; returns the end. */
+static char *op_store_put_ns(const op_store_t *s, char *p, const char *ns, size_t ns_len)
+{
+    p = op_store_cat(p, s->prefix, s->prefix_len);
+    p = op_store_cat(p, ns, ns_len);
+    return op_store_cat(p, ":", 1);
+}
+
+/* Length of the set key prefix ns ":idx:" name ":" value. */
+static size_t op_store_set_key_len(const op_store_t *s, size_t ns_len, size_t name_len,
+                                   size_t value_len)
+{
+    return s->prefix_len + ns_len + 1 + OP_STORE_IDX_LEN + name_len + 1 + value_len;
+}
+
+/* Write the set key at p: prefix ns ":idx:" name ":" value. */
+static op_str_t op_store_set_key(const op_store_t *s, char *p, const char *ns, size_t ns_len,
+                                 const char *name, size_t name_len, const char *value,
+                                 size_t value_len)
+{
+    char *q = op_store_put_ns(s, p, ns, ns_len);
+    q = op_store_cat(q, OP_STORE_IDX, OP_STORE_IDX_LEN);
+    q = op_store_cat(q, name, name_len);
+    q = op_store_cat(q, ":", 1);
+    q = op_store_cat(q, value, value_len);
+    return (op_str_t){p, (size_t)(q - p)};
+}
+
+/* Write the record key prefix ns ":" key at the start of op->buf; returns
+ * the end. */
+static char *op_store_rec_key(const op_store_t *s, op_store_op_t *op, const char *ns, size_t ns_len,
+                              const char *key, size_t key_len)
+{
+    char *end = op_store_put_ns(s, op->buf, ns, ns_len);
+    op->ns_len = (size_t)(end - op->buf);
+    end = op_store_cat(end, key, key_len);
+    op->key = (op_str_t){op->buf, (size_t)(end - op->buf)};
+    return end;
+}
+
+/*
+ * A keyed operation (GET TAKE DEL): check, build prefix ns ":" key, hand
+ * to the backend.
+ */
+static void op_store_keyed(op_store_t *s, op_store_op_kind_t kind, const char *ns, const char *key,
+                           size_t key_len, op_store_cb cb, void *arg)
+{
+    size_t ns_len = 0;
+    const char *why = op_store_check_key(ns, key, key_len, &ns_len);
+
+    if (!op_store_admit(s, kind, why, cb, arg))
+        return;
+    op_store_op_t *op = op_store_op_new(s, kind, s->prefix_len + ns_len + 1 + key_len, cb, arg);
+    if (op != NULL) {
+        op_store_rec_key(s, op, ns, ns_len, key, key_len);
+        op_store_submit(s, op);
+    }
+}
+
+/* Check a record for put; sets the lengths. Returns why, or NULL. */
+static const char *op_store_check_put(const op_store_rec_t *rec, unsigned flags, size_t *ns_len,
+                                      size_t name_lens[])
+{
+    if (rec == NULL)
+        return "no record";
+    if ((flags & ~(unsigned)(OP_STORE_NX | OP_STORE_XX)) != 0 ||
+        flags == (OP_STORE_NX | OP_STORE_XX))
+        return "bad flags";
+    const char *why = op_store_check_key(rec->ns, rec->key, rec->key_len, ns_len);
+    if (why != NULL)
+        return why;
+    if (!op_store_bytes_ok(rec->value, rec->value_len))
+        return "value NULL";
+    if (rec->value_len > OP_STORE_MAX_VALUE)
+        return "value over OP_STORE_MAX_VALUE bytes";
+    if (rec->ttl_ms > OP_STORE_MAX_TTL_MS)
+        return "TTL over 100 years";
+    if (rec->nindexes > OP_STORE_MAX_INDEXES)
+        return "too many indexes";
+    if (rec->nindexes > 0 && rec->indexes == NULL)
+        return "indexes NULL";
+    for (size_t i = 0; i < rec->nindexes; i++) {
+        const op_store_index_t *ix = &rec->indexes[i];
+        why = op_store_check_index(ix->name, ix->value, ix->value_len, &name_lens[i]);
+        if (why != NULL)
+            return why;
+    }
+    return NULL;
+}
+
+/* Is set key k already among the first n of op's sets? */
+static bool op_store_has_set(const op_store_op_t *op, op_str_t k)
+{
+    for (size_t i = 0; i < op->nsets; i++) {
+        if (op->sets[i].len == k.len && memcmp(op->sets[i].ptr, k.ptr, k.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+void op_store_put(op_store_t *s, const op_store_rec_t *rec, unsigned flags, op_store_cb cb,
+                  void *arg)
+{
+    size_t ns_len = 0, name_lens[OP_STORE_MAX_INDEXES] = {0};
+    const char *why = op_store_check_put(rec, flags, &ns_len, name_lens);
+
+    if (!op_store_admit(s, OP_STORE_OP_PUT, why, cb, arg))
+        return;
+    size_t len = s->prefix_len + ns_len + 1 + rec->key_len;
+    for (size_t i = 0; i < rec->nindexes; i++)
+        len += op_store_set_key_len(s, ns_len, name_lens[i], rec->indexes[i].value_len);
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PUT, len, cb, arg);
+    if (op == NULL)
+        return;
+    char *end = op_store_rec_key(s, op, rec->ns, ns_len, rec->key, rec->key_len);
+    for (size_t i = 0; i < rec->nindexes; i++) {
+        const op_store_index_t *ix = &rec->indexes[i];
+        op_str_t k = op_store_set_key(s, end, rec->ns, ns_len, ix->name, name_lens[i], ix->value,
+                                      ix->value_len);
+        if (op_store_has_set(op, k))
+            continue; /* the same entry twice: one membership */
+        op->sets[op->nsets++] = k;
+        end += k.len;
+    }
+    op->value = (op_str_t){rec->value, rec->value_len};
+    op->ttl_ms = rec->ttl_ms;
+    op->flags = flags;
+    op_store_submit(s, op);
+}
+
+void op_store_get(op_store_t *store, const char *ns, const char *key, size_t key_len,
+                  op_store_cb cb, void *arg)
+{
+    op_store_keyed(store, OP_STORE_OP_GET, ns, key, key_len, cb, arg);
+}
+
+void op_store_take(op_store_t *store, const char *ns, const char *key, size_t key_len,
+                   op_store_cb cb, void *arg)
+{
+    op_store_keyed(store, OP_STORE_OP_TAKE, ns, key, key_len, cb, arg);
+}
+
+void op_store_del(op_store_t *store, const char *ns, const char *key, size_t key_len,
+                  op_store_cb cb, void *arg)
+{
+    op_store_keyed(store, OP_STORE_OP_DEL, ns, key, key_len, cb, arg);
+}
+
+void op_store_index(op_store_t *s, const char *ns, const char *name, const char *value,
+                    size_t value_len, size_t limit, op_store_cb cb, void *arg)
+{
+    size_t ns_len = 0, name_len = 0;
+    const char *why = "bad namespace";
+
+    if (op_store_name_ok(ns, &ns_len))
+        why = op_store_check_index(name, value, value_len, &name_len);
+    if (!op_store_admit(s, OP_STORE_OP_INDEX, why, cb, arg))
+        return;
+    size_t len = op_store_set_key_len(s, ns_len, name_len, value_len);
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_INDEX, len, cb, arg);
+    if (op == NULL)
+        return;
+    op->key = op_store_set_key(s, op->buf, ns, ns_len, name, name_len, value, value_len);
+    op->ns_len = s->prefix_len + ns_len + 1;
+    op->limit = limit;
+    op_store_submit(s, op);
+}
+
+void op_store_ping(op_store_t *s, op_store_cb cb, void *arg)
+{
+    if (!op_store_admit(s, OP_STORE_OP_PING, NULL, cb, arg))
+        return;
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PING, 0, cb, arg);
+    if (op != NULL)
+        op_store_submit(s, op);
+}
+
+/* ---- open, close, state ------------------------------------------------- */
+
+typedef struct op_store_oom {
+    op_store_open_cb cb;
+    void *arg;
+} op_store_oom_t;
+
+static void op_store_oom_run(void *arg)
+{
+    op_store_oom_t *o = arg;
+    op_err_t err;
+
+    op_err_clear(&err);
+    OP_ERR(&err, OP_ENOMEM, "storage: out of memory");
+    o->cb(OP_ENOMEM, NULL, &err, o->arg);
+    free(o);
+}
+
+/* open without a store to carry the failure: a deferred call of its own,
+ * or, when even that cannot be had, the end. */
+static void op_store_open_oom(op_loop_t *loop, op_store_open_cb cb, void *arg)
+{
+    op_store_oom_t *o = malloc(sizeof(*o));
+
+    if (o != NULL) {
+        o->cb = cb;
+        o->arg = arg;
+        if (op_defer(loop, op_store_oom_run, o) == OP_OK)
+            return;
+        free(o);
+    }
+    op_log_error(NULL, "storage: out of memory opening the store");
+    abort();
+}
+
+/*
+ * Fill in the defaults of a config (0 = default) into *out: the backends
+ * read limits from there only.
+ */
+static void op_store_defaults(const op_store_config_t *cfg, op_store_config_t *out)
+{
+    *out = *cfg;
+    if (out->timeout_ms == 0)
+        out->timeout_ms = OP_STORE_DEF_TIMEOUT_MS;
+    if (out->connect_timeout_ms == 0)
+        out->connect_timeout_ms = OP_STORE_DEF_CONNECT_MS;
+    if (out->backoff_min_ms == 0)
+        out->backoff_min_ms = OP_STORE_DEF_BACKOFF_MIN_MS;
+    if (out->backoff_max_ms == 0)
+        out->backoff_max_ms = OP_STORE_DEF_BACKOFF_MAX_MS;
+    if (out->backoff_max_ms < out->backoff_min_ms)
+        out->backoff_max_ms = out->backoff_min_ms;
+}
+
+/* Check and copy the front end's part of the config (defaults filled). */
+static int op_store_configure(op_store_t *s, const op_store_config_t *cfg, op_err_t *err)
+{
+    if (cfg->kind == OP_STORE_MEMORY)
+        s->backend = &op_store_mem_backend;
+    else if (cfg->kind == OP_STORE_REDIS)
+        s->backend = &op_store_redis_backend;
+    else
+        return OP_ERR(err, OP_EINVAL, "storage: unknown backend %d", (int)cfg->kind);
+    const char *prefix = cfg->prefix != NULL ? cfg->prefix : "";
+    size_t n = strnlen(prefix, OP_STORE_MAX_PREFIX + 1);
+    if (n > OP_STORE_MAX_PREFIX)
+        return OP_ERR(err, OP_EINVAL, "storage.prefix: over %d bytes", OP_STORE_MAX_PREFIX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)prefix[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return OP_ERR(err, OP_EINVAL, "storage.prefix: only visible ASCII is allowed");
+    }
+    s->prefix = strndup(prefix, n);
+    if (s->prefix == NULL)
+        return OP_ERR(err, OP_ENOMEM, "storage: out of memory");
+    s->prefix_len = n;
+    s->timeout_ms = cfg->timeout_ms;
+    return OP_OK;
+}
+
+void op_store_open(op_loop_t *loop, const op_store_config_t *cfg, op_store_open_cb cb, void *arg)
+{
+    op_err_t err;
+    op_store_t *s = calloc(1, sizeof(*s));
+
+    assert(loop != NULL && cb != NULL);
+    if (s == NULL)
+        goto out_oom;
+    s->loop = loop;
+    s->kick = op_timer_new(loop, op_store_on_kick, s);
+    s->drain = op_timer_new(loop, op_store_on_drain, s);
+    if (s->kick == NULL || s->drain == NULL)
+        goto out_free_store;
+    s->open_cb = cb;
+    s->open_arg = arg;
+    s->open_status = OP_AGAIN; /* a backend may report before returning */
+    op_err_clear(&err);
+    op_store_config_t full = {0};
+    int rc;
+    if (cfg == NULL) {
+        rc = OP_ERR(&err, OP_EINVAL, "storage: no configuration");
+    } else {
+        op_store_defaults(cfg, &full);
+        rc = op_store_configure(s, &full, &err);
+    }
+    if (rc == OP_OK)
+        rc = s->backend->open(s, &full, &err);
+    if (rc != OP_AGAIN)
+        op_store_opened(s, rc, &err);
+    return;
+
+out_free_store:
+    op_timer_free(s->kick);
+    op_timer_free(s->drain);
+    free(s);
+out_oom:
+    op_store_open_oom(loop, cb, arg);
+}
+
+void op_store_opened(op_store_t *s, int status, const op_err_t *err)
+{
+    s->open_status = status;
+    if (status != OP_OK) {
+        if (err != NULL && err->code != OP_OK)
+            s->open_err = *err;
+        else
+            OP_ERR(&s->open_err, status, "storage: open failed: %s", op_status_name(status));
+    }
+    op_timer_start(s->kick, 0);
+}
+
+void op_store_close(op_store_t *s, op_fn_t cb, void *arg)
+{
+    assert(s != NULL);
+    if (s->closing) {
+        op_log_error(NULL, "storage: op_store_close called twice (ignored)");
+        return;
+    }
+    s->closing = true;
+    s->close_cb = cb;
+    s->close_arg = arg;
+    if (s->stats.in_flight > 0) {
+        uint64_t ms = s->timeout_ms < OP_STORE_DRAIN_MS ? s->timeout_ms : OP_STORE_DRAIN_MS;
+        op_timer_start(s->drain, ms);
+    }
+    op_store_close_check(s);
+}
+
+bool op_store_up(const op_store_t *s)
+{
+    return !s->closing && s->backend->up(s->be);
+}
+
+const char *op_store_kind_name(const op_store_t *s)
+{
+    return s->backend->name;
+}
+
+void op_store_get_stats(const op_store_t *s, op_store_stats_t *out)
+{
+    *out = s->stats;
+}
