@@ -1,0 +1,150 @@
+/*
+ * tests/unit/test_op_keys_crypto.c - keys/op_keys_crypto.c: random bytes
+ * and tokens, SHA-256, constant-time compare, at-rest sealing of private
+ * keys (XChaCha20-Poly1305 with the kid as associated data).
+ */
+#include "keys/op_keys_int.h"
+#include "tests/unit/op_test.h"
+
+static op_arena_t *arena(void)
+{
+    op_arena_t *a = op_arena_new(1 << 20);
+
+    OP_CHECK(a != NULL);
+    OP_CHECK_INT(op_keys_global_init(), OP_OK);
+    return a;
+}
+
+static void test_rand(void)
+{
+    uint8_t x[32], y[32], zero[32] = {0};
+    op_arena_t *a = arena();
+    char *t1, *t2;
+
+    op_rand_bytes(x, sizeof(x));
+    op_rand_bytes(y, sizeof(y));
+    OP_CHECK(memcmp(x, y, sizeof(x)) != 0);
+    OP_CHECK(memcmp(x, zero, sizeof(x)) != 0);
+    op_rand_bytes(x, 0); /* no-op */
+
+    t1 = op_rand_token(a, 32);
+    t2 = op_rand_token(a, 32);
+    OP_CHECK(t1 != NULL && t2 != NULL);
+    OP_CHECK_INT(strlen(t1), 43);
+    OP_CHECK(strcmp(t1, t2) != 0);
+    for (const char *p = t1; *p; p++)
+        OP_CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_",
+                        *p) != NULL);
+    OP_CHECK_STR(op_rand_token(a, 0), "");
+    op_arena_free(a);
+}
+
+static void test_sha256(void)
+{
+    uint8_t md[32];
+    char hex[65];
+
+    op_sha256_hex("abc", 3, hex);
+    OP_CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    op_sha256_hex("", 0, hex);
+    OP_CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    op_sha256("abc", 3, md);
+    OP_CHECK_INT(md[0], 0xba);
+    OP_CHECK_INT(md[31], 0xad);
+}
+
+static void test_ct_equal(void)
+{
+    OP_CHECK(op_ct_equal("secret", 6, "secret", 6));
+    OP_CHECK(!op_ct_equal("secret", 6, "secreT", 6));
+    OP_CHECK(!op_ct_equal("Secret", 6, "secret", 6));
+    OP_CHECK(!op_ct_equal("secret", 6, "secret!", 7));
+    OP_CHECK(!op_ct_equal("secret", 6, "secre", 5));
+    OP_CHECK(op_ct_equal("", 0, "", 0));
+    OP_CHECK(!op_ct_equal("", 0, "x", 1));
+}
+
+static const uint8_t key1[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+/* Seal a message; open it with the right key and ad. */
+static void seal(op_arena_t *a, const char *ad, char **nonce, char **ct)
+{
+    static const char msg[] = "private key bytes";
+    op_err_t err;
+
+    op_err_clear(&err);
+    OP_CHECK_INT(
+        op_keys_crypto_seal(key1, ad, (const uint8_t *)msg, sizeof(msg), a, nonce, ct, &err),
+        OP_OK);
+    OP_CHECK_INT(strlen(*nonce), 32); /* 24 bytes */
+}
+
+static int open_it(const uint8_t *key, const char *ad, const char *nonce, const char *ct)
+{
+    uint8_t *pt = NULL;
+    size_t n = 0;
+    int rc = op_keys_crypto_open(key, ad, nonce, strlen(nonce), ct, strlen(ct), &pt, &n);
+
+    if (rc == OP_OK) {
+        OP_CHECK_INT(n, sizeof("private key bytes"));
+        OP_CHECK_STR((const char *)pt, "private key bytes");
+        op_keys_crypto_free(pt, n);
+    }
+    return rc;
+}
+
+static void test_seal_open(void)
+{
+    op_arena_t *a = arena();
+    char *nonce, *ct, *nonce2, *ct2;
+
+    seal(a, "kid-1", &nonce, &ct);
+    OP_CHECK_INT(open_it(key1, "kid-1", nonce, ct), OP_OK);
+    /* Random nonces: the same plaintext seals differently. */
+    seal(a, "kid-1", &nonce2, &ct2);
+    OP_CHECK(strcmp(nonce, nonce2) != 0 && strcmp(ct, ct2) != 0);
+    OP_CHECK_INT(open_it(key1, "kid-1", nonce2, ct2), OP_OK);
+    op_keys_crypto_free(NULL, 0);
+    op_arena_free(a);
+}
+
+static void test_open_refuses(void)
+{
+    op_arena_t *a = arena();
+    char *nonce, *ct, *bad;
+    uint8_t key2[32];
+
+    seal(a, "kid-1", &nonce, &ct);
+    memcpy(key2, key1, sizeof(key2));
+    key2[31] ^= 1;
+    /* Wrong key, wrong associated data (a ciphertext moved to another kid). */
+    OP_CHECK_INT(open_it(key2, "kid-1", nonce, ct), OP_EDENIED);
+    OP_CHECK_INT(open_it(key1, "kid-2", nonce, ct), OP_EDENIED);
+    /* Tampered ciphertext and nonce. */
+    bad = op_arena_strdup(a, ct);
+    bad[3] = bad[3] == 'A' ? 'B' : 'A';
+    OP_CHECK_INT(open_it(key1, "kid-1", nonce, bad), OP_EDENIED);
+    bad = op_arena_strdup(a, nonce);
+    bad[0] = bad[0] == 'A' ? 'B' : 'A';
+    OP_CHECK_INT(open_it(key1, "kid-1", bad, ct), OP_EDENIED);
+    /* Malformed: short nonce, bad base64url, ciphertext shorter than a tag. */
+    OP_CHECK_INT(open_it(key1, "kid-1", "AAAA", ct), OP_EINVAL);
+    bad = op_arena_strdup(a, ct);
+    bad[0] = '*';
+    OP_CHECK_INT(open_it(key1, "kid-1", nonce, bad), OP_EINVAL);
+    OP_CHECK_INT(open_it(key1, "kid-1", nonce, "AAAA"), OP_EINVAL);
+    OP_CHECK_INT(open_it(key1, "kid-1", nonce, ""), OP_EINVAL);
+    op_arena_free(a);
+}
+
+static const op_test_case_t cases[] = {
+    {"rand", test_rand},
+    {"sha256", test_sha256},
+    {"ct_equal", test_ct_equal},
+    {"seal_open", test_seal_open},
+    {"open_refuses", test_open_refuses},
+};
+
+OP_TEST_MAIN(cases)
