@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# make bench: figures as ratios to this machine's own signing ceiling.
+#   1. `openssl speed` signatures/s for rsa2048, ecdsap256, ed25519
+#   2. the same algorithms through keys/ (a whole compact JWS each), and
+#      the ratio to (1); PS256 is compared with the rsa2048 figure
+#   3. GET throughput and p99 latency of /jwks.json and discovery with wrk
+#      against one release worker on the memory store, and its RSS after
+#      start; throughput is also given per ES256 signature of (1)
+# BENCH_SECONDS sets each wrk run (default 5).
+set -eu
+cd "$(dirname "$0")/../.."
+secs=${BENCH_SECONDS:-5}
+tmp=$(mktemp -d /tmp/tessera-bench.XXXXXX)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+echo "== signing ceiling: openssl speed ($(openssl version | cut -d' ' -f1-2))"
+openssl speed -seconds 2 rsa2048 ecdsap256 ed25519 >"$tmp/speed" 2>/dev/null
+ceil_rsa=$(awk '/^rsa 2048 bits/ {print $6}' "$tmp/speed")
+ceil_ec=$(awk '/256 bits ecdsa \(nistp256\)/ {print $6}' "$tmp/speed")
+ceil_ed=$(awk '/253 bits EdDSA \(Ed25519\)/ {print $5}' "$tmp/speed")
+printf '  %-8s %10.0f sign/s\n' rsa2048 "$ceil_rsa" ecdsap256 "$ceil_ec" ed25519 "$ceil_ed"
+
+echo "== keys/: compact JWS per second, and ratio to the ceiling"
+build/release/tests/bench_sign >"$tmp/sign"
+while read -r _ alg rate; do
+    case $alg in
+        RS256|PS256) ceil=$ceil_rsa ;;
+        ES256) ceil=$ceil_ec ;;
+        EdDSA) ceil=$ceil_ed ;;
+        *) continue ;;
+    esac
+    printf '  %-6s %10d JWS/s   ratio %.2f\n' "$alg" "$rate" "$(awk "BEGIN {print $rate / $ceil}")"
+done <"$tmp/sign"
+
+TESSERA_HTTP_PORT=0 build/release/tessera --config examples/tessera.properties \
+    >"$tmp/server.log" 2>&1 &
+server_pid=$!
+port=
+for _ in $(seq 200); do
+    port=$(sed -n 's/.*ready: .* on [0-9.]*:\([0-9]*\) .*/\1/p' "$tmp/server.log")
+    [ -n "$port" ] && break
+    sleep 0.05
+done
+[ -n "$port" ] || { echo "server did not start:"; cat "$tmp/server.log"; exit 1; }
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
+echo "== HTTP, one worker, memory store (wrk -t1 -c32 -d${secs}s)"
+printf '  RSS after start: %d KiB\n' "$rss"
+for path in /jwks.json /.well-known/openid-configuration; do
+    wrk -t1 -c32 -d"${secs}s" --latency "http://127.0.0.1:$port$path" >"$tmp/wrk"
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/wrk")
+    p99=$(awk '$1 == "99%" {print $2}' "$tmp/wrk")
+    printf '  GET %-36s %10.0f req/s  p99 %-8s  %.2f req per ES256 signature\n' \
+        "$path" "$rps" "$p99" "$(awk "BEGIN {print $rps / $ceil_ec}")"
+done
