@@ -157,6 +157,10 @@ void op_sha256(const void *data, size_t n, uint8_t out[32]);
 /* SHA-256 as 64 lowercase hex chars + NUL. */
 void op_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* HMAC-SHA-256 (RFC 2104). */
+void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
+                    uint8_t out[32]);
+
 /* Constant-time equality of two byte strings (lengths compared too,
  * without an early exit on the contents). */
 bool op_ct_equal(const void *a, size_t alen, const void *b, size_t blen);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <sodium.h>
 
@@ -44,6 +46,13 @@ char *op_rand_token(op_arena_t *a, size_t n)
 void op_sha256(const void *data, size_t n, uint8_t out[32])
 {
     SHA256(data, n, out);
+}
+
+void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t out[32])
+{
+    unsigned int len = 32;
+
+    HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len);
 }
 
 void op_sha256_hex(const void *data, size_t n, char out[65])

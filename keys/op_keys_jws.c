@@ -23,7 +23,6 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sodium.h>
 
 #include "keys/op_keys_int.h"
@@ -225,14 +224,6 @@ static int op_keys_jws_secret_ok(const uint8_t *secret, size_t secret_len, op_er
     return OP_OK;
 }
 
-static void op_keys_jws_hmac(const uint8_t *secret, size_t secret_len, const char *input, size_t n,
-                             uint8_t mac[32])
-{
-    unsigned int len = 32;
-
-    HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)input, n, mac, &len);
-}
-
 int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
                       const char *payload, size_t payload_len, op_arena_t *a, char **out,
                       op_err_t *err)
@@ -249,7 +240,7 @@ int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
                            &input_len, err);
     if (rc != OP_OK)
         return rc;
-    op_keys_jws_hmac(secret, secret_len, buf, input_len, mac);
+    op_hmac_sha256(secret, secret_len, buf, input_len, mac);
     op_keys_jws_end(buf, input_len, mac, sizeof(mac));
     sodium_memzero(mac, sizeof(mac));
     *out = buf;
@@ -493,7 +484,7 @@ int op_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size
     rc = op_keys_jws_split(jws, len, 1u << OP_JWS_HS256, a, out, &parts, err);
     if (rc != OP_OK)
         return rc;
-    op_keys_jws_hmac(secret, secret_len, parts.compact, parts.input_len, mac);
+    op_hmac_sha256(secret, secret_len, parts.compact, parts.input_len, mac);
     ok = op_ct_equal(mac, sizeof(mac), parts.sig, parts.sig_len);
     sodium_memzero(mac, sizeof(mac));
     if (!ok)
