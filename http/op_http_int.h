@@ -1,0 +1,140 @@
+/*
+ * http/op_http_int.h - private to http/: the server and request structs
+ * and the helpers the front-end files (op_http.c, op_http_req.c,
+ * op_http_reply.c, op_http_params.c, op_http_cookie.c) share. Handlers
+ * never see these; they use http/op_http.h.
+ */
+#ifndef OP_HTTP_INT_H
+#define OP_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/op_http.h"
+
+struct evhttp;
+struct evhttp_request;
+struct evhttp_bound_socket;
+
+/* The server. Created by op_http_new, freed by op_http_free. */
+struct op_http {
+    op_loop_t *loop;
+    struct evhttp *evh;
+    struct evhttp_bound_socket *bound; /* NULL once not accepting */
+    op_http_route_t *routes;           /* copy; the strings are borrowed */
+    size_t nroutes;
+    char **cors; /* allowed origins (heap copies), unless cors_any */
+    size_t ncors;
+    bool cors_any; /* cors_origins was "*" */
+    size_t max_body;
+    size_t max_headers; /* our 431 limit; evhttp's own cap is above it */
+    uint64_t request_timeout_ms;
+    size_t arena_max;
+    int port;
+    size_t in_flight;    /* requests not yet answered */
+    uint64_t rng;        /* request-id generator state */
+    op_http_req_t *live; /* every request not yet freed */
+};
+
+/*
+ * One request. It lives in its own arena. refs counts the handler's reply
+ * obligation (1 from the start) plus every op_http_req_hold(); the
+ * request is freed when refs reaches 0, which implies it was answered.
+ * evreq is NULL from the moment an answer went out (libevent owns it
+ * then) and must never be touched again.
+ */
+struct op_http_req {
+    op_http_t *http; /* NULL once the server is freed */
+    op_loop_t *loop;
+    struct evhttp_request *evreq;
+    op_arena_t *arena;
+    op_timer_t *deadline;       /* NULL until a handler runs */
+    op_http_req_t *prev, *next; /* in http->live */
+    op_http_method_t method;    /* 0 when evhttp gave an unknown one */
+    const char *path;           /* decoded, "-" until known */
+    const char *subpath;
+    op_params_t query;
+    op_params_t headers; /* copies of the request headers, in order */
+    const char *body;    /* NUL-terminated copy */
+    size_t body_len;
+    size_t max_body;
+    const char *peer;
+    const char *cors_origin; /* Access-Control-Allow-Origin value, or NULL */
+    bool cors_vary;          /* add "Vary: Origin" */
+    const op_params_t *form; /* cached by op_http_req_form */
+    const op_json_t *json;   /* cached by op_http_req_json */
+    op_params_t cookies;
+    bool cookies_parsed;
+    bool cookies_ok;
+    uint64_t start_us; /* monotonic clock, for the log line */
+    int refs;
+    bool replied;         /* an answer went out (handler or deadline) */
+    bool handler_replied; /* the handler's reply obligation was met */
+    char id[16];          /* "r-" + 8 hex digits */
+};
+
+/* ---- op_http_req.c ---------------------------------------------------- */
+
+/*
+ * New request for evreq, linked into http->live and counted in flight,
+ * with refs = 1 (the reply obligation). NULL when the arena or the struct
+ * cannot be allocated (evreq is then still the caller's to answer).
+ */
+op_http_req_t *op_http_req_new(op_http_t *http, struct evhttp_request *evreq);
+
+/*
+ * Copy what handlers may read after the answer went out: the headers
+ * (431 when the header block is over http->max_headers), the body
+ * (NUL-terminated) and the peer address. On failure err says why.
+ */
+int op_http_req_copy_in(op_http_req_t *req, op_err_t *err);
+
+/* Microseconds of the monotonic clock (request durations). */
+uint64_t op_http_req_clock_us(void);
+
+/* Value of a header that must appear at most once: NULL when absent or
+ * repeated (an ambiguous Authorization or Content-Type is refused). */
+const char *op_http_req_header_one(const op_http_req_t *req, const char *name);
+
+/* "GET, HEAD, POST" for a mask of op_http_method_t bits, in a. NULL on
+ * OOM. */
+char *op_http_req_allow(op_arena_t *a, unsigned methods);
+
+/* ---- op_http_reply.c -------------------------------------------------- */
+
+/*
+ * Send the answer now, unless one already went out: adds the common
+ * headers (Content-Type, nosniff, CORS, no-store), logs the request line,
+ * stops the deadline, and gives evreq to libevent. It does not touch the
+ * reply obligation (the deadline and shutdown answer with it).
+ */
+void op_http_reply_send(op_http_req_t *req, int status, const char *content_type, const char *body,
+                        size_t len, unsigned flags);
+
+/* Answer 503 before a request object exists (out of memory). */
+void op_http_reply_oom(struct evhttp_request *evreq);
+
+/* ---- op_http_params.c ------------------------------------------------- */
+
+/*
+ * Percent-decode s[0..len) into a NUL-terminated copy in a ('+' becomes a
+ * space when plus_space). OP_EINVAL on a malformed %XY, OP_ENOMEM. The
+ * caller checks the result for NUL bytes and UTF-8.
+ */
+int op_http_params_decode(op_arena_t *a, const char *s, size_t len, bool plus_space, char **out,
+                          size_t *out_len);
+
+/*
+ * Flag every item whose name (case-sensitive) appeared earlier in items:
+ * dup[i] = true. Pairwise for a few items, sorted beyond that, so a
+ * hostile input stays O(n log n). *ndup gets the count. OP_OK or
+ * OP_ENOMEM.
+ */
+int op_http_params_mark_dups(op_arena_t *a, const op_param_t *items, size_t n, bool *dup,
+                             size_t *ndup);
+
+/* True when s is a non-empty HTTP token (RFC 9110 §5.6.2). */
+bool op_http_params_is_token(const char *s, size_t len);
+
+#endif
