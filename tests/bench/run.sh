@@ -18,8 +18,8 @@ trap cleanup EXIT
 echo "== signing ceiling: openssl speed ($(openssl version | cut -d' ' -f1-2))"
 openssl speed -seconds 2 rsa2048 ecdsap256 ed25519 >"$tmp/speed" 2>/dev/null
 ceil_rsa=$(awk '/^rsa 2048 bits/ {print $6}' "$tmp/speed")
-ceil_ec=$(awk '/256 bits ecdsa \(nistp256\)/ {print $6}' "$tmp/speed")
-ceil_ed=$(awk '/253 bits EdDSA \(Ed25519\)/ {print $5}' "$tmp/speed")
+ceil_ec=$(awk '/256 bits ecdsa \(nistp256\)/ {print $7}' "$tmp/speed")
+ceil_ed=$(awk '/253 bits EdDSA \(Ed25519\)/ {print $7}' "$tmp/speed")
 printf '  %-8s %10.0f sign/s\n' rsa2048 "$ceil_rsa" ecdsap256 "$ceil_ec" ed25519 "$ceil_ed"
 
 echo "== keys/: compact JWS per second, and ratio to the ceiling"
