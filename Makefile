@@ -7,10 +7,11 @@
 #   make deps    install missing Debian 12 packages (as root), else print the command
 #
 # Builds go to build/release (optimised) and build/asan (ASan + UBSan, used
-# by the tests). Warnings are errors.
+# by the tests). Warnings are errors. V=1 shows the full commands.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
+Q := $(if $(V),,@)
 
 PKGS := libevent libevent_openssl yajl libsodium openssl hiredis cjose
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -50,11 +51,13 @@ all: $(BIN) $(ASAN_BIN)
 
 build/release/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 build/asan/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 build/release/libtessera.a: $(REL_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -63,24 +66,29 @@ build/asan/libtessera.a: $(ASAN_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 $(BIN): build/release/core/op_main.o build/release/libtessera.a
-	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
 
 $(ASAN_BIN): build/asan/core/op_main.o build/asan/libtessera.a
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
 
 build/asan/tests/%: tests/unit/%.c build/asan/libtessera.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) $< build/asan/libtessera.a -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) $< build/asan/libtessera.a -o $@ $(LDLIBS)
 
 $(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libtessera.a -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libtessera.a -o $@ $(LDLIBS)
 
 # libFuzzer targets: clang, sanitizers, the library sources compiled in.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  FUZZ  $@")
+	$(Q)clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -120,8 +128,10 @@ deps-bench:
 run: deps $(BIN)
 	@examples/run-demo.sh
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 test: deps-test
-	@$(MAKE) --no-print-directory all unit fuzz
+	@$(MAKE) --no-print-directory -j$(NPROC) all unit fuzz
 	@tests/run.sh
 
 bench: deps-bench

@@ -46,7 +46,8 @@ for f in build/fuzz/fuzz_*; do
     cp -r "tests/fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
     dict=()
     [ -f "tests/fuzz/${name#fuzz_}.dict" ] && dict=(-dict="tests/fuzz/${name#fuzz_}.dict")
-    if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 "${dict[@]}" "$corpus" \
+    if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -print_final_stats=1 \
+        "${dict[@]}" "$corpus" \
         >"$log_dir/$name.log" 2>&1; then
         echo "$name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$log_dir/$name.log" \
             | awk '{print $2}') runs)"
