@@ -34,7 +34,8 @@
  *    (the logout ones without a fragment); default_max_age >= 0.
  *
  * Clients live in the arena they were parsed into. client_secret is a
- * secret: never log it.
+ * secret: never log it. A registry (op_client_registry_new) finds them by
+ * client_id in constant time.
  */
 #ifndef OP_CLIENT_H
 #define OP_CLIENT_H
@@ -165,6 +166,43 @@ int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *so
 /* Read (blocking: start-up only) and parse the clients file at path. */
 int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
                          op_err_t *err);
+
+/* ---- the registry: clients by client_id ---------------------------------- */
+
+typedef struct op_client_registry op_client_registry_t;
+
+/*
+ * An immutable lookup table of clients[0..n) by client_id: a hash table
+ * in a (open addressing, at most half full, seeded with random bytes so
+ * its layout cannot be predicted), holding pointers into clients, which
+ * must live as long as a. Every client_id must be set and at most
+ * OP_CLIENT_ID_MAX bytes (as op_client_from_json ensures); a repeated one
+ * is refused, naming both indexes. n == 0 gives an empty registry. On
+ * error (OP_EINVAL, OP_ENOMEM, OP_ETOOBIG) *out is NULL.
+ */
+int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
+                           op_client_registry_t **out, op_err_t *err);
+
+/*
+ * The client registered as client_id (compared exactly, byte for byte),
+ * borrowed from the registry; NULL when unknown, and when r or client_id
+ * is NULL. O(1) on average; a hostile client_id costs at most
+ * OP_CLIENT_ID_MAX + 1 bytes read before it is refused.
+ */
+const op_client_t *op_client_find(const op_client_registry_t *r, const char *client_id);
+
+/* ---- predicates ---------------------------------------------------------- */
+
+/* c registered every OP_CLIENT_GRANT_* bit of grants (false for 0). */
+bool op_client_has_grant(const op_client_t *c, unsigned grants);
+
+/* c registered the response type rt (a set of OP_CLIENT_RT_* bits, e.g.
+ * CODE | ID_TOKEN for "code id_token" in any order; RFC 7591 §2). */
+bool op_client_has_response_type(const op_client_t *c, unsigned rt);
+
+/* A public client (RFC 6749 §2.1): it cannot authenticate at the token
+ * endpoint (token_endpoint_auth_method "none", RFC 7591 §2). */
+bool op_client_is_public(const op_client_t *c);
 
 /* The bit of a grant type name, 0 when unknown. */
 unsigned op_client_grant_parse(const char *name, size_t len);

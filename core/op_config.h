@@ -18,6 +18,12 @@
  * TESSERA_OP_AUTHZ_API_ACCESS_TOKEN_SHA256_1). A variable overrides the
  * file; an unknown TESSERA_* variable is an error.
  *
+ * Plugin properties, plugin.<plugin name>.<key> (name [a-z0-9-]{1,32},
+ * key [A-Za-z0-9._-]{1,64}, any value), are handed to the named plugin and
+ * can only be set in the file: TESSERA_PLUGIN_<NAME>_<KEY> cannot be
+ * mapped back to a name and a key ('-', '.' and case are lost), so
+ * TESSERA_PLUGIN* variables are refused with an error.
+ *
  * Every error names where (file:line or the environment variable), the
  * property and the bad value; the values of secret properties (tokens,
  * passwords, keys) are shown as "***".
@@ -37,10 +43,17 @@
 #include "keys/op_keys.h"
 #include "storage/op_store.h"
 
-#define OP_CONFIG_MAX_BYTES        (1024 * 1024) /* properties file size cap */
-#define OP_CONFIG_MAX_LABELS       16            /* labelled values per token property */
-#define OP_CONFIG_ENC_KEY_BYTES    32
-#define OP_CONFIG_TOKEN_HASH_BYTES 32
+#define OP_CONFIG_MAX_BYTES         (1024 * 1024) /* properties file size cap */
+#define OP_CONFIG_MAX_LABELS        16            /* labelled values per token property */
+#define OP_CONFIG_MAX_PLUGIN_PROPS  256           /* plugin.<name>.<key> properties */
+#define OP_CONFIG_MAX_PLUGINS       32            /* entries of spi.plugins */
+#define OP_CONFIG_MAX_CUSTOM_ERRORS 32            /* entries of op.authz.customErrorCodes */
+#define OP_CONFIG_ENC_KEY_BYTES     32
+#define OP_CONFIG_TOKEN_HASH_BYTES  32
+
+/* How access tokens are issued by default (authzStore.accessToken.defaultEncoding):
+ * a signed JWT (RFC 9068), or an opaque identifier kept in the store. */
+typedef enum { OP_AT_SELF_CONTAINED = 0, OP_AT_IDENTIFIER } op_at_encoding_t;
 
 /*
  * The typed configuration. Read-only for everyone: the strings and arrays
@@ -70,6 +83,34 @@ typedef struct op_config {
     /* op.idToken.jwsAlgs, in order; [0] is the default signing alg. */
     op_jws_alg_t id_token_algs[4];
     size_t n_id_token_algs;
+    int id_token_lifetime_s; /* op.idToken.defaultLifetime */
+
+    /* The authorisation session API (op.authz.*). */
+    int authz_session_lifetime_s;          /* op.authz.sessionLifetime */
+    int authz_code_lifetime_s;             /* op.authz.codeLifetime */
+    bool authz_allow_plain_pkce;           /* op.authz.allowPlainPKCE */
+    bool authz_always_prompt_auth;         /* op.authz.alwaysPromptForAuth */
+    bool authz_always_prompt_consent;      /* op.authz.alwaysPromptForConsent */
+    bool authz_client_info_in_auth_prompt; /* op.authz.includeClientInfoInAuthPrompt */
+    /* op.authz.customErrorCodes: the extra error codes a DELETE may give,
+     * in order, NULL-terminated (never NULL itself). */
+    const char *const *authz_custom_errors;
+    size_t n_authz_custom_errors;
+
+    /* Subject (SSO) sessions (sessionStore.*), in minutes, -1: unlimited;
+     * max_life >= auth_life >= max_idle, -1 counting as infinite. */
+    int session_max_life_min;  /* sessionStore.maxLifetime */
+    int session_auth_life_min; /* sessionStore.authLifetime */
+    int session_max_idle_min;  /* sessionStore.maxIdleTime */
+    int session_quota;         /* sessionStore.quotaPerSubject */
+
+    /* Token defaults (authzStore.*). */
+    int at_lifetime_s;            /* authzStore.accessToken.defaultLifetime */
+    op_at_encoding_t at_encoding; /* authzStore.accessToken.defaultEncoding */
+    op_jws_alg_t at_jws_alg;      /* authzStore.accessToken.jwsAlg */
+    int rt_lifetime_s;            /* authzStore.refreshToken.defaultLifetime, 0: no expiry */
+    int rt_max_idle_s;            /* authzStore.refreshToken.defaultMaxIdle, 0: none */
+    bool rt_rotate;               /* authzStore.refreshToken.rotate */
 
     const char *http_address;         /* http.address (IP literal) */
     int http_port;                    /* http.port */
@@ -93,6 +134,20 @@ typedef struct op_config {
     uint8_t keys_enc_key[OP_CONFIG_ENC_KEY_BYTES]; /* secret: never log */
     int keys_refresh_s;                            /* keyStore.refreshInterval, 0: never */
     int keys_rsa_bits;                             /* keyStore.rsaBits */
+
+    const char *claims_users_file; /* claimsSource.usersFile, NULL: unset */
+
+    /* spi.plugins: paths of the plugin .so files, in order, NULL-terminated
+     * (never NULL itself). */
+    const char *const *spi_plugins;
+    size_t n_spi_plugins;
+    uint64_t spi_timeout_ms; /* spi.callTimeout */
+    /* plugin.<plugin name>.<key> = value, in file order: names[i] is
+     * "<plugin name>.<key>" (e.g. "timer-claims.delayMs"). The values may
+     * be secrets: never log them. See op_config_plugin_prop(). */
+    const char *const *plugin_prop_names;
+    const char *const *plugin_prop_values;
+    size_t n_plugin_props;
 
     op_log_level_t log_level; /* log.level */
 } op_config_t;
@@ -128,6 +183,12 @@ void op_config_release(op_config_t *cfg);
 const char *const *op_config_warnings(const op_config_t *cfg);
 
 /*
+ * The value of plugin.<plugin>.<key>, borrowed from cfg; NULL when it is
+ * not set (or any argument is NULL, or plugin is not a plugin name).
+ */
+const char *op_config_plugin_prop(const op_config_t *cfg, const char *plugin, const char *key);
+
+/*
  * The environment variable of a property name:
  * "op.authz.apiAccessTokenSHA256.1" -> "TESSERA_OP_AUTHZ_API_ACCESS_TOKEN_SHA256_1".
  * false when it does not fit in size bytes (NUL included).
@@ -153,7 +214,7 @@ int op_config_show_len(const char *s, size_t len);
  * PS256, ES256 or EdDSA (also used by core/op_client.c). */
 bool op_config_jws_alg_ok(op_jws_alg_t alg);
 
-/* ---- URL checks, shared with core/op_client.c ---------------------------- */
+/* ---- URL checks (core/op_config_url.c), shared with core/op_client.c ---- */
 
 /* An absolute URI split into its parts (RFC 3986 §3); borrowed from the
  * parsed text. */

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_op_client.c - client metadata validation, the canonical
- * JSON round trip and the clients file.
+ * JSON round trip, the clients file, the registry and the predicates.
  *
  * Run from the repository root (examples/ and tests/data/ are read with
  * relative paths).
@@ -477,6 +477,145 @@ static void test_clients_load_file_errors(void)
     op_arena_free(a);
 }
 
+/* n clients whose only member is a client_id "client-<i>", in a. */
+static op_client_t *numbered_clients(op_arena_t *a, size_t n)
+{
+    op_client_t *cl = op_arena_calloc(a, n + 1, sizeof(*cl));
+    OP_CHECK(cl != NULL);
+    for (size_t i = 0; i < n; i++) {
+        cl[i].client_id = op_arena_printf(a, "client-%zu", i);
+        OP_CHECK(cl[i].client_id != NULL);
+    }
+    return cl;
+}
+
+/* Every registered client is found, as the same object; anything else is
+ * not (client_id is compared exactly: RFC 6749 §2.2 makes it a string). */
+static void test_registry_find(void)
+{
+    op_arena_t *a = arena();
+    op_client_t *cl = NULL;
+    size_t n = 0;
+    op_err_t err;
+    op_err_clear(&err);
+    static const char text[] =
+        "[" WEB("") ",{\"client_id\":\"Demo\",\"client_secret\":\"s\"," RU
+                    "},{\"client_id\":\"c.2\",\"client_secret\":\"s\"," RU "}]";
+    OP_CHECK_INT(op_clients_parse(a, text, strlen(text), "t.json", &cl, &n, &err), OP_OK);
+    op_client_registry_t *r = NULL;
+    OP_CHECK_INT(op_client_registry_new(cl, n, a, &r, &err), OP_OK);
+    OP_CHECK(r != NULL);
+    OP_CHECK(op_client_find(r, "c") == &cl[0]);
+    OP_CHECK(op_client_find(r, "Demo") == &cl[1]);
+    OP_CHECK(op_client_find(r, "c.2") == &cl[2]);
+    static const char *const unknown[] = {"demo", "DEMO", "Dem", "Demo ", " c", "c.", "", "c.22"};
+    for (size_t i = 0; i < OP_NELEMS(unknown); i++)
+        OP_CHECK(op_client_find(r, unknown[i]) == NULL);
+    OP_CHECK(op_client_find(r, NULL) == NULL);
+    OP_CHECK(op_client_find(NULL, "c") == NULL);
+    /* A hostile client_id: longer than any registered one. */
+    char longer[4096];
+    memset(longer, 'c', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    OP_CHECK(op_client_find(r, longer) == NULL);
+    /* An empty registry. */
+    OP_CHECK_INT(op_client_registry_new(NULL, 0, a, &r, &err), OP_OK);
+    OP_CHECK(op_client_find(r, "c") == NULL);
+    op_arena_free(a);
+}
+
+/* Many clients: all found, none confused, and the table stays within
+ * four pointers per client (at most half full, at most twice too big). */
+static void test_registry_many(void)
+{
+    enum { N = 5000 };
+    op_arena_t *a = arena();
+    op_client_t *cl = numbered_clients(a, N);
+    size_t before = op_arena_used(a);
+    op_client_registry_t *r = NULL;
+    op_err_t err;
+    OP_CHECK_INT(op_client_registry_new(cl, N, a, &r, &err), OP_OK);
+    OP_CHECK(op_arena_used(a) - before <= 4 * N * sizeof(void *) + 256);
+    char id[32];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "client-%zu", i);
+        OP_CHECK(op_client_find(r, id) == &cl[i]);
+    }
+    snprintf(id, sizeof(id), "client-%d", N);
+    OP_CHECK(op_client_find(r, id) == NULL);
+    op_arena_free(a);
+}
+
+/* A repeated or missing client_id is refused with the indexes; so is an
+ * arena too small for the table. */
+static void test_registry_errors(void)
+{
+    op_arena_t *a = arena();
+    op_client_t *cl = numbered_clients(a, 4);
+    op_client_registry_t *r = NULL;
+    op_err_t err;
+    op_err_clear(&err);
+    cl[3].client_id = "client-1";
+    OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_EINVAL);
+    OP_CHECK_STR(err.description, "client \"client-1\": client_id: repeated (also clients[1])");
+    OP_CHECK(r == NULL);
+    cl[3].client_id = NULL;
+    OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_EINVAL);
+    OP_CHECK_STR(err.description, "clients[3]: client_id: must be 1 to 128 bytes");
+    cl[3].client_id = "";
+    OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_EINVAL);
+    char *longer = op_arena_alloc(a, OP_CLIENT_ID_MAX + 2);
+    OP_CHECK(longer != NULL);
+    memset(longer, 'x', OP_CLIENT_ID_MAX + 1);
+    longer[OP_CLIENT_ID_MAX + 1] = '\0';
+    cl[3].client_id = longer;
+    OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_EINVAL);
+    longer[OP_CLIENT_ID_MAX] = '\0';
+    OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_OK);
+    OP_CHECK(op_client_find(r, longer) == &cl[3]);
+    op_arena_t *tiny = op_arena_new(64);
+    OP_CHECK(tiny != NULL);
+    OP_CHECK_INT(op_client_registry_new(cl, 4, tiny, &r, &err), OP_ENOMEM);
+    OP_CHECK(r == NULL);
+    op_arena_free(tiny);
+    op_arena_free(a);
+}
+
+/* Grant types, response types (RFC 7591 §2) and public clients
+ * (RFC 6749 §2.1: token_endpoint_auth_method "none"). */
+static void test_predicates(void)
+{
+    op_arena_t *a = arena();
+    op_client_t web, pub, hybrid, m2m;
+    parse_ok(a, WEB(""), &web);
+    parse_ok(a, "{" ID "\"token_endpoint_auth_method\":\"none\"," RU "}", &pub);
+    parse_ok(a,
+             "{" ID SEC RU ",\"grant_types\":[\"authorization_code\",\"implicit\","
+             "\"refresh_token\"],\"response_types\":[\"id_token code\",\"token\"]}",
+             &hybrid);
+    parse_ok(a, "{" ID SEC "\"grant_types\":[\"client_credentials\"],\"response_types\":[]}", &m2m);
+    OP_CHECK(op_client_has_grant(&web, OP_CLIENT_GRANT_AUTHORIZATION_CODE));
+    OP_CHECK(!op_client_has_grant(&web, OP_CLIENT_GRANT_REFRESH_TOKEN));
+    OP_CHECK(!op_client_has_grant(&web, 0));
+    OP_CHECK(op_client_has_grant(&hybrid, OP_CLIENT_GRANT_AUTHORIZATION_CODE |
+                                              OP_CLIENT_GRANT_REFRESH_TOKEN));
+    OP_CHECK(!op_client_has_grant(&hybrid, OP_CLIENT_GRANT_AUTHORIZATION_CODE |
+                                               OP_CLIENT_GRANT_CLIENT_CREDENTIALS));
+    OP_CHECK(op_client_has_grant(&m2m, OP_CLIENT_GRANT_CLIENT_CREDENTIALS));
+    OP_CHECK(op_client_has_response_type(&web, OP_CLIENT_RT_CODE));
+    OP_CHECK(!op_client_has_response_type(&web, OP_CLIENT_RT_CODE | OP_CLIENT_RT_ID_TOKEN));
+    OP_CHECK(op_client_has_response_type(&hybrid, OP_CLIENT_RT_CODE | OP_CLIENT_RT_ID_TOKEN));
+    OP_CHECK(op_client_has_response_type(&hybrid, OP_CLIENT_RT_TOKEN));
+    OP_CHECK(!op_client_has_response_type(&hybrid, OP_CLIENT_RT_CODE));
+    OP_CHECK(!op_client_has_response_type(&hybrid, OP_CLIENT_RT_ID_TOKEN));
+    OP_CHECK(!op_client_has_response_type(&m2m, OP_CLIENT_RT_CODE));
+    OP_CHECK(!op_client_has_response_type(&m2m, 0));
+    OP_CHECK(op_client_is_public(&pub));
+    OP_CHECK(!op_client_is_public(&web));
+    OP_CHECK(!op_client_is_public(&m2m));
+    op_arena_free(a);
+}
+
 static const op_test_case_t cases[] = {
     {"demo_client_valid", test_demo_client_valid},
     {"defaults", test_defaults},
@@ -487,6 +626,10 @@ static const op_test_case_t cases[] = {
     {"clients_file_rules", test_clients_file_rules},
     {"clients_file_limits", test_clients_file_limits},
     {"clients_load_file_errors", test_clients_load_file_errors},
+    {"registry_find", test_registry_find},
+    {"registry_many", test_registry_many},
+    {"registry_errors", test_registry_errors},
+    {"predicates", test_predicates},
 };
 
 OP_TEST_MAIN(cases)

@@ -6,6 +6,7 @@
  * relative paths).
  */
 #include "core/op_config.h"
+#include "core/op_config_int.h"
 #include "tests/unit/op_test.h"
 
 #define SRC        "t.properties"
@@ -83,6 +84,33 @@ static size_t count_warnings(const op_config_t *cfg)
     return n;
 }
 
+/* The defaults of the front-channel properties (examples/tessera.properties
+ * leaves them all commented out). */
+static void check_front_channel_defaults(const op_config_t *cfg)
+{
+    OP_CHECK_INT(cfg->authz_session_lifetime_s, 900);
+    OP_CHECK_INT(cfg->authz_code_lifetime_s, 300);
+    OP_CHECK(!cfg->authz_allow_plain_pkce);
+    OP_CHECK(!cfg->authz_always_prompt_auth);
+    OP_CHECK(!cfg->authz_always_prompt_consent);
+    OP_CHECK(cfg->authz_custom_errors != NULL && cfg->authz_custom_errors[0] == NULL);
+    OP_CHECK_INT(cfg->n_authz_custom_errors, 0);
+    OP_CHECK(!cfg->authz_client_info_in_auth_prompt);
+    OP_CHECK_INT(cfg->session_max_life_min, 259200);
+    OP_CHECK_INT(cfg->session_auth_life_min, 43200);
+    OP_CHECK_INT(cfg->session_max_idle_min, 14400);
+    OP_CHECK_INT(cfg->session_quota, 5);
+    OP_CHECK_INT(cfg->at_lifetime_s, 600);
+    OP_CHECK_INT(cfg->at_encoding, OP_AT_SELF_CONTAINED);
+    OP_CHECK_INT(cfg->at_jws_alg, OP_JWS_RS256);
+    OP_CHECK_INT(cfg->rt_lifetime_s, 2592000);
+    OP_CHECK_INT(cfg->rt_max_idle_s, 0);
+    OP_CHECK(cfg->rt_rotate);
+    OP_CHECK_INT(cfg->id_token_lifetime_s, 900);
+    OP_CHECK_INT(cfg->spi_timeout_ms, 2000);
+    OP_CHECK(cfg->plugin_prop_names == NULL && cfg->plugin_prop_values == NULL);
+}
+
 /* ---- cases --------------------------------------------------------------- */
 
 static void test_example_loads(void)
@@ -133,6 +161,11 @@ static void test_example_loads(void)
     OP_CHECK_INT(cfg->keys_refresh_s, 60);
     OP_CHECK_INT(cfg->keys_rsa_bits, 2048);
     OP_CHECK_INT(cfg->log_level, OP_LOG_INFO);
+    check_front_channel_defaults(cfg);
+    OP_CHECK_STR(cfg->claims_users_file, "examples/users.json");
+    OP_CHECK(cfg->spi_plugins != NULL && cfg->spi_plugins[0] == NULL);
+    OP_CHECK_INT(cfg->n_spi_plugins, 0);
+    OP_CHECK_INT(cfg->n_plugin_props, 0);
     /* Demo API token (twice), demo key, plain-http issuer. */
     const char *const *w = op_config_warnings(cfg);
     OP_CHECK_INT(count_warnings(cfg), 4);
@@ -157,6 +190,10 @@ static void test_defaults_no_warnings(void)
     OP_CHECK_INT(cfg->storage_kind, OP_STORE_MEMORY);
     OP_CHECK_INT(cfg->id_token_algs[0], OP_JWS_RS256);
     OP_CHECK_INT(count_warnings(cfg), 0);
+    check_front_channel_defaults(cfg);
+    OP_CHECK(cfg->claims_users_file == NULL);
+    OP_CHECK(cfg->spi_plugins != NULL && cfg->spi_plugins[0] == NULL);
+    OP_CHECK_INT(cfg->n_spi_plugins, 0);
     /* A second reference keeps it alive after the first is dropped. */
     OP_CHECK(op_config_retain(cfg) == cfg);
     op_config_release(cfg);
@@ -410,6 +447,12 @@ static void test_env_name_mapping(void)
         const char *env;
     } cases[] = {
         {"op.issuer", "TESSERA_OP_ISSUER"},
+        {"op.authz.allowPlainPKCE", "TESSERA_OP_AUTHZ_ALLOW_PLAIN_PKCE"},
+        {"op.authz.includeClientInfoInAuthPrompt",
+         "TESSERA_OP_AUTHZ_INCLUDE_CLIENT_INFO_IN_AUTH_PROMPT"},
+        {"sessionStore.quotaPerSubject", "TESSERA_SESSION_STORE_QUOTA_PER_SUBJECT"},
+        {"authzStore.accessToken.jwsAlg", "TESSERA_AUTHZ_STORE_ACCESS_TOKEN_JWS_ALG"},
+        {"spi.callTimeout", "TESSERA_SPI_CALL_TIMEOUT"},
         {"op.authz.apiAccessTokenSHA256", "TESSERA_OP_AUTHZ_API_ACCESS_TOKEN_SHA256"},
         {"op.authz.apiAccessTokenSHA256.1", "TESSERA_OP_AUTHZ_API_ACCESS_TOKEN_SHA256_1"},
         {"monitor.apiAccessTokenSHA256", "TESSERA_MONITOR_API_ACCESS_TOKEN_SHA256"},
@@ -617,48 +660,377 @@ static void test_load_file_errors(void)
     free(big);
 }
 
-static void test_url_parse(void)
+/* Every front-channel property at its bounds and special values. */
+static void test_front_channel_values(void)
+{
+    op_config_t *cfg = load_ok(with("op.authz.sessionLifetime = 60\n"
+                                    "op.authz.codeLifetime = 600\n"
+                                    "op.authz.allowPlainPKCE = true\n"
+                                    "op.authz.alwaysPromptForAuth = true\n"
+                                    "op.authz.alwaysPromptForConsent = true\n"
+                                    "op.authz.customErrorCodes = account_locked,Too_Many_2 \t x\n"
+                                    "op.authz.includeClientInfoInAuthPrompt = true\n"
+                                    "op.idToken.defaultLifetime = 86400\n"
+                                    "sessionStore.maxLifetime = -1\n"
+                                    "sessionStore.authLifetime = -1\n"
+                                    "sessionStore.maxIdleTime = 1\n"
+                                    "sessionStore.quotaPerSubject = 25\n"
+                                    "authzStore.accessToken.defaultLifetime = 1\n"
+                                    "authzStore.accessToken.defaultEncoding = IDENTIFIER\n"
+                                    "authzStore.accessToken.jwsAlg = EdDSA\n"
+                                    "authzStore.refreshToken.defaultLifetime = 0\n"
+                                    "authzStore.refreshToken.defaultMaxIdle = 31536000\n"
+                                    "authzStore.refreshToken.rotate = false\n"
+                                    "claimsSource.usersFile = /etc/tessera/users.json\n"
+                                    "spi.plugins = ./a.so , /opt/my plugins/b.so,\n"
+                                    "spi.callTimeout = 60000"),
+                               NULL);
+    OP_CHECK_INT(cfg->authz_session_lifetime_s, 60);
+    OP_CHECK_INT(cfg->authz_code_lifetime_s, 600);
+    OP_CHECK(cfg->authz_allow_plain_pkce);
+    OP_CHECK(cfg->authz_always_prompt_auth);
+    OP_CHECK(cfg->authz_always_prompt_consent);
+    OP_CHECK_INT(cfg->n_authz_custom_errors, 3);
+    OP_CHECK_STR(cfg->authz_custom_errors[0], "account_locked");
+    OP_CHECK_STR(cfg->authz_custom_errors[1], "Too_Many_2");
+    OP_CHECK_STR(cfg->authz_custom_errors[2], "x");
+    OP_CHECK(cfg->authz_custom_errors[3] == NULL);
+    OP_CHECK(cfg->authz_client_info_in_auth_prompt);
+    OP_CHECK_INT(cfg->id_token_lifetime_s, 86400);
+    OP_CHECK_INT(cfg->session_max_life_min, -1);
+    OP_CHECK_INT(cfg->session_auth_life_min, -1);
+    OP_CHECK_INT(cfg->session_max_idle_min, 1);
+    OP_CHECK_INT(cfg->session_quota, 25);
+    OP_CHECK_INT(cfg->at_lifetime_s, 1);
+    OP_CHECK_INT(cfg->at_encoding, OP_AT_IDENTIFIER);
+    OP_CHECK_INT(cfg->at_jws_alg, OP_JWS_EDDSA);
+    OP_CHECK_INT(cfg->rt_lifetime_s, 0);
+    OP_CHECK_INT(cfg->rt_max_idle_s, 31536000);
+    OP_CHECK(!cfg->rt_rotate);
+    OP_CHECK_STR(cfg->claims_users_file, "/etc/tessera/users.json");
+    OP_CHECK_INT(cfg->n_spi_plugins, 2);
+    OP_CHECK_STR(cfg->spi_plugins[0], "./a.so");
+    OP_CHECK_STR(cfg->spi_plugins[1], "/opt/my plugins/b.so"); /* blanks inside a path */
+    OP_CHECK(cfg->spi_plugins[2] == NULL);
+    OP_CHECK_INT(cfg->spi_timeout_ms, 60000);
+    op_config_release(cfg);
+
+    cfg = load_ok(with("op.authz.sessionLifetime = 86400\nop.authz.codeLifetime = 10\n"
+                       "op.idToken.defaultLifetime = 60\nsessionStore.maxLifetime = 525600\n"
+                       "sessionStore.authLifetime = 525600\nsessionStore.maxIdleTime = 525600\n"
+                       "sessionStore.quotaPerSubject = 1\n"
+                       "authzStore.accessToken.defaultLifetime = 86400\n"
+                       "authzStore.accessToken.defaultEncoding = SELF_CONTAINED\n"
+                       "authzStore.accessToken.jwsAlg = ES256\n"
+                       "authzStore.refreshToken.defaultLifetime = 31536000\n"
+                       "authzStore.refreshToken.defaultMaxIdle = 60\n"
+                       "op.authz.allowPlainPKCE = false\nop.authz.customErrorCodes =\n"
+                       "spi.plugins = , ,\nspi.callTimeout = 10"),
+                  NULL);
+    OP_CHECK_INT(cfg->authz_session_lifetime_s, 86400);
+    OP_CHECK_INT(cfg->authz_code_lifetime_s, 10);
+    OP_CHECK_INT(cfg->id_token_lifetime_s, 60);
+    OP_CHECK_INT(cfg->session_max_idle_min, 525600);
+    OP_CHECK_INT(cfg->session_quota, 1);
+    OP_CHECK_INT(cfg->at_encoding, OP_AT_SELF_CONTAINED);
+    OP_CHECK_INT(cfg->at_jws_alg, OP_JWS_ES256);
+    OP_CHECK_INT(cfg->rt_lifetime_s, 31536000);
+    OP_CHECK_INT(cfg->rt_max_idle_s, 60);
+    OP_CHECK(!cfg->authz_allow_plain_pkce);
+    OP_CHECK_INT(cfg->n_authz_custom_errors, 0);
+    OP_CHECK(cfg->authz_custom_errors[0] == NULL);
+    OP_CHECK_INT(cfg->n_spi_plugins, 0);
+    OP_CHECK_INT(cfg->spi_timeout_ms, 10);
+    op_config_release(cfg);
+}
+
+/* Bad values of the front-channel properties: the message names the line,
+ * the property and the value, and says what is accepted. */
+static void test_front_channel_bad_values(void)
 {
     static const struct {
-        const char *url;
-        bool ok;
-        bool loopback; /* with names */
+        const char *line;
+        const char *want;
     } cases[] = {
-        {"https://example.com", true, false},
-        {"http://LOCALHOST:80/x?y#z", true, true},
-        {"http://127.255.0.1", true, true},
-        {"http://[::1]:1/", true, true},
-        {"http://[::2]", true, false},
-        {"com.example.app:/cb", true, false},
-        {"urn:ietf:x", true, false},
-        {"https://", false, false},
-        {"https://host:", false, false},
-        {"https://[::1", false, false},
-        {"1http://x", false, false},
-        {"https://a b", false, false},
-        {"https://a/%4", false, false},
-        {"https://a/\xc3\xa9", false, false},
-        {"https://a/[x]", false, false},
-        {"https://a#b#c", false, false},
-        {"scheme:", false, false},
+        {"op.authz.sessionLifetime = 59",
+         "op.authz.sessionLifetime: \"59\": must be an integer from 60 to 86400 seconds"},
+        {"op.authz.sessionLifetime = 86401", "op.authz.sessionLifetime: \"86401\": must be"},
+        /* RFC 6749 §4.1.2: a code lives 10 minutes at most. */
+        {"op.authz.codeLifetime = 601",
+         "op.authz.codeLifetime: \"601\": must be an integer from 10 to 600 seconds"},
+        {"op.authz.codeLifetime = 9", "op.authz.codeLifetime: \"9\": must be"},
+        {"op.authz.codeLifetime = 1e2", "op.authz.codeLifetime: \"1e2\": must be"},
+        {"op.authz.allowPlainPKCE = yes",
+         "op.authz.allowPlainPKCE: \"yes\": must be true or false"},
+        {"op.authz.alwaysPromptForAuth = TRUE",
+         "op.authz.alwaysPromptForAuth: \"TRUE\": must be true or false"},
+        {"op.authz.alwaysPromptForConsent = 1",
+         "op.authz.alwaysPromptForConsent: \"1\": must be true or false"},
+        {"op.authz.includeClientInfoInAuthPrompt = on",
+         "op.authz.includeClientInfoInAuthPrompt: \"on\": must be true or false"},
+        /* Stricter than RFC 6749 §5.2 (which allows %x20-21 / %x23-5B / %x5D-7E). */
+        {"op.authz.customErrorCodes = ok, bad-code",
+         "op.authz.customErrorCodes: \"ok, bad-code\": \"bad-code\" is not an error code "
+         "(1 to 64 of A-Z a-z 0-9 _)"},
+        {"op.authz.customErrorCodes = a\"b", "\"a\"b\" is not an error code"},
+        {"op.authz.customErrorCodes = caf\xc3\xa9", "is not an error code"},
+        {"op.authz.customErrorCodes = "
+         "a1234567890123456789012345678901234567890123456789012345678901234",
+         "is not an error code"},
+        {"op.authz.customErrorCodes = x y x", "\"x\" is listed twice"},
+        {"op.idToken.defaultLifetime = 59",
+         "op.idToken.defaultLifetime: \"59\": must be an integer from 60 to 86400 seconds"},
+        {"sessionStore.maxLifetime = 0",
+         "sessionStore.maxLifetime: \"0\": must be -1 (unlimited) or an integer from 1 to "
+         "525600 minutes"},
+        {"sessionStore.authLifetime = -2", "sessionStore.authLifetime: \"-2\": must be -1 "
+                                           "(unlimited) or"},
+        {"sessionStore.maxIdleTime = 525601", "sessionStore.maxIdleTime: \"525601\": must be"},
+        {"sessionStore.quotaPerSubject = 0",
+         "sessionStore.quotaPerSubject: \"0\": must be an integer from 1 to 25"},
+        {"sessionStore.quotaPerSubject = 26", "sessionStore.quotaPerSubject: \"26\": must be"},
+        {"authzStore.accessToken.defaultLifetime = 0",
+         "authzStore.accessToken.defaultLifetime: \"0\": must be an integer from 1 to 86400 "
+         "seconds"},
+        {"authzStore.accessToken.defaultEncoding = self_contained",
+         "authzStore.accessToken.defaultEncoding: \"self_contained\": must be SELF_CONTAINED or "
+         "IDENTIFIER"},
+        /* RFC 9068 §2.1: asymmetric signatures; HS256 and none are refused. */
+        {"authzStore.accessToken.jwsAlg = HS256",
+         "authzStore.accessToken.jwsAlg: \"HS256\": must be RS256, PS256, ES256 or EdDSA"},
+        {"authzStore.accessToken.jwsAlg = none", "authzStore.accessToken.jwsAlg: \"none\""},
+        {"authzStore.accessToken.jwsAlg = RS256,ES256", "must be RS256, PS256, ES256 or EdDSA"},
+        {"authzStore.refreshToken.defaultLifetime = 59",
+         "authzStore.refreshToken.defaultLifetime: \"59\": must be 0 (no expiry) or an integer "
+         "from 60 to 31536000 seconds"},
+        {"authzStore.refreshToken.defaultMaxIdle = -1",
+         "authzStore.refreshToken.defaultMaxIdle: \"-1\": must be 0 (none) or an integer from 60"},
+        {"authzStore.refreshToken.rotate = maybe",
+         "authzStore.refreshToken.rotate: \"maybe\": must be true or false"},
+        {"claimsSource.usersFile =", "claimsSource.usersFile: \"\": must not be empty"},
+        {"spi.plugins = timer_claims.so",
+         "spi.plugins: \"timer_claims.so\": \"timer_claims.so\" must be the path of a .so file, "
+         "with a '/'"},
+        {"spi.plugins = ./a.dll", "\"./a.dll\" must be the path of a .so file"},
+        {"spi.plugins = ./a.so, ./a.so", "\"./a.so\" is listed twice"},
+        {"spi.callTimeout = 9", "spi.callTimeout: \"9\": must be an integer from 10 to 60000 "
+                                "milliseconds"},
+        {"spi.callTimeout = 60001", "spi.callTimeout: \"60001\": must be"},
     };
     for (size_t i = 0; i < OP_NELEMS(cases); i++) {
-        op_config_url_t u;
-        bool ok = op_config_url_parse(cases[i].url, strlen(cases[i].url), &u);
-        if (ok != cases[i].ok)
-            fprintf(stderr, "url %s\n", cases[i].url);
-        OP_CHECK(ok == cases[i].ok);
-        if (ok)
-            OP_CHECK(op_config_url_is_loopback(&u, true) == cases[i].loopback);
+        const char *d = load_err(with(cases[i].line), NULL);
+        CHECK_HAS(d, SRC ":1: ");
+        CHECK_HAS(d, cases[i].want);
     }
-    op_config_url_t u;
-    OP_CHECK(op_config_url_parse("http://localhost:8080/a?b=1#c", 29, &u));
-    OP_CHECK(!op_config_url_is_loopback(&u, false));
-    OP_CHECK_INT(u.port, 8080);
-    OP_CHECK(u.has_query && op_str_eq(u.query, "b=1"));
-    OP_CHECK(u.has_fragment && op_str_eq(u.fragment, "c"));
-    OP_CHECK(op_str_eq(u.path, "/a"));
-    OP_CHECK(op_config_url_scheme_is(&u, "HTTP"));
+}
+
+/* The lists are bounded: at most OP_CONFIG_MAX_CUSTOM_ERRORS codes and
+ * OP_CONFIG_MAX_PLUGINS plugins. */
+static void test_front_channel_list_limits(void)
+{
+    char line[2048];
+    size_t o = (size_t)snprintf(line, sizeof(line), "op.authz.customErrorCodes =");
+    for (int i = 0; i < OP_CONFIG_MAX_CUSTOM_ERRORS; i++)
+        o += (size_t)snprintf(line + o, sizeof(line) - o, " e%d", i);
+    op_config_t *cfg = load_ok(with(line), NULL);
+    OP_CHECK_INT(cfg->n_authz_custom_errors, OP_CONFIG_MAX_CUSTOM_ERRORS);
+    op_config_release(cfg);
+    snprintf(line + o, sizeof(line) - o, " one_more");
+    CHECK_HAS(load_err(with(line), NULL), "too many error codes (at most 32)");
+
+    o = (size_t)snprintf(line, sizeof(line), "spi.plugins =");
+    for (int i = 0; i < OP_CONFIG_MAX_PLUGINS; i++)
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%s./p%d.so", i ? "," : " ", i);
+    cfg = load_ok(with(line), NULL);
+    OP_CHECK_INT(cfg->n_spi_plugins, OP_CONFIG_MAX_PLUGINS);
+    OP_CHECK_STR(cfg->spi_plugins[31], "./p31.so");
+    op_config_release(cfg);
+    snprintf(line + o, sizeof(line) - o, ",./more.so");
+    CHECK_HAS(load_err(with(line), NULL), "spi.plugins: \"");
+    CHECK_HAS(load_err(with(line), NULL), "...\": too many plugins (at most 32)");
+}
+
+/* Reference §2.6: sessionStore maxLifetime >= authLifetime >= maxIdleTime,
+ * -1 (unlimited) counting as infinite. The message blames the property
+ * set explicitly. */
+static void test_session_timeouts_order(void)
+{
+    static const struct {
+        const char *lines;
+        const char *want; /* NULL: accepted */
+    } cases[] = {
+        {"sessionStore.maxLifetime = 100",
+         SRC ":1: sessionStore.maxLifetime: \"100\": must be >= sessionStore.authLifetime (43200)"},
+        {"sessionStore.authLifetime = 300000",
+         SRC ":1: sessionStore.authLifetime: \"300000\": must be <= sessionStore.maxLifetime "
+             "(259200)"},
+        {"sessionStore.maxIdleTime = 50000",
+         SRC ":1: sessionStore.maxIdleTime: \"50000\": must be <= sessionStore.authLifetime "
+             "(43200)"},
+        {"sessionStore.authLifetime = -1",
+         SRC ":1: sessionStore.authLifetime: \"-1\": must be <= sessionStore.maxLifetime "
+             "(259200)"},
+        {"sessionStore.maxIdleTime = -1",
+         SRC ":1: sessionStore.maxIdleTime: \"-1\": must be <= sessionStore.authLifetime "
+             "(43200)"},
+        {"sessionStore.maxLifetime = 1000\nsessionStore.authLifetime = -1",
+         SRC ":1: sessionStore.maxLifetime: \"1000\": must be -1 (unlimited) as "
+             "sessionStore.authLifetime is"},
+        {"sessionStore.authLifetime = 10\nsessionStore.maxIdleTime = 20",
+         SRC ":1: sessionStore.authLifetime: \"10\": must be >= sessionStore.maxIdleTime (20)"},
+        {"sessionStore.maxLifetime = -1\nsessionStore.authLifetime = -1\n"
+         "sessionStore.maxIdleTime = -1",
+         NULL},
+        {"sessionStore.maxLifetime = -1\nsessionStore.authLifetime = 100\n"
+         "sessionStore.maxIdleTime = 100",
+         NULL},
+        {"sessionStore.maxLifetime = 5\nsessionStore.authLifetime = 5\n"
+         "sessionStore.maxIdleTime = 5",
+         NULL},
+    };
+    for (size_t i = 0; i < OP_NELEMS(cases); i++) {
+        if (cases[i].want == NULL)
+            op_config_release(load_ok(with(cases[i].lines), NULL));
+        else
+            OP_CHECK_STR(load_err(with(cases[i].lines), NULL), cases[i].want);
+    }
+    char *env[] = {"TESSERA_SESSION_STORE_MAX_LIFETIME=10", NULL};
+    OP_CHECK_STR(load_err(with(NULL), env),
+                 "environment variable TESSERA_SESSION_STORE_MAX_LIFETIME: "
+                 "sessionStore.maxLifetime: \"10\": must be >= sessionStore.authLifetime (43200)");
+}
+
+/* The front-channel properties from the environment. */
+static void test_front_channel_env(void)
+{
+    char *env[] = {"TESSERA_OP_AUTHZ_ALLOW_PLAIN_PKCE=true",
+                   "TESSERA_OP_AUTHZ_CUSTOM_ERROR_CODES=a,b",
+                   "TESSERA_OP_AUTHZ_INCLUDE_CLIENT_INFO_IN_AUTH_PROMPT=true",
+                   "TESSERA_SESSION_STORE_QUOTA_PER_SUBJECT=7",
+                   "TESSERA_AUTHZ_STORE_ACCESS_TOKEN_DEFAULT_ENCODING=IDENTIFIER",
+                   "TESSERA_AUTHZ_STORE_ACCESS_TOKEN_JWS_ALG=PS256",
+                   "TESSERA_AUTHZ_STORE_REFRESH_TOKEN_ROTATE=false",
+                   "TESSERA_OP_ID_TOKEN_DEFAULT_LIFETIME=120",
+                   "TESSERA_CLAIMS_SOURCE_USERS_FILE=users.json",
+                   "TESSERA_SPI_PLUGINS=./p.so",
+                   "TESSERA_SPI_CALL_TIMEOUT=10",
+                   NULL};
+    op_config_t *cfg =
+        load_ok(with("spi.plugins = ./file.so\nsessionStore.quotaPerSubject = 3"), env);
+    OP_CHECK(cfg->authz_allow_plain_pkce);
+    OP_CHECK_INT(cfg->n_authz_custom_errors, 2);
+    OP_CHECK(cfg->authz_client_info_in_auth_prompt);
+    OP_CHECK_INT(cfg->session_quota, 7);
+    OP_CHECK_INT(cfg->at_encoding, OP_AT_IDENTIFIER);
+    OP_CHECK_INT(cfg->at_jws_alg, OP_JWS_PS256);
+    OP_CHECK(!cfg->rt_rotate);
+    OP_CHECK_INT(cfg->id_token_lifetime_s, 120);
+    OP_CHECK_STR(cfg->claims_users_file, "users.json");
+    OP_CHECK_INT(cfg->n_spi_plugins, 1);
+    OP_CHECK_STR(cfg->spi_plugins[0], "./p.so");
+    OP_CHECK_INT(cfg->spi_timeout_ms, 10);
+    op_config_release(cfg);
+}
+
+/* plugin.<plugin name>.<key>: free-form, in file order, looked up by
+ * plugin and key (case-sensitive). */
+static void test_plugin_props(void)
+{
+    op_config_t *cfg = load_ok(with("plugin.timer-claims.delayMs = 10\n"
+                                    "plugin.timer-claims.url = https://x.example/a?b=c d\n"
+                                    "plugin.other-2.Key_1.sub-x =\n"
+                                    "plugin.timer-claims.delayms = 20"),
+                               NULL);
+    OP_CHECK_INT(cfg->n_plugin_props, 4);
+    OP_CHECK_STR(cfg->plugin_prop_names[0], "timer-claims.delayMs");
+    OP_CHECK_STR(cfg->plugin_prop_values[0], "10");
+    OP_CHECK_STR(cfg->plugin_prop_names[2], "other-2.Key_1.sub-x");
+    OP_CHECK(cfg->plugin_prop_names[4] == NULL);
+    OP_CHECK_STR(op_config_plugin_prop(cfg, "timer-claims", "delayMs"), "10");
+    OP_CHECK_STR(op_config_plugin_prop(cfg, "timer-claims", "delayms"), "20");
+    OP_CHECK_STR(op_config_plugin_prop(cfg, "timer-claims", "url"), "https://x.example/a?b=c d");
+    OP_CHECK_STR(op_config_plugin_prop(cfg, "other-2", "Key_1.sub-x"), "");
+    OP_CHECK(op_config_plugin_prop(cfg, "timer-claims", "nope") == NULL);
+    OP_CHECK(op_config_plugin_prop(cfg, "timer", "claims.delayMs") == NULL);
+    OP_CHECK(op_config_plugin_prop(cfg, "other-2.Key_1", "sub-x") == NULL);
+    OP_CHECK(op_config_plugin_prop(cfg, "timer-claims", NULL) == NULL);
+    OP_CHECK(op_config_plugin_prop(cfg, NULL, "delayMs") == NULL);
+    OP_CHECK(op_config_plugin_prop(NULL, "timer-claims", "delayMs") == NULL);
+    op_config_release(cfg);
+
+    /* The most there may be. */
+    static char text[64 * 1024];
+    size_t o = 0;
+    for (int i = 0; i < OP_CONFIG_MAX_PLUGIN_PROPS; i++)
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "plugin.p.k%d = %d\n", i, i);
+    snprintf(text + o, sizeof(text) - o, "%s", with(NULL));
+    cfg = load_ok(text, NULL);
+    OP_CHECK_INT(cfg->n_plugin_props, OP_CONFIG_MAX_PLUGIN_PROPS);
+    OP_CHECK_STR(op_config_plugin_prop(cfg, "p", "k255"), "255");
+    op_config_release(cfg);
+    snprintf(text + o, sizeof(text) - o, "plugin.q.x = 1\n%s", with(NULL));
+    OP_CHECK_STR(load_err(text, NULL),
+                 SRC ":257: plugin: too many plugin properties (at most 256)");
+}
+
+static void test_plugin_props_errors(void)
+{
+    static const struct {
+        const char *line;
+        const char *want;
+    } cases[] = {
+        {"plugin = x", SRC ":1: plugin: must be plugin.<plugin name>.<key>"},
+        {"plugin.foo = 1", SRC ":1: plugin.foo: must be plugin.<plugin name>.<key>"},
+        {"plugin.Foo.x = 1",
+         SRC ":1: plugin.Foo.x: bad plugin name \"Foo\": use 1 to 32 of a-z 0-9 -"},
+        {"plugin.foo_bar.x = 1", SRC ":1: plugin.foo_bar.x: bad plugin name \"foo_bar\""},
+        {"plugin..x = 1", SRC ":1: plugin..x: bad plugin name \"\""},
+        {"plugin.a23456789012345678901234567890123.x = 1", "bad plugin name"},
+        {"plugin.foo. = 1", SRC ":1: plugin.foo.: bad key \"\": use 1 to 64 of A-Z a-z 0-9 . _ -"},
+        {"plugin.foo.a/b = 1", SRC ":1: plugin.foo.a/b: bad key \"a/b\""},
+        {"plugin.foo.k12345678901234567890123456789012345678901234567890123456789012345 = 1",
+         "bad key"},
+        {"plugin.a.k = 1\nplugin.a.k = 2",
+         SRC ":2: plugin.a.k: repeated property (first set on line 1)"},
+        {"plugins.a.b = 1", SRC ":1: unknown property plugins.a.b"},
+    };
+    for (size_t i = 0; i < OP_NELEMS(cases); i++)
+        CHECK_HAS(load_err(with(cases[i].line), NULL), cases[i].want);
+    /* File only: a variable name cannot be mapped back to a name and a key. */
+    char *env[] = {"TESSERA_PLUGIN_TIMER_CLAIMS_DELAY_MS=5", NULL};
+    OP_CHECK_STR(load_err(with(NULL), env),
+                 "environment variable TESSERA_PLUGIN_TIMER_CLAIMS_DELAY_MS: "
+                 "plugin.<plugin name>.<key> properties can only be set in the file (a variable "
+                 "cannot be mapped back to a name and a key)");
+    char *bare[] = {"TESSERA_PLUGIN=5", NULL};
+    CHECK_HAS(load_err(with(NULL), bare), "environment variable TESSERA_PLUGIN: plugin.<plugin "
+                                          "name>.<key> properties can only be set in the file");
+}
+
+/* examples/tessera.properties is the reference: every property of the
+ * table has a line there (set, or commented out), and so has the plugin
+ * namespace. */
+static void test_example_documents_every_property(void)
+{
+    op_arena_t *a = op_arena_new(OP_CONFIG_MAX_BYTES * 2);
+    OP_CHECK(a != NULL);
+    char *text = NULL;
+    size_t len = 0;
+    op_err_t err;
+    OP_CHECK_INT(op_config_read_file(a, "examples/tessera.properties", OP_CONFIG_MAX_BYTES, &text,
+                                     &len, &err),
+                 OP_OK);
+    for (size_t i = 0; i < op_config_props_n; i++) {
+        const op_config_prop_t *p = &op_config_props[i];
+        const char *set =
+            op_arena_printf(a, "\n%s%s", p->name, p->flags & OP_CONFIG_F_PLUGIN ? "." : " =");
+        const char *commented = op_arena_printf(a, "\n#%s", set + 1);
+        OP_CHECK(set != NULL && commented != NULL);
+        if (strstr(text, set) == NULL && strstr(text, commented) == NULL)
+            fprintf(stderr, "%s is not documented\n", p->name);
+        OP_CHECK(strstr(text, set) != NULL || strstr(text, commented) != NULL);
+    }
+    op_arena_free(a);
 }
 
 static const op_test_case_t cases[] = {
@@ -680,7 +1052,14 @@ static const op_test_case_t cases[] = {
     {"labelled_tokens", test_labelled_tokens},
     {"demo_token_warning", test_demo_token_warning},
     {"load_file_errors", test_load_file_errors},
-    {"url_parse", test_url_parse},
+    {"front_channel_values", test_front_channel_values},
+    {"front_channel_bad_values", test_front_channel_bad_values},
+    {"front_channel_list_limits", test_front_channel_list_limits},
+    {"session_timeouts_order", test_session_timeouts_order},
+    {"front_channel_env", test_front_channel_env},
+    {"plugin_props", test_plugin_props},
+    {"plugin_props_errors", test_plugin_props_errors},
+    {"example_documents_every_property", test_example_documents_every_property},
 };
 
 OP_TEST_MAIN(cases)
