@@ -25,6 +25,10 @@ static const op_http_route_t op_server_routes[] = {
      op_discovery_handle, NULL},
     {OP_HTTP_GET, "/jwks.json", OP_ROUTE_CORS, op_jwks_handle, NULL},
     {OP_HTTP_GET, "/monitor/v1/healthcheck", 0, op_monitor_healthcheck_handle, NULL},
+    {OP_HTTP_POST, "/token", OP_ROUTE_CORS, op_token_endpoint_handle, NULL},
+    {OP_HTTP_GET | OP_HTTP_POST, "/userinfo", OP_ROUTE_CORS, op_userinfo_handle, NULL},
+    {OP_HTTP_GET | OP_HTTP_POST | OP_HTTP_PUT | OP_HTTP_DELETE, "/authz-sessions/rest/v3",
+     OP_ROUTE_PREFIX, op_authz_session_handle, NULL},
 };
 
 static void op_server_fail(op_server_t *srv, const char *what, const op_err_t *err)
@@ -73,6 +77,8 @@ static void op_server_listen(op_server_t *srv)
 
 /* ---- clients ------------------------------------------------------------ */
 
+static void op_server_open_plugins(op_server_t *srv);
+
 typedef struct op_server_clients {
     op_server_t *srv;
     op_arena_t *arena;
@@ -98,16 +104,58 @@ static void op_server_on_client_put(int status, const op_store_res_t *res, void 
         op_server_fail(srv, "clients", &err);
         return;
     }
+    op_server_open_plugins(srv);
+}
+
+/* "plugin.<name>.<key>" -> its value, for the plugin loader. */
+static const char *op_server_plugin_prop(void *arg, const char *key)
+{
+    const op_config_t *cfg = arg;
+    const char *name = key + (op_str_has_prefix(key, "plugin.") ? strlen("plugin.") : 0);
+    const char *dot = strchr(name, '.');
+    char plugin[64];
+    if (name == key || dot == NULL || (size_t)(dot - name) >= sizeof(plugin))
+        return NULL;
+    memcpy(plugin, name, (size_t)(dot - name));
+    plugin[dot - name] = '\0';
+    return op_config_plugin_prop(cfg, plugin, dot + 1);
+}
+
+/* Plugins and claims sources; then listen. */
+static void op_server_open_plugins(op_server_t *srv)
+{
+    const op_config_t *cfg = srv->cfg;
+    op_err_t err;
+    op_err_clear(&err);
+    op_http_client_config_t hc = {.user_agent = "tessera"};
+    srv->http_client = op_http_client_new(srv->loop, &hc, &err);
+    op_spi_settings_t s = {
+        .paths = cfg->spi_plugins,
+        .n = cfg->n_spi_plugins,
+        .lookup = op_server_plugin_prop,
+        .lookup_arg = srv->cfg,
+    };
+    if (srv->http_client == NULL ||
+        op_spi_open(srv->loop, srv->http_client, &s, cfg->claims_users_file, &srv->spi, &err) !=
+            OP_OK) {
+        op_server_fail(srv, "plugins", &err);
+        return;
+    }
     op_server_listen(srv);
 }
 
-/* Load the clients file (validated) and write each client to the store. */
+/*
+ * Load the clients file (validated) into the in-memory registry every
+ * request looks clients up in, and write each client to the store (the
+ * shared copy the store APIs and other workers see).
+ */
 static void op_server_load_clients(op_server_t *srv)
 {
     op_err_t err;
     op_err_clear(&err);
     op_server_clients_t *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->arena = op_arena_new(16u << 20)) == NULL) {
+    srv->clients_arena = op_arena_new(16u << 20);
+    if (c == NULL || srv->clients_arena == NULL || (c->arena = op_arena_new(16u << 20)) == NULL) {
         free(c);
         OP_ERR(&err, OP_ENOMEM, "out of memory");
         op_server_fail(srv, "clients", &err);
@@ -116,8 +164,10 @@ static void op_server_load_clients(op_server_t *srv)
     c->srv = srv;
     op_client_t *clients = NULL;
     size_t n = 0;
-    if (srv->cfg->clients_file != NULL &&
-        op_clients_load_file(srv->cfg->clients_file, c->arena, &clients, &n, &err) != OP_OK) {
+    if ((srv->cfg->clients_file != NULL &&
+         op_clients_load_file(srv->cfg->clients_file, srv->clients_arena, &clients, &n, &err) !=
+             OP_OK) ||
+        op_client_registry_new(clients, n, srv->clients_arena, &srv->clients, &err) != OP_OK) {
         op_arena_free(c->arena);
         free(c);
         op_server_fail(srv, "clients", &err);
@@ -126,7 +176,7 @@ static void op_server_load_clients(op_server_t *srv)
     if (n == 0) {
         op_arena_free(c->arena);
         free(c);
-        op_server_listen(srv);
+        op_server_open_plugins(srv);
         return;
     }
     c->pending = n;
@@ -256,6 +306,9 @@ int op_server_run(op_config_t *cfg, bool reuse_port)
         op_loop_run(srv.loop);
     }
     op_http_free(srv.http);
+    op_spi_close(srv.spi);
+    op_http_client_free(srv.http_client);
+    op_arena_free(srv.clients_arena);
     op_discovery_free(srv.discovery);
     op_timer_free(srv.drain_timer);
     op_loop_free(srv.loop);

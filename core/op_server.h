@@ -3,18 +3,21 @@
  * endpoints it serves (core-internal: only core/ and main use it).
  *
  * op_server_t owns everything a worker has: the loop, the config, the
- * store, the key store, the HTTP front-end and the cached documents. There
- * are no other globals. Start order: store -> keys -> clients -> HTTP;
- * stop order: stop accepting -> finish requests in flight (up to
- * http.shutdownGrace) -> keys -> store (drained) -> HTTP -> loop.
+ * store, the key store, the clients, the plugins, the HTTP front-end and
+ * the cached documents. There are no other globals. Start order: store ->
+ * keys -> clients -> plugins -> HTTP; stop order: stop accepting -> finish
+ * requests in flight (up to http.shutdownGrace) -> keys -> store
+ * (drained) -> plugins -> HTTP -> loop.
  */
 #ifndef OP_SERVER_H
 #define OP_SERVER_H
 
 #include "core/op.h"
+#include "core/op_client.h"
 #include "core/op_config.h"
 #include "http/op_http.h"
 #include "keys/op_keys.h"
+#include "spi/op_spi_host.h"
 #include "storage/op_store.h"
 
 typedef struct op_discovery op_discovery_t;
@@ -25,6 +28,10 @@ typedef struct op_server {
     op_store_t *store;
     op_keys_t *keys;
     op_http_t *http;
+    op_http_client_t *http_client; /* outbound: plugins, web hooks */
+    op_spi_t *spi;
+    op_arena_t *clients_arena;     /* the clients and their registry */
+    op_client_registry_t *clients;
     op_discovery_t *discovery;
     op_timer_t *drain_timer;
     uint64_t drain_deadline_ms;
@@ -52,6 +59,17 @@ void op_discovery_handle(op_http_req_t *req, void *srv);
 
 /* /jwks.json: the public JWK set, from the key store's cache. */
 void op_jwks_handle(op_http_req_t *req, void *srv);
+
+/* authz-sessions/rest/v3[/{sid}[/data]]: the authorisation session API
+ * (core/op_authz_session.c). */
+void op_authz_session_handle(op_http_req_t *req, void *srv);
+
+/* POST /token: the authorization_code and refresh_token grants
+ * (core/op_token_endpoint.c). */
+void op_token_endpoint_handle(op_http_req_t *req, void *srv);
+
+/* GET, POST /userinfo (core/op_userinfo.c). */
+void op_userinfo_handle(op_http_req_t *req, void *srv);
 
 /* monitor/v1/healthcheck: storage reachable (200) or not (503). */
 void op_monitor_healthcheck_handle(op_http_req_t *req, void *srv);

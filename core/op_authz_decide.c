@@ -1,0 +1,259 @@
+/*
+ * core/op_authz_decide.c - the authorisation session's decisions (is an
+ * authentication needed, is the request covered by a long-lived
+ * authorisation) and the prompts that follow (reference §2.1).
+ */
+#include <string.h>
+
+#include "core/op_authz_session.h"
+
+/* The subject an id_token_hint names, if it is an ID token of ours (its
+ * expiry does not matter: OIDC Core §3.1.2.1); NULL otherwise. */
+static const char *op_as_hint_sub(op_as_t *as)
+{
+    static const unsigned algs = 1u << OP_JWS_RS256 | 1u << OP_JWS_PS256 | 1u << OP_JWS_ES256 |
+                                 1u << OP_JWS_EDDSA;
+    op_jws_t jws;
+    op_json_t *claims;
+    op_err_t err;
+    const char *hint = as->areq.id_token_hint;
+    if (op_jws_verify_set(as->keys, hint, strlen(hint), algs, as->flow->arena, &jws, &err) !=
+            OP_OK ||
+        op_json_parse(as->flow->arena, jws.payload, jws.payload_len, NULL, &claims, &err) != OP_OK)
+        return NULL;
+    const char *iss = op_json_get_str(claims, "iss");
+    return iss != NULL && strcmp(iss, as->srv->cfg->issuer) == 0 ? op_json_get_str(claims, "sub")
+                                                                  : NULL;
+}
+
+bool op_as_needs_auth(op_as_t *as)
+{
+    const op_authz_req_t *r = &as->areq;
+    int64_t now = op_loop_epoch();
+    if (!as->have_sub || !op_sub_session_auth_fresh(&as->sub, now))
+        return true;
+    if (r->max_age >= 0 && now - as->sub.auth_time > r->max_age)
+        return true;
+    if (r->acr_values.n > 0) {
+        bool found = false;
+        for (size_t i = 0; i < r->acr_values.n && as->sub.acr != NULL; i++)
+            found |= strcmp(r->acr_values.items[i], as->sub.acr) == 0;
+        if (!found)
+            return true;
+    }
+    if (r->id_token_hint != NULL) {
+        const char *sub = op_as_hint_sub(as);
+        if (sub == NULL || strcmp(sub, as->sub.sub) != 0)
+            return true;
+    }
+    return (r->prompt & (OP_AUTHZ_PROMPT_LOGIN | OP_AUTHZ_PROMPT_SELECT_ACCOUNT |
+                         OP_AUTHZ_PROMPT_CREATE)) != 0 ||
+           as->srv->cfg->authz_always_prompt_auth;
+}
+
+/* Every claim name the request asks for (scope and claims parameter),
+ * without language tags. */
+void op_as_requested_claims(op_as_t *as, op_strs_t *out)
+{
+    const op_authz_req_t *r = &as->areq;
+    op_arena_t *a = as->flow->arena;
+    memset(out, 0, sizeof(*out));
+    if (!op_authz_req_has_scope(r, "openid"))
+        return;
+    for (size_t i = 0; i < r->scope.n; i++) {
+        size_t n;
+        const char *const *names = op_authz_claims_of_scope(r->scope.items[i], &n);
+        for (size_t j = 0; j < n; j++)
+            op_strs_add(a, out, names[j]);
+    }
+    const op_authz_claim_t *lists[2] = {r->claims.userinfo, r->claims.id_token};
+    size_t counts[2] = {r->claims.n_userinfo, r->claims.n_id_token};
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t i = 0; i < counts[l]; i++) {
+            const char *name = lists[l][i].name;
+            const char *tag = strchr(name, '#');
+            char *plain = op_arena_strndup(a, name, tag != NULL ? (size_t)(tag - name)
+                                                                : strlen(name));
+            if (plain != NULL && strcmp(plain, "sub") != 0)
+                op_strs_add(a, out, plain);
+        }
+    }
+}
+
+bool op_as_consent_covered(op_as_t *as)
+{
+    const op_authz_req_t *r = &as->areq;
+    if (!as->have_stored || (r->prompt & OP_AUTHZ_PROMPT_CONSENT) ||
+        as->srv->cfg->authz_always_prompt_consent)
+        return false;
+    for (size_t i = 0; i < r->scope.n; i++) {
+        if (!op_strs_has(&as->stored.scp, r->scope.items[i]))
+            return false;
+    }
+    op_strs_t wanted;
+    op_as_requested_claims(as, &wanted);
+    for (size_t i = 0; i < wanted.n; i++) {
+        if (!op_strs_has(&as->stored.clm, wanted.items[i]) &&
+            !op_strs_has(&as->stored.idc, wanted.items[i]))
+            return false;
+    }
+    return true;
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+void op_as_answer_error(op_as_t *as, const op_err_t *err)
+{
+    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    if (w == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    op_json_w_obj_open(w);
+    op_json_w_kstr(w, "type", "error");
+    op_json_w_kstr(w, "error", err->oauth_error != NULL ? err->oauth_error : "invalid_request");
+    op_json_w_kstr(w, "error_description", err->description);
+    op_json_w_obj_close(w);
+    op_as_answer(as, w);
+}
+
+void op_as_respond_error(op_as_t *as, const char *error, const char *description)
+{
+    op_authz_resp_t resp;
+    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    if (w == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    if (op_authz_resp_error(as->flow->arena, &as->areq, as->srv->cfg->issuer, error, description,
+                            &resp, &as->err) != OP_OK) {
+        as->answer = NULL;
+        op_flow_set_state(as->flow, AS_REPLY);
+        return;
+    }
+    op_json_w_obj_open(w);
+    op_authz_resp_write(&resp, w);
+    op_json_w_obj_close(w);
+    op_as_answer(as, w);
+}
+
+static void op_as_write_common(op_as_t *as, op_json_w_t *w, const char *type)
+{
+    op_json_w_kstr(w, "type", type);
+    op_json_w_kstr(w, "sid", as->sid);
+    op_json_w_kstr(w, "display", as->areq.display != NULL ? as->areq.display : "page");
+    if (as->data != NULL) {
+        op_json_w_key(w, "data");
+        op_json_w_value(w, as->data);
+    }
+}
+
+/* The registered client as the prompts show it (reference §2.1). */
+static void op_as_write_client(op_as_t *as, op_json_w_t *w)
+{
+    const op_client_t *c = as->areq.client;
+    op_json_w_key(w, "client");
+    op_json_w_obj_open(w);
+    op_json_w_kstr(w, "client_id", c->client_id);
+    op_json_w_kstr(w, "client_type", op_client_is_public(c) ? "public" : "confidential");
+    const char *opt[][2] = {{"name", c->client_name},   {"logo_uri", c->logo_uri},
+                            {"uri", c->client_uri},     {"policy_uri", c->policy_uri},
+                            {"tos_uri", c->tos_uri}};
+    for (size_t i = 0; i < OP_NELEMS(opt); i++) {
+        if (opt[i][1] != NULL)
+            op_json_w_kstr(w, opt[i][0], opt[i][1]);
+    }
+    op_json_w_obj_close(w);
+}
+
+static void op_as_write_list(op_json_w_t *w, const char *key, const op_client_strs_t *l)
+{
+    if (l->n == 0)
+        return;
+    op_json_w_key(w, key);
+    op_json_w_arr_open(w);
+    for (size_t i = 0; i < l->n; i++)
+        op_json_w_str(w, l->items[i]);
+    op_json_w_arr_close(w);
+}
+
+void op_as_prompt_auth(op_as_t *as)
+{
+    const op_authz_req_t *r = &as->areq;
+    if (r->prompt & OP_AUTHZ_PROMPT_NONE) {
+        op_as_respond_error(as, "login_required", "the subject must sign in");
+        if (as->have_sess)
+            op_as_delete(as, OP_AS_NS, as->sess_key);
+        op_flow_set_state(as->flow, as->pending > 0 ? AS_WAIT_WRITES : AS_REPLY);
+        return;
+    }
+    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    if (w == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    op_json_w_obj_open(w);
+    op_as_write_common(as, w, "auth");
+    op_json_w_kbool(w, "select_account", (r->prompt & OP_AUTHZ_PROMPT_SELECT_ACCOUNT) != 0);
+    op_json_w_kbool(w, "create_account", (r->prompt & OP_AUTHZ_PROMPT_CREATE) != 0);
+    if (r->login_hint != NULL)
+        op_json_w_kstr(w, "login_hint", r->login_hint);
+    op_as_write_list(w, "acr_values", &r->acr_values);
+    op_as_write_list(w, "ui_locales", &r->ui_locales);
+    if (r->id_token_hint != NULL) {
+        const char *hint_sub = op_as_hint_sub(as);
+        if (hint_sub != NULL)
+            op_json_w_kstr(w, "required_sub", hint_sub);
+    }
+    if (as->have_sub) {
+        op_json_w_key(w, "sub_session");
+        op_json_w_obj_open(w);
+        op_sub_session_write_api(w, &as->sub, as->sub_sid);
+        op_json_w_obj_close(w);
+    }
+    if (as->srv->cfg->authz_client_info_in_auth_prompt)
+        op_as_write_client(as, w);
+    op_json_w_obj_close(w);
+    op_as_answer(as, w);
+    op_as_save_session(as, "auth");
+}
+
+void op_as_prompt_consent(op_as_t *as)
+{
+    const op_authz_req_t *r = &as->areq;
+    if ((r->prompt & OP_AUTHZ_PROMPT_NONE) && !as->srv->cfg->authz_always_prompt_consent) {
+        op_as_respond_error(as, "consent_required", "the subject must consent");
+        if (as->have_sess)
+            op_as_delete(as, OP_AS_NS, as->sess_key);
+        op_flow_set_state(as->flow, as->pending > 0 ? AS_WAIT_WRITES : AS_REPLY);
+        return;
+    }
+    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    if (w == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    const op_strs_t none = {0};
+    const op_strs_t *scp = as->have_stored ? &as->stored.scp : &none;
+    op_strs_t claims = {0};
+    if (as->have_stored) {
+        for (size_t i = 0; i < as->stored.clm.n; i++)
+            op_strs_add(as->flow->arena, &claims, as->stored.clm.items[i]);
+        for (size_t i = 0; i < as->stored.idc.n; i++)
+            op_strs_add(as->flow->arena, &claims, as->stored.idc.items[i]);
+    }
+    op_json_w_obj_open(w);
+    op_as_write_common(as, w, "consent");
+    op_json_w_key(w, "sub_session");
+    op_json_w_obj_open(w);
+    op_sub_session_write_api(w, &as->sub, as->sub_sid);
+    op_json_w_obj_close(w);
+    op_as_write_client(as, w);
+    op_json_w_key(w, "scope");
+    op_authz_req_scope_prompt(r, scp->items, scp->n, w);
+    op_json_w_key(w, "claims");
+    op_authz_claims_prompt(r, claims.items, claims.n, w);
+    op_json_w_obj_close(w);
+    op_as_answer(as, w);
+    op_as_save_session(as, "consent");
+}

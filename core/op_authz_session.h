@@ -1,0 +1,150 @@
+/*
+ * core/op_authz_session.h - the authorisation session API,
+ * authz-sessions/rest/v3 (reference §2.1), shared by its three files:
+ *
+ *   op_authz_session.c  routing, the session record, the state machine
+ *   op_authz_decide.c   SSO and consent decisions, the prompts
+ *   op_authz_issue.c    consent -> grant, codes and tokens, the response
+ *
+ * One flow per API call. The login page POSTs the raw request and follows
+ * the answers: "auth" (authenticate, then PUT {sub, ...}), "consent"
+ * (PUT the consent), "response" (relay it to the client) or "error" (show
+ * it, never redirect). Between calls the session lives in the store
+ * (namespace authz-sess, under SHA-256 of its id, for
+ * op.authz.sessionLifetime); the raw query is kept and parsed again at
+ * each step, so one parser is the only truth about the request.
+ */
+#ifndef OP_AUTHZ_SESSION_H
+#define OP_AUTHZ_SESSION_H
+
+#include "core/op_authz_req.h"
+#include "core/op_grant.h"
+#include "core/op_server.h"
+#include "core/op_sub_session.h"
+#include "core/op_token.h"
+
+#define OP_AS_NS "authz-sess"
+#define OP_AS_NS_SUB "sub-sess"
+#define OP_AS_NS_AUTHZ "authz"
+
+/* What the API call asks. */
+typedef enum {
+    OP_AS_START,    /* POST {query, sub_sid} */
+    OP_AS_SUBMIT,   /* PUT {sid}: authentication or consent */
+    OP_AS_CANCEL,   /* DELETE {sid} */
+    OP_AS_INSPECT,  /* GET {sid} */
+    OP_AS_DATA_GET, /* GET {sid}/data */
+    OP_AS_DATA_PUT  /* PUT {sid}/data */
+} op_as_op_t;
+
+/* The states of one API call's flow. */
+typedef enum {
+    AS_BEGIN,
+    AS_LOAD_SESS,
+    AS_PARSE,
+    AS_LOAD_SUB,
+    AS_DECIDE_AUTH,
+    AS_AUTHENTICATED,
+    AS_LOAD_AUTHZ,
+    AS_DECIDE_CONSENT,
+    AS_CONSENTED,
+    AS_CLAIMS,
+    AS_MINT,
+    AS_WAIT_WRITES,
+    AS_REPLY,
+    AS_MAX
+} op_as_state_t;
+
+typedef struct op_as {
+    op_server_t *srv;
+    op_http_req_t *req;
+    op_flow_t *flow;
+    op_as_op_t op;
+    op_keys_set_t *keys; /* retained while the flow lives */
+
+    /* the session */
+    const char *sid;
+    char sess_key[65];
+    bool have_sess;         /* a record exists in the store */
+    const char *stage;      /* "auth" or "consent" */
+    const char *query;
+    size_t query_len;
+    const op_json_t *data;  /* the session's data, or NULL */
+    int64_t created;
+    const op_json_t *body;  /* the API call's JSON body */
+
+    /* the request */
+    op_authz_req_t areq;
+    op_authz_error_t aerr;
+
+    /* the subject session */
+    const char *sub_sid;   /* raw id: from the POST, or of a new session */
+    char sub_key[65];      /* "" when none */
+    bool sub_new;          /* created by this authorisation session */
+    op_sub_session_t sub;
+    bool have_sub;
+
+    /* the long-lived authorisation of (sub, client), if any */
+    op_grant_t stored;
+    bool have_stored;
+
+    /* issuing */
+    op_grant_t grant;
+    const op_json_t *id_claims; /* claims fetched for the ID token */
+
+    /* writes in parallel */
+    int pending;
+    int write_status;
+
+    /* the answer */
+    int http_status;
+    const char *answer;
+    size_t answer_len;
+    op_err_t err;
+} op_as_t;
+
+/* op_authz_session.c */
+void op_as_fail(op_as_t *as, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Start a store write counted in as->pending (the flow waits in
+ * AS_WAIT_WRITES for all of them). */
+void op_as_write(op_as_t *as, const op_store_rec_t *rec);
+void op_as_delete(op_as_t *as, const char *ns, const char *key);
+/* Save the session record with stage, then answer w's document. */
+void op_as_save_session(op_as_t *as, const char *stage);
+/* Finish w (an answer object) as the reply. */
+void op_as_answer(op_as_t *as, op_json_w_t *w);
+/* The id of the subject session created for session id sid. */
+const char *op_as_derive_sub_sid(op_as_t *as);
+
+/* op_authz_decide.c */
+/* Does the request need an authentication (reference §2.1 list)? */
+bool op_as_needs_auth(op_as_t *as);
+/* Every claim name the request asks for (scope and claims parameter),
+ * without language tags, "sub" left out. */
+void op_as_requested_claims(op_as_t *as, op_strs_t *out);
+/* Is the request covered by the long-lived authorisation? */
+bool op_as_consent_covered(op_as_t *as);
+void op_as_prompt_auth(op_as_t *as);
+void op_as_prompt_consent(op_as_t *as);
+/* Answer the request's redirectable error (error, description). */
+void op_as_respond_error(op_as_t *as, const char *error, const char *description);
+/* Answer {"type":"error"} (not redirected). */
+void op_as_answer_error(op_as_t *as, const op_err_t *err);
+
+/* op_authz_issue.c */
+/* The authentication PUT: a new subject session. OP_OK or a 400. */
+int op_as_authenticated(op_as_t *as);
+/* The consent PUT -> as->grant. OP_OK or a 400. */
+int op_as_consented(op_as_t *as);
+/* The grant covered by the stored authorisation -> as->grant. */
+void op_as_grant_from_stored(op_as_t *as);
+/* Does the response carry an ID token (claims must be fetched first)? */
+bool op_as_wants_id_token(const op_as_t *as);
+/* Fetch the claims the ID token of the response needs (state CLAIMS,
+ * then MINT), or go straight to MINT. */
+void op_as_fetch_claims(op_as_t *as);
+/* Mint what the response type asks, start the writes, prepare the
+ * answer. */
+void op_as_mint(op_as_t *as);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * core/op_sub_session.h - subject (SSO) sessions (core-internal).
+ *
+ * A subject session is created when the login page reports an
+ * authentication; the browser keeps its id (sub_sid, a bearer secret) in a
+ * cookie and the store keeps the record under SHA-256(sub_sid). Members and
+ * timeout semantics follow the reference (§2.6): the session closes at
+ * max_life after creation or max_idle after its last use; past auth_life
+ * after the authentication it stays, but the next request re-authenticates.
+ * Timeouts are in minutes, -1 meaning unlimited.
+ */
+#ifndef OP_SUB_SESSION_H
+#define OP_SUB_SESSION_H
+
+#include "core/op_grant.h"
+
+typedef struct op_sub_session {
+    const char *sub;
+    int64_t auth_time;
+    int64_t creation_time;
+    int64_t last_used;
+    const char *acr; /* NULL when none */
+    op_strs_t amr;
+    int max_life; /* minutes, -1: unlimited */
+    int auth_life;
+    int max_idle;
+    op_strs_t rps; /* client_ids that signed in during the session */
+    const op_json_t *data;   /* object or NULL */
+    const op_json_t *claims; /* object or NULL */
+    const char *sid_claim;   /* the OpenID "sid" claim given to clients */
+} op_sub_session_t;
+
+/* A fresh session for sub authenticated at auth_time, with the config's
+ * timeouts; sid_claim derived from sub_sid. */
+int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid,
+                       const char *sub, int64_t auth_time, op_sub_session_t *out);
+
+int op_sub_session_read(op_arena_t *a, const char *json, size_t len, op_sub_session_t *out,
+                        op_err_t *err);
+/* Serialise for the store. */
+int op_sub_session_write(op_arena_t *a, const op_sub_session_t *s, const char **out, size_t *len,
+                         op_err_t *err);
+/* The session object of the integration APIs (reference §2.6), members
+ * written into an open object of w; sid may be NULL (not shown). */
+void op_sub_session_write_api(op_json_w_t *w, const op_sub_session_t *s, const char *sid);
+
+/* Still open at now (max_life and max_idle)? */
+bool op_sub_session_alive(const op_sub_session_t *s, int64_t now);
+/* Authentication still fresh (auth_life)? */
+bool op_sub_session_auth_fresh(const op_sub_session_t *s, int64_t now);
+/* Store TTL for the record at now (ms); 0 means none. */
+uint64_t op_sub_session_ttl_ms(const op_sub_session_t *s, int64_t now);
+
+/* The store key of a sub_sid: sha256hex, 65 bytes with the NUL. */
+void op_sub_session_key(const char *sub_sid, char key[65]);
+
+#endif
