@@ -27,25 +27,59 @@ struct op_discovery {
     size_t doc_len;
 };
 
-/* Write the metadata members into w (an open object). */
+static void op_discovery_list(op_json_w_t *w, const char *key, const char *const *v, size_t n)
+{
+    op_json_w_key(w, key);
+    op_json_w_arr_open(w);
+    for (size_t i = 0; i < n; i++)
+        op_json_w_str(w, v[i]);
+    op_json_w_arr_close(w);
+}
+
+#define OP_DISCOVERY_LIST(w, key, ...)                                                             \
+    do {                                                                                           \
+        static const char *const v_[] = {__VA_ARGS__};                                            \
+        op_discovery_list((w), (key), v_, OP_NELEMS(v_));                                          \
+    } while (0)
+
+/* Write the metadata members into w (an open object): what the server
+ * implements, nothing more. */
 static void op_discovery_members(op_json_w_t *w, op_arena_t *a, const op_config_t *cfg)
 {
+    const char *algs[OP_NELEMS(cfg->id_token_algs)];
     op_json_w_kstr(w, "issuer", cfg->issuer);
     op_json_w_kstr(w, "authorization_endpoint", cfg->authz_endpoint);
+    op_json_w_kstr(w, "token_endpoint", op_arena_printf(a, "%s/token", cfg->issuer));
+    op_json_w_kstr(w, "userinfo_endpoint", op_arena_printf(a, "%s/userinfo", cfg->issuer));
     op_json_w_kstr(w, "jwks_uri", op_arena_printf(a, "%s/jwks.json", cfg->issuer));
-    op_json_w_key(w, "response_types_supported");
-    op_json_w_arr_open(w);
-    op_json_w_str(w, "code");
-    op_json_w_arr_close(w);
-    op_json_w_key(w, "subject_types_supported");
-    op_json_w_arr_open(w);
-    op_json_w_str(w, "public");
-    op_json_w_arr_close(w);
-    op_json_w_key(w, "id_token_signing_alg_values_supported");
-    op_json_w_arr_open(w);
+    OP_DISCOVERY_LIST(w, "scopes_supported", "openid", "profile", "email", "address", "phone",
+                      "offline_access");
+    OP_DISCOVERY_LIST(w, "response_types_supported", "code", "id_token", "id_token token",
+                      "code id_token", "code token", "code id_token token", "none");
+    OP_DISCOVERY_LIST(w, "response_modes_supported", "query", "fragment", "form_post");
+    OP_DISCOVERY_LIST(w, "grant_types_supported", "authorization_code", "implicit",
+                      "refresh_token");
+    OP_DISCOVERY_LIST(w, "subject_types_supported", "public");
     for (size_t i = 0; i < cfg->n_id_token_algs; i++)
-        op_json_w_str(w, op_jws_alg_name(cfg->id_token_algs[i]));
-    op_json_w_arr_close(w);
+        algs[i] = op_jws_alg_name(cfg->id_token_algs[i]);
+    op_discovery_list(w, "id_token_signing_alg_values_supported", algs, cfg->n_id_token_algs);
+    op_discovery_list(w, "userinfo_signing_alg_values_supported", algs, cfg->n_id_token_algs);
+    OP_DISCOVERY_LIST(w, "token_endpoint_auth_methods_supported", "client_secret_basic",
+                      "client_secret_post", "none");
+    op_discovery_list(w, "code_challenge_methods_supported",
+                      (const char *const[]){"S256", "plain"}, cfg->authz_allow_plain_pkce ? 2 : 1);
+    OP_DISCOVERY_LIST(w, "prompt_values_supported", "none", "login", "consent", "select_account",
+                      "create");
+    OP_DISCOVERY_LIST(w, "claim_types_supported", "normal");
+    OP_DISCOVERY_LIST(w, "claims_supported", "sub", "iss", "auth_time", "acr", "amr", "sid",
+                      "name", "family_name", "given_name", "middle_name", "nickname",
+                      "preferred_username", "profile", "picture", "website", "gender",
+                      "birthdate", "zoneinfo", "locale", "updated_at", "email",
+                      "email_verified", "address", "phone_number", "phone_number_verified");
+    op_json_w_kbool(w, "claims_parameter_supported", true);
+    op_json_w_kbool(w, "request_parameter_supported", false);
+    op_json_w_kbool(w, "request_uri_parameter_supported", false);
+    op_json_w_kbool(w, "authorization_response_iss_parameter_supported", true);
 }
 
 int op_discovery_new(op_server_t *srv, op_discovery_t **out, op_err_t *err)

@@ -249,6 +249,10 @@ static void op_server_drain(void *arg)
         op_keys_close(srv->keys);
         srv->keys = NULL;
     }
+    /* Plugins go while the loop still runs, so the cancellations they
+     * queue are delivered. */
+    op_spi_close(srv->spi);
+    srv->spi = NULL;
     if (srv->store != NULL)
         op_store_close(srv->store, op_server_on_store_closed, srv);
     else
@@ -301,12 +305,13 @@ int op_server_run(op_config_t *cfg, bool reuse_port)
     /* A start-up failure stops the loop with parts still open. */
     if (srv.keys != NULL)
         op_keys_close(srv.keys);
+    op_spi_close(srv.spi);
+    srv.spi = NULL;
     if (srv.store != NULL) {
         op_store_close(srv.store, op_server_on_store_closed, &srv);
         op_loop_run(srv.loop);
     }
     op_http_free(srv.http);
-    op_spi_close(srv.spi);
     op_http_client_free(srv.http_client);
     op_arena_free(srv.clients_arena);
     op_discovery_free(srv.discovery);

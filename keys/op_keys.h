@@ -157,6 +157,9 @@ void op_sha256(const void *data, size_t n, uint8_t out[32]);
 /* SHA-256 as 64 lowercase hex chars + NUL. */
 void op_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* SHA-512 (64 bytes out). */
+void op_sha512(const void *data, size_t n, uint8_t out[64]);
+
 /* HMAC-SHA-256 (RFC 2104). */
 void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
                     uint8_t out[32]);

@@ -48,6 +48,11 @@ void op_sha256(const void *data, size_t n, uint8_t out[32])
     SHA256(data, n, out);
 }
 
+void op_sha512(const void *data, size_t n, uint8_t out[64])
+{
+    SHA512(data, n, out);
+}
+
 void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t out[32])
 {
     unsigned int len = 32;

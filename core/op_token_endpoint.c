@@ -1,0 +1,763 @@
+/*
+ * core/op_token_endpoint.c - POST /token (RFC 6749 §3.2): the
+ * authorization_code grant (§4.1.3, with PKCE, RFC 7636 §4.6) and the
+ * refresh_token grant (§6, with rotation and reuse detection, OAuth 2.0
+ * Security BCP §4.14.2).
+ *
+ * One flow per request. The client is authenticated first
+ * (core/op_client_auth.c); the grant is then taken from the store, checked,
+ * the claims the new tokens carry are fetched, the tokens minted
+ * (core/op_token.c) and their records written in parallel before the
+ * answer goes out. Store round trips, one step at a time:
+ *   code:    take code -> write at/rt/code-used (parallel)
+ *   refresh: get rt [-> delete it, when rotating] -> write at/rt/rt-used
+ * A replayed code revokes what it issued (RFC 6749 §4.1.2, §10.5); a
+ * rotated-out refresh token presented again revokes its whole family.
+ *
+ * Every answer has Cache-Control: no-store and Pragma: no-cache (§5.1);
+ * errors are the JSON of §5.2, invalid_client with a 401 and a Basic
+ * challenge.
+ */
+#include <string.h>
+
+#include "core/op_client_auth.h"
+#include "core/op_server.h"
+#include "core/op_token.h"
+
+#define OP_TOKEN_ENDPOINT_MAX_BODY 50000      /* reference §1.1: token request cap */
+#define OP_TOKEN_ENDPOINT_ARENA    (1u << 20) /* per request */
+#define OP_TOKEN_ENDPOINT_USED_TTL 86400      /* code-used without a refresh token lifetime */
+
+typedef enum {
+    TE_PARSE,      /* form, grant_type */
+    TE_AUTH,       /* client authentication, grant parameters, first store op */
+    TE_CODE,       /* the code taken: check it */
+    TE_CODE_USED,  /* the code was gone: what did it issue? */
+    TE_RT,         /* the refresh token read: check it */
+    TE_RT_TAKEN,   /* a rotating refresh token deleted (single use) */
+    TE_RT_USED,    /* the refresh token was gone: rotated out? */
+    TE_REVOKE,     /* revocations done (and a family listed) */
+    TE_REVOKE_FAM, /* the family's tokens deleted */
+    TE_CLAIMS,     /* fetch the claims the tokens carry */
+    TE_MINT,       /* mint, start the writes */
+    TE_REPLY,      /* the writes done: answer */
+    TE_ERROR,      /* answer f->err */
+    TE_MAX
+} op_token_endpoint_state_t;
+
+static const char *const op_token_endpoint_states[TE_MAX] = {
+    "parse",  "auth",       "code",   "code_used", "rt",    "rt_taken", "rt_used",
+    "revoke", "revoke_fam", "claims", "mint",      "reply", "error",
+};
+
+typedef struct op_token_endpoint {
+    op_server_t *srv;
+    op_http_req_t *req;
+    const op_params_t *form;
+    const op_client_t *client;
+    bool refresh; /* the refresh_token grant (else authorization_code) */
+
+    /* the last single store operation */
+    int st;
+    const char *val; /* its value, copied */
+    size_t val_len;
+
+    /* parallel store operations */
+    int pending;
+    int batch_st;
+    op_strs_t fam_keys; /* keys listed by an index op */
+
+    /* the grant being exchanged */
+    char key[65]; /* sha256hex of the code or refresh token */
+    op_token_code_t code;
+    op_token_refresh_t rt;
+    op_grant_t grant; /* what the new tokens carry (scope may be narrowed) */
+    const op_token_authn_t *authn;
+
+    /* minting */
+    op_strs_t names; /* claim names to fetch */
+    const op_json_t *claims;
+    op_token_minted_t at_out;
+    op_token_refresh_t rt_next; /* a new refresh token's record */
+    op_token_minted_t rt_out;
+    bool rt_issued;
+    char *id_token;
+    op_store_rec_t recs[3]; /* to write before answering */
+    unsigned rec_flags[3];
+    size_t nrecs;
+} op_token_endpoint_t;
+
+/* Move to TE_ERROR with an OAuth error of the token endpoint. */
+#define OP_TOKEN_ENDPOINT_FAIL(f, code, oauth, status, ...)                                        \
+    do {                                                                                           \
+        OP_ERR_OAUTH(&(f)->err, (code), (oauth), (status), __VA_ARGS__);                           \
+        op_flow_set_state((f), TE_ERROR);                                                          \
+    } while (0)
+
+#define OP_TOKEN_ENDPOINT_BAD_GRANT(f, ...)                                                        \
+    OP_TOKEN_ENDPOINT_FAIL((f), OP_EDENIED, "invalid_grant", 400, __VA_ARGS__)
+
+/* Move to TE_ERROR after a store failure (503 temporarily_unavailable). */
+static void op_token_endpoint_store_failed(op_flow_t *f, int status, const char *what)
+{
+    OP_ERR(&f->err, status == OP_ENOMEM ? OP_ENOMEM : OP_EUNAVAIL, "cannot %s: storage %s", what,
+           op_status_name(status));
+    op_flow_set_state(f, TE_ERROR);
+}
+
+/* ---- store operations ------------------------------------------------------- */
+
+/* Completion of a single operation: keep its status and a copy of its
+ * value, then go on. */
+static void op_token_endpoint_on_store(int status, const op_store_res_t *res, void *arg)
+{
+    op_flow_t *f = arg;
+    op_token_endpoint_t *te = f->ctx;
+
+    te->st = status;
+    te->val = NULL;
+    te->val_len = 0;
+    if (status == OP_OK && res != NULL && res->value != NULL) {
+        te->val = op_arena_memdup(f->arena, res->value, res->value_len);
+        te->val_len = res->value_len;
+        if (te->val == NULL)
+            te->st = OP_ENOMEM;
+    }
+    op_flow_resume(f);
+}
+
+/* One member of a batch done: the flow goes on when the last one is. */
+static void op_token_endpoint_batch_done(op_flow_t *f, int status)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (status != OP_OK && status != OP_ENOTFOUND && te->batch_st == OP_OK)
+        te->batch_st = status;
+    if (--te->pending > 0)
+        op_flow_release(f);
+    else
+        op_flow_resume(f);
+}
+
+static void op_token_endpoint_on_batch(int status, const op_store_res_t *res, void *arg)
+{
+    OP_UNUSED(res);
+    op_token_endpoint_batch_done(arg, status);
+}
+
+/* An index listing in a batch: keep the keys it found. */
+static void op_token_endpoint_on_index(int status, const op_store_res_t *res, void *arg)
+{
+    op_flow_t *f = arg;
+    op_token_endpoint_t *te = f->ctx;
+
+    for (size_t i = 0; status == OP_OK && i < res->nkeys; i++) {
+        char *k = op_arena_strndup(f->arena, res->keys[i].ptr, res->keys[i].len);
+        if (k == NULL || op_strs_add(f->arena, &te->fam_keys, k) != OP_OK)
+            status = OP_ENOMEM;
+    }
+    op_token_endpoint_batch_done(f, status);
+}
+
+static void op_token_endpoint_put(op_flow_t *f, const op_store_rec_t *rec, unsigned flags)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    te->pending++;
+    op_flow_hold(f);
+    op_store_put(te->srv->store, rec, flags, op_token_endpoint_on_batch, f);
+}
+
+static void op_token_endpoint_del(op_flow_t *f, const char *ns, const char *key)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    te->pending++;
+    op_flow_hold(f);
+    op_store_del(te->srv->store, ns, key, strlen(key), op_token_endpoint_on_batch, f);
+}
+
+/* Start a single operation (get or take) whose result the next state
+ * reads. */
+static int op_token_endpoint_read(op_flow_t *f, bool take, const char *ns, int next)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    op_flow_set_state(f, next);
+    op_flow_hold(f);
+    if (take)
+        op_store_take(te->srv->store, ns, te->key, 64, op_token_endpoint_on_store, f);
+    else
+        op_store_get(te->srv->store, ns, te->key, 64, op_token_endpoint_on_store, f);
+    return OP_AGAIN;
+}
+
+/*
+ * Revoke: delete the listed records and list the family fam (NULL:
+ * none) for TE_REVOKE to delete. The request ends with invalid_grant
+ * whatever happens.
+ */
+static int op_token_endpoint_revoke(op_flow_t *f, const op_strs_t *at, const op_strs_t *rt,
+                                    const char *fam)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    op_flow_set_state(f, TE_REVOKE);
+    for (size_t i = 0; at != NULL && i < at->n; i++)
+        op_token_endpoint_del(f, OP_TOKEN_NS_AT, at->items[i]);
+    for (size_t i = 0; rt != NULL && i < rt->n; i++)
+        op_token_endpoint_del(f, OP_TOKEN_NS_RT, rt->items[i]);
+    if (fam != NULL) {
+        te->pending++;
+        op_flow_hold(f);
+        op_store_index(te->srv->store, OP_TOKEN_NS_RT, "fam", fam, strlen(fam), 0,
+                       op_token_endpoint_on_index, f);
+    }
+    return te->pending > 0 ? OP_AGAIN : OP_OK;
+}
+
+/* ---- parsing and client authentication ---------------------------------------- */
+
+static const op_client_t *op_token_endpoint_lookup(const void *arg, const char *client_id)
+{
+    return op_client_find(arg, client_id);
+}
+
+static int op_token_endpoint_parse(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    size_t len = 0;
+
+    op_http_req_body(te->req, &len);
+    if (len > OP_TOKEN_ENDPOINT_MAX_BODY) {
+        OP_TOKEN_ENDPOINT_FAIL(f, OP_ETOOBIG, "invalid_request", 400,
+                               "the request body is over %d bytes", OP_TOKEN_ENDPOINT_MAX_BODY);
+        return OP_OK;
+    }
+    if (op_http_req_form(te->req, &te->form, &f->err) != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    const char *gt = op_params_get(te->form, "grant_type");
+    if (gt == NULL) {
+        OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "invalid_request", 400, "grant_type required");
+        return OP_OK;
+    }
+    if (strcmp(gt, "refresh_token") != 0 && strcmp(gt, "authorization_code") != 0) {
+        OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "unsupported_grant_type", 400,
+                               "unsupported grant_type (authorization_code and refresh_token "
+                               "are supported)");
+        return OP_OK;
+    }
+    te->refresh = strcmp(gt, "refresh_token") == 0;
+    op_flow_set_state(f, TE_AUTH);
+    return OP_OK;
+}
+
+/* Authenticate the client, check the grant's parameters, start the first
+ * store operation. */
+static int op_token_endpoint_auth(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const char *param = te->refresh ? "refresh_token" : "code";
+    unsigned grant =
+        te->refresh ? OP_CLIENT_GRANT_REFRESH_TOKEN : OP_CLIENT_GRANT_AUTHORIZATION_CODE;
+
+    if (op_client_auth_check(f->arena, op_http_req_header(te->req, "Authorization"), te->form,
+                             op_token_endpoint_lookup, te->srv->clients, &te->client,
+                             &f->err) != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    if (!op_client_has_grant(te->client, grant)) {
+        OP_TOKEN_ENDPOINT_FAIL(f, OP_EDENIED, "unauthorized_client", 400,
+                               "the client is not registered for the %s grant",
+                               te->refresh ? "refresh_token" : "authorization_code");
+        return OP_OK;
+    }
+    const char *secret = op_params_get(te->form, param);
+    if (secret == NULL || *secret == '\0') {
+        OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "invalid_request", 400, "%s required", param);
+        return OP_OK;
+    }
+    op_sha256_hex(secret, strlen(secret), te->key);
+    if (te->refresh)
+        return op_token_endpoint_read(f, false, OP_TOKEN_NS_RT, TE_RT);
+    return op_token_endpoint_read(f, true, OP_TOKEN_NS_CODE, TE_CODE);
+}
+
+/* ---- authorization_code ----------------------------------------------------------- */
+
+/* The code was taken: it must be this client's, for this redirect_uri
+ * (RFC 6749 §4.1.3) and this code_verifier (RFC 7636 §4.6). */
+static int op_token_endpoint_code(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const op_config_t *cfg = te->srv->cfg;
+    op_err_t e;
+
+    if (te->st == OP_ENOTFOUND)
+        return op_token_endpoint_read(f, false, OP_TOKEN_NS_CODE_USED, TE_CODE_USED);
+    if (te->st != OP_OK) {
+        op_token_endpoint_store_failed(f, te->st, "read the code");
+        return OP_OK;
+    }
+    op_err_clear(&e);
+    if (op_token_code_read(f->arena, te->val, te->val_len, cfg, &te->code, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt code record: %s", e.description);
+        OP_ERR(&f->err, OP_ERROR, "corrupt code record");
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    const char *ruri = op_params_get(te->form, "redirect_uri");
+    if (strcmp(te->code.grant.cid, te->client->client_id) != 0) {
+        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the code was issued to another client");
+    } else if (!op_streq(ruri, te->code.ruri)) {
+        OP_TOKEN_ENDPOINT_BAD_GRANT(f, ruri == NULL ? "redirect_uri required"
+                                                    : "redirect_uri differs from the one of "
+                                                      "the authorisation request");
+    } else if (op_token_pkce_check(te->code.cc, te->code.ccm,
+                                   op_params_get(te->form, "code_verifier"), &f->err) != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+    } else {
+        te->grant = te->code.grant;
+        te->authn = &te->code.authn;
+        op_flow_set_state(f, TE_CLAIMS);
+    }
+    return OP_OK;
+}
+
+/* The code was not there: if it was used before, revoke what it issued
+ * (RFC 6749 §4.1.2). Either way the answer is invalid_grant. */
+static int op_token_endpoint_code_used(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    op_token_code_used_t used;
+    op_err_t e;
+
+    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
+                 "invalid, expired or already used code");
+    op_err_clear(&e);
+    if (te->st != OP_OK) {
+        if (te->st != OP_ENOTFOUND)
+            op_log_warn(f->req_id, "token: cannot check for a code replay: storage %s",
+                        op_status_name(te->st));
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    if (op_token_code_used_read(f->arena, te->val, te->val_len, &used, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt code-used record: %s", e.description);
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    op_log_warn(f->req_id, "token: code replayed by client %s: revoking what it issued",
+                te->client->client_id);
+    return op_token_endpoint_revoke(f, &used.at, &used.rt, used.fam);
+}
+
+/* ---- refresh_token ----------------------------------------------------------------- */
+
+/* A scope parameter must not add to the refresh token's scope (RFC 6749
+ * §6): the new tokens get the narrowed grant. */
+static int op_token_endpoint_scope(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const char *scope = op_params_get(te->form, "scope");
+    op_strs_t want;
+
+    te->grant = te->rt.grant;
+    if (scope == NULL || *scope == '\0')
+        return OP_OK;
+    if (op_token_scope_parse(f->arena, scope, &want) != OP_OK)
+        return OP_ERR(&f->err, OP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < want.n; i++) {
+        if (!op_strs_has(&te->rt.grant.scp, want.items[i]))
+            return OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_scope", 400,
+                                "the scope asked for exceeds the granted scope");
+    }
+    te->grant.scp = want;
+    return OP_OK;
+}
+
+static int op_token_endpoint_rt(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    int64_t now = op_loop_epoch();
+    op_err_t e;
+
+    if (te->st == OP_ENOTFOUND)
+        return op_token_endpoint_read(f, false, OP_TOKEN_NS_RT_USED, TE_RT_USED);
+    if (te->st != OP_OK) {
+        op_token_endpoint_store_failed(f, te->st, "read the refresh token");
+        return OP_OK;
+    }
+    op_err_clear(&e);
+    if (op_token_rt_read(f->arena, te->val, te->val_len, te->srv->cfg, &te->rt, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt refresh token record: %s", e.description);
+        OP_ERR(&f->err, OP_ERROR, "corrupt refresh token record");
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    if (strcmp(te->rt.grant.cid, te->client->client_id) != 0) {
+        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the refresh token was issued to another client");
+        return OP_OK;
+    }
+    if (te->rt.exp > 0 && te->rt.exp <= now) {
+        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "invalid, expired or revoked refresh token");
+        return OP_OK;
+    }
+    if (op_token_endpoint_scope(f) != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    te->authn = &te->rt.authn;
+    if (!te->rt.grant.rt_rotate) {
+        op_flow_set_state(f, TE_CLAIMS);
+        return OP_OK;
+    }
+    /* Rotation: the old token is single-use; whoever deletes it first
+     * wins, a concurrent second use counts as a reuse. (Its family
+     * revocation lists the family when it runs: a successor the winner
+     * writes after that survives, until its own reuse.) */
+    op_flow_set_state(f, TE_RT_TAKEN);
+    op_flow_hold(f);
+    op_store_del(te->srv->store, OP_TOKEN_NS_RT, te->key, 64, op_token_endpoint_on_store, f);
+    return OP_AGAIN;
+}
+
+static int op_token_endpoint_rt_taken(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (te->st == OP_OK) {
+        op_flow_set_state(f, TE_CLAIMS);
+        return OP_OK;
+    }
+    if (te->st != OP_ENOTFOUND) {
+        op_token_endpoint_store_failed(f, te->st, "rotate the refresh token");
+        return OP_OK;
+    }
+    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
+                 "invalid, expired or revoked refresh token");
+    op_log_warn(f->req_id, "token: refresh token of client %s used twice: revoking its family",
+                te->client->client_id);
+    return op_token_endpoint_revoke(f, NULL, NULL, te->rt.fam);
+}
+
+/* The refresh token was not there: a rotated-out one revokes its family
+ * (OAuth 2.0 Security BCP §4.14.2). Either way: invalid_grant. */
+static int op_token_endpoint_rt_used(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const char *fam = NULL;
+    op_err_t e;
+
+    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
+                 "invalid, expired or revoked refresh token");
+    op_err_clear(&e);
+    if (te->st != OP_OK) {
+        if (te->st != OP_ENOTFOUND)
+            op_log_warn(f->req_id, "token: cannot check for a refresh token reuse: storage %s",
+                        op_status_name(te->st));
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    if (op_token_rt_used_read(f->arena, te->val, te->val_len, &fam, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt rt-used record: %s", e.description);
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    op_log_warn(f->req_id,
+                "token: rotated-out refresh token presented by client %s: revoking "
+                "family %s",
+                te->client->client_id, fam);
+    return op_token_endpoint_revoke(f, NULL, NULL, fam);
+}
+
+/* The first revocation round is done: delete the family it listed. */
+static int op_token_endpoint_revoked(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (te->batch_st != OP_OK)
+        op_log_error(f->req_id, "token: revocation incomplete: storage %s",
+                     op_status_name(te->batch_st));
+    if (f->state == TE_REVOKE_FAM || te->fam_keys.n == 0) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    op_flow_set_state(f, TE_REVOKE_FAM);
+    for (size_t i = 0; i < te->fam_keys.n; i++)
+        op_token_endpoint_del(f, OP_TOKEN_NS_RT, te->fam_keys.items[i]);
+    return OP_AGAIN;
+}
+
+/* ---- claims, minting, answer ----------------------------------------------------------- */
+
+static void op_token_endpoint_on_claims(int status, const op_json_t *claims, const op_err_t *err,
+                                        void *arg)
+{
+    op_flow_t *f = arg;
+    op_token_endpoint_t *te = f->ctx;
+
+    /* As the reference's op.idToken.ignoreClaimsSourceErrors (default
+     * true): the tokens go out without the claims the sources failed on. */
+    if (status == OP_OK)
+        te->claims = claims;
+    else if (status != OP_ENOTFOUND)
+        op_log_warn(f->req_id, "token: claims for the tokens left out: %s",
+                    err != NULL ? err->description : op_status_name(status));
+    op_flow_resume(f);
+}
+
+static bool op_token_endpoint_wants_id_token(const op_token_endpoint_t *te)
+{
+    return op_strs_has(&te->grant.scp, "openid");
+}
+
+/* Fetch the claims of the ID token (the grant's idc) and of a JWT access
+ * token (the grant's atc) in one query. */
+static int op_token_endpoint_claims(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const op_grant_t *g = &te->grant;
+    bool id = op_token_endpoint_wants_id_token(te);
+
+    op_flow_set_state(f, TE_MINT);
+    for (size_t i = 0; id && i < g->idc.n; i++) {
+        if (op_strs_add(f->arena, &te->names, g->idc.items[i]) != OP_OK)
+            return OP_OK; /* the tokens go out without claims */
+    }
+    for (size_t i = 0; g->at_encoding == OP_AT_SELF_CONTAINED && i < g->atc.n; i++) {
+        if (op_strs_add(f->arena, &te->names, g->atc.items[i]) != OP_OK)
+            return OP_OK;
+    }
+    if (te->names.n == 0 || te->srv->spi == NULL)
+        return OP_OK;
+    op_flow_hold(f);
+    op_token_claims_fetch(te->srv->spi, te->srv->cfg->spi_timeout_ms, g, &te->names,
+                          id && g->idc.n > 0 ? "id_token" : NULL, f->req_id, f->arena,
+                          op_token_endpoint_on_claims, f);
+    return OP_AGAIN;
+}
+
+/* The refresh token a code issues (a new family), or that replaces a
+ * rotating one (same family, same end). OP_DECLINED when none. */
+static int op_token_endpoint_mint_rt(op_flow_t *f, int64_t now)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (te->refresh && !te->rt.grant.rt_rotate)
+        return OP_DECLINED;
+    if (!te->refresh &&
+        (!te->grant.rt_issue || !op_client_has_grant(te->client, OP_CLIENT_GRANT_REFRESH_TOKEN)))
+        return OP_DECLINED;
+    if (te->refresh) {
+        te->rt_next = te->rt;
+    } else {
+        te->rt_next.grant = te->grant;
+        te->rt_next.authn = *te->authn;
+    }
+    te->rt_issued = true;
+    return op_token_rt_mint(now, &te->rt_next, f->arena, &te->rt_out, &f->err);
+}
+
+/* The records to write besides the new tokens': code-used, rt-used, or
+ * the refreshed idle time of a refresh token that does not rotate. */
+static int op_token_endpoint_bookkeeping(op_flow_t *f, int64_t now, op_store_rec_t *rec)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (!te->refresh) {
+        int64_t ttl = te->rt_issued && te->rt_next.exp > 0 ? te->rt_next.exp - now
+                                                           : OP_TOKEN_ENDPOINT_USED_TTL;
+        if (ttl < te->at_out.lifetime_s)
+            ttl = te->at_out.lifetime_s;
+        return op_token_code_used_record(
+            te->key, te->at_out.key, te->rt_issued ? te->rt_out.key : NULL,
+            te->rt_issued ? te->rt_next.fam : NULL, ttl, f->arena, rec, &f->err);
+    }
+    if (te->rt_issued)
+        return op_token_rt_used_record(now, &te->rt, te->key, f->arena, rec, &f->err);
+    if (te->rt.grant.rt_max_idle_s > 0)
+        return op_token_rt_record(now, &te->rt, te->key, f->arena, rec, &f->err);
+    return OP_DECLINED;
+}
+
+/* Mint the access token, the refresh token and the ID token, and prepare
+ * every record to write. */
+static int op_token_endpoint_mint_all(op_flow_t *f, const op_token_ctx_t *ctx)
+{
+    op_token_endpoint_t *te = f->ctx;
+    int rc = op_token_at_mint(ctx, &te->grant, te->authn->sid, te->claims, f->arena, &te->at_out,
+                              &f->err);
+
+    if (rc != OP_OK)
+        return rc;
+    if (te->at_out.rec.ns != NULL)
+        te->recs[te->nrecs++] = te->at_out.rec;
+    rc = op_token_endpoint_mint_rt(f, ctx->now);
+    if (rc == OP_OK)
+        te->recs[te->nrecs++] = te->rt_out.rec;
+    else if (rc != OP_DECLINED)
+        return rc;
+    rc = op_token_endpoint_bookkeeping(f, ctx->now, &te->recs[te->nrecs]);
+    if (rc == OP_OK) {
+        /* A refresh token that stays must not come back if it was
+         * revoked meanwhile: replace only. */
+        te->rec_flags[te->nrecs++] = te->refresh && !te->rt_issued ? OP_STORE_XX : 0;
+    } else if (rc != OP_DECLINED)
+        return rc;
+    if (!op_token_endpoint_wants_id_token(te))
+        return OP_OK;
+    /* A refreshed ID token has no nonce and no preset claims (reference
+     * §2.1 preset_claims: "not re-issued on ID-token refresh"). */
+    op_token_id_req_t r = {
+        .client = te->client,
+        .grant = &te->grant,
+        .authn = te->authn,
+        .nonce = te->refresh ? NULL : te->code.nonce,
+        .preset = te->refresh ? NULL : te->grant.idp,
+        .claims = te->claims,
+    };
+    return op_token_id_mint(ctx, &r, f->arena, &te->id_token, &f->err);
+}
+
+static int op_token_endpoint_mint(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    op_keys_set_t *keys = op_keys_current(te->srv->keys);
+    op_token_ctx_t ctx = {te->srv->cfg, keys, op_loop_epoch()};
+    int rc = op_token_endpoint_mint_all(f, &ctx);
+
+    op_keys_set_release(keys);
+    if (rc != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    /* Every record in parallel; the answer waits for all of them. */
+    op_flow_set_state(f, TE_REPLY);
+    for (size_t i = 0; i < te->nrecs; i++)
+        op_token_endpoint_put(f, &te->recs[i], te->rec_flags[i]);
+    return te->pending > 0 ? OP_AGAIN : OP_OK;
+}
+
+/* RFC 6749 §5.1 */
+static int op_token_endpoint_reply(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const char *body = NULL;
+    size_t len = 0;
+
+    if (te->batch_st != OP_OK) {
+        op_token_endpoint_store_failed(f, te->batch_st, "store the tokens");
+        return OP_OK;
+    }
+    op_json_w_t *w = op_json_w_new(f->arena, false);
+    char *scope = op_token_scope_str(f->arena, &te->grant.scp);
+    if (w == NULL || scope == NULL) {
+        OP_ERR(&f->err, OP_ENOMEM, "out of memory");
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    op_json_w_obj_open(w);
+    op_json_w_kstr(w, "access_token", te->at_out.token);
+    op_json_w_kstr(w, "token_type", "Bearer");
+    op_json_w_kint(w, "expires_in", te->at_out.lifetime_s);
+    if (te->grant.scp.n > 0)
+        op_json_w_kstr(w, "scope", scope);
+    if (te->rt_issued)
+        op_json_w_kstr(w, "refresh_token", te->rt_out.token);
+    if (te->id_token != NULL)
+        op_json_w_kstr(w, "id_token", te->id_token);
+    op_json_w_obj_close(w);
+    if (op_json_w_finish(w, &body, &len, &f->err) != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    op_http_reply_json(te->req, 200, body, len, OP_REPLY_NO_STORE);
+    return OP_DONE;
+}
+
+/* RFC 6749 §5.2: invalid_client is a 401, which needs a challenge (RFC
+ * 9110 §11.6.1); Basic is the scheme of client_secret_basic. */
+static void op_token_endpoint_reply_error(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (f->err.http_status == 401) {
+        /* The issuer is a validated URL: no quote or backslash to escape. */
+        char *ch = op_arena_printf(f->arena, "Basic realm=\"%s\"", te->srv->cfg->issuer);
+        if (ch != NULL)
+            op_http_add_header(te->req, "WWW-Authenticate", ch);
+    }
+    op_http_reply_error(te->req, &f->err);
+}
+
+static int op_token_endpoint_step(op_flow_t *f)
+{
+    switch ((op_token_endpoint_state_t)f->state) {
+    case TE_PARSE:
+        return op_token_endpoint_parse(f);
+    case TE_AUTH:
+        return op_token_endpoint_auth(f);
+    case TE_CODE:
+        return op_token_endpoint_code(f);
+    case TE_CODE_USED:
+        return op_token_endpoint_code_used(f);
+    case TE_RT:
+        return op_token_endpoint_rt(f);
+    case TE_RT_TAKEN:
+        return op_token_endpoint_rt_taken(f);
+    case TE_RT_USED:
+        return op_token_endpoint_rt_used(f);
+    case TE_REVOKE:
+    case TE_REVOKE_FAM:
+        return op_token_endpoint_revoked(f);
+    case TE_CLAIMS:
+        return op_token_endpoint_claims(f);
+    case TE_MINT:
+        return op_token_endpoint_mint(f);
+    case TE_REPLY:
+        return op_token_endpoint_reply(f);
+    case TE_ERROR:
+    case TE_MAX:
+        break;
+    }
+    op_token_endpoint_reply_error(f);
+    return OP_DONE;
+}
+
+static void op_token_endpoint_on_free(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (te != NULL)
+        op_http_req_release(te->req);
+}
+
+static const op_flow_def_t op_token_endpoint_flow = {
+    "token", TE_MAX, op_token_endpoint_states, op_token_endpoint_step, op_token_endpoint_on_free,
+};
+
+void op_token_endpoint_handle(op_http_req_t *req, void *arg)
+{
+    op_server_t *srv = arg;
+    op_flow_t *f = op_flow_new(srv->loop, &op_token_endpoint_flow, OP_TOKEN_ENDPOINT_ARENA,
+                               op_http_req_id(req));
+    op_token_endpoint_t *te = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*te)) : NULL;
+
+    if (te == NULL) {
+        op_err_t err;
+        if (f != NULL)
+            op_flow_release(f);
+        OP_ERR(&err, OP_ENOMEM, "out of memory");
+        op_http_reply_error(req, &err);
+        return;
+    }
+    te->srv = srv;
+    te->req = req;
+    op_http_req_hold(req);
+    f->ctx = te;
+    op_flow_run(f);
+}

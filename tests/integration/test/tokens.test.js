@@ -1,0 +1,550 @@
+// Tokens against real clients, on both storage backends: the token endpoint
+// (authorization_code with PKCE, refresh_token with rotation and reuse
+// detection, code replay), client authentication and UserInfo, driven by
+// openid-client, with jose checking what openid-client does not (signed
+// UserInfo, access token claims). Codes come from the authorisation session
+// API, driven as a login page does (lib/authz.js).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import { startServer, startRedis, DEMO_CONFIG } from '../lib/harness.js';
+import { signIn, responseParams } from '../lib/authz.js';
+
+const REDIRECT = 'http://127.0.0.1:9999/callback';
+const SCOPE = 'openid profile email offline_access';
+const common = {
+  redirect_uris: [REDIRECT],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  scope: SCOPE,
+};
+const CLIENTS = [
+  { ...common, client_id: 'basic-client', client_secret: 'basic-secret-0123456789abcdef' },
+  {
+    ...common, client_id: 'post-client', client_secret: 'post-secret-0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_post',
+  },
+  {
+    ...common, client_id: 'public-client', token_endpoint_auth_method: 'none',
+    application_type: 'native',
+  },
+  {
+    ...common, client_id: 'jwt-client', client_secret: 'jwt-secret-0123456789abcdef',
+    userinfo_signed_response_alg: 'RS256', id_token_signed_response_alg: 'ES256',
+  },
+  {
+    ...common, client_id: 'code-only-client', client_secret: 'code-only-secret-0123456789',
+    grant_types: ['authorization_code'],
+  },
+];
+const secretOf = (id) => CLIENTS.find((c) => c.client_id === id).client_secret;
+const USERS = {
+  alice: {
+    name: 'Alice Adams', 'name#de': 'Alicia Adams', given_name: 'Alice',
+    email: 'alice@example.com', email_verified: true,
+  },
+  bob: { name: 'Bob Brown', email: 'bob@example.com', email_verified: false },
+};
+
+// The consent a login page sends (reference §2.1), transient unless said.
+const consentWith = (extra = {}) => ({
+  scope: ['*'], claims: ['*'], long_lived: false, ...extra,
+});
+
+const form = (params) => new URLSearchParams(params).toString();
+const basic = (id, secret) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+// The OAuth error of a rejected openid-client call.
+async function oauthError(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof client.ResponseBodyError) return { error: e.error, status: e.status };
+    if (e instanceof client.WWWAuthenticateChallengeError) {
+      return { error: e.cause[0]?.parameters?.error, status: e.status, challenge: e.cause[0] };
+    }
+    throw e;
+  }
+  assert.fail('the call succeeded');
+}
+
+for (const storage of ['memory', 'redis']) {
+  describe(`tokens on the ${storage} store`, () => {
+    let redis;
+    let server;
+    let dir;
+    const configs = {};
+    let jwks;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-'));
+      writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
+      writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+      if (storage === 'redis') redis = await startRedis();
+      server = await startServer({
+        storage, redis,
+        env: {
+          TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
+          TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+        },
+      });
+      const insecure = { execute: [client.allowInsecureRequests] };
+      const issuer = new URL(server.issuer);
+      for (const c of CLIENTS) {
+        const auth = c.token_endpoint_auth_method === 'none' ? client.None()
+          : c.token_endpoint_auth_method === 'client_secret_post'
+            ? client.ClientSecretPost(c.client_secret) : client.ClientSecretBasic(c.client_secret);
+        const metadata = c.userinfo_signed_response_alg
+          ? { userinfo_signed_response_alg: c.userinfo_signed_response_alg,
+            id_token_signed_response_alg: c.id_token_signed_response_alg }
+          : {};
+        configs[c.client_id] = await client.discovery(issuer, c.client_id, metadata, auth, insecure);
+      }
+      jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/jwks.json`));
+    });
+
+    after(async () => {
+      if (server) {
+        const { code, signal, log } = await server.stop();
+        assert.equal(signal, null, `server died by ${signal}`);
+        assert.equal(code, 0, log.slice(-3000));
+        assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:/);
+      }
+      if (redis) await redis.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    // An authorisation request through the session API; the redirect the
+    // login page would relay, and what the client kept to redeem it.
+    async function authorize(clientId, { scope = SCOPE, consent = consentWith(), sub = 'alice' } = {}) {
+      const verifier = client.randomPKCECodeVerifier();
+      const nonce = client.randomNonce();
+      const state = client.randomState();
+      const url = client.buildAuthorizationUrl(configs[clientId], {
+        redirect_uri: REDIRECT, scope, nonce, state,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
+      const msg = await signIn(server, url.search.slice(1), { sub, consent });
+      return {
+        callback: new URL(msg.parameters.uri),
+        code: responseParams(msg).get('code'),
+        checks: { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state },
+      };
+    }
+
+    const redeem = (clientId, a) =>
+      client.authorizationCodeGrant(configs[clientId], a.callback, a.checks);
+
+    // A raw token request with client_secret_basic.
+    const tokenRequest = (clientId, params, headers = {}) => fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(clientId, secretOf(clientId)),
+        ...headers,
+      },
+      body: form(params),
+    });
+
+    const userinfo = (token, init = {}) => fetch(`${server.issuer}/userinfo`, {
+      ...init, headers: { authorization: `Bearer ${token}`, ...init.headers },
+    });
+
+    test('code flow with PKCE: openid-client redeems the code (OIDC Core §3.1.3, RFC 7636 §4.5)', async () => {
+      const a = await authorize('basic-client');
+      const tokens = await redeem('basic-client', a);
+      assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+      assert.ok(tokens.expires_in > 0 && tokens.expires_in <= 600);
+      assert.equal(tokens.scope, SCOPE);
+      assert.ok(tokens.refresh_token);
+      const claims = tokens.claims();
+      assert.equal(claims.iss, server.issuer);
+      assert.equal(claims.sub, 'alice');
+      assert.deepEqual(claims.aud, ['basic-client']);
+      assert.equal(claims.nonce, a.checks.expectedNonce);
+      assert.ok(claims.auth_time <= claims.iat);
+      assert.deepEqual(claims.amr, ['pwd']);
+      assert.ok(claims.sid);
+      // RFC 9068: a JWT access token of ours, typ at+jwt.
+      const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
+        issuer: server.issuer, typ: 'at+jwt',
+      });
+      assert.equal(protectedHeader.alg, 'RS256');
+      assert.equal(payload.sub, 'alice');
+      assert.equal(payload.client_id, 'basic-client');
+      assert.equal(payload.aud, 'basic-client');
+      assert.equal(payload.scope, SCOPE);
+      assert.ok(payload.jti);
+      assert.equal(payload.sid, claims.sid);
+    });
+
+    test('the token answer is not cached (RFC 6749 §5.1)', async () => {
+      const a = await authorize('basic-client');
+      const r = await tokenRequest('basic-client', {
+        grant_type: 'authorization_code', code: a.code, redirect_uri: REDIRECT,
+        code_verifier: a.checks.pkceCodeVerifier,
+      });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+      assert.equal(r.headers.get('pragma'), 'no-cache');
+      assert.match(r.headers.get('content-type'), /^application\/json/);
+      const body = await r.json();
+      assert.equal(body.token_type, 'Bearer');
+    });
+
+    test('client_secret_post and a public client with PKCE (RFC 6749 §2.3.1, RFC 7636)', async () => {
+      let tokens = await redeem('post-client', await authorize('post-client'));
+      assert.equal(tokens.claims().aud[0], 'post-client');
+      tokens = await redeem('public-client', await authorize('public-client'));
+      assert.equal(tokens.claims().sub, 'alice');
+      assert.ok(tokens.refresh_token);
+    });
+
+    test('ID token signed with the client\'s alg; no refresh token without the grant', async () => {
+      const tokens = await redeem('jwt-client', await authorize('jwt-client'));
+      const { protectedHeader } = await jose.jwtVerify(tokens.id_token, jwks, {
+        issuer: server.issuer, audience: 'jwt-client',
+      });
+      assert.equal(protectedHeader.alg, 'ES256');
+      assert.equal(protectedHeader.typ, 'JWT');
+      const plain = await redeem('code-only-client', await authorize('code-only-client'));
+      assert.equal(plain.refresh_token, undefined);
+    });
+
+    test('ID token claims from the claims source and presets (reference §2.1)', async () => {
+      const a = await authorize('basic-client', {
+        consent: consentWith({
+          claims: ['id_token:name', 'email'],
+          preset_claims: { id_token: { 'https://example.com/tier': 'gold' } },
+        }),
+      });
+      const claims = (await redeem('basic-client', a)).claims();
+      assert.equal(claims.name, 'Alice Adams');
+      assert.equal(claims['https://example.com/tier'], 'gold');
+      assert.equal(claims.email, undefined, 'email goes to UserInfo');
+    });
+
+    test('wrong code_verifier, missing verifier: invalid_grant (RFC 7636 §4.6)', async () => {
+      let a = await authorize('basic-client');
+      let err = await oauthError(client.authorizationCodeGrant(configs['basic-client'], a.callback, {
+        ...a.checks, pkceCodeVerifier: client.randomPKCECodeVerifier(),
+      }));
+      assert.deepEqual(err, { error: 'invalid_grant', status: 400 });
+      a = await authorize('basic-client');
+      const r = await tokenRequest('basic-client', {
+        grant_type: 'authorization_code', code: a.code, redirect_uri: REDIRECT,
+      });
+      assert.equal(r.status, 400);
+      assert.equal((await r.json()).error, 'invalid_grant');
+      // The code is single-use even when the exchange failed.
+      err = await oauthError(redeem('basic-client', a));
+      assert.equal(err.error, 'invalid_grant');
+    });
+
+    test('wrong redirect_uri, wrong client: invalid_grant (RFC 6749 §4.1.3)', async () => {
+      let a = await authorize('basic-client');
+      let r = await tokenRequest('basic-client', {
+        grant_type: 'authorization_code', code: a.code, redirect_uri: `${REDIRECT}x`,
+        code_verifier: a.checks.pkceCodeVerifier,
+      });
+      assert.equal(r.status, 400);
+      assert.equal((await r.json()).error, 'invalid_grant');
+      a = await authorize('basic-client');
+      r = await tokenRequest('basic-client', {
+        grant_type: 'authorization_code', code: a.code, code_verifier: a.checks.pkceCodeVerifier,
+      });
+      assert.equal((await r.json()).error, 'invalid_grant', 'redirect_uri is required');
+      a = await authorize('basic-client');
+      const err = await oauthError(redeem('post-client', a));
+      assert.deepEqual(err, { error: 'invalid_grant', status: 400 });
+    });
+
+    test('code replay: invalid_grant, and what the code issued is revoked (RFC 6749 §4.1.2, §10.5)', async () => {
+      const a = await authorize('basic-client', {
+        consent: consentWith({ access_token: { encoding: 'IDENTIFIER' } }),
+      });
+      const tokens = await redeem('basic-client', a);
+      assert.doesNotMatch(tokens.access_token, /\./, 'an identifier, not a JWT');
+      const info = await client.fetchUserInfo(configs['basic-client'], tokens.access_token, 'alice');
+      assert.equal(info.sub, 'alice');
+      const err = await oauthError(redeem('basic-client', a));
+      assert.deepEqual(err, { error: 'invalid_grant', status: 400 });
+      const r = await userinfo(tokens.access_token);
+      assert.equal(r.status, 401);
+      assert.match(r.headers.get('www-authenticate'), /^Bearer error="invalid_token"/);
+      const rerr = await oauthError(client.refreshTokenGrant(configs['basic-client'],
+        tokens.refresh_token));
+      assert.equal(rerr.error, 'invalid_grant');
+    });
+
+    test('refresh with rotation; the old token again revokes the family (RFC 6749 §6, Security BCP §4.14.2)', async () => {
+      const first = await redeem('basic-client', await authorize('basic-client'));
+      const second = await client.refreshTokenGrant(configs['basic-client'], first.refresh_token);
+      assert.ok(second.refresh_token);
+      assert.notEqual(second.refresh_token, first.refresh_token);
+      assert.notEqual(second.access_token, first.access_token);
+      const c1 = first.claims();
+      const c2 = second.claims();
+      assert.equal(c2.sub, 'alice');
+      assert.equal(c2.auth_time, c1.auth_time);
+      assert.equal(c2.sid, c1.sid);
+      assert.equal(c2.nonce, undefined, 'no nonce in a refreshed ID token');
+      const third = await client.refreshTokenGrant(configs['basic-client'], second.refresh_token);
+      // Reuse of a rotated-out token: refused, and the live one dies with it.
+      let err = await oauthError(client.refreshTokenGrant(configs['basic-client'],
+        first.refresh_token));
+      assert.deepEqual(err, { error: 'invalid_grant', status: 400 });
+      err = await oauthError(client.refreshTokenGrant(configs['basic-client'], third.refresh_token));
+      assert.deepEqual(err, { error: 'invalid_grant', status: 400 });
+    });
+
+    test('refresh without rotation keeps the token; another client cannot use it', async () => {
+      const first = await redeem('basic-client', await authorize('basic-client', {
+        consent: consentWith({ refresh_token: { issue: true, rotate: false } }),
+      }));
+      for (let i = 0; i < 2; i++) {
+        const r = await tokenRequest('basic-client', {
+          grant_type: 'refresh_token', refresh_token: first.refresh_token,
+        });
+        assert.equal(r.status, 200);
+        const body = await r.json();
+        assert.equal(body.refresh_token, undefined);
+        assert.ok(body.access_token);
+      }
+      const r = await tokenRequest('post-client', {
+        grant_type: 'refresh_token', refresh_token: first.refresh_token,
+      }, { authorization: basic('post-client', secretOf('post-client')) });
+      assert.equal(r.status, 401, 'post-client must use client_secret_post');
+      const err = await oauthError(client.refreshTokenGrant(configs['post-client'],
+        first.refresh_token));
+      assert.equal(err.error, 'invalid_grant');
+      // Still good for its own client.
+      assert.ok((await client.refreshTokenGrant(configs['basic-client'], first.refresh_token))
+        .access_token);
+    });
+
+    test('refresh scope: narrower is allowed, wider is invalid_scope (RFC 6749 §6)', async () => {
+      const first = await redeem('basic-client', await authorize('basic-client', {
+        scope: 'openid profile',
+      }));
+      let r = await tokenRequest('basic-client', {
+        grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: 'profile email',
+      });
+      assert.equal(r.status, 400);
+      assert.equal((await r.json()).error, 'invalid_scope');
+      r = await tokenRequest('basic-client', {
+        grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: 'profile',
+      });
+      assert.equal(r.status, 200);
+      const body = await r.json();
+      assert.equal(body.scope, 'profile');
+      assert.equal(body.id_token, undefined, 'no openid, no ID token');
+      // UserInfo needs the openid scope (OIDC Core §5.3, RFC 6750 §3.1).
+      const u = await userinfo(body.access_token);
+      assert.equal(u.status, 403);
+      assert.match(u.headers.get('www-authenticate'), /error="insufficient_scope"/);
+      assert.equal((await u.json()).error, 'insufficient_scope');
+    });
+
+    test('client authentication failures: 401 invalid_client with a Basic challenge (RFC 6749 §5.2)', async () => {
+      const a = await authorize('basic-client');
+      const params = {
+        grant_type: 'authorization_code', code: a.code, redirect_uri: REDIRECT,
+        code_verifier: a.checks.pkceCodeVerifier,
+      };
+      const wrong = await tokenRequest('basic-client', params,
+        { authorization: basic('basic-client', 'not-the-secret') });
+      const unknown = await tokenRequest('basic-client', params,
+        { authorization: basic('nobody', 'not-the-secret') });
+      for (const r of [wrong, unknown]) {
+        assert.equal(r.status, 401);
+        assert.match(r.headers.get('www-authenticate'), /^Basic realm="/);
+        assert.equal(r.headers.get('cache-control'), 'no-store');
+      }
+      assert.deepEqual(await wrong.json(), await unknown.json());
+      // Two methods at once (RFC 6749 §2.3).
+      const two = await tokenRequest('basic-client', { ...params, client_secret: 'x' });
+      assert.equal(two.status, 400);
+      assert.equal((await two.json()).error, 'invalid_request');
+      // The code survived the failed attempts.
+      assert.equal((await redeem('basic-client', a)).claims().sub, 'alice');
+    });
+
+    test('bad token requests: grant_type, parameters, content type (RFC 6749 §5.2)', async () => {
+      const cases = [
+        [{ grant_type: 'password', username: 'a', password: 'b' }, 400, 'unsupported_grant_type'],
+        [{}, 400, 'invalid_request'],
+        [{ grant_type: 'authorization_code' }, 400, 'invalid_request'],
+        [{ grant_type: 'refresh_token' }, 400, 'invalid_request'],
+        [{ grant_type: 'refresh_token', refresh_token: 'nope' }, 400, 'invalid_grant'],
+        [{ grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT }, 400,
+          'invalid_grant'],
+      ];
+      for (const [params, status, error] of cases) {
+        const r = await tokenRequest('basic-client', params);
+        assert.equal(r.status, status, JSON.stringify(params));
+        assert.equal((await r.json()).error, error, JSON.stringify(params));
+      }
+      const dup = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic('basic-client', secretOf('basic-client')) },
+        body: 'grant_type=refresh_token&refresh_token=a&refresh_token=b',
+      });
+      assert.equal(dup.status, 400);
+      assert.equal((await dup.json()).error, 'invalid_request');
+      const json = await tokenRequest('basic-client', {}, { 'content-type': 'application/json' });
+      assert.equal(json.status, 400);
+      // The code-only client may not refresh.
+      const r = await tokenRequest('code-only-client', { grant_type: 'refresh_token',
+        refresh_token: 'x' });
+      assert.equal((await r.json()).error, 'unauthorized_client');
+      const get = await fetch(`${server.issuer}/token`);
+      assert.equal(get.status, 405);
+    });
+
+    test('UserInfo with GET and POST: claims from the claims source (OIDC Core §5.3)', async () => {
+      const tokens = await redeem('basic-client', await authorize('basic-client', {
+        consent: consentWith({ preset_claims: { userinfo: { nickname: 'al' } } }),
+      }));
+      const info = await client.fetchUserInfo(configs['basic-client'], tokens.access_token, 'alice');
+      assert.equal(info.sub, 'alice');
+      assert.equal(info.name, 'Alice Adams');
+      assert.equal(info.given_name, 'Alice');
+      assert.equal(info.email, 'alice@example.com');
+      assert.equal(info.email_verified, true);
+      assert.equal(info.nickname, 'al');
+      // POST with the token in the header, and in the form (RFC 6750 §2.2).
+      let r = await userinfo(tokens.access_token, { method: 'POST' });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+      assert.deepEqual(await r.json(), info);
+      r = await fetch(`${server.issuer}/userinfo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({ access_token: tokens.access_token }),
+      });
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), info);
+      // Both at once: invalid_request (RFC 6750 §2).
+      r = await fetch(`${server.issuer}/userinfo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Bearer ${tokens.access_token}` },
+        body: form({ access_token: tokens.access_token }),
+      });
+      assert.equal(r.status, 400);
+      assert.equal((await r.json()).error, 'invalid_request');
+      // The claims the consent did not cover are not delivered.
+      const bob = await redeem('basic-client', await authorize('basic-client', {
+        sub: 'bob', scope: 'openid email',
+      }));
+      const binfo = await client.fetchUserInfo(configs['basic-client'], bob.access_token, 'bob');
+      assert.deepEqual(binfo, { sub: 'bob', email: 'bob@example.com', email_verified: false });
+    });
+
+    test('UserInfo without or with a bad token: the Bearer challenge (RFC 6750 §3)', async () => {
+      let r = await fetch(`${server.issuer}/userinfo`);
+      assert.equal(r.status, 401);
+      assert.match(r.headers.get('www-authenticate'), /^Bearer realm="[^"]+"$/);
+      r = await userinfo('not-a-token');
+      assert.equal(r.status, 401);
+      assert.match(r.headers.get('www-authenticate'), /error="invalid_token"/);
+      assert.equal((await r.json()).error, 'invalid_token');
+      // An ID token is not an access token (typ, RFC 9068 §4).
+      const tokens = await redeem('basic-client', await authorize('basic-client'));
+      r = await userinfo(tokens.id_token);
+      assert.equal(r.status, 401);
+      r = await fetch(`${server.issuer}/userinfo`, { headers: { authorization: 'Bearer' } });
+      assert.equal(r.status, 400);
+      assert.match(r.headers.get('www-authenticate'), /^Bearer realm="[^"]+", error="invalid_request"$/);
+    });
+
+    test('signed UserInfo for a client that registered an alg (OIDC Core §5.3.2)', async () => {
+      const tokens = await redeem('jwt-client', await authorize('jwt-client'));
+      const r = await userinfo(tokens.access_token);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type'), /^application\/jwt/);
+      const { payload, protectedHeader } = await jose.jwtVerify(await r.text(), jwks, {
+        issuer: server.issuer, audience: 'jwt-client',
+      });
+      assert.equal(protectedHeader.alg, 'RS256');
+      assert.equal(payload.sub, 'alice');
+      assert.equal(payload.email, 'alice@example.com');
+      const info = await client.fetchUserInfo(configs['jwt-client'], tokens.access_token, 'alice');
+      assert.equal(info.name, 'Alice Adams');
+    });
+  });
+}
+
+// A claims source slower than spi.callTimeout: the example plugin answering
+// from a timer (examples/plugins/timer_claims.c), 3 s against 100 ms.
+describe('tokens with a slow claims source', () => {
+  const SLOW = 'https://example.com/claims/loyalty_tier';
+  let server;
+  let dir;
+  let config;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-slow-'));
+    writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+    // Plugin properties can only be set in the file.
+    writeFileSync(join(dir, 'tessera.properties'),
+      `${readFileSync(DEMO_CONFIG, 'utf8')}\nplugin.timer-claims.delayMs = 3000\n`);
+    server = await startServer({
+      args: ['--config', join(dir, 'tessera.properties')],
+      env: {
+        TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
+        TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+        TESSERA_SPI_PLUGINS: 'build/asan/plugins/timer_claims.so',
+        TESSERA_SPI_CALL_TIMEOUT: '100',
+      },
+    });
+    config = await client.discovery(new URL(server.issuer), 'basic-client',
+      {}, client.ClientSecretBasic(secretOf('basic-client')),
+      { execute: [client.allowInsecureRequests] });
+  });
+  after(async () => {
+    if (server) {
+      const { code, log } = await server.stop();
+      assert.equal(code, 0, log.slice(-3000));
+      assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:/);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function tokensWith(claims) {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid email', state,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const msg = await signIn(server, url.search.slice(1), { consent: consentWith({ claims }) });
+    return client.authorizationCodeGrant(config, new URL(msg.parameters.uri),
+      { pkceCodeVerifier: verifier, expectedState: state });
+  }
+
+  test('UserInfo answers 503 temporarily_unavailable when a claims source is late (OIDC Core §5.3.3)', async () => {
+    const tokens = await tokensWith(['email', SLOW]);
+    const r = await fetch(`${server.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.equal(r.status, 503);
+    assert.equal((await r.json()).error, 'temporarily_unavailable');
+  });
+
+  test('the token endpoint leaves out ID token claims a late source did not give (reference §3.1)', async () => {
+    const tokens = await tokensWith(['email', `id_token:${SLOW}`]);
+    const claims = tokens.claims();
+    assert.equal(claims.sub, 'alice');
+    assert.equal(claims[SLOW], undefined);
+  });
+});
