@@ -106,6 +106,7 @@ int op_as_authenticated(op_as_t *as)
     as->sub_new = true;
     as->have_sub = true;
     op_as_write_sub(as);
+    op_sub_quota_enforce(as->srv, s->sub, as->sub_key);
     return OP_OK;
 }
 

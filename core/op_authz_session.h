@@ -131,6 +131,11 @@ void op_as_respond_error(op_as_t *as, const char *error, const char *description
 /* Answer {"type":"error"} (not redirected). */
 void op_as_answer_error(op_as_t *as, const op_err_t *err);
 
+/* op_sub_quota.c: close the subject's oldest sessions beyond
+ * sessionStore.quotaPerSubject, in the background (keep_key: the store
+ * key of the session just created). */
+void op_sub_quota_enforce(op_server_t *srv, const char *sub, const char *keep_key);
+
 /* op_authz_issue.c */
 /* The authentication PUT: a new subject session. OP_OK or a 400. */
 int op_as_authenticated(op_as_t *as);

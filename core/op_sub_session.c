@@ -2,6 +2,7 @@
  * core/op_sub_session.c - subject (SSO) session records and timeouts.
  */
 #include <string.h>
+#include <time.h>
 
 #include "core/op_sub_session.h"
 #include "keys/op_keys.h"
@@ -28,8 +29,11 @@ int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_si
     if (out->sid_claim == NULL || out->sub == NULL)
         return OP_ENOMEM;
     int64_t now = op_loop_epoch();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     out->auth_time = auth_time;
     out->creation_time = now;
+    out->creation_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     out->last_used = now;
     out->max_life = cfg->session_max_life_min;
     out->auth_life = cfg->session_auth_life_min;
@@ -75,6 +79,8 @@ int op_sub_session_read(op_arena_t *a, const char *json, size_t len, op_sub_sess
     out->max_life = (int)ml;
     out->auth_life = (int)al;
     out->max_idle = (int)mi;
+    if (!op_json_get_int(o, "ctm", &out->creation_ms))
+        out->creation_ms = out->creation_time * 1000;
     return OP_OK;
 }
 
@@ -116,6 +122,7 @@ int op_sub_session_write(op_arena_t *a, const op_sub_session_t *s, const char **
     op_json_w_obj_open(w);
     op_sub_session_write_api(w, s, NULL);
     op_json_w_kint(w, "last_used", s->last_used);
+    op_json_w_kint(w, "ctm", s->creation_ms);
     op_json_w_kstr(w, "sid", s->sid_claim);
     op_json_w_obj_close(w);
     return op_json_w_finish(w, out, len, err);

@@ -18,6 +18,7 @@ typedef struct op_sub_session {
     const char *sub;
     int64_t auth_time;
     int64_t creation_time;
+    int64_t creation_ms; /* finer creation time: orders sessions for the quota */
     int64_t last_used;
     const char *acr; /* NULL when none */
     op_strs_t amr;

@@ -25,8 +25,9 @@ for (const storage of ['memory', 'redis']) {
     before(async () => {
       if (storage === 'redis') redis = await startRedis();
       server = await startServer({ storage, redis });
+      // demo-client is registered for client_secret_basic (RFC 6749 §2.3.1)
       config = await client.discovery(new URL(server.issuer), DEMO_CLIENT, DEMO_SECRET,
-        undefined, { execute: [client.allowInsecureRequests] });
+        client.ClientSecretBasic(DEMO_SECRET), { execute: [client.allowInsecureRequests] });
       jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/jwks.json`));
     });
     after(async () => {
@@ -162,6 +163,17 @@ for (const storage of ['memory', 'redis']) {
       const idt = await verifyIdToken(responseParams(msg).get('id_token'), 'n1');
       assert.equal(idt.email, 'alice@example.com');
       assert.ok(idt.name);
+    });
+
+    test('a subject keeps at most sessionStore.quotaPerSubject sessions; the oldest close (reference §2.6)', async () => {
+      const sub = `quota-${storage}-${Date.now()}`;
+      const sids = [];
+      for (let i = 0; i < 6; i++) sids.push((await signIn(server, authzQuery(), { sub })).sub_sid);
+      await sleep(200); // the quota is enforced in the background
+      const oldest = (await start(server, authzQuery({ prompt: 'none' }), sids[0])).body;
+      assert.equal(responseParams(oldest).get('error'), 'login_required');
+      const newest = (await start(server, authzQuery({ prompt: 'none' }), sids[5])).body;
+      assert.ok(responseParams(newest).get('code'));
     });
 
     test('GET {sid} shows the request; {sid}/data keeps front-end state', async () => {
