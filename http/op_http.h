@@ -225,7 +225,7 @@ typedef struct op_http_header {
 } op_http_header_t;
 
 typedef struct op_http_fetch {
-    op_http_method_t method; /* GET or POST */
+    op_http_method_t method; /* GET, POST, PUT or DELETE (a body with POST and PUT) */
     const char *url;         /* http:// or https:// */
     const op_http_header_t *headers;
     size_t nheaders;

@@ -549,14 +549,30 @@ out_free_uri:
     return rc;
 }
 
+/* The evhttp method of one of the methods op_http_fetch takes. */
+static enum evhttp_cmd_type op_http_client_evmethod(op_http_method_t m)
+{
+    switch (m) {
+    case OP_HTTP_POST:
+        return EVHTTP_REQ_POST;
+    case OP_HTTP_PUT:
+        return EVHTTP_REQ_PUT;
+    case OP_HTTP_DELETE:
+        return EVHTTP_REQ_DELETE;
+    default:
+        return EVHTTP_REQ_GET;
+    }
+}
+
 /* Check the caller's part of the request before anything is built. */
 static int op_http_client_check_fetch(const op_http_fetch_t *f, op_err_t *err)
 {
-    if (f->method != OP_HTTP_GET && f->method != OP_HTTP_POST)
-        return OP_ERR(err, OP_EINVAL, "only GET and POST are supported");
-    if (f->method != OP_HTTP_POST &&
+    if (f->method != OP_HTTP_GET && f->method != OP_HTTP_POST && f->method != OP_HTTP_PUT &&
+        f->method != OP_HTTP_DELETE)
+        return OP_ERR(err, OP_EINVAL, "only GET, POST, PUT and DELETE are supported");
+    if (f->method != OP_HTTP_POST && f->method != OP_HTTP_PUT &&
         (f->body != NULL || f->body_len > 0 || f->content_type != NULL))
-        return OP_ERR(err, OP_EINVAL, "a body is only sent with POST");
+        return OP_ERR(err, OP_EINVAL, "a body is only sent with POST and PUT");
     if (f->body == NULL && f->body_len > 0)
         return OP_ERR(err, OP_EINVAL, "body_len without a body");
     if (f->content_type != NULL && !op_http_client_value_ok(f->content_type))
@@ -640,7 +656,7 @@ static int op_http_client_headers(op_http_client_job_t *job, struct evhttp_reque
     bool ok = evhttp_add_header(h, "Host", t->host_header) == 0 &&
               evhttp_add_header(h, "User-Agent", job->client->user_agent) == 0 &&
               evhttp_add_header(h, "Connection", "close") == 0;
-    if (ok && f->method == OP_HTTP_POST) {
+    if (ok && (f->method == OP_HTTP_POST || f->method == OP_HTTP_PUT)) {
         char len[24];
         snprintf(len, sizeof(len), "%zu", f->body_len);
         ok =
@@ -712,9 +728,7 @@ static void op_http_client_start(op_http_client_job_t *job, const op_http_fetch_
     if (c->connect_timeout_ms < c->timeout_ms)
         op_timer_start(job->connect_timer, c->connect_timeout_ms);
     op_timer_start(job->deadline_timer, c->timeout_ms);
-    if (evhttp_make_request(job->evcon, req,
-                            f->method == OP_HTTP_POST ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
-                            t.path) != 0) {
+    if (evhttp_make_request(job->evcon, req, op_http_client_evmethod(f->method), t.path) != 0) {
         /* evhttp freed req */
         rc = job->done ? OP_OK
                        : OP_ERR(err, OP_EUNAVAIL, "cannot send the request to %s", job->peer);

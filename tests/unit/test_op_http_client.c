@@ -648,7 +648,7 @@ static void test_bad_requests_einval(void)
     const op_http_header_t ae[] = {{"Accept-Encoding", "gzip"}};
     const op_http_fetch_t get = {.method = OP_HTTP_GET};
     const op_http_fetch_t get_body = {.method = OP_HTTP_GET, .body = "x", .body_len = 1};
-    const op_http_fetch_t put = {.method = OP_HTTP_PUT};
+    const op_http_fetch_t put = {.method = OP_HTTP_PATCH}; /* not a method we send */
     const op_http_fetch_t hdr_cr = {.method = OP_HTTP_GET, .headers = cr, .nheaders = 1};
     const op_http_fetch_t hdr_lf = {.method = OP_HTTP_GET, .headers = lf, .nheaders = 1};
     const op_http_fetch_t hdr_sp = {.method = OP_HTTP_GET, .headers = sp, .nheaders = 1};
