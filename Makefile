@@ -42,12 +42,25 @@ ASAN_OBJ := $(call objs,asan,$(LIB_SRC))
 
 BIN := build/release/tessera
 ASAN_BIN := build/asan/tessera
+
+# The example login page: a separate program on the project's runtime.
+LOGIN_SRC := $(wildcard examples/login-page/*.c)
+LOGIN_LIB_SRC := $(filter-out examples/login-page/login_page.c,$(LOGIN_SRC))
+LOGIN_HEADERS := $(wildcard examples/login-page/*.h)
+LOGIN_BIN := build/release/login-page
+ASAN_LOGIN_BIN := build/asan/login-page
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 BENCH_BIN := build/release/tests/bench_sign
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+# Plugins (.so, spi/op_spi.h only): the examples, and the unit tests' own.
+PLUGIN_SRC := $(wildcard examples/plugins/*.c)
+PLUGINS := $(patsubst examples/plugins/%.c,build/release/plugins/%.so,$(PLUGIN_SRC))
+ASAN_PLUGINS := $(patsubst examples/plugins/%.c,build/asan/plugins/%.so,$(PLUGIN_SRC))
+TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/asan/tests/plugins/%.so,\
+                  $(wildcard tests/unit/plugins/*.c))
 
 .PHONY: all run test unit bench lint clean deps deps-test deps-bench fuzz check-config
-all: $(BIN) $(ASAN_BIN)
+all: $(BIN) $(ASAN_BIN) $(LOGIN_BIN) $(ASAN_LOGIN_BIN) $(PLUGINS) $(ASAN_PLUGINS)
 
 build/release/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -73,10 +86,45 @@ $(ASAN_BIN): build/asan/core/op_main.o build/asan/libtessera.a
 	@$(if $(V),,echo "  LD    $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
 
+$(call objs,release,$(LOGIN_SRC)) $(call objs,asan,$(LOGIN_SRC)): $(LOGIN_HEADERS)
+
+$(LOGIN_BIN): $(call objs,release,$(LOGIN_SRC)) build/release/libtessera.a
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) -pthread $^ -o $@ $(LDLIBS)
+
+$(ASAN_LOGIN_BIN): $(call objs,asan,$(LOGIN_SRC)) build/asan/libtessera.a
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -pthread $^ -o $@ $(LDLIBS)
+
+# The login page's unit test links its sources, all but main.
+build/asan/tests/test_login_page: tests/unit/test_login_page.c $(call objs,asan,$(LOGIN_LIB_SRC)) \
+                                  build/asan/libtessera.a $(HEADERS) $(LOGIN_HEADERS)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -pthread $< \
+	    $(call objs,asan,$(LOGIN_LIB_SRC)) build/asan/libtessera.a -o $@ $(LDLIBS)
+
 build/asan/tests/%: tests/unit/%.c build/asan/libtessera.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD    $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) $< build/asan/libtessera.a -o $@ $(LDLIBS)
+
+build/release/plugins/%.so: examples/plugins/%.c spi/op_spi.h
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  SO    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) -fPIC -shared $< -o $@
+
+build/asan/plugins/%.so: examples/plugins/%.c spi/op_spi.h
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  SO    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -fPIC -shared $< -o $@
+
+build/asan/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard tests/unit/plugins/*.h) spi/op_spi.h
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  SO    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -fPIC -shared $< -o $@
+
+build/asan/tests/test_op_spi: build/asan/plugins/timer_claims.so $(TEST_PLUGINS)
 
 $(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
 	@mkdir -p $(dir $@)
@@ -98,9 +146,9 @@ unit: $(UNIT_BINS)
 # (a machine may carry Node.js from elsewhere); otherwise Debian's are used.
 DEPS_BUILD := gcc make pkg-config libevent-dev libyajl-dev libsodium-dev \
               libssl-dev libhiredis-dev libcjose-dev libjansson-dev
-DEPS_TEST := $(DEPS_BUILD) redis-server clang libclang-rt-14-dev curl \
+DEPS_TEST := $(DEPS_BUILD) redis-server clang libclang-rt-14-dev curl chromium \
              $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
-DEPS_BENCH := $(DEPS_BUILD) wrk openssl
+DEPS_BENCH := $(DEPS_BUILD) wrk openssl redis-server $(if $(shell command -v node),,nodejs)
 
 # Install what is missing (as root) or print the command and stop.
 define install_missing
@@ -125,7 +173,7 @@ deps-test:
 deps-bench:
 	$(call install_missing,$(DEPS_BENCH))
 
-run: deps $(BIN)
+run: deps $(BIN) $(LOGIN_BIN)
 	@examples/run-demo.sh
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
