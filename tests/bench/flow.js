@@ -1,0 +1,72 @@
+// Load driver for `make bench`: complete authorisation-code flows through
+// the authorisation session API (POST session, PUT authentication, PUT
+// consent, token, UserInfo), then refresh_token grants, against a running
+// server. Prints one line per figure:
+//   flows <per second> <count>
+//   refresh <per second> <count>
+// Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows]
+// ("flows": the flows only, for counting store round trips per flow)
+const [issuer, secondsArg, concArg, only] = process.argv.slice(2);
+const seconds = Number(secondsArg ?? 5);
+const concurrency = Number(concArg ?? 16);
+const API = `${issuer}/authz-sessions/rest/v3`;
+const apiHeaders = { authorization: 'Bearer demo-api-token', 'content-type': 'application/json' };
+const basic = `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}`;
+const query = new URLSearchParams({
+  response_type: 'code', client_id: 'demo-client', redirect_uri: 'http://127.0.0.1:9999/callback',
+  scope: 'openid email', state: 'bench',
+}).toString();
+
+async function call(url, init) {
+  const r = await fetch(url, init);
+  const body = await r.json();
+  if (!r.ok) throw new Error(`${url}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+const token = (form) => call(`${issuer}/token`, {
+  method: 'POST',
+  headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(form).toString(),
+});
+
+async function flow(n) {
+  const auth = await call(API, { method: 'POST', headers: apiHeaders, body: JSON.stringify({ query }) });
+  const consent = await call(`${API}/${auth.sid}`, {
+    method: 'PUT', headers: apiHeaders, body: JSON.stringify({ sub: `bench-${n}` }),
+  });
+  const resp = await call(`${API}/${consent.sid}`, {
+    method: 'PUT', headers: apiHeaders, body: JSON.stringify({ scope: ['*'], claims: ['*'] }),
+  });
+  const code = new URL(resp.parameters.uri).searchParams.get('code');
+  const tokens = await token({
+    grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9999/callback',
+  });
+  await call(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  return tokens.refresh_token;
+}
+
+async function run(label, work) {
+  let count = 0;
+  let next = 0;
+  const end = Date.now() + seconds * 1000;
+  const start = Date.now();
+  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
+    let state = null;
+    while (Date.now() < end) {
+      state = await work(next++, w, state);
+      count++;
+    }
+  }));
+  const elapsed = (Date.now() - start) / 1000;
+  console.log(`${label} ${Math.round(count / elapsed)} ${count}`);
+}
+
+await run('flows', (n) => flow(n));
+if (only === 'flows') process.exit(0);
+// Each worker keeps one refresh token and rotates it.
+const seeds = await Promise.all(Array.from({ length: concurrency }, (_, i) => flow(`seed-${i}`)));
+await run('refresh', async (n, w, rt) => {
+  const t = await token({ grant_type: 'refresh_token', refresh_token: rt ?? seeds[w] });
+  return t.refresh_token ?? rt ?? seeds[w];
+});
