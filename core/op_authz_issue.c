@@ -169,6 +169,15 @@ static int op_as_add_all_claims(op_as_t *as)
     return rc;
 }
 
+/* The request's claims_locales become the grant's (OIDC Core §5.2): the
+ * claims sources are asked in these languages. */
+static void op_as_claims_locales(op_as_t *as)
+{
+    memset(&as->grant.cll, 0, sizeof(as->grant.cll));
+    for (size_t i = 0; i < as->areq.claims_locales.n; i++)
+        op_strs_add(as->flow->arena, &as->grant.cll, as->areq.claims_locales.items[i]);
+}
+
 /* consent "scope": the granted values, "*" for all requested; a value the
  * request did not ask for cannot be granted. */
 static const char *op_as_consent_scope(op_as_t *as, const op_json_t *scope)
@@ -225,6 +234,7 @@ int op_as_consented(op_as_t *as)
     op_grant_defaults(g, as->srv->cfg);
     g->sub = as->sub.sub;
     g->cid = as->areq.client_id;
+    op_as_claims_locales(as);
     bad = op_as_consent_scope(as, op_json_get(b, "scope"));
     if (bad == NULL)
         bad = op_as_consent_claims(as, op_json_get(b, "claims"));
@@ -269,6 +279,7 @@ void op_as_grant_from_stored(op_as_t *as)
     memset(&g->idc, 0, sizeof(g->idc));
     for (size_t i = 0; i < as->areq.scope.n; i++)
         op_strs_add(as->flow->arena, &g->scp, as->areq.scope.items[i]);
+    op_as_claims_locales(as);
     op_as_requested_claims(as, &wanted);
     for (size_t i = 0; i < wanted.n; i++) {
         const char *n = wanted.items[i];
@@ -297,15 +308,29 @@ static void op_as_on_claims(int status, const op_json_t *claims, const op_err_t 
     op_flow_resume(as->flow);
 }
 
+/*
+ * The claims the front-channel tokens carry: those of the ID token, and
+ * the access_token: ones of an access token issued here (implicit and
+ * hybrid flows); one lookup for both.
+ */
 void op_as_fetch_claims(op_as_t *as)
 {
-    if (!op_as_wants_id_token(as) || as->grant.idc.n == 0) {
+    op_strs_t *names = op_arena_calloc(as->flow->arena, 1, sizeof(*names));
+    if (names == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; op_as_wants_id_token(as) && i < as->grant.idc.n; i++)
+        op_strs_add(as->flow->arena, names, as->grant.idc.items[i]);
+    for (size_t i = 0; (as->areq.response_type & OP_CLIENT_RT_TOKEN) && i < as->grant.atc.n; i++)
+        op_strs_add(as->flow->arena, names, as->grant.atc.items[i]);
+    if (names->n == 0) {
         op_flow_set_state(as->flow, AS_MINT);
         return;
     }
     op_flow_set_state(as->flow, AS_CLAIMS);
     op_flow_hold(as->flow);
-    op_token_claims_fetch(as->srv->spi, as->srv->cfg->spi_timeout_ms, &as->grant, &as->grant.idc,
+    op_token_claims_fetch(as->srv->spi, as->srv->cfg->spi_timeout_ms, &as->grant, names,
                           "id_token", as->flow->req_id, as->flow->arena, op_as_on_claims, as);
 }
 
@@ -353,10 +378,14 @@ static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
     op_token_minted_t code = {0}, at = {0};
     int rc;
 
+    /* The tokens (and the code, for the token endpoint's ID token) carry
+     * the session's claims; the long-lived record does not. */
+    op_grant_t g = as->grant;
+    op_grant_add_session_claims(a, &g, as->sub.claims);
     *n = 0;
     if (rt & OP_CLIENT_RT_CODE) {
         op_token_code_t c = {
-            .grant = as->grant,
+            .grant = g,
             .authn = authn,
             .ruri = as->areq.redirect_uri,
             .nonce = as->areq.nonce,
@@ -383,12 +412,12 @@ static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
     if (rt & OP_CLIENT_RT_ID_TOKEN) {
         op_token_id_req_t r = {
             .client = as->areq.client,
-            .grant = &as->grant,
+            .grant = &g,
             .authn = &authn,
             .nonce = as->areq.nonce,
             .access_token = at.token,
             .code = code.token,
-            .preset = as->grant.idp,
+            .preset = g.idp,
             .claims = as->id_claims,
         };
         char *idt;

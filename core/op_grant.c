@@ -237,3 +237,41 @@ void op_grant_key(const char *sub, const char *cid, char key[65])
     memcpy(buf + ls + 1, cid, lc);
     op_sha256_hex(buf, ls + 1 + lc, key);
 }
+
+/*
+ * The members of a, then those of b that a does not have: a new object in
+ * arena (the values are shared, not copied). NULL when both are NULL or
+ * empty, or out of memory (the caller then goes without b).
+ */
+static const op_json_t *op_grant_merge(op_arena_t *arena, const op_json_t *a, const op_json_t *b)
+{
+    size_t na = a != NULL ? a->u.obj.n : 0, nb = b != NULL ? b->u.obj.n : 0;
+    if (nb == 0)
+        return a;
+    op_json_t *o = op_arena_calloc(arena, 1, sizeof(*o));
+    const char **keys = op_arena_calloc(arena, na + nb, sizeof(*keys));
+    size_t *lens = op_arena_calloc(arena, na + nb, sizeof(*lens));
+    op_json_t **vals = op_arena_calloc(arena, na + nb, sizeof(*vals));
+    if (o == NULL || keys == NULL || lens == NULL || vals == NULL)
+        return a;
+    o->type = OP_JSON_OBJECT;
+    o->u.obj.keys = keys;
+    o->u.obj.key_lens = lens;
+    o->u.obj.vals = vals;
+    for (size_t i = 0; i < na + nb; i++) {
+        const op_json_t *from = i < na ? a : b;
+        size_t j = i < na ? i : i - na;
+        if (i >= na && op_json_get(a, from->u.obj.keys[j]) != NULL)
+            continue;
+        keys[o->u.obj.n] = from->u.obj.keys[j];
+        lens[o->u.obj.n] = from->u.obj.key_lens[j];
+        vals[o->u.obj.n++] = from->u.obj.vals[j];
+    }
+    return o;
+}
+
+void op_grant_add_session_claims(op_arena_t *a, op_grant_t *g, const op_json_t *claims)
+{
+    if (claims != NULL && claims->type == OP_JSON_OBJECT)
+        g->idp = op_grant_merge(a, g->idp, claims);
+}

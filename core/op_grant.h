@@ -65,6 +65,14 @@ const char *op_grant_read_specs(op_grant_t *out, const op_json_t *at, const op_j
  * sha256hex(sub "\n" cid). */
 void op_grant_key(const char *sub, const char *cid, char key[65]);
 
+/*
+ * The claims of the subject session (submitted with the authentication)
+ * go into ID tokens next to the consent's preset ID token claims, which
+ * win on a clash (reference §2.1, op.idToken.includeSubjectSessionClaims
+ * with its default "*"). Adds them to g->idp, in a.
+ */
+void op_grant_add_session_claims(op_arena_t *a, op_grant_t *g, const op_json_t *claims);
+
 /* Lists. */
 bool op_strs_has(const op_strs_t *l, const char *s);
 /* Append s (copied) unless present. OP_ENOMEM on failure. */

@@ -176,6 +176,14 @@ for (const storage of ['memory', 'redis']) {
       assert.ok(responseParams(newest).get('code'));
     });
 
+    test('claims submitted with the authentication go into ID tokens (reference §2.1)', async () => {
+      const msg = await signIn(server, authzQuery({ response_type: 'id_token', response_mode: 'fragment', nonce: 'n2' }),
+        { sub: `claims-${storage}-${Date.now()}`, auth: { claims: { office: 'Berlin' }, acr: 'urn:example:mfa' } });
+      const idt = await verifyIdToken(responseParams(msg).get('id_token'), 'n2');
+      assert.equal(idt.office, 'Berlin');
+      assert.equal(idt.acr, 'urn:example:mfa');
+    });
+
     test('GET {sid} shows the request; {sid}/data keeps front-end state', async () => {
       const r = await start(server, authzQuery({ login_hint: 'alice' }));
       const sid = r.body.sid;

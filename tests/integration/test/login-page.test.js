@@ -11,14 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
-import { startServer, freePort, DEMO_API_TOKEN } from '../lib/harness.js';
+import { startServer, startRedis, freePort, DEMO_API_TOKEN } from '../lib/harness.js';
 import { startLoginPage, loginPageEnv, CHROMIUM } from '../lib/login-page.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const NO_SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
 const SHOTS = process.env.LOGIN_PAGE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'login-page-'));
 
-describe('the example login page in Chromium', () => {
+for (const storage of ['memory', 'redis']) {
+describe(`the example login page in Chromium, ${storage} store`, () => {
+  let redis;
   let server;
   let page;
   let browser;
@@ -27,7 +29,8 @@ describe('the example login page in Chromium', () => {
 
   before(async () => {
     const port = await freePort();
-    server = await startServer({ env: loginPageEnv(port) });
+    if (storage === 'redis') redis = await startRedis();
+    server = await startServer({ env: loginPageEnv(port), storage, redis });
     page = await startLoginPage({ server, port });
     // demo-client authenticates with client_secret_basic (examples/clients.json).
     config = await client.discovery(new URL(server.issuer), 'demo-client', undefined,
@@ -45,6 +48,7 @@ describe('the example login page in Chromium', () => {
       assert.equal(code, 0, `exit code ${code}\n${log.slice(-3000)}`);
       assert.doesNotMatch(log, NO_SANITIZER_REPORT, log.slice(-3000));
     }
+    await redis?.stop();
   });
 
   // An authorisation request for the demo client, built by openid-client
@@ -256,3 +260,4 @@ describe('the example login page in Chromium', () => {
     await tab.close();
   });
 });
+}
