@@ -4,12 +4,13 @@
  * to a backend (op_store_mem.c, op_store_redis.c).
  *
  * Every public operation becomes an op_store_op_t that carries its
- * callback and its keys. Bad arguments never reach a backend: the
- * operation is queued with OP_EINVAL and completed from the loop like any
- * other, so each callback runs exactly once and never inside the call that
- * started it. The queue is drained by one zero-delay timer owned by the
- * store, so deferring costs no allocation and nothing is left behind when
- * the store goes.
+ * callback and its keys: one item for a single operation, one per op for
+ * a batch, so the backends run both the same way. Bad arguments never
+ * reach a backend: the operation is queued with OP_EINVAL and completed
+ * from the loop like any other, so each callback runs exactly once and
+ * never inside the call that started it. The queue is drained by one
+ * zero-delay timer owned by the store, so deferring costs no allocation
+ * and nothing is left behind when the store goes.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -39,23 +40,45 @@ static void op_store_close_check(op_store_t *s)
         op_store_schedule_finish(s);
 }
 
+/* A failure for the stats: an error other than the answers "not found"
+ * and "exists". */
+static bool op_store_failed(int status)
+{
+    return status < 0 && status != OP_ENOTFOUND && status != OP_EEXIST;
+}
+
 /*
  * Deliver an operation's outcome to its requester and free the
- * operation. res is borrowed; NULL means "no result" and the callback then
- * sees an empty one (ttl -1), so callers never test for NULL.
+ * operation. results is borrowed. When the operation as a whole failed,
+ * every item reports that status with an empty result (ttl -1), so
+ * callers never test for NULL: a single operation's callback gets item 0,
+ * a batch's all of them.
  */
-void op_store_complete(op_store_op_t *op, int status, const op_store_res_t *res)
+void op_store_complete(op_store_op_t *op, int status, const op_store_batch_res_t *results)
 {
     op_store_t *s = op->store;
-    static const op_store_res_t empty = {.ttl_ms = -1};
+    op_store_batch_res_t failed[OP_STORE_BATCH_MAX];
+    bool failure = op_store_failed(status);
 
     /* A backend that completes inside submit breaks the contract. */
     assert(op->submitted);
     assert(s->stats.in_flight > 0);
+    assert(op->nitems <= OP_STORE_BATCH_MAX);
+    assert(op->kind == OP_STORE_OP_BATCH || op->nitems == 1);
+    if (status != OP_OK) {
+        for (size_t i = 0; i < op->nitems; i++)
+            failed[i] = (op_store_batch_res_t){.status = status, .res = {.ttl_ms = -1}};
+        results = failed;
+    }
+    for (size_t i = 0; i < op->nitems; i++)
+        failure = failure || op_store_failed(results[i].status);
     s->stats.in_flight--;
-    if (status < 0 && status != OP_ENOTFOUND && status != OP_EEXIST)
+    if (failure)
         s->stats.failures++;
-    op->cb(status, res != NULL ? res : &empty, op->arg);
+    if (op->kind == OP_STORE_OP_BATCH)
+        op->done.batch_cb(status, results, op->nitems, op->done.arg);
+    else
+        op->done.cb(results[0].status, &results[0].res, op->done.arg);
     free(op);
     op_store_close_check(s);
 }
@@ -182,33 +205,35 @@ static void op_store_schedule_finish(op_store_t *s)
 
 const char *op_store_op_name(op_store_op_kind_t kind)
 {
-    static const char *const names[OP_STORE_OP_MAX] = {"put", "get",   "take",
-                                                       "del", "index", "ping"};
+    static const char *const names[OP_STORE_OP_MAX] = {"put",   "get",  "take", "del",
+                                                       "index", "ping", "batch"};
     return kind < OP_STORE_OP_MAX ? names[kind] : "?";
 }
 
 /*
- * New operation with buf_len bytes of key space, counted as started and in
- * flight. When even that small allocation fails, a bare operation carries
- * OP_ENOMEM to the callback and NULL is returned; only if that fails too is
- * there no way to keep the exactly-once promise, and the process aborts.
+ * New operation with nitems items and key_space bytes of keys, counted as
+ * started and in flight. When even that small allocation fails, an
+ * operation without key space carries OP_ENOMEM to the callback and NULL
+ * is returned; only if that fails too is there no way to keep the
+ * exactly-once promise, and the process aborts.
  */
-static op_store_op_t *op_store_op_new(op_store_t *s, op_store_op_kind_t kind, size_t buf_len,
-                                      op_store_cb cb, void *arg)
+static op_store_op_t *op_store_op_new(op_store_t *s, op_store_op_kind_t kind, size_t nitems,
+                                      size_t key_space, const op_store_done_t *done)
 {
-    op_store_op_t *op = calloc(1, sizeof(*op) + buf_len);
+    size_t head = sizeof(op_store_op_t) + nitems * sizeof(op_store_item_t);
+    op_store_op_t *op = calloc(1, head + key_space);
     bool oom = op == NULL;
 
     if (oom)
-        op = calloc(1, sizeof(*op));
+        op = calloc(1, head);
     if (op == NULL) {
         op_log_error(NULL, "storage: out of memory for an operation");
         abort();
     }
     op->store = s;
     op->kind = kind;
-    op->cb = cb;
-    op->arg = arg;
+    op->done = *done;
+    op->nitems = nitems;
     s->stats.in_flight++;
     if (!oom)
         return op;
@@ -217,11 +242,17 @@ static op_store_op_t *op_store_op_new(op_store_t *s, op_store_op_kind_t kind, si
     return NULL;
 }
 
-/* End an operation that never reaches the backend with status. */
-static void op_store_reject(op_store_t *s, op_store_op_kind_t kind, int status, op_store_cb cb,
-                            void *arg)
+/* Where an operation's key space begins: right after its items. */
+static char *op_store_op_keys(op_store_op_t *op)
 {
-    op_store_op_t *op = op_store_op_new(s, kind, 0, cb, arg);
+    return (char *)(op->items + op->nitems);
+}
+
+/* End an operation that never reaches the backend with status. */
+static void op_store_reject(op_store_t *s, op_store_op_kind_t kind, size_t nitems, int status,
+                            const op_store_done_t *done)
+{
+    op_store_op_t *op = op_store_op_new(s, kind, nitems, 0, done);
 
     if (op == NULL)
         return;
@@ -232,20 +263,21 @@ static void op_store_reject(op_store_t *s, op_store_op_kind_t kind, int status, 
 /*
  * The start of every public operation: count it, then refuse it (from the
  * loop) when the store is closing (OP_ECANCELED) or the arguments are bad
- * (why, OP_EINVAL). Returns true when the operation may go on.
+ * (why, OP_EINVAL); a refused operation reports nitems results. Returns
+ * true when the operation may go on.
  */
-static bool op_store_admit(op_store_t *s, op_store_op_kind_t kind, const char *why, op_store_cb cb,
-                           void *arg)
+static bool op_store_admit(op_store_t *s, op_store_op_kind_t kind, size_t nitems, const char *why,
+                           const op_store_done_t *done)
 {
-    assert(s != NULL && cb != NULL);
+    assert(s != NULL && (done->cb != NULL || done->batch_cb != NULL));
     s->stats.ops++;
     if (s->closing) {
-        op_store_reject(s, kind, OP_ECANCELED, cb, arg);
+        op_store_reject(s, kind, nitems, OP_ECANCELED, done);
         return false;
     }
     if (why != NULL) {
         op_log_debug(NULL, "storage: %s refused: %s", op_store_op_name(kind), why);
-        op_store_reject(s, kind, OP_EINVAL, cb, arg);
+        op_store_reject(s, kind, nitems, OP_EINVAL, done);
         return false;
     }
     return true;
@@ -255,7 +287,8 @@ static void op_store_submit(op_store_t *s, op_store_op_t *op)
 {
     s->backend->submit(s->be, op);
     op->submitted = true;
-    op->value = (op_str_t){NULL, 0}; /* the caller's buffer, gone now */
+    for (size_t i = 0; i < op->nitems; i++)
+        op->items[i].value = (op_str_t){NULL, 0}; /* the caller's buffers, gone now */
 }
 
 /* ---- arguments and keys ----------------------------------------------- */
@@ -347,35 +380,34 @@ static op_str_t op_store_set_key(const op_store_t *s, char *p, const char *ns, s
     return (op_str_t){p, (size_t)(q - p)};
 }
 
-/* Write the record key prefix ns ":" key at the start of op->buf; returns
- * the end. */
-static char *op_store_rec_key(const op_store_t *s, op_store_op_t *op, const char *ns, size_t ns_len,
-                              const char *key, size_t key_len)
+/* Key space of a record's key, prefix ns ":" key. */
+static size_t op_store_key_space(const op_store_t *s, size_t ns_len, size_t key_len)
 {
-    char *end = op_store_put_ns(s, op->buf, ns, ns_len);
-    op->ns_len = (size_t)(end - op->buf);
-    end = op_store_cat(end, key, key_len);
-    op->key = (op_str_t){op->buf, (size_t)(end - op->buf)};
-    return end;
+    return s->prefix_len + ns_len + 1 + key_len;
 }
 
-/*
- * A keyed operation (GET TAKE DEL): check, build prefix ns ":" key, hand
- * to the backend.
- */
-static void op_store_keyed(op_store_t *s, op_store_op_kind_t kind, const char *ns, const char *key,
-                           size_t key_len, op_store_cb cb, void *arg)
+/* Key space of a put: the record key and its set keys. */
+static size_t op_store_put_space(const op_store_t *s, const op_store_rec_t *rec, size_t ns_len,
+                                 const size_t name_lens[])
 {
-    size_t ns_len = 0;
-    const char *why = op_store_check_key(ns, key, key_len, &ns_len);
+    size_t len = op_store_key_space(s, ns_len, rec->key_len);
+    for (size_t i = 0; i < rec->nindexes; i++)
+        len += op_store_set_key_len(s, ns_len, name_lens[i], rec->indexes[i].value_len);
+    return len;
+}
 
-    if (!op_store_admit(s, kind, why, cb, arg))
-        return;
-    op_store_op_t *op = op_store_op_new(s, kind, s->prefix_len + ns_len + 1 + key_len, cb, arg);
-    if (op != NULL) {
-        op_store_rec_key(s, op, ns, ns_len, key, key_len);
-        op_store_submit(s, op);
-    }
+/* Make it a record item of kind: write its key, prefix ns ":" key, at p.
+ * Returns the end of what was written. */
+static char *op_store_item_key(const op_store_t *s, op_store_item_t *it, op_store_op_kind_t kind,
+                               char *p, const char *ns, size_t ns_len, const char *key,
+                               size_t key_len)
+{
+    char *end = op_store_put_ns(s, p, ns, ns_len);
+    it->kind = kind;
+    it->ns_len = (size_t)(end - p);
+    end = op_store_cat(end, key, key_len);
+    it->key = (op_str_t){p, (size_t)(end - p)};
+    return end;
 }
 
 /* Check a record for put; sets the lengths. Returns why, or NULL. */
@@ -409,44 +441,77 @@ static const char *op_store_check_put(const op_store_rec_t *rec, unsigned flags,
     return NULL;
 }
 
-/* Is set key k already among the first n of op's sets? */
-static bool op_store_has_set(const op_store_op_t *op, op_str_t k)
+/* Is set key k already among the item's sets? */
+static bool op_store_has_set(const op_store_item_t *it, op_str_t k)
 {
-    for (size_t i = 0; i < op->nsets; i++) {
-        if (op->sets[i].len == k.len && memcmp(op->sets[i].ptr, k.ptr, k.len) == 0)
+    for (size_t i = 0; i < it->nsets; i++) {
+        if (it->sets[i].len == k.len && memcmp(it->sets[i].ptr, k.ptr, k.len) == 0)
             return true;
     }
     return false;
 }
 
-void op_store_put(op_store_t *s, const op_store_rec_t *rec, unsigned flags, op_store_cb cb,
-                  void *arg)
+/*
+ * Make it a put of rec (checked; lengths from op_store_check_put): its key
+ * and distinct set keys at p, the caller's value borrowed. Returns the end
+ * of what was written.
+ */
+static char *op_store_item_put(const op_store_t *s, op_store_item_t *it, char *p,
+                               const op_store_rec_t *rec, unsigned flags, size_t ns_len,
+                               const size_t name_lens[])
 {
-    size_t ns_len = 0, name_lens[OP_STORE_MAX_INDEXES] = {0};
-    const char *why = op_store_check_put(rec, flags, &ns_len, name_lens);
-
-    if (!op_store_admit(s, OP_STORE_OP_PUT, why, cb, arg))
-        return;
-    size_t len = s->prefix_len + ns_len + 1 + rec->key_len;
-    for (size_t i = 0; i < rec->nindexes; i++)
-        len += op_store_set_key_len(s, ns_len, name_lens[i], rec->indexes[i].value_len);
-    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PUT, len, cb, arg);
-    if (op == NULL)
-        return;
-    char *end = op_store_rec_key(s, op, rec->ns, ns_len, rec->key, rec->key_len);
+    char *end =
+        op_store_item_key(s, it, OP_STORE_OP_PUT, p, rec->ns, ns_len, rec->key, rec->key_len);
     for (size_t i = 0; i < rec->nindexes; i++) {
         const op_store_index_t *ix = &rec->indexes[i];
         op_str_t k = op_store_set_key(s, end, rec->ns, ns_len, ix->name, name_lens[i], ix->value,
                                       ix->value_len);
-        if (op_store_has_set(op, k))
+        if (op_store_has_set(it, k))
             continue; /* the same entry twice: one membership */
-        op->sets[op->nsets++] = k;
+        it->sets[it->nsets++] = k;
         end += k.len;
     }
-    op->value = (op_str_t){rec->value, rec->value_len};
-    op->ttl_ms = rec->ttl_ms;
-    op->flags = flags;
-    op_store_submit(s, op);
+    it->value = (op_str_t){rec->value, rec->value_len};
+    it->ttl_ms = rec->ttl_ms;
+    it->flags = flags;
+    return end;
+}
+
+/*
+ * A keyed operation (GET TAKE DEL): check, build prefix ns ":" key, hand
+ * to the backend.
+ */
+static void op_store_keyed(op_store_t *s, op_store_op_kind_t kind, const char *ns, const char *key,
+                           size_t key_len, op_store_cb cb, void *arg)
+{
+    const op_store_done_t done = {.cb = cb, .arg = arg};
+    size_t ns_len = 0;
+    const char *why = op_store_check_key(ns, key, key_len, &ns_len);
+
+    if (!op_store_admit(s, kind, 1, why, &done))
+        return;
+    op_store_op_t *op = op_store_op_new(s, kind, 1, op_store_key_space(s, ns_len, key_len), &done);
+    if (op != NULL) {
+        op_store_item_key(s, &op->items[0], kind, op_store_op_keys(op), ns, ns_len, key, key_len);
+        op_store_submit(s, op);
+    }
+}
+
+void op_store_put(op_store_t *s, const op_store_rec_t *rec, unsigned flags, op_store_cb cb,
+                  void *arg)
+{
+    const op_store_done_t done = {.cb = cb, .arg = arg};
+    size_t ns_len = 0, name_lens[OP_STORE_MAX_INDEXES] = {0};
+    const char *why = op_store_check_put(rec, flags, &ns_len, name_lens);
+
+    if (!op_store_admit(s, OP_STORE_OP_PUT, 1, why, &done))
+        return;
+    size_t space = op_store_put_space(s, rec, ns_len, name_lens);
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PUT, 1, space, &done);
+    if (op != NULL) {
+        op_store_item_put(s, &op->items[0], op_store_op_keys(op), rec, flags, ns_len, name_lens);
+        op_store_submit(s, op);
+    }
 }
 
 void op_store_get(op_store_t *store, const char *ns, const char *key, size_t key_len,
@@ -467,33 +532,116 @@ void op_store_del(op_store_t *store, const char *ns, const char *key, size_t key
     op_store_keyed(store, OP_STORE_OP_DEL, ns, key, key_len, cb, arg);
 }
 
+/* The item kind of a batch op kind; OP_STORE_OP_MAX for a bad one. */
+static op_store_op_kind_t op_store_batch_kind(op_store_batch_kind_t kind)
+{
+    switch (kind) {
+    case OP_STORE_BATCH_GET:
+        return OP_STORE_OP_GET;
+    case OP_STORE_BATCH_PUT:
+        return OP_STORE_OP_PUT;
+    case OP_STORE_BATCH_DEL:
+        return OP_STORE_OP_DEL;
+    case OP_STORE_BATCH_TAKE:
+        return OP_STORE_OP_TAKE;
+    }
+    return OP_STORE_OP_MAX;
+}
+
+/* Check one op of a batch by the rules of its single operation, and that
+ * only a put has flags; sets the lengths. Returns why, or NULL. */
+static const char *op_store_check_batch_op(const op_store_batch_op_t *bop, size_t *ns_len,
+                                           size_t name_lens[])
+{
+    op_store_op_kind_t kind = op_store_batch_kind(bop->kind);
+
+    if (kind == OP_STORE_OP_MAX)
+        return "bad op kind";
+    if (kind == OP_STORE_OP_PUT)
+        return op_store_check_put(&bop->rec, bop->flags, ns_len, name_lens);
+    if (bop->flags != 0)
+        return "flags on an op other than put";
+    return op_store_check_key(bop->rec.ns, bop->rec.key, bop->rec.key_len, ns_len);
+}
+
+/*
+ * A batch: every op is checked before anything is built, so a bad one
+ * refuses the whole batch; then one operation carries an item per op, in
+ * order, to the backend.
+ */
+void op_store_batch(op_store_t *s, const op_store_batch_op_t *ops, size_t n, op_store_batch_cb cb,
+                    void *arg)
+{
+    const op_store_done_t done = {.batch_cb = cb, .arg = arg};
+    size_t ns_lens[OP_STORE_BATCH_MAX] = {0};
+    size_t name_lens[OP_STORE_BATCH_MAX][OP_STORE_MAX_INDEXES] = {{0}};
+    size_t space = 0;
+    const char *why = NULL;
+
+    if (n == 0 || n > OP_STORE_BATCH_MAX)
+        why = "batch of 0 or over OP_STORE_BATCH_MAX ops";
+    else if (ops == NULL)
+        why = "ops NULL";
+    for (size_t i = 0; why == NULL && i < n; i++) {
+        why = op_store_check_batch_op(&ops[i], &ns_lens[i], name_lens[i]);
+        if (why == NULL)
+            space += ops[i].kind == OP_STORE_BATCH_PUT
+                         ? op_store_put_space(s, &ops[i].rec, ns_lens[i], name_lens[i])
+                         : op_store_key_space(s, ns_lens[i], ops[i].rec.key_len);
+    }
+    if (!op_store_admit(s, OP_STORE_OP_BATCH, n <= OP_STORE_BATCH_MAX ? n : 0, why, &done))
+        return;
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_BATCH, n, space, &done);
+    if (op == NULL)
+        return;
+    char *end = op_store_op_keys(op);
+    for (size_t i = 0; i < n; i++) {
+        const op_store_rec_t *rec = &ops[i].rec;
+        if (ops[i].kind == OP_STORE_BATCH_PUT)
+            end = op_store_item_put(s, &op->items[i], end, rec, ops[i].flags, ns_lens[i],
+                                    name_lens[i]);
+        else
+            end = op_store_item_key(s, &op->items[i], op_store_batch_kind(ops[i].kind), end,
+                                    rec->ns, ns_lens[i], rec->key, rec->key_len);
+    }
+    op_store_submit(s, op);
+}
+
 void op_store_index(op_store_t *s, const char *ns, const char *name, const char *value,
                     size_t value_len, size_t limit, op_store_cb cb, void *arg)
 {
+    const op_store_done_t done = {.cb = cb, .arg = arg};
     size_t ns_len = 0, name_len = 0;
     const char *why = "bad namespace";
 
     if (op_store_name_ok(ns, &ns_len))
         why = op_store_check_index(name, value, value_len, &name_len);
-    if (!op_store_admit(s, OP_STORE_OP_INDEX, why, cb, arg))
+    if (!op_store_admit(s, OP_STORE_OP_INDEX, 1, why, &done))
         return;
     size_t len = op_store_set_key_len(s, ns_len, name_len, value_len);
-    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_INDEX, len, cb, arg);
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_INDEX, 1, len, &done);
     if (op == NULL)
         return;
-    op->key = op_store_set_key(s, op->buf, ns, ns_len, name, name_len, value, value_len);
-    op->ns_len = s->prefix_len + ns_len + 1;
-    op->limit = limit;
+    op_store_item_t *it = &op->items[0];
+    it->kind = OP_STORE_OP_INDEX;
+    it->key =
+        op_store_set_key(s, op_store_op_keys(op), ns, ns_len, name, name_len, value, value_len);
+    it->ns_len = s->prefix_len + ns_len + 1;
+    it->limit = limit;
     op_store_submit(s, op);
 }
 
 void op_store_ping(op_store_t *s, op_store_cb cb, void *arg)
 {
-    if (!op_store_admit(s, OP_STORE_OP_PING, NULL, cb, arg))
+    const op_store_done_t done = {.cb = cb, .arg = arg};
+
+    if (!op_store_admit(s, OP_STORE_OP_PING, 1, NULL, &done))
         return;
-    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PING, 0, cb, arg);
-    if (op != NULL)
+    op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PING, 1, 0, &done);
+    if (op != NULL) {
+        op->items[0].kind = OP_STORE_OP_PING;
         op_store_submit(s, op);
+    }
 }
 
 /* ---- open, close, state ------------------------------------------------- */

@@ -134,9 +134,67 @@ void op_store_index(op_store_t *store, const char *ns, const char *name,
 /* Round trip to the backend (healthcheck). */
 void op_store_ping(op_store_t *store, op_store_cb cb, void *arg);
 
+/*
+ * Batches: several record operations in ONE backend round trip, so an API
+ * call can do all its reads or all its writes at once.
+ *
+ * The ops run in order and atomically with respect to every other client
+ * (one Lua script on redis; one pass of the loop in memory): a later op
+ * sees the earlier ones' writes, and no other operation runs in between.
+ * A batch is NOT all-or-nothing: each op behaves exactly as the single
+ * operation would (NX / XX, not found, TTLs, index sets) and reports its
+ * own outcome; a failed NX put in the middle does not undo or stop the
+ * others.
+ *
+ * cb's status is OP_OK when the batch ran (whatever each op says), or the
+ * batch's error: OP_EINVAL (ops NULL, n == 0, n > OP_STORE_BATCH_MAX, or
+ * any op invalid by the single-op rules, including flags on anything but
+ * a put: then nothing runs), OP_EUNAVAIL, OP_ETIMEDOUT, OP_ECANCELED,
+ * OP_ENOMEM, or (redis) OP_ERROR / OP_EPROTO when redis refused the
+ * script or answered nonsense. After a redis error in the middle of the
+ * script (only a key of a foreign type written behind the store's back can
+ * cause one), the ops before it may have applied: redis does not roll a
+ * script back. results is never NULL: it holds n entries (0 when n itself
+ * was invalid); on an error each entry carries that error.
+ *
+ * Stats: a batch is one operation (ops +1, in_flight, failures) and, on
+ * redis, one round trip (round_trips +1); the memory backend has none.
+ */
+typedef enum {
+    OP_STORE_BATCH_GET = 0,
+    OP_STORE_BATCH_PUT,
+    OP_STORE_BATCH_DEL,
+    OP_STORE_BATCH_TAKE
+} op_store_batch_kind_t;
+
+typedef struct op_store_batch_op {
+    op_store_batch_kind_t kind;
+    op_store_rec_t rec; /* PUT: the whole record; GET/DEL/TAKE: rec.ns, rec.key, rec.key_len */
+    unsigned flags;     /* PUT: OP_STORE_NX / OP_STORE_XX; 0 for the others */
+} op_store_batch_op_t;
+
+#define OP_STORE_BATCH_MAX 16
+
+/* results[i]: status (OP_OK, OP_ENOTFOUND, OP_EEXIST; the memory backend
+ * may say OP_ENOMEM for one put alone) and, for GET and TAKE, value/ttl;
+ * borrowed for the callback. */
+typedef struct op_store_batch_res {
+    int status;
+    op_store_res_t res;
+} op_store_batch_res_t;
+
+typedef void (*op_store_batch_cb)(int status, const op_store_batch_res_t *results, size_t n,
+                                  void *arg);
+
+/* Run ops[0..n) as one batch. ops and everything they point to are
+ * borrowed for the call only (values are copied or sent before it
+ * returns). */
+void op_store_batch(op_store_t *store, const op_store_batch_op_t *ops, size_t n,
+                    op_store_batch_cb cb, void *arg);
+
 /* Counters for monitoring and tests. */
 typedef struct op_store_stats {
-    uint64_t ops;          /* operations started */
+    uint64_t ops;          /* operations started (a batch is one) */
     uint64_t round_trips;  /* backend round trips (redis commands) */
     uint64_t failures;     /* operations that ended with an error other
                               than ENOTFOUND / EEXIST */

@@ -7,9 +7,10 @@
  *  - op_store.c checks arguments, builds every key (the key layout lives
  *    there only), counts, queues deferred work and delivers callbacks;
  *  - a backend (op_store_mem.c, op_store_redis.c) executes an operation
- *    and reports its outcome with op_store_complete(), always from the
- *    loop (a timer, a deferred run, a hiredis reply), never from inside
- *    its submit function;
+ *    (its items, in order, atomically: a single operation is one item, a
+ *    batch several) and reports its outcome with op_store_complete(),
+ *    always from the loop (a timer, a deferred run, a hiredis reply),
+ *    never from inside its submit function;
  *  - op_store_redis_conn.c owns the one hiredis connection.
  *
  * Key layout (bytes, binary-safe; ns and index names never contain ':'):
@@ -44,42 +45,61 @@ typedef enum {
     OP_STORE_OP_DEL,
     OP_STORE_OP_INDEX,
     OP_STORE_OP_PING,
+    OP_STORE_OP_BATCH,
     OP_STORE_OP_MAX
 } op_store_op_kind_t;
 
-typedef struct op_store_op op_store_op_t;
-
 /*
- * One operation, from the public call to its callback. Allocated by the
- * front end with its keys in buf[]; freed by op_store_complete().
+ * One record operation of a store operation: a single operation has one
+ * item of its own kind, a batch one item (PUT GET TAKE DEL) per op, in
+ * order. Backends execute items; only completion tells the two apart.
  */
-struct op_store_op {
-    op_store_op_t *next; /* the front end's run queue */
-    op_store_t *store;
+typedef struct op_store_item {
     op_store_op_kind_t kind;
-    op_store_cb cb;
-    void *arg;
-    bool submitted; /* the public start call has returned */
-    /* Deferred work: run(op) from the queue, or, when run is NULL,
-     * complete with status. */
-    void (*run)(op_store_op_t *op);
-    int status;
-    /* The record key (PUT GET TAKE DEL) or the set key (INDEX); the
-     * first ns_len bytes are prefix ns ":". */
+    /* The record key (PUT GET TAKE DEL) or the set key (INDEX), in the
+     * operation's key space; the first ns_len bytes are prefix ns ":". */
     op_str_t key;
     size_t ns_len;
     /* PUT: value is borrowed from the caller and valid only until the
      * backend's submit returns; sets are the record's distinct index set
-     * keys, in buf[]. */
+     * keys, in the key space. */
     op_str_t value;
     uint64_t ttl_ms;
     unsigned flags;
     op_str_t sets[OP_STORE_MAX_INDEXES];
     size_t nsets;
-    /* INDEX: 0 for all. */
-    size_t limit;
-    void *priv; /* the backend's (memory: the prepared record) */
-    char buf[];
+    size_t limit; /* INDEX: 0 for all */
+    void *priv;   /* the backend's (memory: the prepared record) */
+} op_store_item_t;
+
+/* The requester's callback: cb for a single operation, batch_cb for a
+ * batch. */
+typedef struct op_store_done {
+    op_store_cb cb;
+    op_store_batch_cb batch_cb;
+    void *arg;
+} op_store_done_t;
+
+typedef struct op_store_op op_store_op_t;
+
+/*
+ * One operation, from the public call to its callback. Allocated by the
+ * front end in one block: the struct, items[nitems], then the key space
+ * holding every item's keys; freed by op_store_complete(). An operation
+ * refused before the backend has its items zeroed.
+ */
+struct op_store_op {
+    op_store_op_t *next; /* the front end's run queue */
+    op_store_t *store;
+    op_store_op_kind_t kind; /* OP_STORE_OP_BATCH, or the one item's */
+    op_store_done_t done;
+    bool submitted; /* the public start call has returned */
+    /* Deferred work: run(op) from the queue, or, when run is NULL,
+     * complete with status. */
+    void (*run)(op_store_op_t *op);
+    int status;
+    size_t nitems; /* 1 for a single operation; 0 for a batch of bad size */
+    op_store_item_t items[];
 };
 
 /*
@@ -127,9 +147,14 @@ struct op_store {
     void *close_arg;
 };
 
-/* Backend side of an operation: deliver the outcome (res may be NULL on
- * errors) and free the operation. Only from the loop. */
-void op_store_complete(op_store_op_t *op, int status, const op_store_res_t *res);
+/*
+ * Backend side of an operation: deliver the outcome and free the
+ * operation. Only from the loop. status is the operation's: OP_OK when it
+ * ran, with results[i] the outcome of items[i] (borrowed; a single
+ * operation's callback gets results[0]), or an error for the whole
+ * operation, results then ignored (may be NULL).
+ */
+void op_store_complete(op_store_op_t *op, int status, const op_store_batch_res_t *results);
 
 /* Queue op: from the loop, run(op) if run is not NULL, else complete it
  * with status. FIFO with every other deferred operation. */

@@ -17,7 +17,10 @@
  * tick to reclaim expired records nobody reads.
  *
  * Every operation runs from the front end's queue (never inside the call
- * that started it); put copies the value at call time.
+ * that started it); put copies the value at call time. A batch runs all
+ * its items in one pass, so no other operation sees it half done; records
+ * its items remove are freed only after its callback, since a get earlier
+ * in the same batch may still borrow their values.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -340,31 +343,40 @@ static void op_store_mem_on_sweep(void *arg)
 
 /* ---- operations ------------------------------------------------------------ */
 
-/*
- * put: the new record was copied at call time (op->priv). The sets are
- * found or created, pinned and given room first, so that running out of
- * memory leaves the old record untouched; then the old record goes and
- * the new one takes its place.
- */
-static void op_store_mem_put(op_store_mem_t *m, op_store_op_t *op, uint64_t now)
+/* Keep an unlinked record until the operation's callback has returned: a
+ * result of the same batch may still borrow its value. */
+static void op_store_mem_bury(op_store_mem_node_t **dead, op_store_mem_rec_t *rec)
 {
-    op_store_mem_rec_t *rec = op->priv;
+    rec->node.next = *dead;
+    *dead = &rec->node;
+}
+
+/*
+ * put: the new record was copied at submit (it->priv). The sets are
+ * found or created, pinned and given room first, so that running out of
+ * memory leaves the old record untouched; then the old record goes (onto
+ * *dead) and the new one takes its place.
+ */
+static int op_store_mem_put(op_store_mem_t *m, op_store_item_t *it, uint64_t now,
+                            op_store_mem_node_t **dead)
+{
+    op_store_mem_rec_t *rec = it->priv;
     op_store_mem_set_t *sets[OP_STORE_MAX_INDEXES];
     size_t npinned = 0;
     int status = OP_OK;
 
-    op->priv = NULL;
-    op_store_mem_rec_t *old = op_store_mem_lookup(m, op->key, now);
-    if ((op->flags & OP_STORE_NX) && old != NULL) {
+    it->priv = NULL;
+    op_store_mem_rec_t *old = op_store_mem_lookup(m, it->key, now);
+    if ((it->flags & OP_STORE_NX) && old != NULL) {
         status = OP_EEXIST;
         goto out_free_rec;
     }
-    if ((op->flags & OP_STORE_XX) && old == NULL) {
+    if ((it->flags & OP_STORE_XX) && old == NULL) {
         status = OP_ENOTFOUND;
         goto out_free_rec;
     }
-    for (; npinned < op->nsets; npinned++) {
-        sets[npinned] = op_store_mem_set_get(m, op->sets[npinned]);
+    for (; npinned < it->nsets; npinned++) {
+        sets[npinned] = op_store_mem_set_get(m, it->sets[npinned]);
         if (sets[npinned] == NULL) {
             status = OP_ENOMEM;
             goto out_unpin;
@@ -378,17 +390,17 @@ static void op_store_mem_put(op_store_mem_t *m, op_store_op_t *op, uint64_t now)
     }
     if (old != NULL) {
         op_store_mem_unlink(m, old);
-        free(old);
+        op_store_mem_bury(dead, old);
     }
-    for (size_t i = 0; i < op->nsets; i++) {
+    for (size_t i = 0; i < it->nsets; i++) {
         rec->sets[i] = sets[i];
         rec->pos[i] = sets[i]->n;
         sets[i]->members[sets[i]->n++] = rec;
     }
-    rec->nsets = op->nsets;
+    rec->nsets = it->nsets;
     op_store_mem_tab_insert(&m->recs, &rec->node);
-    if (op->ttl_ms > 0) {
-        rec->expires_at = now + op->ttl_ms;
+    if (it->ttl_ms > 0) {
+        rec->expires_at = now + it->ttl_ms;
         m->nttl++;
         if (!op_timer_pending(m->sweep))
             op_timer_start(m->sweep, OP_STORE_MEM_SWEEP_MS);
@@ -399,46 +411,45 @@ out_unpin:
         op_store_mem_set_unpin(m, sets[--npinned]);
 out_free_rec:
     free(rec);
-    op_store_complete(op, status, NULL);
+    return status;
 }
 
-/* get, take, del: one lookup; take and del unlink before the callback
- * and free after it, so the borrowed value outlives the callback. */
-static void op_store_mem_keyed(op_store_mem_t *m, op_store_op_t *op, uint64_t now)
+/* get, take, del: one lookup into *res; take and del unlink the record
+ * onto *dead, so a borrowed value outlives the callback. */
+static int op_store_mem_keyed(op_store_mem_t *m, const op_store_item_t *it, uint64_t now,
+                              op_store_res_t *res, op_store_mem_node_t **dead)
 {
-    op_store_mem_rec_t *rec = op_store_mem_lookup(m, op->key, now);
-    if (rec == NULL) {
-        op_store_complete(op, OP_ENOTFOUND, NULL);
-        return;
+    op_store_mem_rec_t *rec = op_store_mem_lookup(m, it->key, now);
+    if (rec == NULL)
+        return OP_ENOTFOUND;
+    if (it->kind != OP_STORE_OP_DEL) {
+        res->value = rec->value;
+        res->value_len = rec->value_len;
+        res->ttl_ms = op_store_mem_ttl(rec, now);
     }
-    op_store_res_t res = {
-        .value = rec->value, .value_len = rec->value_len, .ttl_ms = op_store_mem_ttl(rec, now)};
-    if (op->kind == OP_STORE_OP_GET) {
-        op_store_complete(op, OP_OK, &res);
-        return;
+    if (it->kind != OP_STORE_OP_GET) {
+        op_store_mem_unlink(m, rec);
+        op_store_mem_bury(dead, rec);
     }
-    op_store_mem_unlink(m, rec);
-    op_store_complete(op, OP_OK, op->kind == OP_STORE_OP_TAKE ? &res : NULL);
-    free(rec);
+    return OP_OK;
 }
 
-/* index: list the live members (at most op->limit), reclaiming expired
- * ones on the way. The set is pinned so it survives being emptied. */
-static void op_store_mem_index(op_store_mem_t *m, op_store_op_t *op, uint64_t now)
+/* index: list the live members (at most it->limit) into *res, reclaiming
+ * expired ones on the way; *keys is the caller's to free after the
+ * callback (the keys themselves point into live records). The set is
+ * pinned so it survives being emptied. */
+static int op_store_mem_index(op_store_mem_t *m, const op_store_item_t *it, uint64_t now,
+                              op_store_res_t *res, op_str_t **keys)
 {
-    uint64_t h = op_store_mem_hash(m, op->key.ptr, op->key.len);
-    op_store_mem_node_t *e = op_store_mem_tab_find(&m->sets, h, op->key.ptr, op->key.len);
-    if (e == NULL) {
-        op_store_complete(op, OP_OK, NULL);
-        return;
-    }
+    uint64_t h = op_store_mem_hash(m, it->key.ptr, it->key.len);
+    op_store_mem_node_t *e = op_store_mem_tab_find(&m->sets, h, it->key.ptr, it->key.len);
+    if (e == NULL)
+        return OP_OK;
     op_store_mem_set_t *set = (op_store_mem_set_t *)e;
-    size_t max = op->limit > 0 && op->limit < set->n ? op->limit : set->n;
-    op_str_t *keys = malloc((max > 0 ? max : 1) * sizeof(*keys));
-    if (keys == NULL) {
-        op_store_complete(op, OP_ENOMEM, NULL);
-        return;
-    }
+    size_t max = it->limit > 0 && it->limit < set->n ? it->limit : set->n;
+    *keys = malloc((max > 0 ? max : 1) * sizeof(**keys));
+    if (*keys == NULL)
+        return OP_ENOMEM;
     set->pins++;
     size_t n = 0, i = 0;
     while (i < set->n && n < max) {
@@ -448,63 +459,98 @@ static void op_store_mem_index(op_store_mem_t *m, op_store_op_t *op, uint64_t no
             free(rec);
             continue;
         }
-        keys[n++] = (op_str_t){rec->node.key + rec->ns_len, rec->node.key_len - rec->ns_len};
+        (*keys)[n++] = (op_str_t){rec->node.key + rec->ns_len, rec->node.key_len - rec->ns_len};
         i++;
     }
-    op_store_res_t res = {.ttl_ms = -1, .keys = keys, .nkeys = n};
-    op_store_complete(op, OP_OK, &res);
-    free(keys);
+    res->keys = *keys;
+    res->nkeys = n;
     op_store_mem_set_unpin(m, set);
+    return OP_OK;
 }
 
-/* Run one operation from the front end's queue. */
+/*
+ * Run an operation from the front end's queue: its items in order, in
+ * one go (nothing else runs in between), then the callback, then free
+ * what the callback may have borrowed.
+ */
 static void op_store_mem_run(op_store_op_t *op)
 {
     op_store_mem_t *m = op->store->be;
     uint64_t now = op_loop_now_ms();
+    op_store_batch_res_t results[OP_STORE_BATCH_MAX];
+    op_store_mem_node_t *dead = NULL;
+    op_str_t *keys = NULL;
 
-    switch (op->kind) {
-    case OP_STORE_OP_PUT:
-        op_store_mem_put(m, op, now);
-        break;
-    case OP_STORE_OP_GET:
-    case OP_STORE_OP_TAKE:
-    case OP_STORE_OP_DEL:
-        op_store_mem_keyed(m, op, now);
-        break;
-    case OP_STORE_OP_INDEX:
-        op_store_mem_index(m, op, now);
-        break;
-    default:
-        op_store_complete(op, OP_OK, NULL); /* ping */
-        break;
+    for (size_t i = 0; i < op->nitems; i++) {
+        op_store_item_t *it = &op->items[i];
+        op_store_res_t *res = &results[i].res;
+        *res = (op_store_res_t){.ttl_ms = -1};
+        switch (it->kind) {
+        case OP_STORE_OP_PUT:
+            results[i].status = op_store_mem_put(m, it, now, &dead);
+            break;
+        case OP_STORE_OP_GET:
+        case OP_STORE_OP_TAKE:
+        case OP_STORE_OP_DEL:
+            results[i].status = op_store_mem_keyed(m, it, now, res, &dead);
+            break;
+        case OP_STORE_OP_INDEX:
+            results[i].status = op_store_mem_index(m, it, now, res, &keys);
+            break;
+        default:
+            results[i].status = OP_OK; /* ping */
+            break;
+        }
+    }
+    op_store_complete(op, OP_OK, results);
+    free(keys);
+    while (dead != NULL) {
+        op_store_mem_node_t *next = dead->next;
+        free(dead);
+        dead = next;
     }
     op_store_mem_tab_shrink(&m->recs);
     op_store_mem_tab_shrink(&m->sets);
 }
 
-/* Take an operation: put copies its record now (the caller's buffers are
- * only borrowed for the call); everything runs from the queue. */
+/* The record a put item will insert, copied from the caller's buffers
+ * (borrowed for the call only); NULL on OOM. */
+static op_store_mem_rec_t *op_store_mem_rec_new(const op_store_mem_t *m, const op_store_item_t *it)
+{
+    op_store_mem_rec_t *rec = calloc(1, sizeof(*rec) + it->key.len + it->value.len);
+    if (rec == NULL)
+        return NULL;
+    memcpy(rec->data, it->key.ptr, it->key.len);
+    if (it->value.len > 0)
+        memcpy(rec->data + it->key.len, it->value.ptr, it->value.len);
+    rec->node.key = rec->data;
+    rec->node.key_len = it->key.len;
+    rec->node.hash = op_store_mem_hash(m, it->key.ptr, it->key.len);
+    rec->ns_len = it->ns_len;
+    rec->value = rec->data + it->key.len;
+    rec->value_len = it->value.len;
+    return rec;
+}
+
+/* Take an operation: its puts copy their records now; everything runs
+ * from the queue. */
 static void op_store_mem_submit(void *be, op_store_op_t *op)
 {
     op_store_mem_t *m = be;
 
-    if (op->kind == OP_STORE_OP_PUT) {
-        op_store_mem_rec_t *rec = calloc(1, sizeof(*rec) + op->key.len + op->value.len);
-        if (rec == NULL) {
-            op_store_defer(op, OP_ENOMEM, NULL);
-            return;
+    for (size_t i = 0; i < op->nitems; i++) {
+        op_store_item_t *it = &op->items[i];
+        if (it->kind != OP_STORE_OP_PUT)
+            continue;
+        it->priv = op_store_mem_rec_new(m, it);
+        if (it->priv != NULL)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            free(op->items[j].priv);
+            op->items[j].priv = NULL;
         }
-        memcpy(rec->data, op->key.ptr, op->key.len);
-        if (op->value.len > 0)
-            memcpy(rec->data + op->key.len, op->value.ptr, op->value.len);
-        rec->node.key = rec->data;
-        rec->node.key_len = op->key.len;
-        rec->node.hash = op_store_mem_hash(m, op->key.ptr, op->key.len);
-        rec->ns_len = op->ns_len;
-        rec->value = rec->data + op->key.len;
-        rec->value_len = op->value.len;
-        op->priv = rec;
+        op_store_defer(op, OP_ENOMEM, NULL);
+        return;
     }
     op_store_defer(op, OP_OK, op_store_mem_run);
 }

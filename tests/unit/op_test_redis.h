@@ -13,8 +13,9 @@
  * checks behind the store's back.
  *
  * The fixture (op_test_store_*) opens a store on a fresh loop, tracks
- * every operation it starts, and checks at the end that each callback ran
- * exactly once and never before its start call returned.
+ * every operation it starts (batches too), and checks at the end that
+ * each callback ran exactly once and never before its start call
+ * returned.
  */
 #ifndef OP_TEST_REDIS_H
 #define OP_TEST_REDIS_H
@@ -299,6 +300,14 @@ static inline void op_test_redis_start(op_test_redis_t *r)
 
 typedef struct op_test_store op_test_store_t;
 
+/* One op of a batch: what the batch callback saw for it (copied). */
+typedef struct op_test_res {
+    int status;
+    char *value;
+    size_t value_len;
+    int64_t ttl_ms;
+} op_test_res_t;
+
 /* One operation's record: what its callback saw (copied). */
 typedef struct op_test_op {
     op_test_store_t *fx;
@@ -311,6 +320,9 @@ typedef struct op_test_op {
     char **keys;
     size_t *key_lens;
     size_t nkeys;
+    /* batch: n as the callback got it, and each op's outcome */
+    size_t nres;
+    op_test_res_t res[OP_STORE_BATCH_MAX];
 } op_test_op_t;
 
 struct op_test_store {
@@ -477,6 +489,8 @@ static inline void op_test_store_teardown(op_test_store_t *fx)
         free(o->keys);
         free(o->key_lens);
         free(o->value);
+        for (size_t k = 0; k < o->nres; k++)
+            free(o->res[k].value);
         free(o);
     }
     op_timer_free(fx->guard);
@@ -519,6 +533,32 @@ static inline void op_test_store_on_op(int status, const op_store_res_t *res, vo
         }
     }
     o->nkeys = res->nkeys;
+    op_test_store_done(o->fx);
+}
+
+/* The batch callback: never synchronous, exactly once, never more than
+ * OP_STORE_BATCH_MAX results; copies each op's borrowed result. */
+static inline void op_test_store_on_batch(int status, const op_store_batch_res_t *results, size_t n,
+                                          void *arg)
+{
+    op_test_op_t *o = arg;
+    OP_CHECK(o->returned);
+    OP_CHECK(results != NULL);
+    OP_CHECK(n <= OP_STORE_BATCH_MAX);
+    o->calls++;
+    OP_CHECK_INT(o->calls, 1);
+    o->status = status;
+    o->nres = n;
+    for (size_t i = 0; i < n; i++) {
+        op_test_res_t *r = &o->res[i];
+        r->status = results[i].status;
+        r->ttl_ms = results[i].res.ttl_ms;
+        OP_CHECK_INT(results[i].res.nkeys, 0);
+        if (results[i].res.value != NULL) {
+            r->value = op_test_memdup(results[i].res.value, results[i].res.value_len);
+            r->value_len = results[i].res.value_len;
+        }
+    }
     op_test_store_done(o->fx);
 }
 
@@ -586,6 +626,34 @@ static inline op_test_op_t *op_test_ping_async(op_test_store_t *fx)
     return o;
 }
 
+static inline op_test_op_t *op_test_batch_async(op_test_store_t *fx, const op_store_batch_op_t *ops,
+                                                size_t n)
+{
+    op_test_op_t *o = op_test_op_new(fx);
+    op_store_batch(fx->store, ops, n, op_test_store_on_batch, o);
+    o->returned = true;
+    return o;
+}
+
+/* Batch ops of C strings: a put with at most one index entry (ix NULL:
+ * none), and a get / take / del. */
+static inline op_store_batch_op_t op_test_bput(const char *ns, const char *key, const char *value,
+                                               uint64_t ttl_ms, const op_store_index_t *ix,
+                                               unsigned flags)
+{
+    op_store_batch_op_t op = {OP_STORE_BATCH_PUT,
+                              {ns, key, strlen(key), value, strlen(value), ttl_ms, ix, ix ? 1 : 0},
+                              flags};
+    return op;
+}
+
+static inline op_store_batch_op_t op_test_bkey(op_store_batch_kind_t kind, const char *ns,
+                                               const char *key)
+{
+    op_store_batch_op_t op = {kind, {ns, key, strlen(key), NULL, 0, 0, NULL, 0}, 0};
+    return op;
+}
+
 /* ---- the same, waited for ------------------------------------------------ */
 
 static inline int op_test_put(op_test_store_t *fx, const char *ns, const char *key,
@@ -626,6 +694,14 @@ static inline op_test_op_t *op_test_index(op_test_store_t *fx, const char *ns, c
     return o;
 }
 
+static inline op_test_op_t *op_test_batch(op_test_store_t *fx, const op_store_batch_op_t *ops,
+                                          size_t n)
+{
+    op_test_op_t *o = op_test_batch_async(fx, ops, n);
+    op_test_store_wait(fx);
+    return o;
+}
+
 /* Does the listing hold exactly the keys of `want` (a NULL-terminated list
  * of C strings), in any order? */
 static inline bool op_test_keys_are(const op_test_op_t *o, const char *const *want)
@@ -645,5 +721,16 @@ static inline bool op_test_keys_are(const op_test_op_t *o, const char *const *wa
 #define OP_TEST_KEYS(o, ...)                                                                       \
     OP_CHECK(op_test_keys_are((o), (const char *const[]){__VA_ARGS__, NULL}))
 #define OP_TEST_NO_KEYS(o) OP_CHECK_INT((o)->nkeys, 0)
+
+/* Op i of batch o reported status st and value val (NULL: no value). */
+#define OP_TEST_RES(o, i, st, val)                                                                 \
+    do {                                                                                           \
+        const char *op_want_ = (val);                                                              \
+        OP_CHECK_INT((o)->res[i].status, st);                                                      \
+        if (op_want_ != NULL)                                                                      \
+            OP_CHECK_STR((o)->res[i].value, op_want_);                                             \
+        else                                                                                       \
+            OP_CHECK((o)->res[i].value == NULL);                                                   \
+    } while (0)
 
 #endif

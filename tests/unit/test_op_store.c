@@ -505,6 +505,308 @@ static void case_close_in_callback(op_test_store_t *fx)
     OP_CHECK(third->status == OP_ENOTFOUND || third->status == OP_ECANCELED);
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+#define BPUT(key, value) op_test_bput(NS, key, value, 0, NULL, 0)
+#define BKEY(kind, key)  op_test_bkey(OP_STORE_BATCH_##kind, NS, key)
+#define BATCH(fx, ...)                                                                             \
+    batch_of(fx, (const op_store_batch_op_t[]){__VA_ARGS__},                                       \
+             OP_NELEMS(((const op_store_batch_op_t[]){__VA_ARGS__})))
+
+static op_test_op_t *batch_of(op_test_store_t *fx, const op_store_batch_op_t *ops, size_t n)
+{
+    op_test_op_t *o = op_test_batch(fx, ops, n);
+    OP_CHECK_INT(o->status, OP_OK);
+    OP_CHECK_INT(o->nres, n);
+    return o;
+}
+
+/* The ops run in order and each sees the earlier ones' writes; a value
+ * read early stays valid for the callback although a later op of the
+ * same batch replaces or removes it; the caller's buffers are borrowed for
+ * the call only. */
+static void case_batch_order(op_test_store_t *fx)
+{
+    op_test_op_t *o =
+        BATCH(fx, BPUT("a", "1"), BPUT("b", "2"), BKEY(DEL, "a"), BKEY(GET, "b"), BKEY(GET, "a"));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    OP_TEST_RES(o, 1, OP_OK, NULL);
+    OP_TEST_RES(o, 2, OP_OK, NULL);
+    OP_TEST_RES(o, 3, OP_OK, "2");
+    OP_CHECK_INT(o->res[3].ttl_ms, -1);
+    OP_TEST_RES(o, 4, OP_ENOTFOUND, NULL);
+    OP_CHECK_INT(o->res[4].ttl_ms, -1);
+    OP_CHECK_INT(op_test_get_status(fx, NS, "a"), OP_ENOTFOUND);
+    OP_CHECK_STR(op_test_get(fx, NS, "b")->value, "2");
+
+    o = BATCH(fx, BPUT("c", "v1"), BKEY(GET, "c"), BPUT("c", "v2"), BKEY(GET, "c"), BKEY(TAKE, "c"),
+              BKEY(GET, "c"), BKEY(DEL, "c"), BKEY(TAKE, "c"), BPUT("c", "v3"));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    OP_TEST_RES(o, 1, OP_OK, "v1");
+    OP_TEST_RES(o, 2, OP_OK, NULL);
+    OP_TEST_RES(o, 3, OP_OK, "v2");
+    OP_TEST_RES(o, 4, OP_OK, "v2");
+    OP_TEST_RES(o, 5, OP_ENOTFOUND, NULL);
+    OP_TEST_RES(o, 6, OP_ENOTFOUND, NULL);
+    OP_TEST_RES(o, 7, OP_ENOTFOUND, NULL);
+    OP_TEST_RES(o, 8, OP_OK, NULL);
+    OP_CHECK_STR(op_test_get(fx, NS, "c")->value, "v3");
+
+    /* Borrowed for the call: scribbled over before the batch runs. */
+    char key[] = "heap", value[] = "payload", ns[] = NS;
+    op_store_batch_op_t ops[] = {op_test_bput(ns, key, value, 60000, NULL, 0),
+                                 op_test_bkey(OP_STORE_BATCH_GET, ns, key)};
+    o = op_test_batch_async(fx, ops, 2);
+    memset(key, 'x', strlen(key));
+    memset(value, 'x', strlen(value));
+    memset(ns, 'x', strlen(ns));
+    memset(ops, 0, sizeof(ops));
+    op_test_store_wait(fx);
+    OP_CHECK_INT(o->status, OP_OK);
+    OP_TEST_RES(o, 1, OP_OK, "payload");
+    OP_CHECK(o->res[1].ttl_ms > 0 && o->res[1].ttl_ms <= 60000);
+    OP_CHECK_STR(op_test_get(fx, NS, "heap")->value, "payload");
+}
+
+/* Not all-or-nothing: an NX conflict or an XX miss in the middle is that
+ * op's answer only; the others still apply, and the batch is OP_OK. */
+static void case_batch_partial(op_test_store_t *fx)
+{
+    op_store_stats_t before, after;
+
+    OP_CHECK_INT(op_test_put(fx, NS, "x", "old", 0, NULL, NULL, 0), OP_OK);
+    op_store_get_stats(fx->store, &before);
+    op_test_op_t *o =
+        BATCH(fx, BPUT("a", "1"), op_test_bput(NS, "x", "new", 0, NULL, OP_STORE_NX),
+              op_test_bput(NS, "y", "new", 0, NULL, OP_STORE_XX), BPUT("b", "2"), BKEY(GET, "x"),
+              BKEY(GET, "y"), op_test_bput(NS, "x", "newer", 0, NULL, OP_STORE_XX),
+              op_test_bput(NS, "z", "first", 0, NULL, OP_STORE_NX));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    OP_TEST_RES(o, 1, OP_EEXIST, NULL);
+    OP_TEST_RES(o, 2, OP_ENOTFOUND, NULL);
+    OP_TEST_RES(o, 3, OP_OK, NULL);
+    OP_TEST_RES(o, 4, OP_OK, "old");
+    OP_TEST_RES(o, 5, OP_ENOTFOUND, NULL);
+    OP_TEST_RES(o, 6, OP_OK, NULL);
+    OP_TEST_RES(o, 7, OP_OK, NULL);
+    op_store_get_stats(fx->store, &after);
+    OP_CHECK_INT(after.failures, before.failures); /* answers, not failures */
+    OP_CHECK_STR(op_test_get(fx, NS, "a")->value, "1");
+    OP_CHECK_STR(op_test_get(fx, NS, "b")->value, "2");
+    OP_CHECK_STR(op_test_get(fx, NS, "x")->value, "newer");
+    OP_CHECK_STR(op_test_get(fx, NS, "z")->value, "first");
+    OP_CHECK_INT(op_test_get_status(fx, NS, "y"), OP_ENOTFOUND);
+}
+
+/* Index sets after batched puts, overwrites, dels and takes are exactly
+ * what the same single operations leave; TTLs as well. */
+static void case_batch_index(op_test_store_t *fx)
+{
+    op_store_index_t alice = {"sub", "alice", 5}, bob = {"sub", "bob", 3};
+    op_store_index_t two[] = {{"sub", "alice", 5}, {"client", "c1", 2}};
+    op_store_index_t dup[] = {{"sub", "dave", 4}, {"sub", "dave", 4}};
+    op_store_batch_op_t s1 = op_test_bput(NS, "s1", "v", 60000, NULL, 0);
+    op_store_batch_op_t s5 = op_test_bput(NS, "s5", "v", 0, NULL, 0);
+    s1.rec.indexes = two;
+    s1.rec.nindexes = 2;
+    s5.rec.indexes = dup;
+    s5.rec.nindexes = 2;
+
+    op_test_op_t *o = BATCH(fx, s1, op_test_bput(NS, "s2", "v", 0, &alice, 0),
+                            op_test_bput(NS, "s3", "v", 150, &bob, 0), BKEY(GET, "s1"), s5);
+    for (size_t i = 0; i < 5; i++)
+        OP_CHECK_INT(o->res[i].status, OP_OK);
+    OP_CHECK(o->res[3].ttl_ms > 0 && o->res[3].ttl_ms <= 60000);
+    OP_TEST_KEYS(op_test_index(fx, NS, "sub", "alice", 0), "s1", "s2");
+    OP_TEST_KEYS(op_test_index(fx, NS, "client", "c1", 0), "s1");
+    OP_TEST_KEYS(op_test_index(fx, NS, "sub", "bob", 0), "s3");
+    OP_TEST_KEYS(op_test_index(fx, NS, "sub", "dave", 0), "s5");
+
+    /* Overwrite moves s1 to bob (and out of client c1); take and del
+     * leave their sets; a failed NX put touches no set. */
+    o = BATCH(fx, op_test_bput(NS, "s1", "v2", 0, &bob, 0), BKEY(TAKE, "s2"), BKEY(DEL, "s5"),
+              op_test_bput(NS, "s3", "v", 0, &alice, OP_STORE_NX), BKEY(GET, "s1"));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    OP_TEST_RES(o, 1, OP_OK, "v");
+    OP_TEST_RES(o, 2, OP_OK, NULL);
+    OP_TEST_RES(o, 3, OP_EEXIST, NULL);
+    OP_TEST_RES(o, 4, OP_OK, "v2");
+    OP_CHECK_INT(o->res[4].ttl_ms, -1);
+    OP_TEST_NO_KEYS(op_test_index(fx, NS, "sub", "alice", 0));
+    OP_TEST_NO_KEYS(op_test_index(fx, NS, "client", "c1", 0));
+    OP_TEST_NO_KEYS(op_test_index(fx, NS, "sub", "dave", 0));
+    OP_TEST_KEYS(op_test_index(fx, NS, "sub", "bob", 0), "s1", "s3");
+
+    /* s3 expires out of its set as a single put's record would. */
+    op_test_store_sleep(fx, 300);
+    OP_TEST_KEYS(op_test_index(fx, NS, "sub", "bob", 0), "s1");
+    o = BATCH(fx, BKEY(DEL, "s1"), BKEY(GET, "s3"));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    OP_TEST_RES(o, 1, OP_ENOTFOUND, NULL);
+    OP_TEST_NO_KEYS(op_test_index(fx, NS, "sub", "bob", 0));
+}
+
+/* A take inside batches racing single takes of the same record: exactly
+ * one of them all gets it. */
+static void case_batch_take_once(op_test_store_t *fx)
+{
+    enum { N = 12 };
+    op_test_op_t *o[N];
+    op_store_batch_op_t ops[] = {op_test_bkey(OP_STORE_BATCH_GET, "code", "other"),
+                                 op_test_bkey(OP_STORE_BATCH_TAKE, "code", "c1")};
+    op_store_index_t ix = {"client", "c", 1};
+    int ok = 0;
+
+    OP_CHECK_INT(op_test_put(fx, "code", "c1", "grant", 0, "client", "c", 0), OP_OK);
+    for (int i = 0; i < N; i++)
+        o[i] = i % 2 ? op_test_batch_async(fx, ops, 2)
+                     : op_test_keyed_async(fx, op_store_take, "code", "c1", 2);
+    op_test_store_wait(fx);
+    for (int i = 0; i < N; i++) {
+        const char *value = i % 2 ? o[i]->res[1].value : o[i]->value;
+        int status = i % 2 ? o[i]->res[1].status : o[i]->status;
+        OP_CHECK_INT(o[i]->status, i % 2 ? OP_OK : status);
+        if (i % 2)
+            OP_TEST_RES(o[i], 0, OP_ENOTFOUND, NULL);
+        if (status == OP_OK) {
+            ok++;
+            OP_CHECK_STR(value, "grant");
+        } else {
+            OP_CHECK_INT(status, OP_ENOTFOUND);
+        }
+    }
+    OP_CHECK_INT(ok, 1);
+    OP_TEST_NO_KEYS(op_test_index(fx, "code", "client", "c", 0));
+
+    /* And with the batch first in line. */
+    op_store_batch_op_t put = op_test_bput("code", "c2", "g2", 0, &ix, 0);
+    OP_CHECK_INT(batch_of(fx, &put, 1)->res[0].status, OP_OK);
+    ops[1].rec.key = "c2";
+    op_test_op_t *b = op_test_batch_async(fx, ops, 2);
+    op_test_op_t *t = op_test_keyed_async(fx, op_store_take, "code", "c2", 2);
+    op_test_store_wait(fx);
+    OP_TEST_RES(b, 1, OP_OK, "g2");
+    OP_CHECK_INT(t->status, OP_ENOTFOUND);
+}
+
+/* A batch is one operation and one round trip (redis; none in memory),
+ * up to OP_STORE_BATCH_MAX puts with OP_STORE_MAX_INDEXES entries each. */
+static void case_batch_round_trips(op_test_store_t *fx)
+{
+    op_store_stats_t before, after;
+    op_store_index_t ix[] = {{"sub", "s", 1}, {"client", "c", 1}, {"sid", "x", 1}, {"acr", "1", 1}};
+    op_store_batch_op_t ops[OP_STORE_BATCH_MAX];
+    char keys[OP_STORE_BATCH_MAX][8];
+
+    for (size_t i = 0; i < OP_STORE_BATCH_MAX; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "r%zu", i);
+        ops[i] = op_test_bput(NS, keys[i], keys[i], 60000, NULL, 0);
+        ops[i].rec.indexes = ix;
+        ops[i].rec.nindexes = OP_NELEMS(ix);
+    }
+    op_store_get_stats(fx->store, &before);
+    op_test_op_t *o = batch_of(fx, ops, OP_STORE_BATCH_MAX);
+    for (size_t i = 0; i < OP_STORE_BATCH_MAX; i++) {
+        OP_TEST_RES(o, i, OP_OK, NULL);
+        ops[i] = op_test_bkey(i % 2 ? OP_STORE_BATCH_GET : OP_STORE_BATCH_TAKE, NS, keys[i]);
+    }
+    o = batch_of(fx, ops, OP_STORE_BATCH_MAX);
+    for (size_t i = 0; i < OP_STORE_BATCH_MAX; i++)
+        OP_TEST_RES(o, i, OP_OK, keys[i]);
+    op_store_get_stats(fx->store, &after);
+    OP_CHECK_INT(after.ops - before.ops, 2);
+    OP_CHECK_INT(after.round_trips - before.round_trips, fx->kind == OP_STORE_REDIS ? 2 : 0);
+    OP_CHECK_INT(after.failures, before.failures);
+    OP_CHECK_INT(after.in_flight, 0);
+    OP_CHECK_INT(op_test_index(fx, NS, "acr", "1", 0)->nkeys, OP_STORE_BATCH_MAX / 2);
+}
+
+/* Bad batches: OP_EINVAL from the loop, exactly once, no round trip, and
+ * none of their ops applied (a good op before a bad one included). */
+static void case_batch_einval(op_test_store_t *fx)
+{
+    op_store_stats_t before, after;
+    op_store_batch_op_t ops[OP_STORE_BATCH_MAX + 1];
+    char *longkey = malloc(OP_STORE_MAX_KEY + 1);
+    OP_CHECK(longkey != NULL);
+    memset(longkey, 'k', OP_STORE_MAX_KEY);
+    longkey[OP_STORE_MAX_KEY - strlen(NS) + 1] = '\0'; /* one byte over */
+
+    for (size_t i = 0; i < OP_NELEMS(ops); i++)
+        ops[i] = BKEY(GET, "k");
+    ops[0] = BPUT("k", "v");
+    op_store_batch_op_t bad[] = {
+        BKEY(GET, longkey),
+        op_test_bput(NS, longkey, "v", 0, NULL, 0),
+        op_test_bkey((op_store_batch_kind_t)7, NS, "k"),
+        op_test_bput(NS, "k", "v", 0, NULL, OP_STORE_NX | OP_STORE_XX),
+        op_test_bput(NS, "idx:k", "v", 0, NULL, 0),
+        op_test_bput(NS, "k", "v", UINT64_MAX, NULL, 0),
+        op_test_bkey(OP_STORE_BATCH_TAKE, "a:b", "k"),
+        op_test_bkey(OP_STORE_BATCH_DEL, NULL, "k"),
+        BKEY(GET, ""),
+    };
+    bad[8].rec.key = NULL;
+    op_store_batch_op_t get_nx = BKEY(GET, "k"), put_null = BPUT("k", "v");
+    get_nx.flags = OP_STORE_NX;
+    put_null.rec.value = NULL;
+
+    op_store_get_stats(fx->store, &before);
+    size_t first = fx->nops;
+    op_test_batch_async(fx, ops, 0);
+    op_test_batch_async(fx, ops, OP_STORE_BATCH_MAX + 1);
+    op_test_batch_async(fx, NULL, 1);
+    for (size_t i = 0; i < OP_NELEMS(bad); i++) {
+        ops[1] = bad[i];
+        op_test_batch_async(fx, ops, 3);
+    }
+    ops[1] = get_nx;
+    op_test_batch_async(fx, ops, 2);
+    ops[1] = put_null;
+    op_test_batch_async(fx, ops, 2);
+    size_t total = fx->nops - first;
+    OP_CHECK_INT(fx->waiting, total); /* nothing ran inside the calls */
+    op_test_store_wait(fx);
+    for (size_t i = 0; i < total; i++) {
+        op_test_op_t *o = fx->ops[first + i];
+        size_t n = i == 0 || i == 1 ? 0 : i == 2 ? 1 : i < 3 + OP_NELEMS(bad) ? 3 : 2;
+        OP_CHECK_INT(o->status, OP_EINVAL);
+        OP_CHECK_INT(o->nres, n);
+        for (size_t k = 0; k < n; k++) {
+            OP_TEST_RES(o, k, OP_EINVAL, NULL);
+            OP_CHECK_INT(o->res[k].ttl_ms, -1);
+        }
+    }
+    op_store_get_stats(fx->store, &after);
+    OP_CHECK_INT(after.ops - before.ops, total);
+    OP_CHECK_INT(after.failures - before.failures, total);
+    OP_CHECK_INT(after.round_trips, before.round_trips);
+    OP_CHECK_INT(after.in_flight, 0);
+    OP_CHECK_INT(op_test_get_status(fx, NS, "k"), OP_ENOTFOUND);
+    free(longkey);
+}
+
+/* A batch in flight when the store closes ends once (ran or cancelled);
+ * one started after close gets OP_ECANCELED for itself and every op. */
+static void case_batch_close(op_test_store_t *fx)
+{
+    op_store_batch_op_t ops[] = {BPUT("a", "1"), BKEY(GET, "a"), BKEY(DEL, "a")};
+
+    op_test_op_t *inflight = op_test_batch_async(fx, ops, 3);
+    op_test_store_close_async(fx);
+    op_test_op_t *late = op_test_batch_async(fx, ops, 3);
+    op_test_store_wait(fx);
+    OP_CHECK_INT(fx->close_calls, 1);
+    OP_CHECK(inflight->status == OP_OK || inflight->status == OP_ECANCELED);
+    OP_CHECK_INT(inflight->nres, 3);
+    if (inflight->status == OP_OK)
+        OP_TEST_RES(inflight, 1, OP_OK, "1");
+    OP_CHECK_INT(late->status, OP_ECANCELED);
+    OP_CHECK_INT(late->nres, 3);
+    for (size_t i = 0; i < 3; i++)
+        OP_TEST_RES(late, i, OP_ECANCELED, NULL);
+}
+
 /* ---- the table: every case against both backends ---------------------- */
 
 #define CASE(name)                                                                                 \
@@ -538,6 +840,13 @@ CASE(round_trips)
 CASE(reentrant)
 CASE(close_in_flight)
 CASE(close_in_callback)
+CASE(batch_order)
+CASE(batch_partial)
+CASE(batch_index)
+CASE(batch_take_once)
+CASE(batch_round_trips)
+CASE(batch_einval)
+CASE(batch_close)
 
 #define ENTRY(name)                                                                                \
     {"mem_" #name, mem_##name},                                                                    \
@@ -561,6 +870,13 @@ static const op_test_case_t cases[] = {
     ENTRY(reentrant),
     ENTRY(close_in_flight),
     ENTRY(close_in_callback),
+    ENTRY(batch_order),
+    ENTRY(batch_partial),
+    ENTRY(batch_index),
+    ENTRY(batch_take_once),
+    ENTRY(batch_round_trips),
+    ENTRY(batch_einval),
+    ENTRY(batch_close),
 };
 
 OP_TEST_MAIN(cases)

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_op_store_redis.c - what only the redis backend has:
  * addresses, AUTH and SELECT, the key layout and set TTLs as redis sees
- * them, and outages - refused and silent servers, a killed server that
+ * them (single and batched writes, and a batch that redis fails midway),
+ * and outages - refused and silent servers, a killed server that
  * comes back, a stopped server (commands time out), closing while down.
  * Every case runs a redis-server of its own (tests/unit/op_test_redis.h);
  * the fixture checks that every callback ran exactly once, never
@@ -246,6 +247,46 @@ static void test_layout(void)
     op_test_store_teardown(&fx);
 }
 
+/* A batched put lays records and sets out exactly as a single put does;
+ * a key of a foreign type in the middle fails the whole batch with
+ * OP_ERROR, and redis keeps what the ops before it wrote (no rollback). */
+static void test_batch_layout(void)
+{
+    op_test_store_t fx;
+    char out[64];
+    const char *set = "t:sess:idx:sub:alice";
+    op_store_index_t alice = {"sub", "alice", 5};
+
+    op_test_store_setup(&fx, OP_STORE_REDIS);
+    op_store_batch_op_t ops[] = {op_test_bput(NS, "k1", "v1", 10000, &alice, 0),
+                                 op_test_bput(NS, "k2", "v2", 0, NULL, 0)};
+    op_test_op_t *o = op_test_batch(&fx, ops, 2);
+    OP_CHECK_INT(o->status, OP_OK);
+    OP_CHECK_STR(redis_cmd(&fx, 0, out, sizeof(out), "TYPE", "t:sess:k1", NULL), "+hash");
+    OP_CHECK_STR(redis_cmd(&fx, 0, out, sizeof(out), "HGET", "t:sess:k1", "v"), "v1");
+    OP_CHECK_STR(redis_cmd(&fx, 0, out, sizeof(out), "HGET", "t:sess:k1", "i:sub:alice"), "1");
+    OP_CHECK_STR(redis_cmd(&fx, 0, out, sizeof(out), "SISMEMBER", set, "k1"), ":1");
+    long long set_ttl = redis_int(&fx, "PTTL", set);
+    long long ttl = redis_int(&fx, "PTTL", "t:sess:k1");
+    OP_CHECK(ttl > 5000 && ttl <= 10000);
+    OP_CHECK(set_ttl >= ttl);
+    OP_CHECK_INT(redis_int(&fx, "PTTL", "t:sess:k2"), -1);
+    OP_CHECK_INT(redis_int(&fx, "HLEN", "t:sess:k2"), 1);
+
+    redis_cmd(&fx, 0, out, sizeof(out), "SET", "t:sess:str", "x");
+    op_store_batch_op_t bad[] = {op_test_bput(NS, "a", "1", 0, NULL, 0),
+                                 op_test_bkey(OP_STORE_BATCH_GET, NS, "str"),
+                                 op_test_bput(NS, "b", "2", 0, NULL, 0)};
+    o = op_test_batch(&fx, bad, 3);
+    OP_CHECK_INT(o->status, OP_ERROR);
+    OP_CHECK_INT(o->nres, 3);
+    for (size_t i = 0; i < 3; i++)
+        OP_TEST_RES(o, i, OP_ERROR, NULL);
+    OP_CHECK_STR(op_test_get(&fx, NS, "a")->value, "1");
+    OP_CHECK_INT(op_test_get_status(&fx, NS, "b"), OP_ENOTFOUND);
+    op_test_store_teardown(&fx);
+}
+
 /* ---- outages ------------------------------------------------------------- */
 
 /* Kill the server: commands in flight and new ones fail fast with
@@ -285,6 +326,46 @@ static void test_kill_restart(void)
     OP_CHECK_INT(op_test_get_status(&fx, NS, "k"), OP_ENOTFOUND);
     op_store_get_stats(fx.store, &st);
     OP_CHECK_INT(st.reconnects, 2);
+    op_test_store_teardown(&fx);
+}
+
+/* Batches while redis is down: the one in flight and the next ones fail
+ * with OP_EUNAVAIL (every op too), fast and without a round trip; once
+ * redis is back, batches work again. */
+static void test_batch_down(void)
+{
+    op_test_store_t fx;
+    op_store_stats_t before, after;
+    op_store_batch_op_t ops[] = {op_test_bput(NS, "k", "v", 0, NULL, 0),
+                                 op_test_bkey(OP_STORE_BATCH_GET, NS, "k")};
+
+    op_test_store_setup(&fx, OP_STORE_REDIS);
+    OP_CHECK_INT(op_test_batch(&fx, ops, 2)->status, OP_OK);
+    op_test_op_t *inflight = op_test_batch_async(&fx, ops, 2);
+    op_test_redis_kill(&fx.redis, SIGKILL);
+    op_test_store_wait(&fx);
+    OP_CHECK_INT(inflight->status, OP_EUNAVAIL);
+    OP_CHECK_INT(inflight->nres, 2);
+    OP_TEST_RES(inflight, 0, OP_EUNAVAIL, NULL);
+    OP_TEST_RES(inflight, 1, OP_EUNAVAIL, NULL);
+    op_test_store_until(&fx, is_down);
+
+    op_store_get_stats(fx.store, &before);
+    op_test_op_t *o = op_test_batch_async(&fx, ops, 2);
+    OP_CHECK_INT(fx.waiting, 1); /* not inside the call */
+    op_test_store_wait(&fx);
+    OP_CHECK_INT(o->status, OP_EUNAVAIL);
+    OP_TEST_RES(o, 0, OP_EUNAVAIL, NULL);
+    OP_TEST_RES(o, 1, OP_EUNAVAIL, NULL);
+    op_store_get_stats(fx.store, &after);
+    OP_CHECK_INT(after.round_trips, before.round_trips);
+    OP_CHECK_INT(after.failures - before.failures, 1);
+
+    op_test_redis_start(&fx.redis);
+    op_test_store_until(&fx, is_up);
+    o = op_test_batch(&fx, ops, 2);
+    OP_CHECK_INT(o->status, OP_OK);
+    OP_TEST_RES(o, 1, OP_OK, "v");
     op_test_store_teardown(&fx);
 }
 
@@ -361,7 +442,9 @@ static const op_test_case_t cases[] = {
     {"auth", test_auth},
     {"select", test_select},
     {"layout", test_layout},
+    {"batch_layout", test_batch_layout},
     {"kill_restart", test_kill_restart},
+    {"batch_down", test_batch_down},
     {"stopped_server", test_stopped_server},
     {"close_drain", test_close_drain},
     {"close_while_down", test_close_while_down},
