@@ -184,7 +184,7 @@ void op_as_prompt_auth(op_as_t *as)
         op_as_respond_error(as, "login_required", "the subject must sign in");
         if (as->have_sess)
             op_as_delete(as, OP_AS_NS, as->sess_key);
-        op_flow_set_state(as->flow, as->pending > 0 ? AS_WAIT_WRITES : AS_REPLY);
+        op_flow_set_state(as->flow, AS_WAIT_WRITES);
         return;
     }
     op_json_w_t *w = op_json_w_new(as->flow->arena, false);
@@ -225,7 +225,7 @@ void op_as_prompt_consent(op_as_t *as)
         op_as_respond_error(as, "consent_required", "the subject must consent");
         if (as->have_sess)
             op_as_delete(as, OP_AS_NS, as->sess_key);
-        op_flow_set_state(as->flow, as->pending > 0 ? AS_WAIT_WRITES : AS_REPLY);
+        op_flow_set_state(as->flow, AS_WAIT_WRITES);
         return;
     }
     op_json_w_t *w = op_json_w_new(as->flow->arena, false);

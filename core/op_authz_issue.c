@@ -33,7 +33,7 @@ static bool op_as_opt_obj(const op_json_t *o, const char *key, const op_json_t *
 }
 
 /* Write the subject session record (TTL from its timeouts, index sub). */
-static void op_as_write_sub(op_as_t *as)
+void op_as_write_sub(op_as_t *as)
 {
     const char *json;
     size_t len;
@@ -41,7 +41,13 @@ static void op_as_write_sub(op_as_t *as)
         op_as_fail(as, as->err.code, "%s", as->err.description);
         return;
     }
-    op_store_index_t idx = {"sub", as->sub.sub, strlen(as->sub.sub)};
+    /* in the arena: the batch reads the record when it is sent */
+    op_store_index_t *idx = op_arena_alloc(as->flow->arena, sizeof(*idx));
+    if (idx == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    *idx = (op_store_index_t){"sub", as->sub.sub, strlen(as->sub.sub)};
     op_store_rec_t rec = {
         .ns = OP_AS_NS_SUB,
         .key = as->sub_key,
@@ -49,10 +55,12 @@ static void op_as_write_sub(op_as_t *as)
         .value = json,
         .value_len = len,
         .ttl_ms = op_sub_session_ttl_ms(&as->sub, op_loop_epoch()),
-        .indexes = &idx,
+        .indexes = idx,
         .nindexes = 1,
     };
-    op_as_write(as, &rec);
+    /* A session this call did not create is only updated, never brought
+     * back: it may have been closed meanwhile (logout). */
+    op_writes_put(&as->writes, &rec, as->sub_created ? 0 : OP_STORE_XX);
 }
 
 int op_as_authenticated(op_as_t *as)
@@ -105,8 +113,9 @@ int op_as_authenticated(op_as_t *as)
     op_sub_session_key(as->sub_sid, as->sub_key);
     as->sub_new = true;
     as->have_sub = true;
-    op_as_write_sub(as);
-    op_sub_quota_enforce(as->srv, s->sub, as->sub_key);
+    as->sub_dirty = true;
+    as->sub_created = true;
+    as->quota_after = true;
     return OP_OK;
 }
 
@@ -354,8 +363,13 @@ static void op_as_write_authz(op_as_t *as)
         op_as_fail(as, as->err.code, "%s", as->err.description);
         return;
     }
-    op_store_index_t idx[2] = {{"sub", as->grant.sub, strlen(as->grant.sub)},
-                               {"cid", as->grant.cid, strlen(as->grant.cid)}};
+    op_store_index_t *idx = op_arena_alloc(as->flow->arena, 2 * sizeof(*idx));
+    if (idx == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        return;
+    }
+    idx[0] = (op_store_index_t){"sub", as->grant.sub, strlen(as->grant.sub)};
+    idx[1] = (op_store_index_t){"cid", as->grant.cid, strlen(as->grant.cid)};
     op_store_rec_t rec = {
         .ns = OP_AS_NS_AUTHZ, .key = key, .key_len = 64, .value = json, .value_len = len,
         .indexes = idx, .nindexes = 2,
@@ -442,7 +456,7 @@ void op_as_mint(op_as_t *as)
         op_authz_resp_build(as->flow->arena, &as->areq, as->srv->cfg->issuer, params, n, &resp,
                             &as->err) != OP_OK) {
         as->answer = NULL;
-        op_flow_set_state(as->flow, as->pending > 0 ? AS_WAIT_WRITES : AS_REPLY);
+        op_flow_set_state(as->flow, AS_WAIT_WRITES);
         return;
     }
     if (as->grant.long_lived)
@@ -450,7 +464,7 @@ void op_as_mint(op_as_t *as)
     /* The subject session: one more relying party, used now. */
     op_strs_add(as->flow->arena, &as->sub.rps, as->areq.client_id);
     as->sub.last_used = op_loop_epoch();
-    op_as_write_sub(as);
+    as->sub_dirty = true;
     if (as->have_sess)
         op_as_delete(as, OP_AS_NS, as->sess_key);
 

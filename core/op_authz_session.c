@@ -70,30 +70,35 @@ static void op_as_reply(op_as_t *as)
     op_http_reply_json(as->req, as->http_status, as->answer, as->answer_len, OP_REPLY_NO_STORE);
 }
 
-/* ---- store writes in parallel -------------------------------------------- */
-
-static void op_as_on_write(int status, const op_store_res_t *res, void *arg)
-{
-    OP_UNUSED(res);
-    op_as_t *as = arg;
-    if (status != OP_OK && status != OP_ENOTFOUND && as->write_status == OP_OK)
-        as->write_status = status;
-    as->pending--;
-    op_flow_resume(as->flow);
-}
+/* ---- the call's writes ------------------------------------------------- */
 
 void op_as_write(op_as_t *as, const op_store_rec_t *rec)
 {
-    as->pending++;
-    op_flow_hold(as->flow);
-    op_store_put(as->srv->store, rec, 0, op_as_on_write, as);
+    op_writes_put(&as->writes, rec, 0);
 }
 
 void op_as_delete(op_as_t *as, const char *ns, const char *key)
 {
-    as->pending++;
-    op_flow_hold(as->flow);
-    op_store_del(as->srv->store, ns, key, strlen(key), op_as_on_write, as);
+    op_writes_del(&as->writes, ns, key);
+}
+
+/* AS_WAIT_WRITES: send the batch once, then check how it went. */
+static int op_as_step_writes(op_as_t *as)
+{
+    if (as->sub_dirty && as->err.code == OP_OK) {
+        as->sub_dirty = false;
+        op_as_write_sub(as);
+    }
+    if (as->writes.busy || op_writes_flush(&as->writes, as->srv->store, as->flow))
+        return OP_AGAIN;
+    if (as->writes.status != OP_OK) {
+        op_as_fail(as, as->writes.status, "storage: %s", op_status_name(as->writes.status));
+        return OP_OK;
+    }
+    if (as->quota_after)
+        op_sub_quota_enforce(as->srv, as->sub.sub, as->sub_key);
+    op_flow_set_state(as->flow, AS_REPLY);
+    return OP_OK;
 }
 
 /* ---- the session record ----------------------------------------------- */
@@ -140,6 +145,11 @@ void op_as_save_session(op_as_t *as, const char *stage)
     if (as->sub_key[0] != '\0')
         op_json_w_kstr(w, "sk", as->sub_key);
     op_json_w_kbool(w, "sub_new", as->sub_new);
+    if (as->have_sub && strcmp(stage, "consent") == 0) {
+        /* The consent step then needs no read of the subject session. */
+        op_json_w_key(w, "sub");
+        op_sub_session_write_record(w, &as->sub);
+    }
     if (as->data != NULL) {
         op_json_w_key(w, "data");
         op_json_w_value(w, as->data);
@@ -179,6 +189,10 @@ static int op_as_read_session(op_as_t *as, const op_store_res_t *res)
     as->query_len = strlen(as->query);
     if (sk != NULL)
         memcpy(as->sub_key, sk, 65);
+    const op_json_t *sub = op_json_get(o, "sub");
+    if (sub != NULL && op_sub_session_from_json(as->flow->arena, sub, &as->sub, &as->err) != OP_OK)
+        return OP_EINVAL;
+    as->have_sub = sub != NULL && op_sub_session_alive(&as->sub, op_loop_epoch());
     as->have_sess = true;
     return OP_OK;
 }
@@ -327,7 +341,7 @@ static void op_as_on_sub(int status, const op_store_res_t *res, void *arg)
     else if (status != OP_OK && status != OP_ENOTFOUND)
         op_as_fail(as, status, "storage: %s", op_status_name(status));
     if (as->flow->state == AS_LOAD_SUB)
-        op_flow_set_state(as->flow, as->op == OP_AS_START ? AS_DECIDE_AUTH : AS_CONSENTED);
+        op_flow_set_state(as->flow, AS_DECIDE_AUTH);
     op_flow_resume(as->flow);
 }
 
@@ -417,8 +431,7 @@ static int op_as_step_parse(op_as_t *as)
             op_as_respond_error(as, as->aerr.err.oauth_error, as->aerr.err.description);
         else
             op_as_answer_error(as, &as->aerr.err);
-        if (as->pending > 0)
-            op_flow_set_state(as->flow, AS_WAIT_WRITES);
+        op_flow_set_state(as->flow, AS_WAIT_WRITES);
         return OP_OK;
     }
     switch (as->op) {
@@ -436,11 +449,9 @@ static int op_as_step_parse(op_as_t *as)
             op_flow_set_state(as->flow, AS_AUTHENTICATED);
             return OP_OK;
         }
-        /* consent: the subject session of the authentication is needed */
-        op_flow_set_state(as->flow, AS_LOAD_SUB);
-        op_flow_hold(as->flow);
-        op_store_get(as->srv->store, OP_AS_NS_SUB, as->sub_key, 64, op_as_on_sub, as);
-        return OP_AGAIN;
+        /* consent: the subject session came with the session record */
+        op_flow_set_state(as->flow, AS_CONSENTED);
+        return OP_OK;
     case OP_AS_CANCEL: {
         const op_params_t *q = op_http_req_query(as->req);
         const char *error = op_params_get(q, "error");
@@ -505,14 +516,7 @@ static int op_as_step(op_flow_t *f)
         op_as_mint(as);
         return OP_OK;
     case AS_WAIT_WRITES:
-        if (as->pending > 0)
-            return OP_AGAIN;
-        if (as->write_status != OP_OK) {
-            op_as_fail(as, as->write_status, "storage: %s", op_status_name(as->write_status));
-            return OP_OK;
-        }
-        op_flow_set_state(f, AS_REPLY);
-        return OP_OK;
+        return op_as_step_writes(as);
     case AS_REPLY:
         op_as_reply(as);
         return OP_DONE;

@@ -22,6 +22,7 @@
 #include "core/op_server.h"
 #include "core/op_sub_session.h"
 #include "core/op_token.h"
+#include "core/op_writes.h"
 
 #define OP_AS_NS "authz-sess"
 #define OP_AS_NS_SUB "sub-sess"
@@ -92,9 +93,11 @@ typedef struct op_as {
     op_grant_t grant;
     const op_json_t *id_claims; /* claims fetched for the ID token */
 
-    /* writes in parallel */
-    int pending;
-    int write_status;
+    /* the call's writes, sent as one batch in AS_WAIT_WRITES */
+    op_writes_t writes;
+    bool sub_dirty;   /* the subject session changed: written with the batch */
+    bool sub_created; /* ... and this call created it */
+    bool quota_after; /* a new subject session: check the quota once written */
 
     /* the answer */
     int http_status;
@@ -105,8 +108,8 @@ typedef struct op_as {
 
 /* op_authz_session.c */
 void op_as_fail(op_as_t *as, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Start a store write counted in as->pending (the flow waits in
- * AS_WAIT_WRITES for all of them). */
+/* Add a store write to the call's batch (sent when the flow reaches
+ * AS_WAIT_WRITES). */
 void op_as_write(op_as_t *as, const op_store_rec_t *rec);
 void op_as_delete(op_as_t *as, const char *ns, const char *key);
 /* Save the session record with stage, then answer w's document. */
@@ -137,6 +140,8 @@ void op_as_answer_error(op_as_t *as, const op_err_t *err);
 void op_sub_quota_enforce(op_server_t *srv, const char *sub, const char *keep_key);
 
 /* op_authz_issue.c */
+/* Add the subject session record to the call's writes. */
+void op_as_write_sub(op_as_t *as);
 /* The authentication PUT: a new subject session. OP_OK or a 400. */
 int op_as_authenticated(op_as_t *as);
 /* The consent PUT -> as->grant. OP_OK or a 400. */

@@ -56,8 +56,13 @@ int op_sub_session_read(op_arena_t *a, const char *json, size_t len, op_sub_sess
     op_json_t *o;
     memset(out, 0, sizeof(*out));
     int rc = op_json_parse(a, json, len, NULL, &o, err);
-    if (rc != OP_OK)
-        return rc;
+    return rc != OP_OK ? rc : op_sub_session_from_json(a, o, out, err);
+}
+
+int op_sub_session_from_json(op_arena_t *a, const op_json_t *o, op_sub_session_t *out,
+                             op_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
     int64_t ml, al, mi;
     out->sub = op_json_get_str(o, "sub");
     out->acr = op_json_get_str(o, "acr");
@@ -113,18 +118,23 @@ void op_sub_session_write_api(op_json_w_t *w, const op_sub_session_t *s, const c
     op_json_w_kstr(w, "ctx", "web");
 }
 
-int op_sub_session_write(op_arena_t *a, const op_sub_session_t *s, const char **out, size_t *len,
-                         op_err_t *err)
+void op_sub_session_write_record(op_json_w_t *w, const op_sub_session_t *s)
 {
-    op_json_w_t *w = op_json_w_new(a, false);
-    if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
     op_json_w_obj_open(w);
     op_sub_session_write_api(w, s, NULL);
     op_json_w_kint(w, "last_used", s->last_used);
     op_json_w_kint(w, "ctm", s->creation_ms);
     op_json_w_kstr(w, "sid", s->sid_claim);
     op_json_w_obj_close(w);
+}
+
+int op_sub_session_write(op_arena_t *a, const op_sub_session_t *s, const char **out, size_t *len,
+                         op_err_t *err)
+{
+    op_json_w_t *w = op_json_w_new(a, false);
+    if (w == NULL)
+        return OP_ERR(err, OP_ENOMEM, "out of memory");
+    op_sub_session_write_record(w, s);
     return op_json_w_finish(w, out, len, err);
 }
 

@@ -38,6 +38,11 @@ int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_si
 
 int op_sub_session_read(op_arena_t *a, const char *json, size_t len, op_sub_session_t *out,
                         op_err_t *err);
+/* The same from a parsed record object. */
+int op_sub_session_from_json(op_arena_t *a, const op_json_t *o, op_sub_session_t *out,
+                             op_err_t *err);
+/* The record as one JSON value written into w. */
+void op_sub_session_write_record(op_json_w_t *w, const op_sub_session_t *s);
 /* Serialise for the store. */
 int op_sub_session_write(op_arena_t *a, const op_sub_session_t *s, const char **out, size_t *len,
                          op_err_t *err);

@@ -23,6 +23,7 @@
 #include "core/op_client_auth.h"
 #include "core/op_server.h"
 #include "core/op_token.h"
+#include "core/op_writes.h"
 
 #define OP_TOKEN_ENDPOINT_MAX_BODY 50000      /* reference §1.1: token request cap */
 #define OP_TOKEN_ENDPOINT_ARENA    (1u << 20) /* per request */
@@ -64,7 +65,8 @@ typedef struct op_token_endpoint {
 
     /* parallel store operations */
     int pending;
-    int batch_st;
+    int batch_st;      /* the revocations' outcome */
+    op_writes_t writes; /* the minted tokens' records */
     op_strs_t fam_keys; /* keys listed by an index op */
 
     /* the grant being exchanged */
@@ -157,15 +159,6 @@ static void op_token_endpoint_on_index(int status, const op_store_res_t *res, vo
             status = OP_ENOMEM;
     }
     op_token_endpoint_batch_done(f, status);
-}
-
-static void op_token_endpoint_put(op_flow_t *f, const op_store_rec_t *rec, unsigned flags)
-{
-    op_token_endpoint_t *te = f->ctx;
-
-    te->pending++;
-    op_flow_hold(f);
-    op_store_put(te->srv->store, rec, flags, op_token_endpoint_on_batch, f);
 }
 
 static void op_token_endpoint_del(op_flow_t *f, const char *ns, const char *key)
@@ -635,11 +628,11 @@ static int op_token_endpoint_mint(op_flow_t *f)
         op_flow_set_state(f, TE_ERROR);
         return OP_OK;
     }
-    /* Every record in parallel; the answer waits for all of them. */
+    /* Every record in one batch (one round trip); the answer waits for it. */
     op_flow_set_state(f, TE_REPLY);
     for (size_t i = 0; i < te->nrecs; i++)
-        op_token_endpoint_put(f, &te->recs[i], te->rec_flags[i]);
-    return te->pending > 0 ? OP_AGAIN : OP_OK;
+        op_writes_put(&te->writes, &te->recs[i], te->rec_flags[i]);
+    return op_writes_flush(&te->writes, te->srv->store, f) ? OP_AGAIN : OP_OK;
 }
 
 /* RFC 6749 §5.1 */
@@ -649,8 +642,8 @@ static int op_token_endpoint_reply(op_flow_t *f)
     const char *body = NULL;
     size_t len = 0;
 
-    if (te->batch_st != OP_OK) {
-        op_token_endpoint_store_failed(f, te->batch_st, "store the tokens");
+    if (te->writes.status != OP_OK) {
+        op_token_endpoint_store_failed(f, te->writes.status, "store the tokens");
         return OP_OK;
     }
     op_json_w_t *w = op_json_w_new(f->arena, false);

@@ -217,6 +217,14 @@ describe('Redis outage and recovery', () => {
       assert.equal((await r.json()).storage.healthy, false);
       // The JWK set is cached: still served while the store is down.
       assert.equal((await fetch(`${server.issuer}/jwks.json`)).status, 200);
+      // A flow that needs the store fails fast with 503 temporarily_unavailable.
+      const flow = await fetch(`${server.issuer}/authz-sessions/rest/v3`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEMO_API_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'response_type=code&client_id=demo-client&redirect_uri=http%3A%2F%2F127.0.0.1%3A9999%2Fcallback&scope=openid' }),
+      });
+      assert.equal(flow.status, 503);
+      assert.equal((await flow.json()).error, 'temporarily_unavailable');
       redis = await startRedis(port);
       for (let i = 0; i < 200; i++) {
         r = await health();
