@@ -279,7 +279,7 @@ static int op_spi_claims_merge(op_spi_claims_run_t *run, const op_spi_call_t *ca
                          call->plugin->name, key);
             continue;
         }
-        int rc = op_spi_host_json_put(run->merged, key, res->u.obj.key_lens[i], res->u.obj.vals[i]);
+        int rc = op_spi_json_put(run->merged, key, res->u.obj.key_lens[i], res->u.obj.vals[i]);
         if (rc != OP_OK)
             return rc;
     }
@@ -418,7 +418,7 @@ static int op_spi_claims_check(op_spi_claims_run_t *run, const op_spi_claims_que
     if (q->claims_data != NULL) {
         if (q->claims_data->type != OP_JSON_OBJECT)
             return OP_ERR(err, OP_EINVAL, "claims query: claims_data must be an object");
-        int rc = op_spi_host_json_copy(run->arena, q->claims_data, 0, &run->claims_data);
+        int rc = op_spi_json_copy(run->arena, q->claims_data, 0, &run->claims_data);
         if (rc != OP_OK)
             return OP_ERR(err, rc, "claims query: claims_data too deep or too big");
     }
@@ -464,7 +464,7 @@ static const op_spi_claims_req_t *op_spi_claims_request(op_spi_call_t *call,
         return NULL;
     if (run->claims_data != NULL) {
         op_spi_json_t *cd = NULL;
-        if (op_spi_host_json_copy(a, &run->claims_data->v, 0, &cd) != OP_OK)
+        if (op_spi_json_copy(a, &run->claims_data->v, 0, &cd) != OP_OK)
             return NULL;
         r->claims_data = cd;
     }
@@ -540,7 +540,7 @@ static int op_spi_claims_start(op_spi_claims_run_t *run, const op_spi_claims_que
     run->names = op_arena_calloc(a, np + 1, sizeof(*run->names));
     run->calls = op_arena_calloc(a, np + 1, sizeof(*run->calls));
     op_spi_config_t **owners = op_arena_calloc(a, q->n_claims + 1, sizeof(*owners));
-    run->merged = op_spi_host_json_object(a);
+    run->merged = op_spi_json_object(a);
     if (names == NULL || slot_names == NULL || counts == NULL || run->names == NULL ||
         run->calls == NULL || owners == NULL || run->merged == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory");
@@ -552,7 +552,7 @@ static int op_spi_claims_start(op_spi_claims_run_t *run, const op_spi_claims_que
         size_t n = op_spi_claims_is_source(p) ? op_spi_claims_route(p, q, owners, mine, &star) : 0;
         if (n == 0)
             continue;
-        op_spi_call_t *call = op_spi_host_call_new(p, run, run->nslots, run->req_id);
+        op_spi_call_t *call = op_spi_call_new(p, run, run->nslots, run->req_id);
         const char *name = op_arena_strdup(a, p->name);
         if (call == NULL || name == NULL) {
             op_log_error(run->req_id, "spi: out of memory starting a claims lookup");

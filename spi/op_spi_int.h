@@ -3,8 +3,10 @@
  * functions its files share.
  *
  *   op_spi_loader.c  op_spi_open / op_spi_close: dlopen, checks, init, fini
- *   op_spi_host.c    the services table plugins get (op_spi_host_table),
- *                    call tokens, timers, fetches, JSON values
+ *   op_spi_host.c    the services table plugins get (op_spi_host_table):
+ *                    logging, timers, fetches, properties, random bytes
+ *   op_spi_call.c    call tokens: completion, the reaper
+ *   op_spi_json.c    the JSON values of host->json_*
  *   op_spi_claims.c  op_spi_claims_get: routing, deadline, merging
  *   op_spi_users.c   the built-in users-file claims source (plugin ABI only)
  *
@@ -31,7 +33,7 @@
 /* A JSON value given to plugins: an op_json_t node that knows the arena
  * it and its children live in. Every node of such a tree is an
  * op_spi_json_t, so a child's op_json_t * converts back. Objects and
- * arrays have room for op_spi_host_json_cap(n) members. */
+ * arrays have room for op_spi_json_cap(n) members. */
 struct op_spi_json {
     op_json_t v; /* first member */
     op_arena_t *arena;
@@ -111,34 +113,67 @@ struct op_spi {
 /* The services table handed to every plugin. */
 extern const op_spi_host_t op_spi_host_table;
 
-/* New call token for plugin, belonging to slot index of run. NULL on OOM. */
-op_spi_call_t *op_spi_host_call_new(op_spi_config_t *plugin, op_spi_claims_run_t *run, size_t index,
-                                    const char *req_id);
-
-/* Hand every completed call to its run (op_spi_claims_on_done), then free
- * it. Runs from the reaper timer, and from op_spi_close. */
-void op_spi_host_reap(void *spi);
-
 /* After fini (or a failed init): reclaim the plugin's pending calls as
- * OP_ECANCELED (queued for op_spi_host_reap), free its timers and
+ * OP_ECANCELED (queued for op_spi_call_reap), free its timers and
  * deferred functions, detach its fetches. */
 void op_spi_host_release(op_spi_config_t *plugin);
 
+/* ---- op_spi_call.c -------------------------------------------------------- */
+
+/* New call token for plugin, belonging to slot index of run. NULL on OOM. */
+op_spi_call_t *op_spi_call_new(op_spi_config_t *plugin, op_spi_claims_run_t *run, size_t index,
+                               const char *req_id);
+
+/* Hand every completed call to its run (op_spi_claims_on_done), then free
+ * it. Runs from the reaper timer, and from op_spi_close. */
+void op_spi_call_reap(void *spi);
+
+/* End every pending call of plugin as OP_ECANCELED (for the reaper). */
+void op_spi_call_cancel_all(op_spi_config_t *plugin);
+
+/* host->call_alloc, host->call_ended, host->complete (see spi/op_spi.h). */
+void *op_spi_call_alloc(op_spi_call_t *call, size_t n);
+bool op_spi_call_ended(const op_spi_call_t *call);
+void op_spi_call_complete(op_spi_call_t *call, int status, const op_spi_json_t *result,
+                          const char *error, const char *error_description, int http_status);
+
+/* ---- op_spi_json.c -------------------------------------------------------- */
+
 /* Room of an object or array of n members / items. */
-size_t op_spi_host_json_cap(size_t n);
+size_t op_spi_json_cap(size_t n);
 
 /* Deep copy of src into a as op_spi_json_t nodes. OP_OK, OP_EINVAL
  * (deeper than OP_SPI_JSON_MAX_DEPTH - depth) or OP_ENOMEM. */
-int op_spi_host_json_copy(op_arena_t *a, const op_json_t *src, size_t depth, op_spi_json_t **out);
+int op_spi_json_copy(op_arena_t *a, const op_json_t *src, size_t depth, op_spi_json_t **out);
 
 /* New empty object in a. NULL on OOM. */
-op_spi_json_t *op_spi_host_json_object(op_arena_t *a);
+op_spi_json_t *op_spi_json_object(op_arena_t *a);
 
 /* Append the member key[0..key_len): deep copy of value to obj, without
  * looking for the key first (the caller knows it is new). OP_OK,
  * OP_EINVAL (too deep), OP_ENOMEM. */
-int op_spi_host_json_put(op_spi_json_t *obj, const char *key, size_t key_len,
-                         const op_json_t *value);
+int op_spi_json_put(op_spi_json_t *obj, const char *key, size_t key_len, const op_json_t *value);
+
+/* host->json_* (see spi/op_spi.h for what each one does and owns). */
+op_spi_json_t *op_spi_json_parse(op_spi_call_t *call, const char *buf, size_t len, char *errbuf,
+                                 size_t errlen);
+op_spi_json_t *op_spi_json_object_new(op_spi_call_t *call);
+op_spi_json_t *op_spi_json_array_new(op_spi_call_t *call);
+void op_spi_json_free(op_spi_json_t *doc);
+int op_spi_json_set(op_spi_json_t *obj, const char *key, const op_spi_json_t *value);
+int op_spi_json_set_str(op_spi_json_t *obj, const char *key, const char *s);
+int op_spi_json_set_int(op_spi_json_t *obj, const char *key, int64_t v);
+int op_spi_json_set_bool(op_spi_json_t *obj, const char *key, bool v);
+int op_spi_json_set_null(op_spi_json_t *obj, const char *key);
+int op_spi_json_append(op_spi_json_t *arr, const op_spi_json_t *value);
+int op_spi_json_append_str(op_spi_json_t *arr, const char *s);
+op_spi_json_type_t op_spi_json_type(const op_spi_json_t *v);
+const op_spi_json_t *op_spi_json_get(const op_spi_json_t *obj, const char *key);
+const char *op_spi_json_str(const op_spi_json_t *v, size_t *len);
+bool op_spi_json_int(const op_spi_json_t *v, int64_t *out);
+size_t op_spi_json_len(const op_spi_json_t *v);
+const op_spi_json_t *op_spi_json_at(const op_spi_json_t *v, size_t i, const char **key);
+const char *op_spi_json_serialize(op_spi_call_t *call, const op_spi_json_t *v, size_t *len);
 
 /* ---- op_spi_claims.c ------------------------------------------------------ */
 

@@ -164,7 +164,7 @@ int op_spi_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t
     spi->lookup_arg = s != NULL ? s->lookup_arg : NULL;
     spi->done_tail = &spi->done_head;
     spi->arena = op_arena_new(4u << 20);
-    spi->reaper = op_timer_new(loop, op_spi_host_reap, spi);
+    spi->reaper = op_timer_new(loop, op_spi_call_reap, spi);
     spi->plugins =
         spi->arena != NULL ? op_arena_calloc(spi->arena, n + 1, sizeof(*spi->plugins)) : NULL;
     int rc = OP_OK;
@@ -199,7 +199,7 @@ void op_spi_close(op_spi_t *spi)
     }
     for (size_t i = 0; i < spi->n_plugins; i++)
         op_spi_host_release(spi->plugins[i]);
-    op_spi_host_reap(spi);
+    op_spi_call_reap(spi);
     for (size_t i = spi->n_plugins; i-- > 0;) {
         if (spi->plugins[i]->dl != NULL)
             dlclose(spi->plugins[i]->dl);

@@ -1,5 +1,6 @@
 /*
- * tests/fuzz/fuzz_json.c - libFuzzer target for core/op_json.c.
+ * tests/fuzz/fuzz_json.c - libFuzzer target for core/op_json.c and
+ * core/op_json_write.c.
  *
  * Each input is parsed with the default limits in a fresh arena. When it
  * parses, the tree is written back (compact or pretty) and the output
@@ -14,42 +15,9 @@
 #include <string.h>
 
 #include "core/op.h"
+#include "tests/unit/op_test_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Deep structural equality of two trees (keys in document order). */
-static bool fuzz_json_equal(const op_json_t *x, const op_json_t *y)
-{
-    if (x == NULL || y == NULL || x->type != y->type)
-        return false;
-    switch (x->type) {
-    case OP_JSON_NUMBER:
-        return strcmp(x->u.num.raw, y->u.num.raw) == 0 && x->u.num.is_int == y->u.num.is_int &&
-               (!x->u.num.is_int || x->u.num.i == y->u.num.i);
-    case OP_JSON_STRING:
-        return x->u.str.len == y->u.str.len && memcmp(x->u.str.s, y->u.str.s, x->u.str.len) == 0;
-    case OP_JSON_ARRAY:
-        if (x->u.arr.n != y->u.arr.n)
-            return false;
-        for (size_t i = 0; i < x->u.arr.n; i++) {
-            if (!fuzz_json_equal(x->u.arr.items[i], y->u.arr.items[i]))
-                return false;
-        }
-        return true;
-    case OP_JSON_OBJECT:
-        if (x->u.obj.n != y->u.obj.n)
-            return false;
-        for (size_t i = 0; i < x->u.obj.n; i++) {
-            if (x->u.obj.key_lens[i] != y->u.obj.key_lens[i] ||
-                strcmp(x->u.obj.keys[i], y->u.obj.keys[i]) != 0 ||
-                !fuzz_json_equal(x->u.obj.vals[i], y->u.obj.vals[i]))
-                return false;
-        }
-        return true;
-    default:
-        return true;
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -79,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     op_json_w_value(w, v);
     if (op_json_w_finish(w, &out, &len, &err) != OP_OK || strlen(out) != len)
         abort();
-    if (op_json_parse(a, out, len, &relim, &v2, &err) != OP_OK || !fuzz_json_equal(v, v2))
+    if (op_json_parse(a, out, len, &relim, &v2, &err) != OP_OK || !op_test_json_equal(v, v2))
         abort();
 cleanup_arena:
     op_arena_free(a);

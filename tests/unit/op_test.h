@@ -53,6 +53,17 @@ typedef struct op_test_case {
         }                                                                   \
     } while (0)
 
+/* hay (a C string) contains needle; both are evaluated once. */
+#define OP_CHECK_HAS(hay, needle)                                           \
+    do {                                                                    \
+        const char *op_h_ = (hay), *op_n_ = (needle);                       \
+        if (op_h_ == NULL || strstr(op_h_, op_n_) == NULL) {                \
+            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n",     \
+                    __FILE__, __LINE__, op_h_ ? op_h_ : "(null)", op_n_);   \
+            exit(1);                                                        \
+        }                                                                   \
+    } while (0)
+
 static int op_test_run_one(const op_test_case_t *tc)
 {
     fflush(NULL);

@@ -16,15 +16,6 @@
 #define RU        "\"redirect_uris\":[\"https://app.example/cb\"]"
 #define WEB(rest) "{" ID SEC RU rest "}"
 
-#define CHECK_HAS(hay, needle)                                                                     \
-    do {                                                                                           \
-        if (strstr((hay), (needle)) == NULL) {                                                     \
-            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, (hay),  \
-                    (needle));                                                                     \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
 static op_arena_t *arena(void)
 {
     op_arena_t *a = op_arena_new(ARENA_MAX);
@@ -175,10 +166,10 @@ static void test_round_trip_full(void)
     OP_CHECK_STR(c.extra_names[1], "client_name#fr");
     OP_CHECK_STR(c.extra_names[2], "x_nested");
     const char *json = round_trip(a, &c, &back);
-    CHECK_HAS(json, "\"response_types\":[\"code id_token\",\"code\"]");
-    CHECK_HAS(json, "\"grant_types\":[\"authorization_code\",\"implicit\",\"refresh_token\"]");
-    CHECK_HAS(json, "\"software_id\":\"sw-1\",\"client_name#fr\":\"Complet\","
-                    "\"x_nested\":{\"a\":[1,2.5,null,\"z\"]}}");
+    OP_CHECK_HAS(json, "\"response_types\":[\"code id_token\",\"code\"]");
+    OP_CHECK_HAS(json, "\"grant_types\":[\"authorization_code\",\"implicit\",\"refresh_token\"]");
+    OP_CHECK_HAS(json, "\"software_id\":\"sw-1\",\"client_name#fr\":\"Complet\","
+                       "\"x_nested\":{\"a\":[1,2.5,null,\"z\"]}}");
     OP_CHECK_STR(back.client_name, c.client_name);
     OP_CHECK_STR(back.tos_uri, "https://app.example/tos");
     OP_CHECK_INT(back.subject_type, OP_CLIENT_SUB_PAIRWISE);
@@ -447,7 +438,7 @@ static void test_clients_file_limits(void)
     op_err_t err;
     op_err_clear(&err);
     OP_CHECK(op_clients_parse(a, deep, o, "deep.json", &cl, &n, &err) < 0);
-    CHECK_HAS(err.description, "deep.json: ");
+    OP_CHECK_HAS(err.description, "deep.json: ");
     size_t big_len = OP_CLIENT_FILE_MAX + 16;
     char *big = malloc(big_len + 1);
     OP_CHECK(big != NULL);
@@ -468,7 +459,7 @@ static void test_clients_load_file_errors(void)
     op_err_clear(&err);
     OP_CHECK_INT(op_clients_load_file("tests/data/clients/missing.json", a, &cl, &n, &err),
                  OP_EINVAL);
-    CHECK_HAS(err.description, "tests/data/clients/missing.json: cannot open:");
+    OP_CHECK_HAS(err.description, "tests/data/clients/missing.json: cannot open:");
     OP_CHECK_INT(op_clients_load_file("tests/data/clients/duplicate.json", a, &cl, &n, &err),
                  OP_EINVAL);
     OP_CHECK_STR(err.description, "tests/data/clients/duplicate.json: client \"app-1\": "

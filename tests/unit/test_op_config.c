@@ -67,15 +67,6 @@ static const char *load_err(const char *text, char **env)
     return desc_buf;
 }
 
-#define CHECK_HAS(hay, needle)                                                                     \
-    do {                                                                                           \
-        if (strstr((hay), (needle)) == NULL) {                                                     \
-            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, (hay),  \
-                    (needle));                                                                     \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
 static size_t count_warnings(const op_config_t *cfg)
 {
     size_t n = 0;
@@ -171,9 +162,9 @@ static void test_example_loads(void)
     OP_CHECK_INT(count_warnings(cfg), 4);
     OP_CHECK_STR(w[0], "DEMO API TOKEN CONFIGURED for op.authz.apiAccessTokenSHA256: anyone "
                        "can call the integration APIs; never use this configuration in production");
-    CHECK_HAS(w[1], "DEMO API TOKEN CONFIGURED for monitor.apiAccessTokenSHA256:");
-    CHECK_HAS(w[2], "DEMO ENCRYPTION KEY CONFIGURED for keyStore.encJWK");
-    CHECK_HAS(w[3], "op.issuer http://127.0.0.1:8080 uses plain http");
+    OP_CHECK_HAS(w[1], "DEMO API TOKEN CONFIGURED for monitor.apiAccessTokenSHA256:");
+    OP_CHECK_HAS(w[2], "DEMO ENCRYPTION KEY CONFIGURED for keyStore.encJWK");
+    OP_CHECK_HAS(w[3], "op.issuer http://127.0.0.1:8080 uses plain http");
     op_config_release(cfg);
 }
 
@@ -242,7 +233,7 @@ static void test_good_values(void)
                        "\"k\":\"iQu5CCf-M7DUFBf2yynYqsuxZxl9-9Ai-4peGR9NqUY\"}"),
                   NULL);
     OP_CHECK_INT(count_warnings(cfg), 1);
-    CHECK_HAS(op_config_warnings(cfg)[0], "DEMO ENCRYPTION KEY CONFIGURED");
+    OP_CHECK_HAS(op_config_warnings(cfg)[0], "DEMO ENCRYPTION KEY CONFIGURED");
     op_config_release(cfg);
 }
 
@@ -323,8 +314,8 @@ static void test_bad_values(void)
     };
     for (size_t i = 0; i < OP_NELEMS(cases); i++) {
         const char *d = load_err(with(cases[i].line), NULL);
-        CHECK_HAS(d, SRC ":1: ");
-        CHECK_HAS(d, cases[i].want);
+        OP_CHECK_HAS(d, SRC ":1: ");
+        OP_CHECK_HAS(d, cases[i].want);
     }
 }
 
@@ -336,14 +327,14 @@ static void test_secrets_masked(void)
     int n = snprintf(line, sizeof(line), "storage.redis.password = ");
     memset(line + n, 'S', 600);
     const char *d = load_err(with(line), NULL);
-    CHECK_HAS(d, "storage.redis.password: \"***\": too long (at most 512 bytes)");
+    OP_CHECK_HAS(d, "storage.redis.password: \"***\": too long (at most 512 bytes)");
     OP_CHECK(strstr(d, "SSS") == NULL);
     d = load_err(with("keyStore.encJWK = {\"kty\":\"oct\",\"k\":\"c2VjcmV0c2VjcmV0\"}"), NULL);
     OP_CHECK(strstr(d, "c2VjcmV0") == NULL);
     char *env[] = {"TESSERA_OP_AUTHZ_API_ACCESS_TOKEN_SHA256=topsecretvalue", NULL};
     d = load_err(with(NULL), env);
     OP_CHECK(strstr(d, "topsecret") == NULL);
-    CHECK_HAS(d, "\"***\"");
+    OP_CHECK_HAS(d, "\"***\"");
 }
 
 /* Long values are cut in messages. */
@@ -354,15 +345,15 @@ static void test_long_value_cut(void)
     memset(line + n, 'a', 200);
     line[n + 200] = '\0';
     const char *d = load_err(with(line), NULL);
-    CHECK_HAS(d, "op.issuer: \"ftp://aaaa");
-    CHECK_HAS(d, "...\": must be an https URL");
+    OP_CHECK_HAS(d, "op.issuer: \"ftp://aaaa");
+    OP_CHECK_HAS(d, "...\": must be an https URL");
     /* Cut on a character boundary: the message stays UTF-8. */
     n = snprintf(line, sizeof(line), "op.issuer = ftp://x");
     for (int i = 0; i < 100; i++)
         n += snprintf(line + n, sizeof(line) - (size_t)n, "\xc3\xa9");
     d = load_err(with(line), NULL);
     OP_CHECK(op_json_utf8_valid(d, strlen(d)));
-    CHECK_HAS(d, "\xc3\xa9...\": must be an absolute https URL");
+    OP_CHECK_HAS(d, "\xc3\xa9...\": must be an absolute https URL");
 }
 
 static void test_unknown_key(void)
@@ -370,9 +361,9 @@ static void test_unknown_key(void)
     const char *d = load_err(with("op.isuer = https://x.example"), NULL);
     OP_CHECK_STR(d, SRC ":1: unknown property op.isuer; did you mean op.issuer?");
     d = load_err(with("http.prot = 80"), NULL);
-    CHECK_HAS(d, "unknown property http.prot; did you mean http.port?");
+    OP_CHECK_HAS(d, "unknown property http.prot; did you mean http.port?");
     d = load_err(with("op.authz.apiAccessTokenSha256 = " OTHER_HASH), NULL);
-    CHECK_HAS(d, "did you mean op.authz.apiAccessTokenSHA256?");
+    OP_CHECK_HAS(d, "did you mean op.authz.apiAccessTokenSHA256?");
     d = load_err(with("foo.bar = 1"), NULL);
     OP_CHECK_STR(d, SRC ":1: unknown property foo.bar");
     /* As close to two names: no suggestion. */
@@ -387,7 +378,7 @@ static void test_repeated_key(void)
     d = load_err(with("op.authz.apiAccessTokenSHA256.a = " OTHER_HASH "\n"
                       "op.authz.apiAccessTokenSHA256.A = " OTHER_HASH),
                  NULL);
-    CHECK_HAS(d, SRC ":2: op.authz.apiAccessTokenSHA256.A: repeated property");
+    OP_CHECK_HAS(d, SRC ":2: op.authz.apiAccessTokenSHA256.A: repeated property");
 }
 
 /* Separators, comments, blanks, CRLF; escapes and control characters
@@ -404,13 +395,13 @@ static void test_syntax(void)
     OP_CHECK_INT(cfg->http_port, 81);
     op_config_release(cfg);
     const char *d = load_err(with("op.logout.endpoint = https://x.example/a\\\n  b"), NULL);
-    CHECK_HAS(d, SRC ":1: backslash escapes and line continuations are not supported");
+    OP_CHECK_HAS(d, SRC ":1: backslash escapes and line continuations are not supported");
     d = load_err(with("log.level = info\x01"), NULL);
-    CHECK_HAS(d, SRC ":1: control character 0x01");
+    OP_CHECK_HAS(d, SRC ":1: control character 0x01");
     d = load_err(with("= x"), NULL);
-    CHECK_HAS(d, SRC ":1: missing property name before '='");
+    OP_CHECK_HAS(d, SRC ":1: missing property name before '='");
     d = load_err(with("log.level = \xc3\x28"), NULL);
-    CHECK_HAS(d, "not UTF-8 text");
+    OP_CHECK_HAS(d, "not UTF-8 text");
     static const char nul[] = "log.level = info\0x\n";
     op_config_t *out = NULL;
     op_err_t err;
@@ -481,7 +472,7 @@ static void test_env_override_wins(void)
     OP_CHECK_INT(cfg->http_port, 4321);
     OP_CHECK_INT(cfg->n_id_token_algs, 1);
     OP_CHECK_INT(cfg->id_token_algs[0], OP_JWS_ES256);
-    CHECK_HAS(op_config_warnings(cfg)[0], "DEMO ENCRYPTION KEY CONFIGURED");
+    OP_CHECK_HAS(op_config_warnings(cfg)[0], "DEMO ENCRYPTION KEY CONFIGURED");
     op_config_release(cfg);
     /* A required property set only in the environment. */
     char *env2[] = {"TESSERA_OP_ISSUER=https://env.example", NULL};
@@ -501,14 +492,14 @@ static void test_env_errors(void)
     OP_CHECK_STR(load_err(with(NULL), unknown), "environment variable TESSERA_FOO: unknown "
                                                 "setting (no property maps to it)");
     char *close[] = {"TESSERA_HTTP_PROT=1", NULL};
-    CHECK_HAS(load_err(with(NULL), close), "did you mean TESSERA_HTTP_PORT?");
+    OP_CHECK_HAS(load_err(with(NULL), close), "did you mean TESSERA_HTTP_PORT?");
     char *twice[] = {"TESSERA_HTTP_PORT=1", "TESSERA_HTTP_PORT=2", NULL};
-    CHECK_HAS(load_err(with(NULL), twice), "environment variable TESSERA_HTTP_PORT: http.port: "
-                                           "also set by TESSERA_HTTP_PORT");
+    OP_CHECK_HAS(load_err(with(NULL), twice), "environment variable TESSERA_HTTP_PORT: http.port: "
+                                              "also set by TESSERA_HTTP_PORT");
     char *ctl[] = {"TESSERA_LOG_LEVEL=info\n", NULL};
-    CHECK_HAS(load_err(with(NULL), ctl), "environment variable TESSERA_LOG_LEVEL: the value");
+    OP_CHECK_HAS(load_err(with(NULL), ctl), "environment variable TESSERA_LOG_LEVEL: the value");
     char *bad_label[] = {"TESSERA_OP_AUTHZ_API_ACCESS_TOKEN_SHA256_A.B=" OTHER_HASH, NULL};
-    CHECK_HAS(load_err(with(NULL), bad_label), "unknown setting");
+    OP_CHECK_HAS(load_err(with(NULL), bad_label), "unknown setting");
 }
 
 static void test_redis_address(void)
@@ -546,8 +537,8 @@ static void test_redis_address(void)
             op_config_release(cfg);
         } else {
             const char *d = load_err(with(line), NULL);
-            CHECK_HAS(d, SRC ":2: storage.redis.address: \"");
-            CHECK_HAS(d, cases[i].want);
+            OP_CHECK_HAS(d, SRC ":2: storage.redis.address: \"");
+            OP_CHECK_HAS(d, cases[i].want);
         }
     }
     OP_CHECK_STR(load_err(with("storage.type = redis"), NULL),
@@ -602,11 +593,11 @@ static void test_labelled_tokens(void)
     op_config_release(cfg);
 
     const char *d = load_err(with("op.authz.apiAccessTokenSHA256.a.b = " OTHER_HASH), NULL);
-    CHECK_HAS(d, SRC ":1: op.authz.apiAccessTokenSHA256: bad label \"a.b\"");
+    OP_CHECK_HAS(d, SRC ":1: op.authz.apiAccessTokenSHA256: bad label \"a.b\"");
     d = load_err(with("op.authz.apiAccessTokenSHA256.x = 12"), NULL);
-    CHECK_HAS(d, SRC ":1: op.authz.apiAccessTokenSHA256.x: \"***\": must be 64 hex digits");
+    OP_CHECK_HAS(d, SRC ":1: op.authz.apiAccessTokenSHA256.x: \"***\": must be 64 hex digits");
     d = load_err(with("http.port.1 = 80"), NULL);
-    CHECK_HAS(d, "unknown property http.port.1");
+    OP_CHECK_HAS(d, "unknown property http.port.1");
 
     char text[4096];
     size_t o = 0;
@@ -615,7 +606,7 @@ static void test_labelled_tokens(void)
                               "monitor.apiAccessTokenSHA256.l%d = " OTHER_HASH "\n", i);
     snprintf(text + o, sizeof(text) - o, "%s", with(NULL));
     d = load_err(text, NULL);
-    CHECK_HAS(d, SRC ":17: monitor.apiAccessTokenSHA256: too many labelled values (at most 16)");
+    OP_CHECK_HAS(d, SRC ":17: monitor.apiAccessTokenSHA256: too many labelled values (at most 16)");
 }
 
 static void test_demo_token_warning(void)
@@ -634,7 +625,7 @@ static void test_demo_token_warning(void)
             *p = (char)(*p - 'a' + 'A');
     cfg = load_ok(with(line), NULL);
     OP_CHECK_INT(count_warnings(cfg), 1);
-    CHECK_HAS(op_config_warnings(cfg)[0], "for op.authz.apiAccessTokenSHA256:");
+    OP_CHECK_HAS(op_config_warnings(cfg)[0], "for op.authz.apiAccessTokenSHA256:");
     op_config_release(cfg);
 }
 
@@ -644,9 +635,9 @@ static void test_load_file_errors(void)
     op_err_t err;
     OP_CHECK_INT(op_config_load("tests/data/config/missing.properties", NULL, &cfg, &err),
                  OP_EINVAL);
-    CHECK_HAS(err.description, "tests/data/config/missing.properties: cannot open:");
+    OP_CHECK_HAS(err.description, "tests/data/config/missing.properties: cannot open:");
     OP_CHECK_INT(op_config_load("tests/data/config", NULL, &cfg, &err), OP_EINVAL);
-    CHECK_HAS(err.description, "not a regular file");
+    OP_CHECK_HAS(err.description, "not a regular file");
     OP_CHECK_INT(op_config_load("tests/data/config/bad-line.properties", NULL, &cfg, &err),
                  OP_EINVAL);
     OP_CHECK_STR(err.description, "tests/data/config/bad-line.properties:4: http.port: "
@@ -819,8 +810,8 @@ static void test_front_channel_bad_values(void)
     };
     for (size_t i = 0; i < OP_NELEMS(cases); i++) {
         const char *d = load_err(with(cases[i].line), NULL);
-        CHECK_HAS(d, SRC ":1: ");
-        CHECK_HAS(d, cases[i].want);
+        OP_CHECK_HAS(d, SRC ":1: ");
+        OP_CHECK_HAS(d, cases[i].want);
     }
 }
 
@@ -836,7 +827,7 @@ static void test_front_channel_list_limits(void)
     OP_CHECK_INT(cfg->n_authz_custom_errors, OP_CONFIG_MAX_CUSTOM_ERRORS);
     op_config_release(cfg);
     snprintf(line + o, sizeof(line) - o, " one_more");
-    CHECK_HAS(load_err(with(line), NULL), "too many error codes (at most 32)");
+    OP_CHECK_HAS(load_err(with(line), NULL), "too many error codes (at most 32)");
 
     o = (size_t)snprintf(line, sizeof(line), "spi.plugins =");
     for (int i = 0; i < OP_CONFIG_MAX_PLUGINS; i++)
@@ -846,8 +837,8 @@ static void test_front_channel_list_limits(void)
     OP_CHECK_STR(cfg->spi_plugins[31], "./p31.so");
     op_config_release(cfg);
     snprintf(line + o, sizeof(line) - o, ",./more.so");
-    CHECK_HAS(load_err(with(line), NULL), "spi.plugins: \"");
-    CHECK_HAS(load_err(with(line), NULL), "...\": too many plugins (at most 32)");
+    OP_CHECK_HAS(load_err(with(line), NULL), "spi.plugins: \"");
+    OP_CHECK_HAS(load_err(with(line), NULL), "...\": too many plugins (at most 32)");
 }
 
 /* Reference §2.6: sessionStore maxLifetime >= authLifetime >= maxIdleTime,
@@ -995,7 +986,7 @@ static void test_plugin_props_errors(void)
         {"plugins.a.b = 1", SRC ":1: unknown property plugins.a.b"},
     };
     for (size_t i = 0; i < OP_NELEMS(cases); i++)
-        CHECK_HAS(load_err(with(cases[i].line), NULL), cases[i].want);
+        OP_CHECK_HAS(load_err(with(cases[i].line), NULL), cases[i].want);
     /* File only: a variable name cannot be mapped back to a name and a key. */
     char *env[] = {"TESSERA_PLUGIN_TIMER_CLAIMS_DELAY_MS=5", NULL};
     OP_CHECK_STR(load_err(with(NULL), env),
@@ -1003,8 +994,8 @@ static void test_plugin_props_errors(void)
                  "plugin.<plugin name>.<key> properties can only be set in the file (a variable "
                  "cannot be mapped back to a name and a key)");
     char *bare[] = {"TESSERA_PLUGIN=5", NULL};
-    CHECK_HAS(load_err(with(NULL), bare), "environment variable TESSERA_PLUGIN: plugin.<plugin "
-                                          "name>.<key> properties can only be set in the file");
+    OP_CHECK_HAS(load_err(with(NULL), bare), "environment variable TESSERA_PLUGIN: plugin.<plugin "
+                                             "name>.<key> properties can only be set in the file");
 }
 
 /* examples/tessera.properties is the reference: every property of the

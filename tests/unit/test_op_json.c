@@ -1,8 +1,9 @@
-/* Unit tests: core/op_json.c */
+/* Unit tests: core/op_json.c (reader) and core/op_json_write.c (writer) */
 #include <math.h>
 
 #include "core/op.h"
 #include "tests/unit/op_test.h"
+#include "tests/unit/op_test_json.h"
 
 /* A string literal as (pointer, length), so literals may hold NUL bytes. */
 #define LIT(s) (s), (sizeof(s) - 1)
@@ -44,40 +45,6 @@ static op_json_t *parse_ok(op_arena_t *a, const char *s)
     return v;
 }
 
-/* Deep structural equality of two trees (keys in document order). */
-static bool json_equal(const op_json_t *x, const op_json_t *y)
-{
-    if (x == NULL || y == NULL || x->type != y->type)
-        return false;
-    switch (x->type) {
-    case OP_JSON_NUMBER:
-        return strcmp(x->u.num.raw, y->u.num.raw) == 0 && x->u.num.is_int == y->u.num.is_int &&
-               (!x->u.num.is_int || x->u.num.i == y->u.num.i);
-    case OP_JSON_STRING:
-        return x->u.str.len == y->u.str.len && memcmp(x->u.str.s, y->u.str.s, x->u.str.len) == 0;
-    case OP_JSON_ARRAY:
-        if (x->u.arr.n != y->u.arr.n)
-            return false;
-        for (size_t i = 0; i < x->u.arr.n; i++) {
-            if (!json_equal(x->u.arr.items[i], y->u.arr.items[i]))
-                return false;
-        }
-        return true;
-    case OP_JSON_OBJECT:
-        if (x->u.obj.n != y->u.obj.n)
-            return false;
-        for (size_t i = 0; i < x->u.obj.n; i++) {
-            if (x->u.obj.key_lens[i] != y->u.obj.key_lens[i] ||
-                strcmp(x->u.obj.keys[i], y->u.obj.keys[i]) != 0 ||
-                !json_equal(x->u.obj.vals[i], y->u.obj.vals[i]))
-                return false;
-        }
-        return true;
-    default:
-        return true;
-    }
-}
-
 /* Serialise v into a's arena; must succeed. */
 static const char *write_tree(op_arena_t *a, const op_json_t *v, bool pretty)
 {
@@ -102,7 +69,7 @@ static bool roundtrip_if_valid(const char *buf, size_t len)
     if (ok) {
         const char *out = write_tree(a, v, false);
         OP_CHECK_INT(op_json_parse(a, out, strlen(out), NULL, &v2, NULL), OP_OK);
-        OP_CHECK(json_equal(v, v2));
+        OP_CHECK(op_test_json_equal(v, v2));
     }
     op_arena_free(a);
     return ok;
@@ -584,7 +551,7 @@ static void test_writer_roundtrip(void)
         const char *out = write_tree(a, v, pretty);
         OP_CHECK(pretty == (strchr(out, '\n') != NULL));
         op_json_t *v2 = parse_ok(a, out);
-        OP_CHECK(json_equal(v, v2));
+        OP_CHECK(op_test_json_equal(v, v2));
         OP_CHECK_STR(write_tree(a, v2, pretty), out);
     }
     /* Into a larger document, after a key. */
