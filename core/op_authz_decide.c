@@ -104,11 +104,9 @@ bool op_as_consent_covered(op_as_t *as)
 
 void op_as_answer_error(op_as_t *as, const op_err_t *err)
 {
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    op_json_w_t *w = op_as_writer(as);
+    if (w == NULL)
         return;
-    }
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "type", "error");
     op_json_w_kstr(w, "error", err->oauth_error != NULL ? err->oauth_error : "invalid_request");
@@ -120,11 +118,9 @@ void op_as_answer_error(op_as_t *as, const op_err_t *err)
 void op_as_respond_error(op_as_t *as, const char *error, const char *description)
 {
     op_authz_resp_t resp;
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    op_json_w_t *w = op_as_writer(as);
+    if (w == NULL)
         return;
-    }
     if (op_authz_resp_error(as->flow->arena, &as->areq, as->srv->cfg->issuer, error, description,
                             &resp, &as->err) != OP_OK) {
         as->answer = NULL;
@@ -181,17 +177,12 @@ void op_as_prompt_auth(op_as_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     if (r->prompt & OP_AUTHZ_PROMPT_NONE) {
-        op_as_respond_error(as, "login_required", "the subject must sign in");
-        if (as->have_sess)
-            op_as_delete(as, OP_AS_NS, as->sess_key);
-        op_flow_set_state(as->flow, AS_WAIT_WRITES);
+        op_as_end_with_error(as, "login_required", "the subject must sign in");
         return;
     }
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    op_json_w_t *w = op_as_writer(as);
+    if (w == NULL)
         return;
-    }
     op_json_w_obj_open(w);
     op_as_write_common(as, w, "auth");
     op_json_w_kbool(w, "select_account", (r->prompt & OP_AUTHZ_PROMPT_SELECT_ACCOUNT) != 0);
@@ -222,17 +213,12 @@ void op_as_prompt_consent(op_as_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     if ((r->prompt & OP_AUTHZ_PROMPT_NONE) && !as->srv->cfg->authz_always_prompt_consent) {
-        op_as_respond_error(as, "consent_required", "the subject must consent");
-        if (as->have_sess)
-            op_as_delete(as, OP_AS_NS, as->sess_key);
-        op_flow_set_state(as->flow, AS_WAIT_WRITES);
+        op_as_end_with_error(as, "consent_required", "the subject must consent");
         return;
     }
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    op_json_w_t *w = op_as_writer(as);
+    if (w == NULL)
         return;
-    }
     const op_strs_t none = {0};
     const op_strs_t *scp = as->have_stored ? &as->stored.scp : &none;
     op_strs_t claims = {0};

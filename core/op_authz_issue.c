@@ -346,11 +346,13 @@ void op_as_fetch_claims(op_as_t *as)
 /* The long-lived authorisation record (no TTL, indexes sub and cid). */
 static void op_as_write_authz(op_as_t *as)
 {
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    op_json_w_t *w = op_as_writer(as);
     const char *json;
     size_t len;
     char *key = op_arena_alloc(as->flow->arena, 65);
-    if (w == NULL || key == NULL) {
+    if (w == NULL)
+        return;
+    if (key == NULL) {
         op_as_fail(as, OP_ENOMEM, "out of memory");
         return;
     }
@@ -447,11 +449,9 @@ void op_as_mint(op_as_t *as)
     op_authz_param_t params[OP_AS_MAX_PARAMS];
     op_authz_resp_t resp;
     size_t n;
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    op_json_w_t *w = op_as_writer(as);
+    if (w == NULL)
         return;
-    }
     if (op_as_mint_tokens(as, params, &n) != OP_OK ||
         op_authz_resp_build(as->flow->arena, &as->areq, as->srv->cfg->issuer, params, n, &resp,
                             &as->err) != OP_OK) {

@@ -55,6 +55,23 @@ void op_as_answer(op_as_t *as, op_json_w_t *w)
         op_flow_set_state(as->flow, AS_REPLY);
 }
 
+op_json_w_t *op_as_writer(op_as_t *as)
+{
+    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    if (w == NULL)
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+    return w;
+}
+
+void op_as_end_with_error(op_as_t *as, const char *error, const char *description)
+{
+    if (as->have_sess)
+        op_as_delete(as, OP_AS_NS, as->sess_key);
+    op_as_respond_error(as, error, description);
+    if (as->answer != NULL)
+        op_flow_set_state(as->flow, AS_WAIT_WRITES);
+}
+
 static void op_as_reply(op_as_t *as)
 {
     if (as->http_status == 204 && as->err.code == OP_OK) {
@@ -130,13 +147,11 @@ const char *op_as_derive_sub_sid(op_as_t *as)
 
 void op_as_save_session(op_as_t *as, const char *stage)
 {
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
+    op_json_w_t *w = op_as_writer(as);
     const char *json = NULL;
     size_t len = 0;
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    if (w == NULL)
         return;
-    }
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "stage", stage);
     op_json_w_key(w, "query");
@@ -222,11 +237,9 @@ static void op_as_on_session(int status, const op_store_res_t *res, void *arg)
 
 static void op_as_inspect(op_as_t *as)
 {
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-    if (w == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
+    op_json_w_t *w = op_as_writer(as);
+    if (w == NULL)
         return;
-    }
     if (as->op == OP_AS_DATA_GET) {
         if (as->data != NULL)
             op_json_w_value(w, as->data);
@@ -425,12 +438,13 @@ static int op_as_step_parse(op_as_t *as)
     int rc = op_authz_req_parse(as->flow->arena, as->query, as->query_len, &clients, &policy,
                                 &as->areq, &as->aerr);
     if (rc != OP_OK) {
+        if (as->aerr.redirectable) {
+            op_as_end_with_error(as, as->aerr.err.oauth_error, as->aerr.err.description);
+            return OP_OK;
+        }
         if (as->have_sess)
             op_as_delete(as, OP_AS_NS, as->sess_key);
-        if (as->aerr.redirectable)
-            op_as_respond_error(as, as->aerr.err.oauth_error, as->aerr.err.description);
-        else
-            op_as_answer_error(as, &as->aerr.err);
+        op_as_answer_error(as, &as->aerr.err);
         op_flow_set_state(as->flow, AS_WAIT_WRITES);
         return OP_OK;
     }
@@ -460,11 +474,8 @@ static int op_as_step_parse(op_as_t *as)
                                       "op.authz.customErrorCodes");
             return OP_OK;
         }
-        op_as_delete(as, OP_AS_NS, as->sess_key);
-        op_as_respond_error(as, error != NULL ? error : "access_denied",
-                            op_params_get(q, "error_description"));
-        if (as->answer != NULL)
-            op_flow_set_state(as->flow, AS_WAIT_WRITES);
+        op_as_end_with_error(as, error != NULL ? error : "access_denied",
+                             op_params_get(q, "error_description"));
         return OP_OK;
     }
     default:

@@ -114,6 +114,11 @@ void op_as_write(op_as_t *as, const op_store_rec_t *rec);
 void op_as_delete(op_as_t *as, const char *ns, const char *key);
 /* Save the session record with stage, then answer w's document. */
 void op_as_save_session(op_as_t *as, const char *stage);
+/* A JSON writer in the flow's arena; NULL (and the flow failed) on OOM. */
+op_json_w_t *op_as_writer(op_as_t *as);
+/* End the session with a redirectable error: its record goes, the answer
+ * is the error response (state, iss). */
+void op_as_end_with_error(op_as_t *as, const char *error, const char *description);
 /* Finish w (an answer object) as the reply. */
 void op_as_answer(op_as_t *as, op_json_w_t *w);
 /* The id of the subject session created for session id sid. */
