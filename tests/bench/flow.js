@@ -4,8 +4,8 @@
 // server. Prints one line per figure:
 //   flows <per second> <count>
 //   refresh <per second> <count>
-// Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows]
-// ("flows": the flows only, for counting store round trips per flow)
+// Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows|refresh]
+// (only the flows, or only the refresh grants; default both)
 const [issuer, secondsArg, concArg, only] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
 const concurrency = Number(concArg ?? 16);
@@ -62,7 +62,7 @@ async function run(label, work) {
   console.log(`${label} ${Math.round(count / elapsed)} ${count}`);
 }
 
-await run('flows', (n) => flow(n));
+if (only !== 'refresh') await run('flows', (n) => flow(n));
 if (only === 'flows') process.exit(0);
 // Each worker keeps one refresh token and rotates it.
 const seeds = await Promise.all(Array.from({ length: concurrency }, (_, i) => flow(`seed-${i}`)));
