@@ -544,7 +544,6 @@ static void op_as_on_free(op_flow_t *f)
         return;
     if (as->keys != NULL)
         op_keys_set_release(as->keys);
-    op_http_req_release(as->req);
 }
 
 static const op_flow_def_t op_as_flow = {
@@ -580,23 +579,18 @@ void op_authz_session_handle(op_http_req_t *req, void *arg)
         op_http_reply_error(req, &err);
         return;
     }
-    op_flow_t *f = op_flow_new(srv->loop, &op_as_flow, OP_AS_ARENA, op_http_req_id(req));
-    op_as_t *as = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*as)) : NULL;
-    if (as == NULL) {
-        if (f != NULL)
-            op_flow_release(f);
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
-        op_http_reply_error(req, &err);
+    op_flow_t *f;
+    op_as_t *as = op_server_flow_new(srv, req, &op_as_flow, OP_AS_ARENA, sizeof(*as), &f);
+    if (as == NULL)
         return;
-    }
     as->srv = srv;
     as->req = req;
     as->flow = f;
     as->op = op;
     as->keys = op_keys_current(srv->keys);
-    if (op != OP_AS_START)
-        as->sid = op_arena_strndup(f->arena, sub, sid_len);
-    op_http_req_hold(req);
-    f->ctx = as;
+    if (op != OP_AS_START && (as->sid = op_arena_strndup(f->arena, sub, sid_len)) == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        op_flow_set_state(f, AS_REPLY);
+    }
     op_flow_run(f);
 }

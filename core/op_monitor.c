@@ -81,33 +81,18 @@ static int op_monitor_step(op_flow_t *f)
     return OP_DONE;
 }
 
-static void op_monitor_on_free(op_flow_t *f)
-{
-    op_monitor_hc_t *hc = f->ctx;
-    if (hc != NULL)
-        op_http_req_release(hc->req);
-}
-
 static const op_flow_def_t op_monitor_hc_flow = {
-    "healthcheck", HC_MAX, op_monitor_states, op_monitor_step, op_monitor_on_free,
+    "healthcheck", HC_MAX, op_monitor_states, op_monitor_step, NULL,
 };
 
 void op_monitor_healthcheck_handle(op_http_req_t *req, void *arg)
 {
     op_server_t *srv = arg;
-    op_flow_t *f = op_flow_new(srv->loop, &op_monitor_hc_flow, 4096, op_http_req_id(req));
-    op_monitor_hc_t *hc = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*hc)) : NULL;
-    if (hc == NULL) {
-        if (f != NULL)
-            op_flow_release(f);
-        op_err_t err;
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
-        op_http_reply_error(req, &err);
+    op_flow_t *f;
+    op_monitor_hc_t *hc = op_server_flow_new(srv, req, &op_monitor_hc_flow, 4096, sizeof(*hc), &f);
+    if (hc == NULL)
         return;
-    }
     hc->srv = srv;
     hc->req = req;
-    op_http_req_hold(req);
-    f->ctx = hc;
     op_flow_run(f);
 }

@@ -48,6 +48,15 @@ typedef struct op_server {
  */
 int op_server_run(op_config_t *cfg, bool reuse_port);
 
+/*
+ * A flow serving req (core/op_server_flow.c): a new flow of def with a
+ * zeroed context of ctx_size bytes in its arena (f->ctx, returned), which
+ * holds req until the flow is freed. On OOM it answers 500 itself and
+ * returns NULL. The caller fills the context and runs the flow.
+ */
+void *op_server_flow_new(op_server_t *srv, op_http_req_t *req, const op_flow_def_t *def,
+                         size_t arena_max, size_t ctx_size, op_flow_t **out);
+
 /* ---- endpoints (one file each) ---------------------------------------- */
 
 /* /.well-known/openid-configuration and /.well-known/oauth-authorization-server:

@@ -721,36 +721,19 @@ static int op_token_endpoint_step(op_flow_t *f)
     return OP_DONE;
 }
 
-static void op_token_endpoint_on_free(op_flow_t *f)
-{
-    op_token_endpoint_t *te = f->ctx;
-
-    if (te != NULL)
-        op_http_req_release(te->req);
-}
-
 static const op_flow_def_t op_token_endpoint_flow = {
-    "token", TE_MAX, op_token_endpoint_states, op_token_endpoint_step, op_token_endpoint_on_free,
+    "token", TE_MAX, op_token_endpoint_states, op_token_endpoint_step, NULL,
 };
 
 void op_token_endpoint_handle(op_http_req_t *req, void *arg)
 {
     op_server_t *srv = arg;
-    op_flow_t *f = op_flow_new(srv->loop, &op_token_endpoint_flow, OP_TOKEN_ENDPOINT_ARENA,
-                               op_http_req_id(req));
-    op_token_endpoint_t *te = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*te)) : NULL;
-
-    if (te == NULL) {
-        op_err_t err;
-        if (f != NULL)
-            op_flow_release(f);
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
-        op_http_reply_error(req, &err);
+    op_flow_t *f;
+    op_token_endpoint_t *te = op_server_flow_new(srv, req, &op_token_endpoint_flow,
+                                                 OP_TOKEN_ENDPOINT_ARENA, sizeof(*te), &f);
+    if (te == NULL)
         return;
-    }
     te->srv = srv;
     te->req = req;
-    op_http_req_hold(req);
-    f->ctx = te;
     op_flow_run(f);
 }

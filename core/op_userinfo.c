@@ -266,7 +266,6 @@ static void op_userinfo_on_free(op_flow_t *f)
         return;
     if (ui->keys != NULL)
         op_keys_set_release(ui->keys);
-    op_http_req_release(ui->req);
 }
 
 static const op_flow_def_t op_userinfo_flow = {
@@ -276,21 +275,12 @@ static const op_flow_def_t op_userinfo_flow = {
 void op_userinfo_handle(op_http_req_t *req, void *arg)
 {
     op_server_t *srv = arg;
-    op_flow_t *f =
-        op_flow_new(srv->loop, &op_userinfo_flow, OP_USERINFO_ARENA, op_http_req_id(req));
-    op_userinfo_t *ui = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*ui)) : NULL;
-
-    if (ui == NULL) {
-        op_err_t err;
-        if (f != NULL)
-            op_flow_release(f);
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
-        op_http_reply_error(req, &err);
+    op_flow_t *f;
+    op_userinfo_t *ui =
+        op_server_flow_new(srv, req, &op_userinfo_flow, OP_USERINFO_ARENA, sizeof(*ui), &f);
+    if (ui == NULL)
         return;
-    }
     ui->srv = srv;
     ui->req = req;
-    op_http_req_hold(req);
-    f->ctx = ui;
     op_flow_run(f);
 }
