@@ -10,8 +10,8 @@
 
 #include "core/op_server.h"
 
-bool op_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32],
-                     size_t nhashes, bool allow_query)
+bool op_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32], size_t nhashes,
+                     bool allow_query)
 {
     const char *token = op_http_req_bearer(req);
     if (token == NULL && allow_query)
@@ -29,7 +29,6 @@ bool op_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32],
 void op_api_reply_unauthorized(op_http_req_t *req)
 {
     op_err_t err;
-    OP_ERR_OAUTH(&err, OP_EDENIED, "invalid_token", 401,
-                 "missing or invalid bearer token");
+    OP_ERR_OAUTH(&err, OP_EDENIED, "invalid_token", 401, "missing or invalid bearer token");
     op_http_reply_error(req, &err);
 }

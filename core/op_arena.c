@@ -29,8 +29,8 @@ struct op_arena {
     op_arena_cleanup_t *cleanups;
     size_t max;
     size_t used;
-    unsigned char *last;  /* the most recent allocation, for in-place grow */
-    bool debug;           /* OP_DEBUG_ARENA=1: one malloc per allocation */
+    unsigned char *last; /* the most recent allocation, for in-place grow */
+    bool debug;          /* OP_DEBUG_ARENA=1: one malloc per allocation */
 };
 
 static size_t op_arena_round(size_t n)

@@ -39,8 +39,7 @@ void *op_arena_realloc(op_arena_t *a, void *old, size_t old_n, size_t n);
 char *op_arena_strdup(op_arena_t *a, const char *s);
 char *op_arena_strndup(op_arena_t *a, const char *s, size_t n);
 void *op_arena_memdup(op_arena_t *a, const void *p, size_t n);
-char *op_arena_printf(op_arena_t *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+char *op_arena_printf(op_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *op_arena_vprintf(op_arena_t *a, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 

@@ -11,8 +11,8 @@
  * expiry does not matter: OIDC Core §3.1.2.1); NULL otherwise. */
 static const char *op_as_hint_sub(op_as_t *as)
 {
-    static const unsigned algs = 1u << OP_JWS_RS256 | 1u << OP_JWS_PS256 | 1u << OP_JWS_ES256 |
-                                 1u << OP_JWS_EDDSA;
+    static const unsigned algs =
+        1u << OP_JWS_RS256 | 1u << OP_JWS_PS256 | 1u << OP_JWS_ES256 | 1u << OP_JWS_EDDSA;
     op_jws_t jws;
     op_json_t *claims;
     op_err_t err;
@@ -23,7 +23,7 @@ static const char *op_as_hint_sub(op_as_t *as)
         return NULL;
     const char *iss = op_json_get_str(claims, "iss");
     return iss != NULL && strcmp(iss, as->srv->cfg->issuer) == 0 ? op_json_get_str(claims, "sub")
-                                                                  : NULL;
+                                                                 : NULL;
 }
 
 bool op_as_needs_auth(op_as_t *as)
@@ -72,8 +72,8 @@ void op_as_requested_claims(op_as_t *as, op_strs_t *out)
         for (size_t i = 0; i < counts[l]; i++) {
             const char *name = lists[l][i].name;
             const char *tag = strchr(name, '#');
-            char *plain = op_arena_strndup(a, name, tag != NULL ? (size_t)(tag - name)
-                                                                : strlen(name));
+            char *plain =
+                op_arena_strndup(a, name, tag != NULL ? (size_t)(tag - name) : strlen(name));
             if (plain != NULL && strcmp(plain, "sub") != 0)
                 op_strs_add(a, out, plain);
         }
@@ -152,8 +152,10 @@ static void op_as_write_client(op_as_t *as, op_json_w_t *w)
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "client_id", c->client_id);
     op_json_w_kstr(w, "client_type", op_client_is_public(c) ? "public" : "confidential");
-    const char *opt[][2] = {{"name", c->client_name},   {"logo_uri", c->logo_uri},
-                            {"uri", c->client_uri},     {"policy_uri", c->policy_uri},
+    const char *opt[][2] = {{"name", c->client_name},
+                            {"logo_uri", c->logo_uri},
+                            {"uri", c->client_uri},
+                            {"policy_uri", c->policy_uri},
                             {"tos_uri", c->tos_uri}};
     for (size_t i = 0; i < OP_NELEMS(opt); i++) {
         if (opt[i][1] != NULL)

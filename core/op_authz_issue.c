@@ -75,8 +75,9 @@ int op_as_authenticated(op_as_t *as)
 
     if (sub == NULL || sub->type != OP_JSON_STRING || sub->u.str.len == 0 ||
         sub->u.str.len > OP_AS_SUB_MAX) {
-        op_as_fail(as, OP_EINVAL, "this session expects the authentication: "
-                                  "{\"sub\": \"<subject>\", ...}");
+        op_as_fail(as, OP_EINVAL,
+                   "this session expects the authentication: "
+                   "{\"sub\": \"<subject>\", ...}");
         return OP_EINVAL;
     }
     const char *bad = NULL;
@@ -91,16 +92,16 @@ int op_as_authenticated(op_as_t *as)
     else if (!op_as_opt_int(b, "max_idle", -1, 525600, &mi) || mi == 0)
         bad = "max_idle";
     as->sub_sid = op_as_derive_sub_sid(as);
-    if (bad == NULL && (as->sub_sid == NULL ||
-                        op_sub_session_new(as->flow->arena, as->srv->cfg, as->sub_sid,
-                                           sub->u.str.s, auth_time, s) != OP_OK)) {
+    if (bad == NULL &&
+        (as->sub_sid == NULL || op_sub_session_new(as->flow->arena, as->srv->cfg, as->sub_sid,
+                                                   sub->u.str.s, auth_time, s) != OP_OK)) {
         op_as_fail(as, OP_ENOMEM, "out of memory");
         return OP_ENOMEM;
     }
     if (bad == NULL && (op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK))
         bad = "amr";
-    else if (bad == NULL && (!op_as_opt_obj(b, "data", &s->data) ||
-                             !op_as_opt_obj(b, "claims", &s->claims)))
+    else if (bad == NULL &&
+             (!op_as_opt_obj(b, "data", &s->data) || !op_as_opt_obj(b, "claims", &s->claims)))
         bad = "data or claims";
     if (bad != NULL) {
         op_as_fail(as, OP_EINVAL, "bad authentication member \"%s\"", bad);
@@ -223,7 +224,7 @@ static const char *op_as_consent_claims(op_as_t *as, const op_json_t *claims)
         if (v->type != OP_JSON_STRING || v->u.str.len == 0)
             return "claims must be an array of strings";
         int rc = strcmp(v->u.str.s, "*") == 0 ? op_as_add_all_claims(as)
-                                               : op_as_add_claim(as, v->u.str.s);
+                                              : op_as_add_claim(as, v->u.str.s);
         if (rc != OP_OK)
             return "out of memory";
     }
@@ -259,9 +260,9 @@ int op_as_consented(op_as_t *as)
             bad = "long_lived must be a boolean";
         g->long_lived = v->type == OP_JSON_TRUE;
     }
-    if (bad == NULL && op_grant_read_specs(g, op_json_get(b, "access_token"),
-                                           op_json_get(b, "refresh_token"),
-                                           op_json_get(b, "id_token")) != NULL)
+    if (bad == NULL &&
+        op_grant_read_specs(g, op_json_get(b, "access_token"), op_json_get(b, "refresh_token"),
+                            op_json_get(b, "id_token")) != NULL)
         bad = "bad access_token, refresh_token or id_token spec";
     if (bad == NULL && !op_as_opt_obj(b, "data", &g->dat))
         bad = "data must be an object";
@@ -339,8 +340,8 @@ void op_as_fetch_claims(op_as_t *as)
     }
     op_flow_set_state(as->flow, AS_CLAIMS);
     op_flow_hold(as->flow);
-    op_token_claims_fetch(as->srv->spi, as->srv->cfg->spi_timeout_ms, &as->grant, names,
-                          "id_token", as->flow->req_id, as->flow->arena, op_as_on_claims, as);
+    op_token_claims_fetch(as->srv->spi, as->srv->cfg->spi_timeout_ms, &as->grant, names, "id_token",
+                          as->flow->req_id, as->flow->arena, op_as_on_claims, as);
 }
 
 /* The long-lived authorisation record (no TTL, indexes sub and cid). */
@@ -373,8 +374,13 @@ static void op_as_write_authz(op_as_t *as)
     idx[0] = (op_store_index_t){"sub", as->grant.sub, strlen(as->grant.sub)};
     idx[1] = (op_store_index_t){"cid", as->grant.cid, strlen(as->grant.cid)};
     op_store_rec_t rec = {
-        .ns = OP_AS_NS_AUTHZ, .key = key, .key_len = 64, .value = json, .value_len = len,
-        .indexes = idx, .nindexes = 2,
+        .ns = OP_AS_NS_AUTHZ,
+        .key = key,
+        .key_len = 64,
+        .value = json,
+        .value_len = len,
+        .indexes = idx,
+        .nindexes = 2,
     };
     op_as_write(as, &rec);
 }

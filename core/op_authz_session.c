@@ -22,14 +22,14 @@
 
 #include "core/op_authz_session.h"
 
-#define OP_AS_ARENA (1u << 20)
+#define OP_AS_ARENA     (1u << 20)
 #define OP_AS_SID_BYTES 32
 #define OP_AS_QUERY_MAX (16 * 1024)
 
 static const char *const op_as_state_names[AS_MAX] = {
-    "begin",  "load_sess",      "parse",     "load_sub",  "decide_auth",
-    "authenticated", "load_authz", "decide_consent", "consented", "claims",
-    "mint",   "wait_writes",    "reply",
+    "begin",         "load_sess",   "parse",          "load_sub",  "decide_auth",
+    "authenticated", "load_authz",  "decide_consent", "consented", "claims",
+    "mint",          "wait_writes", "reply",
 };
 
 /* ---- answers ------------------------------------------------------------ */
@@ -140,8 +140,8 @@ const char *op_as_derive_sub_sid(op_as_t *as)
     char *msg = op_arena_printf(as->flow->arena, "sub_sid\n%s", as->sid);
     if (msg == NULL)
         return NULL;
-    op_hmac_sha256(as->srv->cfg->keys_enc_key, sizeof(as->srv->cfg->keys_enc_key), msg,
-                   strlen(msg), mac);
+    op_hmac_sha256(as->srv->cfg->keys_enc_key, sizeof(as->srv->cfg->keys_enc_key), msg, strlen(msg),
+                   mac);
     return op_b64url_encode_arena(as->flow->arena, mac, sizeof(mac));
 }
 
@@ -348,8 +348,8 @@ static void op_as_on_sub(int status, const op_store_res_t *res, void *arg)
 {
     op_as_t *as = arg;
     op_err_t err;
-    if (status == OP_OK && op_sub_session_read(as->flow->arena, res->value, res->value_len,
-                                               &as->sub, &err) == OP_OK)
+    if (status == OP_OK &&
+        op_sub_session_read(as->flow->arena, res->value, res->value_len, &as->sub, &err) == OP_OK)
         as->have_sub = op_sub_session_alive(&as->sub, op_loop_epoch());
     else if (status != OP_OK && status != OP_ENOTFOUND)
         op_as_fail(as, status, "storage: %s", op_status_name(status));
@@ -411,9 +411,17 @@ static int op_as_check_query(op_as_t *as)
 static bool op_as_error_allowed(const op_as_t *as, const char *error)
 {
     static const char *const standard[] = {
-        "access_denied", "invalid_request", "unauthorized_client", "unsupported_response_type",
-        "invalid_scope", "server_error", "temporarily_unavailable", "login_required",
-        "consent_required", "interaction_required", "account_selection_required",
+        "access_denied",
+        "invalid_request",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "login_required",
+        "consent_required",
+        "interaction_required",
+        "account_selection_required",
         "invalid_target",
     };
     for (size_t i = 0; i < OP_NELEMS(standard); i++) {
@@ -470,8 +478,9 @@ static int op_as_step_parse(op_as_t *as)
         const op_params_t *q = op_http_req_query(as->req);
         const char *error = op_params_get(q, "error");
         if (error != NULL && !op_as_error_allowed(as, error)) {
-            op_as_fail(as, OP_EINVAL, "error: not a standard code nor one of "
-                                      "op.authz.customErrorCodes");
+            op_as_fail(as, OP_EINVAL,
+                       "error: not a standard code nor one of "
+                       "op.authz.customErrorCodes");
             return OP_OK;
         }
         op_as_end_with_error(as, error != NULL ? error : "access_denied",

@@ -24,8 +24,8 @@
 #include "core/op_token.h"
 #include "core/op_writes.h"
 
-#define OP_AS_NS "authz-sess"
-#define OP_AS_NS_SUB "sub-sess"
+#define OP_AS_NS       "authz-sess"
+#define OP_AS_NS_SUB   "sub-sess"
 #define OP_AS_NS_AUTHZ "authz"
 
 /* What the API call asks. */
@@ -66,22 +66,22 @@ typedef struct op_as {
     /* the session */
     const char *sid;
     char sess_key[65];
-    bool have_sess;         /* a record exists in the store */
-    const char *stage;      /* "auth" or "consent" */
+    bool have_sess;    /* a record exists in the store */
+    const char *stage; /* "auth" or "consent" */
     const char *query;
     size_t query_len;
-    const op_json_t *data;  /* the session's data, or NULL */
+    const op_json_t *data; /* the session's data, or NULL */
     int64_t created;
-    const op_json_t *body;  /* the API call's JSON body */
+    const op_json_t *body; /* the API call's JSON body */
 
     /* the request */
     op_authz_req_t areq;
     op_authz_error_t aerr;
 
     /* the subject session */
-    const char *sub_sid;   /* raw id: from the POST, or of a new session */
-    char sub_key[65];      /* "" when none */
-    bool sub_new;          /* created by this authorisation session */
+    const char *sub_sid; /* raw id: from the POST, or of a new session */
+    char sub_key[65];    /* "" when none */
+    bool sub_new;        /* created by this authorisation session */
     op_sub_session_t sub;
     bool have_sub;
 

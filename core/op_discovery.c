@@ -19,11 +19,11 @@
 
 struct op_discovery {
     op_server_t *srv;
-    op_arena_t *arena;        /* the unsigned members; lives with d */
-    const char *members;      /* {"issuer":...} without signed_metadata */
+    op_arena_t *arena;   /* the unsigned members; lives with d */
+    const char *members; /* {"issuer":...} without signed_metadata */
     size_t members_len;
     op_keys_set_t *signed_for; /* retained: the set the document below uses */
-    char *doc;                /* malloc'd: members + signed_metadata */
+    char *doc;                 /* malloc'd: members + signed_metadata */
     size_t doc_len;
 };
 
@@ -38,7 +38,7 @@ static void op_discovery_list(op_json_w_t *w, const char *key, const char *const
 
 #define OP_DISCOVERY_LIST(w, key, ...)                                                             \
     do {                                                                                           \
-        static const char *const v_[] = {__VA_ARGS__};                                            \
+        static const char *const v_[] = {__VA_ARGS__};                                             \
         op_discovery_list((w), (key), v_, OP_NELEMS(v_));                                          \
     } while (0)
 
@@ -66,16 +66,16 @@ static void op_discovery_members(op_json_w_t *w, op_arena_t *a, const op_config_
     op_discovery_list(w, "userinfo_signing_alg_values_supported", algs, cfg->n_id_token_algs);
     OP_DISCOVERY_LIST(w, "token_endpoint_auth_methods_supported", "client_secret_basic",
                       "client_secret_post", "none");
-    op_discovery_list(w, "code_challenge_methods_supported",
-                      (const char *const[]){"S256", "plain"}, cfg->authz_allow_plain_pkce ? 2 : 1);
+    op_discovery_list(w, "code_challenge_methods_supported", (const char *const[]){"S256", "plain"},
+                      cfg->authz_allow_plain_pkce ? 2 : 1);
     OP_DISCOVERY_LIST(w, "prompt_values_supported", "none", "login", "consent", "select_account",
                       "create");
     OP_DISCOVERY_LIST(w, "claim_types_supported", "normal");
-    OP_DISCOVERY_LIST(w, "claims_supported", "sub", "iss", "auth_time", "acr", "amr", "sid",
-                      "name", "family_name", "given_name", "middle_name", "nickname",
-                      "preferred_username", "profile", "picture", "website", "gender",
-                      "birthdate", "zoneinfo", "locale", "updated_at", "email",
-                      "email_verified", "address", "phone_number", "phone_number_verified");
+    OP_DISCOVERY_LIST(w, "claims_supported", "sub", "iss", "auth_time", "acr", "amr", "sid", "name",
+                      "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+                      "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+                      "updated_at", "email", "email_verified", "address", "phone_number",
+                      "phone_number_verified");
     op_json_w_kbool(w, "claims_parameter_supported", true);
     op_json_w_kbool(w, "request_parameter_supported", false);
     op_json_w_kbool(w, "request_uri_parameter_supported", false);
@@ -132,13 +132,13 @@ static int op_discovery_sign(op_discovery_t *d, op_keys_set_t *set, op_err_t *er
     /* members ends with '}': replace it with ,"iss":..,"iat":N}. The issuer
      * was validated as a URL (RFC 3986 characters: no '"' or '\\'), so it
      * needs no escaping. */
-    char *claims = op_arena_printf(a, "%.*s,\"iss\":\"%s\",\"iat\":%lld}",
-                                   (int)(d->members_len - 1), d->members, cfg->issuer,
-                                   (long long)op_loop_epoch());
+    char *claims =
+        op_arena_printf(a, "%.*s,\"iss\":\"%s\",\"iat\":%lld}", (int)(d->members_len - 1),
+                        d->members, cfg->issuer, (long long)op_loop_epoch());
     char *jwt = NULL;
     int rc = claims == NULL ? OP_ERR(err, OP_ENOMEM, "out of memory")
-                            : op_jws_sign(set, cfg->id_token_algs[0], "JWT", claims,
-                                          strlen(claims), a, &jwt, err);
+                            : op_jws_sign(set, cfg->id_token_algs[0], "JWT", claims, strlen(claims),
+                                          a, &jwt, err);
     if (rc == OP_OK) {
         size_t n = d->members_len + strlen(jwt) + sizeof(",\"signed_metadata\":\"\"}");
         char *doc = malloc(n);
@@ -168,8 +168,7 @@ void op_discovery_handle(op_http_req_t *req, void *arg)
     op_err_t err;
     op_err_clear(&err);
     if (set != d->signed_for && op_discovery_sign(d, set, &err) != OP_OK) {
-        op_log_error(op_http_req_id(req), "discovery: cannot sign metadata: %s",
-                     err.description);
+        op_log_error(op_http_req_id(req), "discovery: cannot sign metadata: %s", err.description);
         op_keys_set_release(set);
         op_http_reply_error(req, &err);
         return;

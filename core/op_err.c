@@ -56,9 +56,8 @@ void op_err_clear(op_err_t *err)
         memset(err, 0, sizeof(*err));
 }
 
-int op_err_set(op_err_t *err, int code, const char *oauth_error, int status,
-               const char *file, int line, const char *func, const char *fmt,
-               ...)
+int op_err_set(op_err_t *err, int code, const char *oauth_error, int status, const char *file,
+               int line, const char *func, const char *fmt, ...)
 {
     if (err == NULL)
         return code;

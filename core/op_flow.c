@@ -7,8 +7,8 @@
 
 #include "core/op.h"
 
-op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def,
-                       size_t arena_max, const char *req_id)
+op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def, size_t arena_max,
+                       const char *req_id)
 {
     op_arena_t *a = op_arena_new(arena_max);
     if (a == NULL)
@@ -37,8 +37,8 @@ const char *op_flow_state_name(const op_flow_t *f)
 void op_flow_set_state(op_flow_t *f, int to)
 {
     assert(to >= 0 && to < f->def->nstates);
-    op_log_debug(f->req_id, "flow %s: %s -> %s", f->def->name,
-                 f->def->state_names[f->state], f->def->state_names[to]);
+    op_log_debug(f->req_id, "flow %s: %s -> %s", f->def->name, f->def->state_names[f->state],
+                 f->def->state_names[to]);
     f->state = to;
 }
 

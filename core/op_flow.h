@@ -61,8 +61,8 @@ struct op_flow {
  * req_id is copied. Returns NULL on OOM. The caller holds the runner's
  * reference and starts it with op_flow_run() or op_flow_schedule().
  */
-op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def,
-                       size_t arena_max, const char *req_id);
+op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def, size_t arena_max,
+                       const char *req_id);
 
 /* Move to state `to` (asserts it is valid) and trace "from -> to". */
 void op_flow_set_state(op_flow_t *f, int to);

@@ -20,8 +20,8 @@ int op_strs_add(op_arena_t *a, op_strs_t *l, const char *s)
 {
     if (op_strs_has(l, s))
         return OP_OK;
-    const char **items = op_arena_realloc(a, l->items, l->n * sizeof(*items),
-                                          (l->n + 1) * sizeof(*items));
+    const char **items =
+        op_arena_realloc(a, l->items, l->n * sizeof(*items), (l->n + 1) * sizeof(*items));
     char *copy = op_arena_strdup(a, s);
     if (items == NULL || copy == NULL)
         return OP_ENOMEM;

@@ -22,12 +22,12 @@ typedef struct op_strs {
 typedef struct op_grant {
     const char *sub;
     const char *cid;
-    op_strs_t scp; /* scope values */
-    op_strs_t clm; /* claim names for UserInfo */
-    op_strs_t idc; /* claim names for the ID token */
-    op_strs_t atc; /* claim names copied into the access token */
-    op_strs_t cll; /* claims locales */
-    op_strs_t aud; /* access token audience */
+    op_strs_t scp;        /* scope values */
+    op_strs_t clm;        /* claim names for UserInfo */
+    op_strs_t idc;        /* claim names for the ID token */
+    op_strs_t atc;        /* claim names copied into the access token */
+    op_strs_t cll;        /* claims locales */
+    op_strs_t aud;        /* access token audience */
     const op_json_t *uip; /* preset UserInfo claims (object or NULL) */
     const op_json_t *idp; /* preset ID token claims */
     const op_json_t *dat; /* consent data */

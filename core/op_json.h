@@ -76,9 +76,8 @@ extern const op_json_limits_t op_json_default_limits;
  * JSON; err->description says what and where (byte offset), without
  * echoing the input.
  */
-int op_json_parse(op_arena_t *a, const char *buf, size_t len,
-                  const op_json_limits_t *lim, op_json_t **out,
-                  op_err_t *err);
+int op_json_parse(op_arena_t *a, const char *buf, size_t len, const op_json_limits_t *lim,
+                  op_json_t **out, op_err_t *err);
 
 /* Object member lookup; NULL when obj is not an object or has no key. */
 const op_json_t *op_json_get(const op_json_t *obj, const char *key);
@@ -124,7 +123,6 @@ void op_json_w_kbool(op_json_w_t *w, const char *key, bool v);
  * length (len may be NULL). Returns OP_OK, or OP_EINVAL when any earlier
  * call failed (invalid UTF-8, unbalanced nesting, key outside an object).
  */
-int op_json_w_finish(op_json_w_t *w, const char **out, size_t *len,
-                     op_err_t *err);
+int op_json_w_finish(op_json_w_t *w, const char **out, size_t *len, op_err_t *err);
 
 #endif

@@ -47,21 +47,35 @@ bool op_log_enabled(op_log_level_t level)
  * ..."), and JSON-style ("\"client_secret\":\"...\"") forms are covered.
  */
 static const char *const op_log_markers[] = {
-    "bearer ",           "basic ",           "client_secret=",
-    "password=",         "code=",            "access_token=",
-    "refresh_token=",    "id_token=",        "client_assertion=",
-    "code_verifier=",    "token=",           "\"client_secret\":\"",
-    "\"password\":\"",   "\"k\":\"",         "\"d\":\"",
-    "\"access_token\":\"", "\"refresh_token\":\"", "\"id_token\":\"",
-    "\"code\":\"",       "\"p\":\"",         "\"q\":\"",
+    "bearer ",
+    "basic ",
+    "client_secret=",
+    "password=",
+    "code=",
+    "access_token=",
+    "refresh_token=",
+    "id_token=",
+    "client_assertion=",
+    "code_verifier=",
+    "token=",
+    "\"client_secret\":\"",
+    "\"password\":\"",
+    "\"k\":\"",
+    "\"d\":\"",
+    "\"access_token\":\"",
+    "\"refresh_token\":\"",
+    "\"id_token\":\"",
+    "\"code\":\"",
+    "\"p\":\"",
+    "\"q\":\"",
 };
 
 static bool op_log_is_value_end(char c, bool json)
 {
     if (json)
         return c == '"' || c == '\0';
-    return c == '&' || c == ' ' || c == ',' || c == ';' || c == '"' ||
-           c == '\'' || c == '\0' || c == '\n';
+    return c == '&' || c == ' ' || c == ',' || c == ';' || c == '"' || c == '\'' || c == '\0' ||
+           c == '\n';
 }
 
 void op_log_redact(char *buf)
@@ -87,8 +101,7 @@ void op_log_redact(char *buf)
     }
 }
 
-void op_log_v(op_log_level_t level, const char *req_id, const char *fmt,
-              va_list ap)
+void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list ap)
 {
     if (!op_log_enabled(level))
         return;
@@ -97,11 +110,9 @@ void op_log_v(op_log_level_t level, const char *req_id, const char *fmt,
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line),
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%s] ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                     op_log_names[level], req_id != NULL ? req_id : "-");
+    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%s] ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), op_log_names[level], req_id != NULL ? req_id : "-");
     if (n < 0)
         return;
     size_t off = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;

@@ -15,12 +15,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-typedef enum {
-    OP_LOG_DEBUG = 0,
-    OP_LOG_INFO,
-    OP_LOG_WARN,
-    OP_LOG_ERROR
-} op_log_level_t;
+typedef enum { OP_LOG_DEBUG = 0, OP_LOG_INFO, OP_LOG_WARN, OP_LOG_ERROR } op_log_level_t;
 
 /* Minimum level and output fd (2 by default). */
 void op_log_init(op_log_level_t min_level, int fd);
@@ -33,16 +28,16 @@ bool op_log_enabled(op_log_level_t level);
 /* req_id may be NULL (logged as "-"). */
 void op_log(op_log_level_t level, const char *req_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void op_log_v(op_log_level_t level, const char *req_id, const char *fmt,
-              va_list ap) __attribute__((format(printf, 3, 0)));
+void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
-#define op_log_debug(rid, ...)                         \
-    do {                                               \
-        if (op_log_enabled(OP_LOG_DEBUG))              \
-            op_log(OP_LOG_DEBUG, (rid), __VA_ARGS__);  \
+#define op_log_debug(rid, ...)                                                                     \
+    do {                                                                                           \
+        if (op_log_enabled(OP_LOG_DEBUG))                                                          \
+            op_log(OP_LOG_DEBUG, (rid), __VA_ARGS__);                                              \
     } while (0)
-#define op_log_info(rid, ...) op_log(OP_LOG_INFO, (rid), __VA_ARGS__)
-#define op_log_warn(rid, ...) op_log(OP_LOG_WARN, (rid), __VA_ARGS__)
+#define op_log_info(rid, ...)  op_log(OP_LOG_INFO, (rid), __VA_ARGS__)
+#define op_log_warn(rid, ...)  op_log(OP_LOG_WARN, (rid), __VA_ARGS__)
 #define op_log_error(rid, ...) op_log(OP_LOG_ERROR, (rid), __VA_ARGS__)
 
 /* Mask secret values in buf (NUL-terminated, modified in place). Exposed

@@ -42,8 +42,8 @@ struct op_timer {
 
 struct op_call {
     op_loop_t *loop;
-    int refs;          /* requester + operation */
-    bool ended;        /* the requester's outcome is fixed */
+    int refs;   /* requester + operation */
+    bool ended; /* the requester's outcome is fixed */
     int status;
     void *result;
     void (*result_free)(void *);
@@ -261,8 +261,7 @@ static void op_call_deliver(void *arg)
 }
 
 /* Fix the requester's outcome and schedule its callback. */
-static void op_call_end(op_call_t *call, int status, void *result,
-                        void (*result_free)(void *))
+static void op_call_end(op_call_t *call, int status, void *result, void (*result_free)(void *))
 {
     call->ended = true;
     call->status = status;
@@ -283,8 +282,7 @@ static void op_call_on_deadline(void *arg)
         op_call_end(call, OP_ETIMEDOUT, NULL, NULL);
 }
 
-op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb,
-                       void *arg)
+op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb, void *arg)
 {
     op_call_t *call = calloc(1, sizeof(*call));
     if (call == NULL)
@@ -304,8 +302,7 @@ op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb,
     return call;
 }
 
-void op_call_complete(op_call_t *call, int status, void *result,
-                      void (*result_free)(void *))
+void op_call_complete(op_call_t *call, int status, void *result, void (*result_free)(void *))
 {
     if (!call->ended)
         op_call_end(call, status, result, result_free);

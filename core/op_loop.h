@@ -71,8 +71,7 @@ typedef void (*op_call_cb)(int status, void *result, void *arg);
  * hands the call to the operation, which must eventually call
  * op_call_complete exactly once.
  */
-op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb,
-                       void *arg);
+op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb, void *arg);
 
 /*
  * Operation side: deliver status and result. result must stay valid until
@@ -80,8 +79,7 @@ op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb,
  * runs when the result is dropped because the call already ended).
  * Consumes the operation's reference: the call must not be used after.
  */
-void op_call_complete(op_call_t *call, int status, void *result,
-                      void (*result_free)(void *));
+void op_call_complete(op_call_t *call, int status, void *result, void (*result_free)(void *));
 
 /* Requester side: end now with OP_ECANCELED (deferred). No-op when the
  * callback already ran or is scheduled. */

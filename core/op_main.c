@@ -22,7 +22,7 @@
 #include "core/op_client.h"
 #include "core/op_server.h"
 
-#define OP_MAIN_MAX_WORKERS 256
+#define OP_MAIN_MAX_WORKERS  256
 #define OP_MAIN_MAX_RESPAWNS 10 /* per worker slot */
 
 extern char **environ;
@@ -132,8 +132,7 @@ static int op_main_supervise(op_config_t *cfg, int n)
                 op_main_stop_signo = SIGTERM;
             continue;
         }
-        op_log_error(NULL, "supervisor: worker %d killed by signal %d", (int)pid,
-                     WTERMSIG(st));
+        op_log_error(NULL, "supervisor: worker %d killed by signal %d", (int)pid, WTERMSIG(st));
         if (op_main_stop_signo == 0 && respawns[slot]++ < OP_MAIN_MAX_RESPAWNS) {
             pids[slot] = op_main_spawn(cfg);
             if (pids[slot] > 0)
@@ -197,8 +196,10 @@ int main(int argc, char **argv)
         op_log_warn(NULL, "%s", *w);
     int rc;
     if (workers > 1 && cfg->storage_kind == OP_STORE_MEMORY) {
-        op_log_error(NULL, "--workers %ld needs a shared store: the memory store serves "
-                           "one process only (set storage.type = redis)", workers);
+        op_log_error(NULL,
+                     "--workers %ld needs a shared store: the memory store serves "
+                     "one process only (set storage.type = redis)",
+                     workers);
         rc = 1;
     } else if (workers > 1) {
         rc = op_main_supervise(cfg, (int)workers);

@@ -19,10 +19,9 @@
 #define OP_SERVER_DRAIN_POLL_MS 20
 
 static const op_http_route_t op_server_routes[] = {
-    {OP_HTTP_GET, "/.well-known/openid-configuration", OP_ROUTE_CORS,
-     op_discovery_handle, NULL},
-    {OP_HTTP_GET, "/.well-known/oauth-authorization-server", OP_ROUTE_CORS,
-     op_discovery_handle, NULL},
+    {OP_HTTP_GET, "/.well-known/openid-configuration", OP_ROUTE_CORS, op_discovery_handle, NULL},
+    {OP_HTTP_GET, "/.well-known/oauth-authorization-server", OP_ROUTE_CORS, op_discovery_handle,
+     NULL},
     {OP_HTTP_GET, "/jwks.json", OP_ROUTE_CORS, op_jwks_handle, NULL},
     {OP_HTTP_GET, "/monitor/v1/healthcheck", 0, op_monitor_healthcheck_handle, NULL},
     {OP_HTTP_POST, "/token", OP_ROUTE_CORS, op_token_endpoint_handle, NULL},
@@ -70,9 +69,8 @@ static void op_server_listen(op_server_t *srv)
         op_server_fail(srv, "http", &err);
         return;
     }
-    op_log_info(NULL, "ready: %s on %s:%d (store: %s, pid %d)", cfg->issuer,
-                cfg->http_address, op_http_port(srv->http), op_store_kind_name(srv->store),
-                (int)getpid());
+    op_log_info(NULL, "ready: %s on %s:%d (store: %s, pid %d)", cfg->issuer, cfg->http_address,
+                op_http_port(srv->http), op_store_kind_name(srv->store), (int)getpid());
 }
 
 /* ---- clients ------------------------------------------------------------ */
@@ -135,9 +133,8 @@ static void op_server_open_plugins(op_server_t *srv)
         .lookup = op_server_plugin_prop,
         .lookup_arg = srv->cfg,
     };
-    if (srv->http_client == NULL ||
-        op_spi_open(srv->loop, srv->http_client, &s, cfg->claims_users_file, &srv->spi, &err) !=
-            OP_OK) {
+    if (srv->http_client == NULL || op_spi_open(srv->loop, srv->http_client, &s,
+                                                cfg->claims_users_file, &srv->spi, &err) != OP_OK) {
         op_server_fail(srv, "plugins", &err);
         return;
     }

@@ -24,13 +24,13 @@ typedef struct op_discovery op_discovery_t;
 
 typedef struct op_server {
     op_loop_t *loop;
-    op_config_t *cfg;       /* retained */
+    op_config_t *cfg; /* retained */
     op_store_t *store;
     op_keys_t *keys;
     op_http_t *http;
     op_http_client_t *http_client; /* outbound: plugins, web hooks */
     op_spi_t *spi;
-    op_arena_t *clients_arena;     /* the clients and their registry */
+    op_arena_t *clients_arena; /* the clients and their registry */
     op_client_registry_t *clients;
     op_discovery_t *discovery;
     op_timer_t *drain_timer;
@@ -86,8 +86,8 @@ void op_monitor_healthcheck_handle(op_http_req_t *req, void *srv);
 /* True when the request carries (as a bearer token, or as ?access_token=
  * where allow_query) a token whose SHA-256 is in hashes. Constant time
  * per configured hash. */
-bool op_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32],
-                     size_t nhashes, bool allow_query);
+bool op_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32], size_t nhashes,
+                     bool allow_query);
 
 /* Reply 401 invalid_token with WWW-Authenticate (RFC 6750 §3). */
 void op_api_reply_unauthorized(op_http_req_t *req);

@@ -16,7 +16,7 @@
 
 #include "core/op_authz_session.h"
 
-#define OP_SUB_QUOTA_ARENA (256 * 1024)
+#define OP_SUB_QUOTA_ARENA    (256 * 1024)
 #define OP_SUB_QUOTA_MAX_LIST 64
 
 typedef struct op_sub_quota op_sub_quota_t;
@@ -76,8 +76,7 @@ static void op_sub_quota_close_oldest(op_sub_quota_t *q)
             continue;
         excess--;
         q->pending++;
-        op_store_del(q->srv->store, OP_AS_NS_SUB, e->key, strlen(e->key), op_sub_quota_on_del,
-                     q);
+        op_store_del(q->srv->store, OP_AS_NS_SUB, e->key, strlen(e->key), op_sub_quota_on_del, q);
     }
     if (q->pending == 0)
         op_sub_quota_done(q);

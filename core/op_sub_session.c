@@ -14,8 +14,8 @@ void op_sub_session_key(const char *sub_sid, char key[65])
     op_sha256_hex(sub_sid, strlen(sub_sid), key);
 }
 
-int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid,
-                       const char *sub, int64_t auth_time, op_sub_session_t *out)
+int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid, const char *sub,
+                       int64_t auth_time, op_sub_session_t *out)
 {
     memset(out, 0, sizeof(*out));
     uint8_t digest[32];

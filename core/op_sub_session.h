@@ -25,7 +25,7 @@ typedef struct op_sub_session {
     int max_life; /* minutes, -1: unlimited */
     int auth_life;
     int max_idle;
-    op_strs_t rps; /* client_ids that signed in during the session */
+    op_strs_t rps;           /* client_ids that signed in during the session */
     const op_json_t *data;   /* object or NULL */
     const op_json_t *claims; /* object or NULL */
     const char *sid_claim;   /* the OpenID "sid" claim given to clients */
@@ -33,8 +33,8 @@ typedef struct op_sub_session {
 
 /* A fresh session for sub authenticated at auth_time, with the config's
  * timeouts; sid_claim derived from sub_sid. */
-int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid,
-                       const char *sub, int64_t auth_time, op_sub_session_t *out);
+int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid, const char *sub,
+                       int64_t auth_time, op_sub_session_t *out);
 
 int op_sub_session_read(op_arena_t *a, const char *json, size_t len, op_sub_session_t *out,
                         op_err_t *err);

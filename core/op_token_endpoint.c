@@ -65,7 +65,7 @@ typedef struct op_token_endpoint {
 
     /* parallel store operations */
     int pending;
-    int batch_st;      /* the revocations' outcome */
+    int batch_st;       /* the revocations' outcome */
     op_writes_t writes; /* the minted tokens' records */
     op_strs_t fam_keys; /* keys listed by an index op */
 

@@ -23,8 +23,7 @@ bool op_str_has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-bool op_parse_i64(const char *s, size_t len, int64_t min, int64_t max,
-                  int64_t *out)
+bool op_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -110,8 +109,7 @@ static int op_b64url_value(unsigned char c)
     return -1;
 }
 
-bool op_b64url_decode(const char *in, size_t len, uint8_t *out,
-                      size_t *out_len)
+bool op_b64url_decode(const char *in, size_t len, uint8_t *out, size_t *out_len)
 {
     if (len % 4 == 1)
         return false;

@@ -29,8 +29,7 @@ bool op_str_has_prefix(const char *s, const char *prefix);
  * Strict decimal parse of s[0..len): optional '-', digits only, no
  * leading '+' or spaces, within [min, max]. Returns false on anything else.
  */
-bool op_parse_i64(const char *s, size_t len, int64_t min, int64_t max,
-                  int64_t *out);
+bool op_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
 
 /* base64url without padding (RFC 4648 §5, RFC 7515 §2). */
 size_t op_b64url_encoded_len(size_t n);
@@ -40,8 +39,7 @@ size_t op_b64url_encode(const uint8_t *in, size_t n, char *out);
 char *op_b64url_encode_arena(op_arena_t *a, const uint8_t *in, size_t n);
 /* Strict decode: no padding, no whitespace, canonical trailing bits.
  * out must hold len * 3 / 4 + 1 bytes. Returns false on bad input. */
-bool op_b64url_decode(const char *in, size_t len, uint8_t *out,
-                      size_t *out_len);
+bool op_b64url_decode(const char *in, size_t len, uint8_t *out, size_t *out_len);
 
 /* Lowercase hex. out must hold 2n + 1 bytes. */
 void op_hex_encode(const uint8_t *in, size_t n, char *out);

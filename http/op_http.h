@@ -36,9 +36,9 @@ typedef struct op_params {
 } op_params_t;
 
 typedef struct op_params_limits {
-    size_t max_params;     /* default 64 */
-    size_t max_name_len;   /* default 128 */
-    size_t max_value_len;  /* default 16384 */
+    size_t max_params;    /* default 64 */
+    size_t max_name_len;  /* default 128 */
+    size_t max_value_len; /* default 16384 */
 } op_params_limits_t;
 
 extern const op_params_limits_t op_params_default_limits;
@@ -53,9 +53,8 @@ extern const op_params_limits_t op_params_default_limits;
  * case-sensitive. "a" alone means a="" and empty pieces ("a=1&&b=2") are
  * skipped. lim may be NULL (defaults).
  */
-int op_params_parse(op_arena_t *a, const char *s, size_t len,
-                    const op_params_limits_t *lim, op_params_t *out,
-                    op_err_t *err);
+int op_params_parse(op_arena_t *a, const char *s, size_t len, const op_params_limits_t *lim,
+                    op_params_t *out, op_err_t *err);
 
 /* Value of a parameter, NULL when absent. */
 const char *op_params_get(const op_params_t *p, const char *name);
@@ -71,12 +70,12 @@ char *op_http_urlencode(op_arena_t *a, const char *s, size_t len);
  * repeated name keeps the first (browsers send the most specific first).
  * Values may be quoted. Bad syntax: OP_EINVAL.
  */
-int op_cookies_parse(op_arena_t *a, const char *header, size_t len,
-                     op_params_t *out, op_err_t *err);
+int op_cookies_parse(op_arena_t *a, const char *header, size_t len, op_params_t *out,
+                     op_err_t *err);
 
 typedef struct op_cookie_attrs {
-    const char *path;      /* default "/" */
-    int64_t max_age;       /* -1: session cookie; 0: delete */
+    const char *path; /* default "/" */
+    int64_t max_age;  /* -1: session cookie; 0: delete */
     bool secure;
     bool http_only;
     const char *same_site; /* "Lax", "Strict", "None" or NULL */
@@ -103,7 +102,7 @@ typedef enum {
 } op_http_method_t;
 
 /* Route flags. */
-#define OP_ROUTE_CORS 0x1   /* public endpoint: CORS headers + preflight */
+#define OP_ROUTE_CORS   0x1 /* public endpoint: CORS headers + preflight */
 #define OP_ROUTE_PREFIX 0x2 /* path matches as "<path>/..." too */
 
 typedef void (*op_http_handler_t)(op_http_req_t *req, void *ctx);
@@ -117,23 +116,22 @@ typedef struct op_http_route {
 } op_http_route_t;
 
 typedef struct op_http_config {
-    const char *address;       /* "127.0.0.1", "::" */
-    int port;                  /* 0: any (read back with op_http_port) */
-    int fd;                    /* >= 0: accept on this bound socket */
-    bool reuse_port;           /* SO_REUSEPORT (workers) */
-    size_t max_body;           /* 413 beyond */
-    size_t max_headers;        /* 431 beyond (header block bytes) */
-    int idle_timeout_s;        /* connection read/write timeout */
+    const char *address;         /* "127.0.0.1", "::" */
+    int port;                    /* 0: any (read back with op_http_port) */
+    int fd;                      /* >= 0: accept on this bound socket */
+    bool reuse_port;             /* SO_REUSEPORT (workers) */
+    size_t max_body;             /* 413 beyond */
+    size_t max_headers;          /* 431 beyond (header block bytes) */
+    int idle_timeout_s;          /* connection read/write timeout */
     uint64_t request_timeout_ms; /* handler deadline: 503 after */
-    size_t arena_max;          /* per request */
-    const char *cors_origins;  /* "*" or space-separated origins, NULL */
+    size_t arena_max;            /* per request */
+    const char *cors_origins;    /* "*" or space-separated origins, NULL */
 } op_http_config_t;
 
 /* Create, bind and listen. Routes are copied (the strings are borrowed
  * and must outlive the server); the first match wins. NULL with err. */
-op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg,
-                       const op_http_route_t *routes, size_t nroutes,
-                       op_err_t *err);
+op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_http_route_t *routes,
+                       size_t nroutes, op_err_t *err);
 
 /* The port actually bound. */
 int op_http_port(const op_http_t *http);
@@ -161,11 +159,9 @@ const char *op_http_req_header(const op_http_req_t *req, const char *name);
 const char *op_http_req_body(const op_http_req_t *req, size_t *len);
 /* Body as a strict form (Content-Type must be
  * application/x-www-form-urlencoded). OP_EINVAL with err otherwise. */
-int op_http_req_form(op_http_req_t *req, const op_params_t **out,
-                     op_err_t *err);
+int op_http_req_form(op_http_req_t *req, const op_params_t **out, op_err_t *err);
 /* Body as strict JSON (Content-Type must be application/json). */
-int op_http_req_json(op_http_req_t *req, const op_json_t **out,
-                     op_err_t *err);
+int op_http_req_json(op_http_req_t *req, const op_json_t **out, op_err_t *err);
 /* Cookie by name, NULL when absent or the header is malformed. */
 const char *op_http_req_cookie(op_http_req_t *req, const char *name);
 /* "Authorization: Bearer <token>" (RFC 6750 §2.1), NULL otherwise. */
@@ -188,13 +184,12 @@ bool op_http_req_replied(const op_http_req_t *req);
 
 /* Add a response header before replying. OP_EINVAL if the value has CR,
  * LF or NUL (never sent). */
-int op_http_add_header(op_http_req_t *req, const char *name,
-                       const char *value);
+int op_http_add_header(op_http_req_t *req, const char *name, const char *value);
 
-void op_http_reply(op_http_req_t *req, int status, const char *content_type,
-                   const char *body, size_t len, unsigned flags);
-void op_http_reply_json(op_http_req_t *req, int status, const char *json,
-                        size_t len, unsigned flags);
+void op_http_reply(op_http_req_t *req, int status, const char *content_type, const char *body,
+                   size_t len, unsigned flags);
+void op_http_reply_json(op_http_req_t *req, int status, const char *json, size_t len,
+                        unsigned flags);
 /* RFC 6749 §5.2 JSON error body {"error","error_description"} with
  * err->http_status (no-store). */
 void op_http_reply_error(op_http_req_t *req, const op_err_t *err);
@@ -206,15 +201,14 @@ void op_http_reply_redirect(op_http_req_t *req, const char *location);
 typedef struct op_http_client op_http_client_t;
 
 typedef struct op_http_client_config {
-    const char *ca_file;       /* NULL: system trust store */
+    const char *ca_file; /* NULL: system trust store */
     uint64_t connect_timeout_ms;
-    uint64_t timeout_ms;       /* whole exchange */
-    size_t max_response;       /* body cap, bytes */
+    uint64_t timeout_ms; /* whole exchange */
+    size_t max_response; /* body cap, bytes */
     const char *user_agent;
 } op_http_client_config_t;
 
-op_http_client_t *op_http_client_new(op_loop_t *loop,
-                                     const op_http_client_config_t *cfg,
+op_http_client_t *op_http_client_new(op_loop_t *loop, const op_http_client_config_t *cfg,
                                      op_err_t *err);
 /* Cancels (OP_ECANCELED) every fetch in flight, then frees. */
 void op_http_client_free(op_http_client_t *c);
@@ -250,9 +244,8 @@ typedef struct op_http_response {
  * connect, TLS failure; err->description says which), OP_ECANCELED. The
  * response is borrowed for the callback.
  */
-typedef void (*op_http_fetch_cb)(int status, const op_http_response_t *resp,
-                                 const op_err_t *err, void *arg);
-void op_http_fetch(op_http_client_t *c, const op_http_fetch_t *f,
-                   op_http_fetch_cb cb, void *arg);
+typedef void (*op_http_fetch_cb)(int status, const op_http_response_t *resp, const op_err_t *err,
+                                 void *arg);
+void op_http_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http_fetch_cb cb, void *arg);
 
 #endif

@@ -63,10 +63,9 @@ typedef struct op_keys_config {
  * start. cb gets OP_OK and the key store, or an error with err filled
  * (bad encryption key, store down, corrupt record). The config is copied.
  */
-typedef void (*op_keys_open_cb)(int status, op_keys_t *keys,
-                                const op_err_t *err, void *arg);
-void op_keys_open(op_loop_t *loop, op_store_t *store,
-                  const op_keys_config_t *cfg, op_keys_open_cb cb, void *arg);
+typedef void (*op_keys_open_cb)(int status, op_keys_t *keys, const op_err_t *err, void *arg);
+void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cfg,
+                  op_keys_open_cb cb, void *arg);
 
 /* Stop the refresh timer and drop the cached set (requests that retained
  * it keep theirs). */
@@ -91,14 +90,12 @@ const char *op_keys_set_kid(const op_keys_set_t *set, op_jws_alg_t alg);
  * PS256, ES256, EdDSA). Header: {"alg":..,"kid":..[,"typ":typ]}. typ may
  * be NULL. The result is NUL-terminated in a.
  */
-int op_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ,
-                const char *payload, size_t payload_len, op_arena_t *a,
-                char **out, op_err_t *err);
+int op_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ, const char *payload,
+                size_t payload_len, op_arena_t *a, char **out, op_err_t *err);
 
 /* HS256 with a shared secret (client_secret_jwt). */
-int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len,
-                      const char *typ, const char *payload,
-                      size_t payload_len, op_arena_t *a, char **out,
+int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
+                      const char *payload, size_t payload_len, op_arena_t *a, char **out,
                       op_err_t *err);
 
 /* A parsed compact JWS (the three parts decoded, header parsed). */
@@ -121,8 +118,8 @@ typedef struct op_jws {
  * `allowed` (bit set of 1u << op_jws_alg_t; "none" never passes), "crit".
  * The alg check comes first, before any key is looked at.
  */
-int op_jws_parse(const char *jws, size_t len, unsigned allowed,
-                 op_arena_t *a, op_jws_t *out, op_err_t *err);
+int op_jws_parse(const char *jws, size_t len, unsigned allowed, op_arena_t *a, op_jws_t *out,
+                 op_err_t *err);
 
 /*
  * Parse (as above) and verify against a JWK set given as JSON text (a
@@ -131,19 +128,16 @@ int op_jws_parse(const char *jws, size_t len, unsigned allowed,
  * Returns OP_OK, OP_EINVAL (malformed), or OP_EDENIED (bad signature,
  * no usable key).
  */
-int op_jws_verify_jwks(const char *jws, size_t len, unsigned allowed,
-                       const char *jwks_json, size_t jwks_len,
-                       op_arena_t *a, op_jws_t *out, op_err_t *err);
+int op_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char *jwks_json,
+                       size_t jwks_len, op_arena_t *a, op_jws_t *out, op_err_t *err);
 
 /* Verify against the server's own set (its public keys). */
-int op_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len,
-                      unsigned allowed, op_arena_t *a, op_jws_t *out,
-                      op_err_t *err);
+int op_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len, unsigned allowed,
+                      op_arena_t *a, op_jws_t *out, op_err_t *err);
 
 /* Verify an HS256 JWS with a shared secret. */
-int op_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret,
-                        size_t secret_len, op_arena_t *a, op_jws_t *out,
-                        op_err_t *err);
+int op_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size_t secret_len,
+                        op_arena_t *a, op_jws_t *out, op_err_t *err);
 
 /* ---- crypto helpers ---------------------------------------------------- */
 
@@ -161,8 +155,7 @@ void op_sha256_hex(const void *data, size_t n, char out[65]);
 void op_sha512(const void *data, size_t n, uint8_t out[64]);
 
 /* HMAC-SHA-256 (RFC 2104). */
-void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
-                    uint8_t out[32]);
+void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t out[32]);
 
 /* Constant-time equality of two byte strings (lengths compared too,
  * without an early exit on the contents). */

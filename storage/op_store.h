@@ -33,8 +33,8 @@
 typedef struct op_store op_store_t;
 
 #define OP_STORE_MAX_INDEXES 4
-#define OP_STORE_MAX_KEY 512          /* bytes, namespace + key */
-#define OP_STORE_MAX_VALUE (1 << 20)  /* bytes */
+#define OP_STORE_MAX_KEY     512       /* bytes, namespace + key */
+#define OP_STORE_MAX_VALUE   (1 << 20) /* bytes */
 
 typedef enum { OP_STORE_MEMORY = 0, OP_STORE_REDIS } op_store_kind_t;
 
@@ -83,8 +83,7 @@ typedef struct op_store_res {
     size_t nkeys;
 } op_store_res_t;
 
-typedef void (*op_store_cb)(int status, const op_store_res_t *res,
-                            void *arg);
+typedef void (*op_store_cb)(int status, const op_store_res_t *res, void *arg);
 
 /*
  * Open a store. For redis this connects and PINGs (with
@@ -92,10 +91,8 @@ typedef void (*op_store_cb)(int status, const op_store_res_t *res,
  * with err filled (the store is then freed for you, *out stays NULL).
  * The config strings are copied.
  */
-typedef void (*op_store_open_cb)(int status, op_store_t *store,
-                                 const op_err_t *err, void *arg);
-void op_store_open(op_loop_t *loop, const op_store_config_t *cfg,
-                   op_store_open_cb cb, void *arg);
+typedef void (*op_store_open_cb)(int status, op_store_t *store, const op_err_t *err, void *arg);
+void op_store_open(op_loop_t *loop, const op_store_config_t *cfg, op_store_open_cb cb, void *arg);
 
 /*
  * Close: every operation in flight completes (with its result, or
@@ -109,27 +106,26 @@ bool op_store_up(const op_store_t *store);
 const char *op_store_kind_name(const op_store_t *store);
 
 /* Write a record (and its index entries, replacing the old ones). */
-void op_store_put(op_store_t *store, const op_store_rec_t *rec,
-                  unsigned flags, op_store_cb cb, void *arg);
+void op_store_put(op_store_t *store, const op_store_rec_t *rec, unsigned flags, op_store_cb cb,
+                  void *arg);
 
 /* Read a record: res->value. */
-void op_store_get(op_store_t *store, const char *ns, const char *key,
-                  size_t key_len, op_store_cb cb, void *arg);
+void op_store_get(op_store_t *store, const char *ns, const char *key, size_t key_len,
+                  op_store_cb cb, void *arg);
 
 /* Read and delete in one atomic step: exactly one caller gets OP_OK for a
  * given record (authorisation codes, single-use request URIs). */
-void op_store_take(op_store_t *store, const char *ns, const char *key,
-                   size_t key_len, op_store_cb cb, void *arg);
+void op_store_take(op_store_t *store, const char *ns, const char *key, size_t key_len,
+                   op_store_cb cb, void *arg);
 
 /* Delete a record and its index entries. OP_ENOTFOUND if absent. */
-void op_store_del(op_store_t *store, const char *ns, const char *key,
-                  size_t key_len, op_store_cb cb, void *arg);
+void op_store_del(op_store_t *store, const char *ns, const char *key, size_t key_len,
+                  op_store_cb cb, void *arg);
 
 /* Keys of the live records of namespace ns in index (name, value):
  * res->keys / res->nkeys, at most `limit` (0: all). */
-void op_store_index(op_store_t *store, const char *ns, const char *name,
-                    const char *value, size_t value_len, size_t limit,
-                    op_store_cb cb, void *arg);
+void op_store_index(op_store_t *store, const char *ns, const char *name, const char *value,
+                    size_t value_len, size_t limit, op_store_cb cb, void *arg);
 
 /* Round trip to the backend (healthcheck). */
 void op_store_ping(op_store_t *store, op_store_cb cb, void *arg);
@@ -194,10 +190,10 @@ void op_store_batch(op_store_t *store, const op_store_batch_op_t *ops, size_t n,
 
 /* Counters for monitoring and tests. */
 typedef struct op_store_stats {
-    uint64_t ops;          /* operations started (a batch is one) */
-    uint64_t round_trips;  /* backend round trips (redis commands) */
-    uint64_t failures;     /* operations that ended with an error other
-                              than ENOTFOUND / EEXIST */
+    uint64_t ops;         /* operations started (a batch is one) */
+    uint64_t round_trips; /* backend round trips (redis commands) */
+    uint64_t failures;    /* operations that ended with an error other
+                             than ENOTFOUND / EEXIST */
     uint64_t reconnects;
     uint64_t in_flight;
 } op_store_stats_t;

@@ -23,45 +23,43 @@ typedef struct op_test_case {
     void (*fn)(void);
 } op_test_case_t;
 
-#define OP_CHECK(cond)                                                      \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,          \
-                    __LINE__, #cond);                                       \
-            exit(1);                                                        \
-        }                                                                   \
+#define OP_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define OP_CHECK_INT(a, b)                                                  \
-    do {                                                                    \
-        long long op_a_ = (long long)(a), op_b_ = (long long)(b);           \
-        if (op_a_ != op_b_) {                                               \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",     \
-                    __FILE__, __LINE__, #a, op_a_, #b, op_b_);              \
-            exit(1);                                                        \
-        }                                                                   \
+#define OP_CHECK_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long op_a_ = (long long)(a), op_b_ = (long long)(b);                                  \
+        if (op_a_ != op_b_) {                                                                      \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a,    \
+                    op_a_, #b, op_b_);                                                             \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define OP_CHECK_STR(a, b)                                                  \
-    do {                                                                    \
-        const char *op_a_ = (a), *op_b_ = (b);                              \
-        if (op_a_ == NULL || op_b_ == NULL || strcmp(op_a_, op_b_) != 0) {  \
-            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n",       \
-                    __FILE__, __LINE__, #a, op_a_ ? op_a_ : "(null)",       \
-                    op_b_ ? op_b_ : "(null)");                              \
-            exit(1);                                                        \
-        }                                                                   \
+#define OP_CHECK_STR(a, b)                                                                         \
+    do {                                                                                           \
+        const char *op_a_ = (a), *op_b_ = (b);                                                     \
+        if (op_a_ == NULL || op_b_ == NULL || strcmp(op_a_, op_b_) != 0) {                         \
+            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,      \
+                    op_a_ ? op_a_ : "(null)", op_b_ ? op_b_ : "(null)");                           \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* hay (a C string) contains needle; both are evaluated once. */
-#define OP_CHECK_HAS(hay, needle)                                           \
-    do {                                                                    \
-        const char *op_h_ = (hay), *op_n_ = (needle);                       \
-        if (op_h_ == NULL || strstr(op_h_, op_n_) == NULL) {                \
-            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n",     \
-                    __FILE__, __LINE__, op_h_ ? op_h_ : "(null)", op_n_);   \
-            exit(1);                                                        \
-        }                                                                   \
+#define OP_CHECK_HAS(hay, needle)                                                                  \
+    do {                                                                                           \
+        const char *op_h_ = (hay), *op_n_ = (needle);                                              \
+        if (op_h_ == NULL || strstr(op_h_, op_n_) == NULL) {                                       \
+            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,         \
+                    op_h_ ? op_h_ : "(null)", op_n_);                                              \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 static int op_test_run_one(const op_test_case_t *tc)
@@ -87,8 +85,7 @@ static int op_test_run_one(const op_test_case_t *tc)
     return 0;
 }
 
-static int op_test_main(int argc, char **argv, const op_test_case_t *cases,
-                        size_t n)
+static int op_test_main(int argc, char **argv, const op_test_case_t *cases, size_t n)
 {
     size_t passed = 0, failed = 0;
     const char *prog = strrchr(argv[0], '/');
@@ -108,11 +105,10 @@ static int op_test_main(int argc, char **argv, const op_test_case_t *cases,
     return failed ? 1 : 0;
 }
 
-#define OP_TEST_MAIN(cases)                                                 \
-    int main(int argc, char **argv)                                         \
-    {                                                                       \
-        return op_test_main(argc, argv, cases,                              \
-                            sizeof(cases) / sizeof((cases)[0]));            \
+#define OP_TEST_MAIN(cases)                                                                        \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        return op_test_main(argc, argv, cases, sizeof(cases) / sizeof((cases)[0]));                \
     }
 
 #endif

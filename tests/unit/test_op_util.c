@@ -7,10 +7,8 @@ static void test_parse_i64(void)
     int64_t v;
     OP_CHECK(op_parse_i64("0", 1, 0, 10, &v) && v == 0);
     OP_CHECK(op_parse_i64("-42", 3, -100, 100, &v) && v == -42);
-    OP_CHECK(op_parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v) &&
-             v == INT64_MAX);
-    OP_CHECK(op_parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v) &&
-             v == INT64_MIN);
+    OP_CHECK(op_parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v) && v == INT64_MAX);
+    OP_CHECK(op_parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v) && v == INT64_MIN);
     OP_CHECK(!op_parse_i64("9223372036854775808", 19, INT64_MIN, INT64_MAX, &v));
     OP_CHECK(!op_parse_i64("", 0, 0, 10, &v));
     OP_CHECK(!op_parse_i64("-", 1, -10, 10, &v));
@@ -110,12 +108,9 @@ static void test_log_line(void)
 }
 
 static const op_test_case_t cases[] = {
-    {"parse_i64", test_parse_i64},
-    {"b64url_vectors", test_b64url_vectors},
-    {"b64url_strict", test_b64url_strict},
-    {"hex", test_hex},
-    {"err_table", test_err_table},
-    {"log_redaction", test_log_redaction},
+    {"parse_i64", test_parse_i64},         {"b64url_vectors", test_b64url_vectors},
+    {"b64url_strict", test_b64url_strict}, {"hex", test_hex},
+    {"err_table", test_err_table},         {"log_redaction", test_log_redaction},
     {"log_line", test_log_line},
 };
 OP_TEST_MAIN(cases)
