@@ -9,6 +9,7 @@
  */
 #include "keys/op_keys_int.h"
 #include "tests/unit/op_test.h"
+#include "tests/unit/op_test_redis.h"
 
 #define MAX_POLLS 4000 /* x 5 ms: a bound, not a timing assertion */
 
@@ -190,6 +191,7 @@ typedef struct poll {
     void *arg;
     int n;
     bool done;
+    uint64_t every_ms;
     op_timer_t *t;
 } poll_t;
 
@@ -202,12 +204,12 @@ static void on_poll(void *arg)
         op_loop_stop(p->e->loop);
         return;
     }
-    op_timer_start(p->t, 5);
+    op_timer_start(p->t, p->every_ms);
 }
 
 static void poll_until(env_t *e, bool (*cond)(void *), void *arg)
 {
-    poll_t p = {.e = e, .cond = cond, .arg = arg};
+    poll_t p = {.e = e, .cond = cond, .arg = arg, .every_ms = 5};
 
     p.t = op_timer_new(e->loop, on_poll, &p);
     OP_CHECK(p.t != NULL);
@@ -582,18 +584,41 @@ static bool is_refreshing(void *arg)
 }
 
 /* Close while a refresh read is in flight: freed when it returns. */
+static bool store_opened(void *arg)
+{
+    const env_t *e = arg;
+
+    return e->store_calls == 1;
+}
+
+/*
+ * Close while a refresh read is in flight: the key store is freed when the
+ * read completes. The read is held in flight by a paused redis-server (a
+ * memory store answers on the next loop turn, too short to catch).
+ */
 static void test_close_while_refreshing(void)
 {
+    static op_test_redis_t r;
     env_t e;
     opener_t a;
+    op_store_config_t cfg = {.kind = OP_STORE_REDIS, .timeout_ms = 5000};
 
-    env_init(&e, 1);
+    op_test_redis_start(&r);
+    cfg.redis_address = r.addr;
+    memset(&e, 0, sizeof(e));
+    OP_CHECK_INT(op_keys_global_init(), OP_OK);
+    e.loop = op_loop_new();
+    op_store_open(e.loop, &cfg, on_store_open, &e);
+    poll_until(&e, store_opened, &e); /* a connection keeps the loop running */
     start_open(&e, 0, key1, 1, &a);
     poll_until(&e, opened, &a);
     OP_CHECK_INT(a.status, OP_OK);
+    op_test_redis_pause(&r);
     poll_until(&e, is_refreshing, a.keys);
     op_keys_close(a.keys);
+    op_test_redis_resume(&r);
     env_free(&e); /* runs the loop to the end: the read completes */
+    op_test_redis_kill(&r, SIGKILL);
 }
 
 static const op_test_case_t cases[] = {
