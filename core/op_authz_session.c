@@ -24,6 +24,7 @@
 
 #define OP_AS_ARENA     (1u << 20)
 #define OP_AS_SID_BYTES 32
+#define OP_AS_SID_MAX   256 /* base64url of a 128-byte client_id, ".", 43 random chars */
 #define OP_AS_QUERY_MAX (16 * 1024)
 
 static const char *const op_as_state_names[AS_MAX] = {
@@ -120,13 +121,37 @@ static int op_as_step_writes(op_as_t *as)
 
 /* ---- the session record ----------------------------------------------- */
 
-/* A new session id for a POST. */
-static void op_as_new_sid(op_as_t *as)
+/*
+ * A new session id for a POST: "<base64url client_id>.<random>". The
+ * client id (public) lets the authentication PUT read the session and the
+ * subject's long-lived authorisation for that client in one store round
+ * trip; the random part (256 bits) is what makes the id unguessable.
+ */
+static int op_as_new_sid(op_as_t *as)
 {
-    as->sid = op_rand_token(as->flow->arena, OP_AS_SID_BYTES);
-    if (as->sid != NULL)
-        op_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
+    const char *cid = as->areq.client_id;
+    char *tag = op_b64url_encode_arena(as->flow->arena, (const uint8_t *)cid, strlen(cid));
+    char *rnd = op_rand_token(as->flow->arena, OP_AS_SID_BYTES);
+    as->sid =
+        tag != NULL && rnd != NULL ? op_arena_printf(as->flow->arena, "%s.%s", tag, rnd) : NULL;
+    if (as->sid == NULL)
+        return OP_ERR(&as->err, OP_ENOMEM, "out of memory");
+    op_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
     as->created = op_loop_epoch();
+    return OP_OK;
+}
+
+/* The client id a session id names, or NULL. */
+static const char *op_as_sid_client(op_as_t *as)
+{
+    const char *dot = strchr(as->sid, '.');
+    size_t n = dot != NULL ? (size_t)(dot - as->sid) : 0;
+    uint8_t *out = n > 0 ? op_arena_alloc(as->flow->arena, n * 3 / 4 + 1) : NULL;
+    size_t len;
+    if (out == NULL || !op_b64url_decode(as->sid, n, out, &len))
+        return NULL;
+    out[len] = '\0';
+    return strlen((char *)out) == len ? (char *)out : NULL;
 }
 
 /*
@@ -215,9 +240,8 @@ static int op_as_read_session(op_as_t *as, const op_store_res_t *res)
 static void op_as_inspect(op_as_t *as);
 static void op_as_put_data(op_as_t *as);
 
-static void op_as_on_session(int status, const op_store_res_t *res, void *arg)
+static void op_as_took_session(op_as_t *as, int status, const op_store_res_t *res)
 {
-    op_as_t *as = arg;
     if (status == OP_ENOTFOUND)
         op_as_fail(as, OP_ENOTFOUND, "no such authorisation session (unknown or expired sid)");
     else if (status != OP_OK)
@@ -230,6 +254,29 @@ static void op_as_on_session(int status, const op_store_res_t *res, void *arg)
         op_as_put_data(as);
     else
         op_flow_set_state(as->flow, AS_PARSE);
+}
+
+static void op_as_on_session(int status, const op_store_res_t *res, void *arg)
+{
+    op_as_t *as = arg;
+    op_as_took_session(as, status, res);
+    op_flow_resume(as->flow);
+}
+
+static void op_as_took_authz(op_as_t *as, int status, const op_store_res_t *res);
+
+/* The session and the long-lived authorisation, read together. */
+static void op_as_on_session_and_authz(int status, const op_store_batch_res_t *results, size_t n,
+                                       void *arg)
+{
+    op_as_t *as = arg;
+    if (status != OP_OK || n != 2) {
+        op_as_fail(as, status != OP_OK ? status : OP_ERROR, "storage: %s", op_status_name(status));
+    } else {
+        op_as_took_session(as, results[0].status, &results[0].res);
+        op_as_took_authz(as, results[1].status, &results[1].res);
+        as->authz_loaded = true;
+    }
     op_flow_resume(as->flow);
 }
 
@@ -308,8 +355,7 @@ static int op_as_begin_start(op_as_t *as)
         as->sub_sid = ss->u.str.s;
         op_sub_session_key(as->sub_sid, as->sub_key);
     }
-    op_as_new_sid(as);
-    return as->sid == NULL ? OP_ERR(&as->err, OP_ENOMEM, "out of memory") : OP_OK;
+    return OP_OK;
 }
 
 static int op_as_step_begin(op_as_t *as)
@@ -339,8 +385,26 @@ static int op_as_step_begin(op_as_t *as)
     op_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
     op_flow_set_state(as->flow, AS_LOAD_SESS);
     op_flow_hold(as->flow);
-    op_store_get(as->srv->store, OP_AS_NS, as->sess_key, strlen(as->sess_key), op_as_on_session,
-                 as);
+    const char *sub = op_json_get_str(as->body, "sub");
+    const char *cid = as->op == OP_AS_SUBMIT && sub != NULL ? op_as_sid_client(as) : NULL;
+    if (cid == NULL) {
+        op_store_get(as->srv->store, OP_AS_NS, as->sess_key, strlen(as->sess_key), op_as_on_session,
+                     as);
+        return OP_AGAIN;
+    }
+    /* An authentication: read the subject's long-lived authorisation for
+     * the session's client along with the session. */
+    op_grant_key(sub, cid, as->authz_key);
+    as->authz_cid = cid;
+    op_store_batch_op_t *ops = op_arena_calloc(as->flow->arena, 2, sizeof(*ops));
+    if (ops == NULL) {
+        op_as_fail(as, OP_ENOMEM, "out of memory");
+        op_flow_resume(as->flow);
+        return OP_AGAIN;
+    }
+    ops[0].rec = (op_store_rec_t){.ns = OP_AS_NS, .key = as->sess_key, .key_len = 64};
+    ops[1].rec = (op_store_rec_t){.ns = OP_AS_NS_AUTHZ, .key = as->authz_key, .key_len = 64};
+    op_store_batch(as->srv->store, ops, 2, op_as_on_session_and_authz, as);
     return OP_AGAIN;
 }
 
@@ -358,9 +422,8 @@ static void op_as_on_sub(int status, const op_store_res_t *res, void *arg)
     op_flow_resume(as->flow);
 }
 
-static void op_as_on_authz(int status, const op_store_res_t *res, void *arg)
+static void op_as_took_authz(op_as_t *as, int status, const op_store_res_t *res)
 {
-    op_as_t *as = arg;
     op_json_t *o;
     op_err_t err;
     if (status == OP_OK &&
@@ -371,6 +434,12 @@ static void op_as_on_authz(int status, const op_store_res_t *res, void *arg)
         op_as_fail(as, status, "storage: %s", op_status_name(status));
     if (as->flow->state == AS_LOAD_AUTHZ)
         op_flow_set_state(as->flow, AS_DECIDE_CONSENT);
+}
+
+static void op_as_on_authz(int status, const op_store_res_t *res, void *arg)
+{
+    op_as_t *as = arg;
+    op_as_took_authz(as, status, res);
     op_flow_resume(as->flow);
 }
 
@@ -458,6 +527,10 @@ static int op_as_step_parse(op_as_t *as)
     }
     switch (as->op) {
     case OP_AS_START:
+        if (op_as_new_sid(as) != OP_OK) {
+            op_flow_set_state(as->flow, AS_REPLY);
+            return OP_OK;
+        }
         if (as->sub_sid == NULL) {
             op_flow_set_state(as->flow, AS_DECIDE_AUTH);
             return OP_OK;
@@ -513,7 +586,11 @@ static int op_as_step(op_flow_t *f)
             op_as_load_authz(as);
         return OP_OK;
     case AS_AUTHENTICATED:
-        if (op_as_authenticated(as) == OP_OK)
+        if (op_as_authenticated(as) != OP_OK)
+            return OP_OK;
+        if (as->authz_loaded && strcmp(as->authz_cid, as->areq.client_id) == 0)
+            op_flow_set_state(f, AS_DECIDE_CONSENT); /* read with the session */
+        else
             op_as_load_authz(as);
         return OP_OK;
     case AS_DECIDE_CONSENT:
@@ -574,7 +651,7 @@ void op_authz_session_handle(op_http_req_t *req, void *arg)
 
     if (sid_len == 0 && m == OP_HTTP_POST && slash == NULL)
         op = OP_AS_START;
-    else if (sid_len == 0 || sid_len > 128 || (slash != NULL && !data))
+    else if (sid_len == 0 || sid_len > OP_AS_SID_MAX || (slash != NULL && !data))
         op = (op_as_op_t)-1;
     else if (data)
         op = m == OP_HTTP_GET ? OP_AS_DATA_GET : m == OP_HTTP_PUT ? OP_AS_DATA_PUT : (op_as_op_t)-1;

@@ -88,6 +88,9 @@ typedef struct op_as {
     /* the long-lived authorisation of (sub, client), if any */
     op_grant_t stored;
     bool have_stored;
+    bool authz_loaded;     /* read with the session (authentication PUT) */
+    const char *authz_cid; /* ... for this client (from the sid) */
+    char authz_key[65];
 
     /* issuing */
     op_grant_t grant;
