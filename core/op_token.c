@@ -721,6 +721,20 @@ int op_token_rt_mint(int64_t now, op_token_refresh_t *rt, op_arena_t *a, op_toke
     return op_token_rt_record(now, rt, out->key, a, &out->rec, err);
 }
 
+/* The part every code and refresh token record has: the record parsed,
+ * its grant and who authenticated. */
+static int op_token_read_grant_record(op_arena_t *a, const char *json, size_t len,
+                                      const op_config_t *cfg, const op_json_t **v,
+                                      op_grant_t *grant, op_token_authn_t *authn, op_err_t *err)
+{
+    int rc;
+
+    if ((rc = op_token_parse_record(a, json, len, v, err)) != OP_OK ||
+        (rc = op_grant_read(a, *v, cfg, grant, err)) != OP_OK)
+        return rc;
+    return op_token_authn_read(a, *v, authn, err);
+}
+
 int op_token_rt_read(op_arena_t *a, const char *json, size_t len, const op_config_t *cfg,
                      op_token_refresh_t *out, op_err_t *err)
 {
@@ -728,9 +742,8 @@ int op_token_rt_read(op_arena_t *a, const char *json, size_t len, const op_confi
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = op_token_parse_record(a, json, len, &v, err)) != OP_OK ||
-        (rc = op_grant_read(a, v, cfg, &out->grant, err)) != OP_OK ||
-        (rc = op_token_authn_read(a, v, &out->authn, err)) != OP_OK ||
+    if ((rc = op_token_read_grant_record(a, json, len, cfg, &v, &out->grant, &out->authn, err)) !=
+            OP_OK ||
         (rc = op_token_opt_str(v, "fam", &out->fam, err)) != OP_OK ||
         (rc = op_token_opt_int(v, "exp", &out->exp, err)) != OP_OK ||
         (rc = op_token_opt_int(v, "iat", &out->iat, err)) != OP_OK)
@@ -802,9 +815,8 @@ int op_token_code_read(op_arena_t *a, const char *json, size_t len, const op_con
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = op_token_parse_record(a, json, len, &v, err)) != OP_OK ||
-        (rc = op_grant_read(a, v, cfg, &out->grant, err)) != OP_OK ||
-        (rc = op_token_authn_read(a, v, &out->authn, err)) != OP_OK ||
+    if ((rc = op_token_read_grant_record(a, json, len, cfg, &v, &out->grant, &out->authn, err)) !=
+            OP_OK ||
         (rc = op_token_opt_str(v, "ruri", &out->ruri, err)) != OP_OK ||
         (rc = op_token_opt_str(v, "nonce", &out->nonce, err)) != OP_OK ||
         (rc = op_token_opt_str(v, "cc", &out->cc, err)) != OP_OK ||
