@@ -146,7 +146,7 @@ unit: $(UNIT_BINS)
 # (a machine may carry Node.js from elsewhere); otherwise Debian's are used.
 DEPS_BUILD := gcc make pkg-config libevent-dev libyajl-dev libsodium-dev \
               libssl-dev libhiredis-dev libcjose-dev libjansson-dev
-DEPS_TEST := $(DEPS_BUILD) redis-server clang libclang-rt-14-dev curl chromium \
+DEPS_TEST := $(DEPS_BUILD) redis-server clang libclang-rt-14-dev curl chromium openssl \
              $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
 DEPS_BENCH := $(DEPS_BUILD) wrk openssl redis-server $(if $(shell command -v node),,nodejs)
 

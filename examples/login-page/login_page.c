@@ -5,8 +5,7 @@
  *   login-page [--listen 127.0.0.1:8081] [--server http://127.0.0.1:8080]
  *              [--users examples/login-page/users.json]
  *              [--api-token-env LOGIN_PAGE_API_TOKEN] [--secret-env NAME]
- *              [--secure-cookies] [--trust-proxy] [--hash-threads N]
- *              [--log-level info]
+ *              [--public-url URL] [--hash-threads N] [--log-level info]
  *   login-page --hash-password     (reads a password on stdin, prints its
  *                                   Argon2id hash for users.json)
  *
@@ -38,8 +37,7 @@ typedef struct login_page_opts {
     const char *users;
     const char *token_env;
     const char *secret_env;
-    bool secure_cookies;
-    bool trust_proxy;
+    const char *public_url; /* NULL: http://<listen address> */
     unsigned hash_threads;
     op_log_level_t log_level;
     /* parsed */
@@ -51,17 +49,17 @@ static void login_page_usage(FILE *out)
 {
     fprintf(out,
             "usage: login-page [--listen ADDR:PORT] [--server URL] [--users FILE]\n"
-            "                  [--api-token-env NAME] [--secret-env NAME] [--secure-cookies]\n"
-            "                  [--trust-proxy] [--hash-threads N] [--log-level LEVEL]\n"
+            "                  [--api-token-env NAME] [--secret-env NAME] [--public-url URL]\n"
+            "                  [--hash-threads N] [--log-level LEVEL]\n"
             "  --listen         where to listen (IP literal), default 127.0.0.1:8081\n"
             "  --server         the Tessera server, default http://127.0.0.1:8080\n"
             "  --users          users file, default examples/login-page/users.json\n"
             "  --api-token-env  variable holding the API token, default LOGIN_PAGE_API_TOKEN\n"
             "  --secret-env     variable holding the page secret (64 hex digits; default:\n"
             "                   random per process)\n"
-            "  --secure-cookies always mark cookies Secure (the page is served over https)\n"
-            "  --trust-proxy    Secure cookies when X-Forwarded-Proto is https (only behind a\n"
-            "                   proxy that sets it)\n"
+            "  --public-url     the page's origin as browsers see it, e.g.\n"
+            "                   https://login.example.com (behind a TLS proxy); https makes\n"
+            "                   the cookies Secure and __Host- named. Default: http://ADDR:PORT\n"
             "  --hash-threads   password-check threads, 1..64, default 2\n"
             "  --log-level      debug, info, warn or error\n"
             "login-page --hash-password < FILE: print the Argon2id hash of the password\n"
@@ -144,14 +142,6 @@ static bool login_page_options(int argc, char **argv, login_page_opts_t *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
 
-        if (strcmp(a, "--secure-cookies") == 0) {
-            o->secure_cookies = true;
-            continue;
-        }
-        if (strcmp(a, "--trust-proxy") == 0) {
-            o->trust_proxy = true;
-            continue;
-        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             login_page_usage(stdout);
             exit(0);
@@ -171,6 +161,8 @@ static bool login_page_options(int argc, char **argv, login_page_opts_t *o)
             o->token_env = v;
         } else if (strcmp(a, "--secret-env") == 0) {
             o->secret_env = v;
+        } else if (strcmp(a, "--public-url") == 0) {
+            o->public_url = v;
         } else if (strcmp(a, "--hash-threads") == 0 && op_parse_i64(v, strlen(v), 1, 64, &n)) {
             o->hash_threads = (unsigned)n;
         } else if (strcmp(a, "--log-level") == 0 && op_log_level_parse(v, &o->log_level)) {
@@ -210,18 +202,42 @@ static const char *login_page_token(op_arena_t *a, const char *env)
     return op_arena_printf(a, "Bearer %s", t);
 }
 
-/* The page secret: from the environment (64 hex digits), else random. */
-static bool login_page_secret(const char *env, uint8_t out[LOGIN_PAGE_SECRET_LEN])
+/* The page's keys, from the page secret: from the environment (64 hex
+ * digits), else random. The secret itself is wiped at once. */
+static bool login_page_keys(const char *env, login_page_keys_t *out)
 {
+    uint8_t secret[LOGIN_PAGE_SECRET_LEN];
     const char *s;
 
     if (env == NULL) {
-        op_rand_bytes(out, LOGIN_PAGE_SECRET_LEN);
-        return true;
+        op_rand_bytes(secret, sizeof(secret));
+    } else {
+        s = getenv(env);
+        if (s == NULL || !op_hex_decode(s, strlen(s), secret, sizeof(secret))) {
+            fprintf(stderr, "login-page: set %s to %d hex digits\n", env,
+                    2 * LOGIN_PAGE_SECRET_LEN);
+            return false;
+        }
     }
-    s = getenv(env);
-    if (s == NULL || !op_hex_decode(s, strlen(s), out, LOGIN_PAGE_SECRET_LEN)) {
-        fprintf(stderr, "login-page: set %s to %d hex digits\n", env, 2 * LOGIN_PAGE_SECRET_LEN);
+    login_page_csrf_keys(secret, out);
+    sodium_memzero(secret, sizeof(secret));
+    return true;
+}
+
+/* The page's site: --public-url, else the address it listens on. */
+static bool login_page_site(op_arena_t *a, login_page_t *lp, const login_page_opts_t *o)
+{
+    bool v6 = strchr(o->address, ':') != NULL;
+    const char *url = o->public_url != NULL
+                          ? o->public_url
+                          : op_arena_printf(a, "http://%s%s%s:%d", v6 ? "[" : "", o->address,
+                                            v6 ? "]" : "", op_http_port(lp->http));
+    op_err_t err;
+
+    op_err_clear(&err);
+    if (url == NULL || login_page_site_init(a, url, &lp->site, &err) != OP_OK) {
+        op_log_error(NULL, "login page: --public-url: %s",
+                     url != NULL ? err.description : "out of memory");
         return false;
     }
     return true;
@@ -275,7 +291,8 @@ static int login_page_start(login_page_t *lp, const login_page_opts_t *o, op_err
         {OP_HTTP_GET, "/login", 0, login_page_flow_login_get, lp},
         {OP_HTTP_POST, "/login", 0, login_page_flow_login_post, lp},
         {OP_HTTP_POST, "/consent", 0, login_page_flow_consent_post, lp},
-        {OP_HTTP_GET, "/logout", 0, login_page_flow_logout, lp},
+        {OP_HTTP_GET, "/logout", 0, login_page_flow_logout_get, lp},
+        {OP_HTTP_POST, "/logout", 0, login_page_flow_logout_post, lp},
     };
     const op_http_client_config_t cc = {
         .connect_timeout_ms = 3000,
@@ -335,14 +352,12 @@ int main(int argc, char **argv)
     a = op_arena_new(16u << 20);
     if (a == NULL)
         return 1;
-    lp.secure_cookies = o.secure_cookies;
-    lp.trust_proxy = o.trust_proxy;
     server_len = strlen(o.server);
     while (server_len > 0 && o.server[server_len - 1] == '/')
         server_len--;
     lp.api_url = op_arena_printf(a, "%.*s/authz-sessions/rest/v3", (int)server_len, o.server);
     lp.api_auth = login_page_token(a, o.token_env);
-    if (lp.api_url == NULL || lp.api_auth == NULL || !login_page_secret(o.secret_env, lp.secret))
+    if (lp.api_url == NULL || lp.api_auth == NULL || !login_page_keys(o.secret_env, &lp.keys))
         goto out_free_arena;
     if (login_page_users_load(a, o.users, &lp.users, &err) != OP_OK) {
         fprintf(stderr, "login-page: %s\n", err.description);
@@ -357,10 +372,10 @@ int main(int argc, char **argv)
         op_log_error(NULL, "login page: start-up failed: %s", err.description);
         goto out_free_loop;
     }
-    op_log_info(NULL, "login page: ready on http://%s%s%s:%d/login (server API %s, %zu users)",
-                strchr(o.address, ':') != NULL ? "[" : "", o.address,
-                strchr(o.address, ':') != NULL ? "]" : "", op_http_port(lp.http), lp.api_url,
-                lp.users.n);
+    if (!login_page_site(a, &lp, &o))
+        goto out_free_loop;
+    op_log_info(NULL, "login page: ready on %s/login (port %d, server API %s, %zu users)",
+                lp.site.origin, op_http_port(lp.http), lp.api_url, lp.users.n);
     rc = op_loop_run(lp.loop) == OP_OK ? 0 : 1;
 out_free_loop:
     op_http_client_free(lp.client);
@@ -369,7 +384,7 @@ out_free_loop:
     op_timer_free(lp.drain_timer);
     op_loop_free(lp.loop);
 out_free_arena:
-    sodium_memzero(lp.secret, sizeof(lp.secret));
+    sodium_memzero(&lp.keys, sizeof(lp.keys));
     op_arena_free(a);
     return rc;
 }

@@ -12,7 +12,9 @@
  * Files: login_page.c (main, options, routes, shutdown), login_page_flow.c
  * (one flow per request), login_page_answer.c (reading the API's answers,
  * URI and origin checks), login_page_form.c (the page's own forms),
- * login_page_csrf.c (CSRF tokens and the signed account choice),
+ * login_page_csrf.c (keys, the pre-session cookie, CSRF tokens and the
+ * signed account choice), login_page_site.c (the public origin, cookie
+ * names and attributes, the same-origin check of POSTs),
  * login_page_html.c (pages), login_page_users.c (users.json),
  * login_page_pwhash.c (Argon2id on a worker thread pool).
  */
@@ -26,12 +28,15 @@
 #include "core/op.h"
 #include "http/op_http.h"
 
-#define LOGIN_PAGE_SECRET_LEN   32   /* page secret: HMAC-SHA256 key */
+#define LOGIN_PAGE_SECRET_LEN   32   /* page secret, and each key derived from it */
+#define LOGIN_PAGE_PRE_BYTES    32   /* random bytes of the pre-session cookie */
 #define LOGIN_PAGE_SID_MAX      256  /* authz session id, bytes */
 #define LOGIN_PAGE_USERNAME_MAX 64   /* bytes */
 #define LOGIN_PAGE_PASSWORD_MAX 1024 /* bytes */
 
-#define LOGIN_PAGE_COOKIE_SESSION "sub_sid" /* the subject (SSO) session */
+/* Cookie names; over https with the "__Host-" prefix (login_page_site.c). */
+#define LOGIN_PAGE_COOKIE_SESSION "sub_sid"     /* the subject (SSO) session */
+#define LOGIN_PAGE_COOKIE_PRE     "pre_session" /* what the CSRF tokens are bound to */
 
 /* A list of borrowed strings. */
 typedef struct login_page_strs {
@@ -97,33 +102,95 @@ void login_page_pwhash_free(login_page_pwhash_t *p);
 
 /* ---- CSRF tokens and the account choice (login_page_csrf.c) ------------- */
 
-/*
- * CSRF token of a page showing authz session sid:
- * base64url(HMAC-SHA256(secret, sid)), in a.
- */
-char *login_page_csrf_make(op_arena_t *a, const uint8_t secret[LOGIN_PAGE_SECRET_LEN],
-                           const char *sid);
+/* The page's keys: one per purpose, never used for another. */
+typedef struct login_page_keys {
+    uint8_t form[LOGIN_PAGE_SECRET_LEN];    /* CSRF tokens of the forms */
+    uint8_t account[LOGIN_PAGE_SECRET_LEN]; /* the signed account choice */
+} login_page_keys_t;
 
-/* True when token is the CSRF token of sid (constant-time compare). */
-bool login_page_csrf_check(const uint8_t secret[LOGIN_PAGE_SECRET_LEN], const char *sid,
-                           const char *token);
+/* Derive the keys from the page secret (libsodium's KDF, one context per
+ * purpose). The caller wipes the secret and, at exit, the keys. */
+void login_page_csrf_keys(const uint8_t secret[LOGIN_PAGE_SECRET_LEN], login_page_keys_t *out);
+
+/* A new pre-session cookie value: LOGIN_PAGE_PRE_BYTES random bytes,
+ * base64url (43 characters), in a. NULL on OOM. */
+char *login_page_csrf_pre_new(op_arena_t *a);
+
+/* True when pre has the shape of a pre-session value (made above). */
+bool login_page_csrf_pre_ok(const char *pre);
+
+/* The page's forms, each with tokens of its own. */
+typedef enum {
+    LOGIN_PAGE_CSRF_SIGNIN = 0, /* POST /login */
+    LOGIN_PAGE_CSRF_CONSENT,    /* POST /consent */
+    LOGIN_PAGE_CSRF_LOGOUT      /* POST /logout (no sid) */
+} login_page_csrf_form_t;
+
+/*
+ * CSRF token of a form of the page: base64url(HMAC-SHA256(k->form,
+ * "<form>\n<pre>\n<sid>")), in a: bound to the form, to the browser's
+ * pre-session cookie value pre, and to authz session sid (NULL for the
+ * logout form). NULL when pre or sid is not well formed, or on OOM.
+ */
+char *login_page_csrf_make(op_arena_t *a, const login_page_keys_t *k, login_page_csrf_form_t form,
+                           const char *pre, const char *sid);
+
+/* True when token is the CSRF token of form, pre and sid (constant-time
+ * compare); false when any of them is missing or malformed. */
+bool login_page_csrf_check(op_arena_t *a, const login_page_keys_t *k, login_page_csrf_form_t form,
+                           const char *pre, const char *sid, const char *token);
 
 /*
  * The "continue as" choice of a select_account page:
- * "<username>.<auth_time>.<base64url(HMAC-SHA256(secret, "account\n" sid
- * "\n" username "\n" auth_time))>" - the page's own signed note that the
+ * "<username>.<auth_time>.<base64url(HMAC-SHA256(k->account, "account\n"
+ * sid "\n" username "\n" auth_time))>" - the page's own signed note that the
  * server named username (authenticated at auth_time, 0: unknown) as the
  * subject of the browser's session for authz session sid. NULL when
  * username is outside the users.json alphabet or auth_time < 0.
  */
-char *login_page_csrf_account_make(op_arena_t *a, const uint8_t secret[LOGIN_PAGE_SECRET_LEN],
-                                   const char *sid, const char *username, int64_t auth_time);
+char *login_page_csrf_account_make(op_arena_t *a, const login_page_keys_t *k, const char *sid,
+                                   const char *username, int64_t auth_time);
 
 /* Check a value made above for sid; on success *username (in a) and
  * *auth_time are set. */
-bool login_page_csrf_account_check(op_arena_t *a, const uint8_t secret[LOGIN_PAGE_SECRET_LEN],
-                                   const char *sid, const char *value, const char **username,
-                                   int64_t *auth_time);
+bool login_page_csrf_account_check(op_arena_t *a, const login_page_keys_t *k, const char *sid,
+                                   const char *value, const char **username, int64_t *auth_time);
+
+/* ---- the page as a web origin (login_page_site.c) ---------------------- */
+
+typedef struct login_page_site {
+    const char *origin;         /* "https://login.example.com[:port]" (RFC 6454) */
+    bool https;                 /* cookies Secure and "__Host-" named */
+    const char *cookie_session; /* "__Host-sub_sid" or "sub_sid" */
+    const char *cookie_pre;     /* "__Host-pre_session" or "pre_session" */
+} login_page_site_t;
+
+/*
+ * The site of public_url, an http(s) URL with nothing after the host and
+ * port but an optional "/": its origin as browsers serialise it
+ * (lowercase, no default port), in a. OP_EINVAL with err otherwise.
+ */
+int login_page_site_init(op_arena_t *a, const char *public_url, login_page_site_t *out,
+                         op_err_t *err);
+
+/*
+ * Set-Cookie value of cookie name = value (NULL: delete it): HttpOnly,
+ * SameSite=Lax, Path=/, no Domain, no Max-Age (a browser-session
+ * cookie); Secure over https. NULL when the value has bytes a cookie
+ * may not carry, or on OOM.
+ */
+char *login_page_site_cookie(op_arena_t *a, const login_page_site_t *site, const char *name,
+                             const char *value);
+
+/*
+ * Whether a POST with these request headers (each NULL when absent) may
+ * come from one of the page's own pages: NULL when it may, else a fixed
+ * text saying why not (for the log). Refused: Sec-Fetch-Site other than
+ * "same-origin"; an Origin other than the page's (also "null"); without
+ * both, a Referer that is not one of the page's URLs.
+ */
+const char *login_page_site_check(op_arena_t *a, const login_page_site_t *site,
+                                  const char *fetch_site, const char *origin, const char *referer);
 
 /* ---- answers of the authorisation session API (login_page_answer.c) ----- */
 
@@ -269,6 +336,8 @@ int login_page_html_signin(op_arena_t *a, const login_page_html_signin_t *p,
                            login_page_html_page_t *out);
 int login_page_html_consent(op_arena_t *a, const login_page_answer_t *ans, const char *csrf,
                             const char *ro, login_page_html_page_t *out);
+/* The logout page: asks to confirm, posts csrf to /logout. */
+int login_page_html_logout(op_arena_t *a, const char *csrf, login_page_html_page_t *out);
 int login_page_html_form_post(op_arena_t *a, const char *uri, const char *origin,
                               const op_json_t *form, login_page_html_page_t *out);
 /* A page with a title, a message and an optional detail line. */
@@ -285,10 +354,9 @@ typedef struct login_page {
     login_page_users_t users;
     const char *api_url;  /* "<server>/authz-sessions/rest/v3" */
     const char *api_auth; /* "Bearer <token>": never logged */
-    uint8_t secret[LOGIN_PAGE_SECRET_LEN];
-    bool secure_cookies; /* always Secure */
-    bool trust_proxy;    /* Secure when X-Forwarded-Proto: https */
-    size_t flows;        /* requests in progress (flows alive) */
+    login_page_keys_t keys;
+    login_page_site_t site;
+    size_t flows; /* requests in progress (flows alive) */
     op_timer_t *drain_timer;
     uint64_t drain_deadline_ms;
     bool stopping;
@@ -301,6 +369,7 @@ typedef struct login_page {
 void login_page_flow_login_get(op_http_req_t *req, void *ctx);
 void login_page_flow_login_post(op_http_req_t *req, void *ctx);
 void login_page_flow_consent_post(op_http_req_t *req, void *ctx);
-void login_page_flow_logout(op_http_req_t *req, void *ctx);
+void login_page_flow_logout_get(op_http_req_t *req, void *ctx);
+void login_page_flow_logout_post(op_http_req_t *req, void *ctx);
 
 #endif

@@ -7,7 +7,14 @@
  *                  PUT {sid} {"sub","acr","amr"}
  *   POST /consent  CSRF, then PUT {sid} {"scope","claims","long_lived"}
  *                  (Allow) or DELETE {sid} (Deny)
- *   GET  /logout   forget the session cookie
+ *   GET  /logout   a page asking to confirm
+ *   POST /logout   CSRF, then forget the session cookie
+ *
+ * CSRF, for every POST: the request must come from one of the page's own
+ * pages (login_page_site_check: Fetch Metadata, Origin, Referer), and the
+ * form's token must be the one of the browser's pre-session cookie
+ * (login_page_csrf.c), which a page with a form sets when the browser has
+ * none. Either alone refuses a forged sign-in (login CSRF).
  *
  * and then follow the server's answer (login_page_answer.c): a sign-in or
  * consent page, a redirect or form_post to the client, or an error page.
@@ -35,7 +42,8 @@ typedef enum {
     LP_ROUTE_LOGIN_GET,
     LP_ROUTE_LOGIN_POST,
     LP_ROUTE_CONSENT_POST,
-    LP_ROUTE_LOGOUT
+    LP_ROUTE_LOGOUT_GET,
+    LP_ROUTE_LOGOUT_POST
 } login_page_flow_route_t;
 
 typedef struct login_page_flow {
@@ -50,6 +58,7 @@ typedef struct login_page_flow {
     const char *body;
     size_t body_len;
     bool sent_sub_sid;
+    const char *pre; /* the browser's pre-session cookie value */
     /* sign-in */
     login_page_form_login_t login;
     const login_page_user_t *user;
@@ -65,7 +74,8 @@ typedef struct login_page_flow {
     int status;
     login_page_html_page_t page;
     const char *location;
-    const char *cookie; /* Set-Cookie of the session cookie, or NULL */
+    const char *cookies[LOGIN_PAGE_FLOW_MAX_COOKIES]; /* Set-Cookie values */
+    size_t ncookies;
 } login_page_flow_t;
 
 /* ---- replies --------------------------------------------------------- */
@@ -88,25 +98,54 @@ static void login_page_flow_message(op_flow_t *f, int status, const char *title,
     op_flow_set_state(f, LP_S_REPLY);
 }
 
-/* Set the session cookie to value (NULL: clear it): HttpOnly, SameSite=Lax,
- * a browser-session cookie; Secure behind https (the flag, or a trusted
- * proxy's header). */
-static void login_page_flow_cookie(op_flow_t *f, const char *value)
+/* Set cookie name to value (NULL: clear it), with the site's attributes
+ * (login_page_site_cookie). False when it cannot be set. */
+static bool login_page_flow_cookie(op_flow_t *f, const char *name, const char *value)
 {
     login_page_flow_t *c = f->ctx;
-    const char *proto = op_http_req_header(c->req, "X-Forwarded-Proto");
-    op_cookie_attrs_t attrs = {
-        .path = "/",
-        .max_age = value != NULL ? -1 : 0,
-        .secure = c->lp->secure_cookies || (c->lp->trust_proxy && op_streq(proto, "https")),
-        .http_only = true,
-        .same_site = "Lax",
-    };
+    char *cookie = login_page_site_cookie(f->arena, &c->lp->site, name, value);
 
-    c->cookie =
-        op_cookie_format(f->arena, LOGIN_PAGE_COOKIE_SESSION, value != NULL ? value : "", &attrs);
-    if (c->cookie == NULL)
-        op_log_warn(f->req_id, "login page: session cookie not set: value not allowed in a cookie");
+    if (cookie == NULL || c->ncookies == LOGIN_PAGE_FLOW_MAX_COOKIES) {
+        op_log_warn(f->req_id, "login page: cookie %s not set: value not allowed in a cookie",
+                    name);
+        return false;
+    }
+    c->cookies[c->ncookies++] = cookie;
+    return true;
+}
+
+/* Set the subject session cookie to value (NULL: clear it). */
+static void login_page_flow_session_cookie(op_flow_t *f, const char *value)
+{
+    login_page_flow_t *c = f->ctx;
+
+    login_page_flow_cookie(f, c->lp->site.cookie_session, value);
+}
+
+/*
+ * The pre-session value the tokens of a page's forms are bound to: the
+ * browser's cookie when it has a well-formed one, else a new random one
+ * that this reply sets. NULL on OOM. A POST has set c->pre already (to
+ * its cookie, or to NULL when it had none: its check fails then, and its
+ * reply is no form).
+ */
+static const char *login_page_flow_pre(op_flow_t *f)
+{
+    login_page_flow_t *c = f->ctx;
+    const char *pre;
+
+    if (c->pre != NULL)
+        return c->pre;
+    pre = op_http_req_cookie(c->req, c->lp->site.cookie_pre);
+    if (login_page_csrf_pre_ok(pre)) {
+        c->pre = pre;
+        return pre;
+    }
+    pre = login_page_csrf_pre_new(f->arena);
+    if (pre == NULL || !login_page_flow_cookie(f, c->lp->site.cookie_pre, pre))
+        return NULL;
+    c->pre = pre;
+    return pre;
 }
 
 /* The one reply: headers, cookies, then the page or the redirect. */
@@ -116,9 +155,11 @@ static void login_page_flow_reply(op_flow_t *f)
     static const char oom[] = "Service unavailable: out of memory\n";
 
     op_http_add_header(c->req, "X-Frame-Options", "DENY");
-    op_http_add_header(c->req, "Referrer-Policy", "no-referrer");
-    if (c->cookie != NULL)
-        op_http_add_header(c->req, "Set-Cookie", c->cookie);
+    /* No Referer to other sites; a real Origin (not "null") on the
+     * page's own form posts, which login_page_site_check requires. */
+    op_http_add_header(c->req, "Referrer-Policy", "same-origin");
+    for (size_t i = 0; i < c->ncookies; i++)
+        op_http_add_header(c->req, "Set-Cookie", c->cookies[i]);
     if (c->location != NULL) {
         op_http_add_header(c->req, "Content-Security-Policy", LOGIN_PAGE_FLOW_REDIRECT_CSP);
         op_http_reply_redirect(c->req, c->location);
@@ -143,7 +184,8 @@ static void login_page_flow_signin(op_flow_t *f, const char *sid, const login_pa
     login_page_flow_t *c = f->ctx;
     login_page_html_signin_t p = {
         .sid = sid,
-        .csrf = login_page_csrf_make(f->arena, c->lp->secret, sid),
+        .csrf = login_page_csrf_make(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_SIGNIN,
+                                     login_page_flow_pre(f), sid),
         .ro = c->ro,
         .username = username,
         .select_account = ans != NULL && ans->select_account,
@@ -158,7 +200,7 @@ static void login_page_flow_signin(op_flow_t *f, const char *sid, const login_pa
 
         p.account = ans->session_sub;
         p.account_name = u != NULL ? u->name : NULL;
-        p.account_token = login_page_csrf_account_make(f->arena, c->lp->secret, sid,
+        p.account_token = login_page_csrf_account_make(f->arena, &c->lp->keys, sid,
                                                        ans->session_sub, ans->session_auth_time);
     }
     c->status = 200;
@@ -247,22 +289,24 @@ static void login_page_flow_follow(op_flow_t *f, const login_page_answer_t *ans)
     case LOGIN_PAGE_ANSWER_AUTH:
         /* We sent a session the server no longer has: forget it. */
         if (c->sent_sub_sid && !ans->has_sub_session)
-            login_page_flow_cookie(f, NULL);
+            login_page_flow_session_cookie(f, NULL);
         login_page_flow_signin(f, ans->sid, ans,
                                ans->login_hint != NULL ? ans->login_hint : c->login.username, NULL);
         return;
     case LOGIN_PAGE_ANSWER_CONSENT:
         c->status = 200;
         if (login_page_html_consent(f->arena, ans,
-                                    login_page_csrf_make(f->arena, c->lp->secret, ans->sid), c->ro,
-                                    &c->page) != OP_OK)
+                                    login_page_csrf_make(f->arena, &c->lp->keys,
+                                                         LOGIN_PAGE_CSRF_CONSENT,
+                                                         login_page_flow_pre(f), ans->sid),
+                                    c->ro, &c->page) != OP_OK)
             c->page.html = NULL;
         op_flow_set_state(f, LP_S_REPLY);
         return;
     case LOGIN_PAGE_ANSWER_REDIRECT:
     case LOGIN_PAGE_ANSWER_FORM_POST:
         if (ans->sub_sid != NULL)
-            login_page_flow_cookie(f, ans->sub_sid);
+            login_page_flow_session_cookie(f, ans->sub_sid);
         if (ans->kind == LOGIN_PAGE_ANSWER_REDIRECT) {
             c->location = ans->uri;
         } else {
@@ -364,7 +408,7 @@ static void login_page_flow_start_login(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const op_params_t *q = op_http_req_query(c->req);
-    const char *sub_sid = op_http_req_cookie(c->req, LOGIN_PAGE_COOKIE_SESSION);
+    const char *sub_sid = op_http_req_cookie(c->req, c->lp->site.cookie_session);
     const char *query = login_page_form_query(f->arena, q);
     op_json_w_t *w = op_json_w_new(f->arena, false);
 
@@ -383,21 +427,30 @@ static void login_page_flow_start_login(op_flow_t *f)
     login_page_flow_call(f, OP_HTTP_POST, NULL, w);
 }
 
-/* The checks every POST of the page passes: a same-origin form (Fetch
- * Metadata, when the browser sends it), parsed strictly. */
+/*
+ * The checks every POST of the page passes before its token is looked
+ * at: sent by one of the page's own pages (login_page_site_check), a form
+ * parsed strictly. Sets c->pre to the browser's pre-session value, NULL
+ * when it has none (the token check then fails).
+ */
 static const op_params_t *login_page_flow_post_form(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
-    const char *site = op_http_req_header(c->req, "Sec-Fetch-Site");
+    const char *why = login_page_site_check(
+        f->arena, &c->lp->site, op_http_req_header(c->req, "Sec-Fetch-Site"),
+        op_http_req_header(c->req, "Origin"), op_http_req_header(c->req, "Referer"));
+    const char *pre = op_http_req_cookie(c->req, c->lp->site.cookie_pre);
     const op_params_t *p = NULL;
     op_err_t err;
 
     op_err_clear(&err);
-    if (site != NULL && strcmp(site, "same-origin") != 0) {
+    if (why != NULL) {
+        op_log_info(f->req_id, "login page: form refused: %s", why);
         login_page_flow_message(f, 403, "Refused",
                                 "This form was sent from another site and is refused.", NULL);
         return NULL;
     }
+    c->pre = login_page_csrf_pre_ok(pre) ? pre : NULL;
     if (op_http_req_form(c->req, &p, &err) != OP_OK) {
         login_page_flow_message(f, 400, "Bad request", "The form could not be read.",
                                 err.description);
@@ -416,9 +469,13 @@ static const char *login_page_flow_ro(op_flow_t *f, const char *ro)
 
 static void login_page_flow_csrf_refused(op_flow_t *f)
 {
+    login_page_flow_t *c = f->ctx;
+
+    op_log_info(f->req_id, "login page: form refused: %s",
+                c->pre == NULL ? "no pre-session cookie" : "token not bound to the cookie");
     login_page_flow_message(f, 400, "Bad request",
                             "This form has expired or did not come from this page. Go back to "
-                            "the application and start again.",
+                            "the application and start again (this page needs cookies).",
                             NULL);
 }
 
@@ -472,13 +529,14 @@ static int login_page_flow_start_signin(op_flow_t *f)
                                 err.description);
         return OP_OK;
     }
-    if (!login_page_csrf_check(c->lp->secret, c->login.sid, c->login.csrf)) {
+    if (!login_page_csrf_check(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_SIGNIN, c->pre, c->login.sid,
+                               c->login.csrf)) {
         login_page_flow_csrf_refused(f);
         return OP_OK;
     }
     c->ro = login_page_flow_ro(f, c->login.ro);
     if (c->login.use_account) {
-        if (!login_page_csrf_account_check(f->arena, c->lp->secret, c->login.sid, c->login.account,
+        if (!login_page_csrf_account_check(f->arena, &c->lp->keys, c->login.sid, c->login.account,
                                            &c->signed_in, &c->auth_time)) {
             login_page_flow_csrf_refused(f);
             return OP_OK;
@@ -550,7 +608,8 @@ static void login_page_flow_start_consent(op_flow_t *f)
                                 err.description);
         return;
     }
-    if (!login_page_csrf_check(c->lp->secret, form.sid, form.csrf)) {
+    if (!login_page_csrf_check(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_CONSENT, c->pre, form.sid,
+                               form.csrf)) {
         login_page_flow_csrf_refused(f);
         return;
     }
@@ -573,14 +632,41 @@ static void login_page_flow_start_consent(op_flow_t *f)
 }
 
 /*
- * GET /logout: forget the session cookie on this browser. Minimal on
+ * GET /logout: ask to confirm (OIDC RP-Initiated Logout 1.0 §2: the OP
+ * asks the user whether to log out), so that a link or a redirect from
+ * another site cannot sign the browser out.
+ */
+static void login_page_flow_start_logout_get(op_flow_t *f)
+{
+    login_page_flow_t *c = f->ctx;
+    const char *csrf = login_page_csrf_make(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_LOGOUT,
+                                            login_page_flow_pre(f), NULL);
+
+    c->status = 200;
+    if (csrf == NULL || login_page_html_logout(f->arena, csrf, &c->page) != OP_OK)
+        c->page.html = NULL;
+    op_flow_set_state(f, LP_S_REPLY);
+}
+
+/*
+ * POST /logout: forget the session cookie on this browser. Minimal on
  * purpose: the logout session API (logout-sessions/rest/v1, which ends
  * the subject session on the server and notifies the clients) comes
  * later; until then the server-side session simply expires.
  */
-static void login_page_flow_start_logout(op_flow_t *f)
+static void login_page_flow_start_logout_post(op_flow_t *f)
 {
-    login_page_flow_cookie(f, NULL);
+    login_page_flow_t *c = f->ctx;
+    const op_params_t *p = login_page_flow_post_form(f);
+
+    if (p == NULL)
+        return;
+    if (!login_page_csrf_check(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_LOGOUT, c->pre, NULL,
+                               op_params_get(p, "csrf"))) {
+        login_page_flow_csrf_refused(f);
+        return;
+    }
+    login_page_flow_session_cookie(f, NULL);
     login_page_flow_message(f, 200, "Signed out", "You are signed out on this browser.", NULL);
 }
 
@@ -594,8 +680,10 @@ static int login_page_flow_step(op_flow_t *f)
     case LP_S_START:
         if (c->route == LP_ROUTE_LOGIN_GET)
             login_page_flow_start_login(f);
-        else if (c->route == LP_ROUTE_LOGOUT)
-            login_page_flow_start_logout(f);
+        else if (c->route == LP_ROUTE_LOGOUT_GET)
+            login_page_flow_start_logout_get(f);
+        else if (c->route == LP_ROUTE_LOGOUT_POST)
+            login_page_flow_start_logout_post(f);
         else if (c->route == LP_ROUTE_CONSENT_POST)
             login_page_flow_start_consent(f);
         else if (login_page_flow_start_signin(f) == OP_AGAIN)
@@ -669,7 +757,12 @@ void login_page_flow_consent_post(op_http_req_t *req, void *ctx)
     login_page_flow_new(req, ctx, LP_ROUTE_CONSENT_POST);
 }
 
-void login_page_flow_logout(op_http_req_t *req, void *ctx)
+void login_page_flow_logout_get(op_http_req_t *req, void *ctx)
 {
-    login_page_flow_new(req, ctx, LP_ROUTE_LOGOUT);
+    login_page_flow_new(req, ctx, LP_ROUTE_LOGOUT_GET);
+}
+
+void login_page_flow_logout_post(op_http_req_t *req, void *ctx)
+{
+    login_page_flow_new(req, ctx, LP_ROUTE_LOGOUT_POST);
 }

@@ -1,6 +1,7 @@
 /*
  * examples/login-page/login_page_html.c - the pages: sign-in, consent,
- * form_post relay and messages, with their Content-Security-Policy.
+ * logout, form_post relay and messages, with their
+ * Content-Security-Policy.
  *
  * Plain, accessible HTML: a lang attribute, one <main>, a label for every
  * input, autocomplete hints for password managers, a visible focus ring.
@@ -371,6 +372,18 @@ int login_page_html_consent(op_arena_t *a, const login_page_answer_t *ans, const
                             "</button>\n<button type=\"submit\" name=\"action\" value=\"deny\" "
                             "class=\"secondary\">Deny</button>\n</form>\n");
     return login_page_html_done(a, &b, false, ro, out);
+}
+
+int login_page_html_logout(op_arena_t *a, const char *csrf, login_page_html_page_t *out)
+{
+    login_page_html_buf_t b = {.a = a};
+
+    login_page_html_head(&b, "Sign out");
+    login_page_html_raw(&b, "<p>Sign out of your account on this browser?</p>\n"
+                            "<form method=\"post\" action=\"/logout\">\n");
+    login_page_html_hidden(&b, "csrf", csrf);
+    login_page_html_raw(&b, "<button type=\"submit\">Sign out</button>\n</form>\n");
+    return login_page_html_done(a, &b, false, NULL, out);
 }
 
 int login_page_html_form_post(op_arena_t *a, const char *uri, const char *origin,

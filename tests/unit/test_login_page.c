@@ -1,6 +1,7 @@
 /*
- * Unit tests: examples/login-page (all but main): CSRF tokens and the
- * signed account choice, HTML escaping and pages, the page's own
+ * Unit tests: examples/login-page (all but main): keys, the pre-session
+ * cookie, CSRF tokens and the signed account choice, the site (origin,
+ * cookie attributes, same-origin check of POSTs), HTML escaping and pages, the page's own
  * forms, reading the authorisation session API's answers, origins for
  * the CSP, users.json, and the password-check worker pool.
  */
@@ -40,71 +41,275 @@ static const op_json_t *test_json(op_arena_t *a, const char *s)
 
 /* ---- CSRF ---------------------------------------------------------------- */
 
-/* The token is base64url(HMAC-SHA256(secret, sid)) (RFC 2104, RFC 4648
- * §5): 43 characters, bound to the sid and the secret. */
-static void test_csrf_token(void)
+static const char test_pre[] = "pre0123456789abcdefghijklmnopqrstuvwxyzABCD"; /* 43 */
+static const char test_pre_other[] = "attacker_s_own_pre_session_cookie_value_xyz";
+
+static login_page_keys_t test_keys(void)
+{
+    login_page_keys_t k;
+
+    login_page_csrf_keys(test_secret, &k);
+    return k;
+}
+
+/* One key per purpose: the form key and the account key are libsodium
+ * KDF subkeys of the page secret under contexts of their own, different
+ * from each other and from the secret. */
+static void test_csrf_keys(void)
+{
+    login_page_keys_t k = test_keys();
+    uint8_t want[32];
+
+    crypto_kdf_derive_from_key(want, sizeof(want), 1, "lpform01", test_secret);
+    OP_CHECK(memcmp(k.form, want, 32) == 0);
+    crypto_kdf_derive_from_key(want, sizeof(want), 1, "lpacct01", test_secret);
+    OP_CHECK(memcmp(k.account, want, 32) == 0);
+    OP_CHECK(memcmp(k.form, k.account, 32) != 0);
+    OP_CHECK(memcmp(k.form, test_secret, 32) != 0);
+    OP_CHECK(memcmp(k.account, test_secret, 32) != 0);
+}
+
+/* The pre-session value: 32 random bytes, base64url (RFC 4648 §5). */
+static void test_csrf_pre(void)
 {
     op_arena_t *a = test_arena();
-    uint8_t other[LOGIN_PAGE_SECRET_LEN] = {0};
-    uint8_t mac[32];
-    char want[44];
-    char *t = login_page_csrf_make(a, test_secret, "sid-1");
+    char *v = login_page_csrf_pre_new(a);
+    char *w = login_page_csrf_pre_new(a);
 
-    OP_CHECK(t != NULL && strlen(t) == 43);
-    crypto_auth_hmacsha256(mac, (const unsigned char *)"sid-1", 5, test_secret);
-    op_b64url_encode(mac, sizeof(mac), want);
-    OP_CHECK_STR(t, want);
-    OP_CHECK(login_page_csrf_check(test_secret, "sid-1", t));
-    OP_CHECK(!login_page_csrf_check(test_secret, "sid-2", t));
-    OP_CHECK(!login_page_csrf_check(other, "sid-1", t));
-    OP_CHECK(!login_page_csrf_check(test_secret, "sid-1", ""));
-    OP_CHECK(!login_page_csrf_check(test_secret, "sid-1", NULL));
-    OP_CHECK(!login_page_csrf_check(test_secret, NULL, t));
-    t[0] = t[0] == 'A' ? 'B' : 'A';
-    OP_CHECK(!login_page_csrf_check(test_secret, "sid-1", t));
-    t[0] = want[0];
-    t[42] = '\0';
-    OP_CHECK(!login_page_csrf_check(test_secret, "sid-1", t)); /* truncated */
+    OP_CHECK(v != NULL && w != NULL && strlen(v) == 43 && strcmp(v, w) != 0);
+    OP_CHECK(login_page_csrf_pre_ok(v));
+    OP_CHECK(login_page_csrf_pre_ok(test_pre));
+    OP_CHECK(!login_page_csrf_pre_ok(NULL));
+    OP_CHECK(!login_page_csrf_pre_ok(""));
+    OP_CHECK(!login_page_csrf_pre_ok("short"));
+    OP_CHECK(!login_page_csrf_pre_ok("pre0123456789abcdefghijklmnopqrstuvwxyzABC=")); /* '=' */
+    OP_CHECK(!login_page_csrf_pre_ok("pre0123456789abcdefghijklmnopqrstuvwxyzABCDE"));
     op_arena_free(a);
 }
 
-/* The "continue as" choice: signed, bound to the authz session, the
- * username and the auth_time; usernames may contain dots. */
+/*
+ * Login CSRF (OWASP CSRF Prevention Cheat Sheet, "Login CSRF", "Signed
+ * Double-Submit Cookie"): the token is base64url(HMAC-SHA256(form key,
+ * "<form>\n<pre>\n<sid>")), bound to the browser's pre-session cookie. A
+ * token the attacker got for their own cookie is refused with the
+ * victim's; so is one for another sid, another form, or no cookie.
+ */
+static void test_csrf_token_bound_to_cookie(void)
+{
+    op_arena_t *a = test_arena();
+    login_page_keys_t k = test_keys(), other = k;
+    const char *msg = op_arena_printf(a, "signin\n%s\nsid-1", test_pre);
+    uint8_t mac[32];
+    char want[44];
+    char *t = login_page_csrf_make(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1");
+    char *attacker = login_page_csrf_make(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre_other, "sid-1");
+
+    OP_CHECK(t != NULL && strlen(t) == 43 && attacker != NULL);
+    crypto_auth_hmacsha256(mac, (const unsigned char *)msg, strlen(msg), k.form);
+    op_b64url_encode(mac, sizeof(mac), want);
+    OP_CHECK_STR(t, want);
+    OP_CHECK(login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", t));
+    /* the attacker's token (their sid, their cookie) in the victim's browser */
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", attacker));
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre_other, "sid-1", t));
+    /* no pre-session cookie, or a malformed one */
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, NULL, "sid-1", t));
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, "", "sid-1", t));
+    OP_CHECK(login_page_csrf_make(a, &k, LOGIN_PAGE_CSRF_SIGNIN, "x\ny", "sid-1") == NULL);
+    /* another sid, form or key */
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-2", t));
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_CONSENT, test_pre, "sid-1", t));
+    other.form[0] ^= 1;
+    OP_CHECK(!login_page_csrf_check(a, &other, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", t));
+    /* malformed tokens and sids */
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", ""));
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", NULL));
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, NULL, t));
+    OP_CHECK(login_page_csrf_make(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "a\nb") == NULL);
+    t[0] = t[0] == 'A' ? 'B' : 'A';
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", t));
+    t[0] = want[0];
+    t[42] = '\0';
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_SIGNIN, test_pre, "sid-1", t));
+    /* the logout form has no sid */
+    t = login_page_csrf_make(a, &k, LOGIN_PAGE_CSRF_LOGOUT, test_pre, NULL);
+    OP_CHECK(t != NULL);
+    OP_CHECK(login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_LOGOUT, test_pre, NULL, t));
+    OP_CHECK(!login_page_csrf_check(a, &k, LOGIN_PAGE_CSRF_LOGOUT, test_pre_other, NULL, t));
+    op_arena_free(a);
+}
+
+/* The "continue as" choice: signed with the account key, bound to the
+ * authz session, the username and the auth_time; usernames may contain
+ * dots. A value signed with the form key does not pass. */
 static void test_csrf_account(void)
 {
     op_arena_t *a = test_arena();
+    login_page_keys_t k = test_keys(), swapped = k, zero;
     const char *name = NULL;
     int64_t t = 0;
-    char *v = login_page_csrf_account_make(a, test_secret, "sid-1", "a.b@x", 1800000000);
+    char *v = login_page_csrf_account_make(a, &k, "sid-1", "a.b@x", 1800000000);
     char *forged;
 
     OP_CHECK(v != NULL);
-    OP_CHECK(login_page_csrf_account_check(a, test_secret, "sid-1", v, &name, &t));
+    OP_CHECK(login_page_csrf_account_check(a, &k, "sid-1", v, &name, &t));
     OP_CHECK_STR(name, "a.b@x");
     OP_CHECK_INT(t, 1800000000);
-    /* another authz session, secret, name or time */
-    OP_CHECK(!login_page_csrf_account_check(a, test_secret, "sid-2", v, &name, &t));
-    OP_CHECK(!login_page_csrf_account_check(a, (const uint8_t *)"0123456789abcdef0123456789abcdef",
-                                            "sid-1", v, &name, &t));
+    /* another authz session, key, name or time */
+    OP_CHECK(!login_page_csrf_account_check(a, &k, "sid-2", v, &name, &t));
+    memset(&zero, 0, sizeof(zero));
+    OP_CHECK(!login_page_csrf_account_check(a, &zero, "sid-1", v, &name, &t));
+    memcpy(swapped.account, k.form, sizeof(k.form));
+    forged = login_page_csrf_account_make(a, &swapped, "sid-1", "a.b@x", 1800000000);
+    OP_CHECK(!login_page_csrf_account_check(a, &k, "sid-1", forged, &name, &t));
     forged = op_arena_printf(a, "bob%s", strchr(v, '.') + 4);
-    OP_CHECK(!login_page_csrf_account_check(a, test_secret, "sid-1", forged, &name, &t));
+    OP_CHECK(!login_page_csrf_account_check(a, &k, "sid-1", forged, &name, &t));
     forged = op_arena_strdup(a, v);
     forged[strlen("a.b@x.")] = '2';
-    OP_CHECK(!login_page_csrf_account_check(a, test_secret, "sid-1", forged, &name, &t));
+    OP_CHECK(!login_page_csrf_account_check(a, &k, "sid-1", forged, &name, &t));
     /* auth_time unknown (0) */
-    v = login_page_csrf_account_make(a, test_secret, "sid-1", "alice", 0);
-    OP_CHECK(login_page_csrf_account_check(a, test_secret, "sid-1", v, &name, &t));
+    v = login_page_csrf_account_make(a, &k, "sid-1", "alice", 0);
+    OP_CHECK(login_page_csrf_account_check(a, &k, "sid-1", v, &name, &t));
     OP_CHECK(t == 0 && strcmp(name, "alice") == 0);
     /* malformed */
     static const char *const bad[] = {"",     ".",        "..",         "alice",      "alice.1",
                                       ".1.x", "alice..x", "alice.-1.x", "alice.1x.y", "al ice.1.x"};
     for (size_t i = 0; i < OP_NELEMS(bad); i++)
-        OP_CHECK(!login_page_csrf_account_check(a, test_secret, "sid-1", bad[i], &name, &t));
-    OP_CHECK(!login_page_csrf_account_check(a, test_secret, "sid-1", NULL, &name, &t));
-    OP_CHECK(!login_page_csrf_account_check(a, test_secret, "a/b", v, &name, &t));
-    OP_CHECK(login_page_csrf_account_make(a, test_secret, "sid-1", "no spaces", 1) == NULL);
-    OP_CHECK(login_page_csrf_account_make(a, test_secret, "sid-1", "", 1) == NULL);
-    OP_CHECK(login_page_csrf_account_make(a, test_secret, "sid-1", "alice", -1) == NULL);
+        OP_CHECK(!login_page_csrf_account_check(a, &k, "sid-1", bad[i], &name, &t));
+    OP_CHECK(!login_page_csrf_account_check(a, &k, "sid-1", NULL, &name, &t));
+    OP_CHECK(!login_page_csrf_account_check(a, &k, "a/b", v, &name, &t));
+    OP_CHECK(login_page_csrf_account_make(a, &k, "sid-1", "no spaces", 1) == NULL);
+    OP_CHECK(login_page_csrf_account_make(a, &k, "sid-1", "", 1) == NULL);
+    OP_CHECK(login_page_csrf_account_make(a, &k, "sid-1", "alice", -1) == NULL);
+    op_arena_free(a);
+}
+
+/* ---- the site: origin, cookies, request check ------------------------------ */
+
+static login_page_site_t test_site(op_arena_t *a, const char *url)
+{
+    login_page_site_t s;
+
+    OP_CHECK_INT(login_page_site_init(a, url, &s, NULL), OP_OK);
+    return s;
+}
+
+/* The public origin, serialised as browsers send it in Origin (RFC 6454
+ * §6.1: lowercase, no default port); over https the cookie names carry
+ * the "__Host-" prefix (RFC 6265bis §4.1.3.2). */
+static void test_site_origin(void)
+{
+    op_arena_t *a = test_arena();
+    login_page_site_t s = test_site(a, "HTTPS://Login.Example.COM:443/");
+    static const char *const bad[] = {
+        "",
+        "login.example.com",
+        "https://login.example.com/login",
+        "https://x?q",
+        "https://x#f",
+        "https://u@x",
+        "ftp://x",
+        "javascript:alert(1)",
+        "https://",
+        "https://x:",
+        "https://x y",
+    };
+
+    OP_CHECK_STR(s.origin, "https://login.example.com");
+    OP_CHECK(s.https);
+    OP_CHECK_STR(s.cookie_session, "__Host-sub_sid");
+    OP_CHECK_STR(s.cookie_pre, "__Host-pre_session");
+    s = test_site(a, "https://login.example.com:8443");
+    OP_CHECK_STR(s.origin, "https://login.example.com:8443");
+    s = test_site(a, "http://127.0.0.1:8081");
+    OP_CHECK_STR(s.origin, "http://127.0.0.1:8081");
+    OP_CHECK(!s.https);
+    OP_CHECK_STR(s.cookie_session, "sub_sid");
+    OP_CHECK_STR(s.cookie_pre, "pre_session");
+    s = test_site(a, "http://[::1]:80");
+    OP_CHECK_STR(s.origin, "http://[::1]");
+    for (size_t i = 0; i < OP_NELEMS(bad); i++)
+        OP_CHECK(login_page_site_init(a, bad[i], &s, NULL) == OP_EINVAL);
+    OP_CHECK(login_page_site_init(a, NULL, &s, NULL) == OP_EINVAL);
+    op_arena_free(a);
+}
+
+/* Cookie attributes: HttpOnly, SameSite=Lax, Path=/, no Domain, a
+ * browser-session cookie; over https Secure and "__Host-" (RFC 6265bis
+ * §4.1.3.2, §5.6.7 SameSite); over http neither (browsers refuse both
+ * there). */
+static void test_site_cookie(void)
+{
+    op_arena_t *a = test_arena();
+    login_page_site_t https = test_site(a, "https://login.example.com");
+    login_page_site_t http = test_site(a, "http://127.0.0.1:8081");
+
+    OP_CHECK_STR(login_page_site_cookie(a, &https, https.cookie_pre, "V1"),
+                 "__Host-pre_session=V1; Path=/; Secure; HttpOnly; SameSite=Lax");
+    OP_CHECK_STR(login_page_site_cookie(a, &https, https.cookie_session, "S1"),
+                 "__Host-sub_sid=S1; Path=/; Secure; HttpOnly; SameSite=Lax");
+    OP_CHECK_STR(login_page_site_cookie(a, &https, https.cookie_session, NULL),
+                 "__Host-sub_sid=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax");
+    OP_CHECK_STR(login_page_site_cookie(a, &http, http.cookie_pre, "V1"),
+                 "pre_session=V1; Path=/; HttpOnly; SameSite=Lax");
+    OP_CHECK_STR(login_page_site_cookie(a, &http, http.cookie_session, NULL),
+                 "sub_sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    /* a "__Host-" name without Secure is never formatted */
+    OP_CHECK(login_page_site_cookie(a, &http, https.cookie_pre, "V1") == NULL);
+    OP_CHECK(login_page_site_cookie(a, &https, https.cookie_pre, "a;b") == NULL);
+    op_arena_free(a);
+}
+
+/*
+ * Which POSTs come from the page's own pages (W3C Fetch Metadata Request
+ * Headers §2.1 Sec-Fetch-Site; RFC 6454 §7 Origin; OWASP CSRF Prevention
+ * Cheat Sheet, "Verifying Origin With Standard Headers"): a cross-origin
+ * Origin is refused also when Fetch Metadata is absent, "null" too; with
+ * neither, the Referer decides; with none of them, the token decides.
+ */
+static void test_site_check(void)
+{
+    op_arena_t *a = test_arena();
+    login_page_site_t s = test_site(a, "https://login.example.com");
+    static const struct {
+        const char *fetch_site, *origin, *referer;
+        bool ok;
+    } cases[] = {
+        {"same-origin", "https://login.example.com", NULL, true},
+        {"same-origin", NULL, NULL, true},
+        {"cross-site", NULL, NULL, false},
+        {"same-site", "https://evil.example.com", NULL, false},
+        {"none", NULL, NULL, false},
+        {"same-origin", "https://evil.example", NULL, false},
+        /* no Fetch Metadata: Origin */
+        {NULL, "https://login.example.com", NULL, true},
+        {NULL, "https://evil.example", "https://login.example.com/login", false},
+        {NULL, "null", NULL, false},
+        {NULL, "http://login.example.com", NULL, false},
+        {NULL, "https://login.example.com:8443", NULL, false},
+        {NULL, "https://login.example.com.evil.example", NULL, false},
+        {NULL, "", NULL, false},
+        /* neither: Referer */
+        {NULL, NULL, "https://login.example.com/login?client_id=x", true},
+        {NULL, NULL, "https://login.example.com", true},
+        {NULL, NULL, "https://evil.example/login", false},
+        {NULL, NULL, "https://login.example.com.evil.example/", false},
+        {NULL, NULL, "https://login.example.com@evil.example/", false},
+        {NULL, NULL, "http://login.example.com/login", false},
+        {NULL, NULL, "not a url", false},
+        {NULL, NULL, "", false},
+        /* none: the token bound to the pre-session cookie decides */
+        {NULL, NULL, NULL, true},
+    };
+
+    for (size_t i = 0; i < OP_NELEMS(cases); i++) {
+        const char *why =
+            login_page_site_check(a, &s, cases[i].fetch_site, cases[i].origin, cases[i].referer);
+
+        if ((why == NULL) != cases[i].ok)
+            fprintf(stderr, "case %zu: %s\n", i, why != NULL ? why : "passed");
+        OP_CHECK((why == NULL) == cases[i].ok);
+    }
     op_arena_free(a);
 }
 
@@ -264,6 +469,20 @@ static void test_html_message(void)
                  OP_OK);
     OP_CHECK(strstr(pg.html, "<h1>Sign-in error</h1>") != NULL);
     OP_CHECK(strstr(pg.html, "invalid_request: &lt;b&gt;") != NULL);
+    op_arena_free(a);
+}
+
+/* The logout page asks to confirm (OIDC RP-Initiated Logout 1.0 §2) with
+ * a form that posts its CSRF token; nothing is signed out by a GET. */
+static void test_html_logout(void)
+{
+    op_arena_t *a = test_arena();
+    login_page_html_page_t pg;
+
+    OP_CHECK_INT(login_page_html_logout(a, "C\"3", &pg), OP_OK);
+    OP_CHECK(strstr(pg.html, "<form method=\"post\" action=\"/logout\">") != NULL);
+    OP_CHECK(strstr(pg.html, "name=\"csrf\" value=\"C&quot;3\"") != NULL);
+    OP_CHECK(strstr(pg.csp, "form-action 'self';") != NULL);
     op_arena_free(a);
 }
 
@@ -672,14 +891,28 @@ static void test_pwhash_bounded(void)
 }
 
 static const op_test_case_t cases[] = {
-    {"csrf_token", test_csrf_token},       {"csrf_account", test_csrf_account},
-    {"html_escape", test_html_escape},     {"html_signin", test_html_signin},
-    {"html_consent", test_html_consent},   {"html_form_post", test_html_form_post},
-    {"html_message", test_html_message},   {"form_login", test_form_login},
-    {"form_consent", test_form_consent},   {"form_query", test_form_query},
-    {"answer_kinds", test_answer_kinds},   {"answer_refused", test_answer_refused},
-    {"answer_origin", test_answer_origin}, {"users", test_users},
-    {"pwhash_verify", test_pwhash_verify}, {"pwhash_bounded", test_pwhash_bounded},
+    {"csrf_keys", test_csrf_keys},
+    {"csrf_pre", test_csrf_pre},
+    {"csrf_token_bound_to_cookie", test_csrf_token_bound_to_cookie},
+    {"csrf_account", test_csrf_account},
+    {"site_origin", test_site_origin},
+    {"site_cookie", test_site_cookie},
+    {"site_check", test_site_check},
+    {"html_escape", test_html_escape},
+    {"html_signin", test_html_signin},
+    {"html_consent", test_html_consent},
+    {"html_form_post", test_html_form_post},
+    {"html_message", test_html_message},
+    {"html_logout", test_html_logout},
+    {"form_login", test_form_login},
+    {"form_consent", test_form_consent},
+    {"form_query", test_form_query},
+    {"answer_kinds", test_answer_kinds},
+    {"answer_refused", test_answer_refused},
+    {"answer_origin", test_answer_origin},
+    {"users", test_users},
+    {"pwhash_verify", test_pwhash_verify},
+    {"pwhash_bounded", test_pwhash_bounded},
 };
 
 OP_TEST_MAIN(cases)
