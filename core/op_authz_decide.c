@@ -22,8 +22,16 @@ static const char *op_as_hint_sub(op_as_t *as)
         op_json_parse(as->flow->arena, jws.payload, jws.payload_len, NULL, &claims, &err) != OP_OK)
         return NULL;
     const char *iss = op_json_get_str(claims, "iss");
-    return iss != NULL && strcmp(iss, as->srv->cfg->issuer) == 0 ? op_json_get_str(claims, "sub")
-                                                                 : NULL;
+    const char *sub = op_streq(iss, as->srv->cfg->issuer) ? op_json_get_str(claims, "sub") : NULL;
+    /* A pairwise client knows the subject by its pairwise identifier
+     * (OIDC Core §8.1): only the session's own subject maps back. */
+    const op_client_t *c = as->areq.client;
+    if (sub == NULL || c->subject_type != OP_CLIENT_SUB_PAIRWISE)
+        return sub;
+    return as->have_sub &&
+                   op_streq(sub, op_client_sub(c, as->srv->cfg, as->sub.sub, as->flow->arena))
+               ? as->sub.sub
+               : NULL;
 }
 
 bool op_as_needs_auth(op_as_t *as)

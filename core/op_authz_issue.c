@@ -266,6 +266,10 @@ int op_as_consented(op_as_t *as)
         bad = "bad access_token, refresh_token or id_token spec";
     if (bad == NULL && !op_as_opt_obj(b, "data", &g->dat))
         bad = "data must be an object";
+    if (bad == NULL && as->areq.client->subject_type == OP_CLIENT_SUB_PAIRWISE &&
+        op_streq(op_json_get_str(op_json_get(b, "access_token"), "encoding"), "SELF_CONTAINED"))
+        bad = "a pairwise client's access tokens are identifiers: a JWT would show the local "
+              "subject (OIDC Core §8.1)";
     if (bad != NULL) {
         op_as_fail(as, OP_EINVAL, "consent: %s", bad);
         return OP_EINVAL;
@@ -400,6 +404,10 @@ static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
     op_token_minted_t code = {0}, at = {0};
     int rc;
 
+    /* A pairwise client's access tokens are identifiers: a JWT's sub
+     * would be the local subject (OIDC Core §8.1). */
+    if (as->areq.client->subject_type == OP_CLIENT_SUB_PAIRWISE)
+        as->grant.at_encoding = OP_AT_IDENTIFIER;
     /* The tokens (and the code, for the token endpoint's ID token) carry
      * the session's claims; the long-lived record does not. */
     op_grant_t g = as->grant;

@@ -177,8 +177,9 @@ static int op_authz_req_ruri_query(op_arena_t *a, const char *uri, op_err_t *err
 /*
  * Phase one (not redirectable): the query itself, the client and the
  * redirect_uri, which must be one of the client's by exact string
- * comparison (RFC 6749 §3.1.2.3, OIDC Core §3.1.2.1) and is required
- * (OIDC Core §3.1.2.1).
+ * comparison (RFC 6749 §3.1.2.3, OIDC Core §3.1.2.1; any port for a
+ * native client's loopback IP, RFC 8252 §7.3) and is required (OIDC Core
+ * §3.1.2.1).
  */
 static int op_authz_req_target(op_arena_t *a, const op_authz_clients_t *clients,
                                op_authz_req_t *out, op_err_t *err)
@@ -205,7 +206,7 @@ static int op_authz_req_target(op_arena_t *a, const op_authz_clients_t *clients,
     rc = op_authz_req_ruri_query(a, ruri, err);
     if (rc != OP_OK)
         return rc;
-    if (!op_authz_req_among(c->redirect_uris.items, c->redirect_uris.n, ruri, strlen(ruri)))
+    if (!op_client_redirect_match(c, ruri, strlen(ruri)))
         return OP_AUTHZ_REQ_FAIL(err, "invalid_request",
                                  "redirect_uri is not registered for the client");
     out->redirect_uri = ruri;
@@ -355,6 +356,12 @@ static int op_authz_req_options(op_arena_t *a, op_authz_req_t *out, op_err_t *er
         rc = op_authz_req_list_param(a, p, "acr_values", "invalid_request", &out->acr_values, err);
     if (rc != OP_OK)
         return rc;
+    /* OIDC Registration §2: the client's default_max_age and
+     * default_acr_values stand in for absent request values. */
+    if (out->max_age < 0)
+        out->max_age = out->client->default_max_age;
+    if (out->acr_values.n == 0)
+        out->acr_values = out->client->default_acr_values;
     out->id_token_hint = op_authz_req_param(p, "id_token_hint");
     out->login_hint = op_authz_req_param(p, "login_hint");
     if (claims == NULL)

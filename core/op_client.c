@@ -9,9 +9,11 @@
  * strings and JSON values from the parsed tree; the arrays it needs are
  * allocated in the caller's arena.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/op_client.h"
 #include "core/op_config.h"
@@ -53,8 +55,7 @@ typedef enum {
     OP_CLIENT_T_STR = 0,
     OP_CLIENT_T_STRS,
     OP_CLIENT_T_BOOL,
-    OP_CLIENT_T_INT,
-    OP_CLIENT_T_OBJ
+    OP_CLIENT_T_INT
 } op_client_type_t;
 
 /* The known members and their JSON types. */
@@ -66,14 +67,11 @@ static const struct {
     {"client_secret", OP_CLIENT_T_STR},
     {"client_name", OP_CLIENT_T_STR},
     {"redirect_uris", OP_CLIENT_T_STRS},
-    {"post_logout_redirect_uris", OP_CLIENT_T_STRS},
     {"grant_types", OP_CLIENT_T_STRS},
     {"response_types", OP_CLIENT_T_STRS},
     {"token_endpoint_auth_method", OP_CLIENT_T_STR},
     {"application_type", OP_CLIENT_T_STR},
     {"scope", OP_CLIENT_T_STR},
-    {"jwks", OP_CLIENT_T_OBJ},
-    {"jwks_uri", OP_CLIENT_T_STR},
     {"id_token_signed_response_alg", OP_CLIENT_T_STR},
     {"userinfo_signed_response_alg", OP_CLIENT_T_STR},
     {"subject_type", OP_CLIENT_T_STR},
@@ -87,10 +85,66 @@ static const struct {
     {"default_acr_values", OP_CLIENT_T_STRS},
     {"require_pushed_authorization_requests", OP_CLIENT_T_BOOL},
     {"code_challenge_method", OP_CLIENT_T_STR},
-    {"backchannel_logout_uri", OP_CLIENT_T_STR},
-    {"frontchannel_logout_uri", OP_CLIENT_T_STR},
-    {"backchannel_logout_session_required", OP_CLIENT_T_BOOL},
-    {"frontchannel_logout_session_required", OP_CLIENT_T_BOOL},
+};
+
+/* What the server serves: the token endpoint's grants and the implicit
+ * grant of the authorisation session API. */
+#define OP_CLIENT_GRANTS_SERVED                                                                    \
+    (OP_CLIENT_GRANT_AUTHORIZATION_CODE | OP_CLIENT_GRANT_IMPLICIT | OP_CLIENT_GRANT_REFRESH_TOKEN)
+
+#define OP_CLIENT_NO_LOGOUT         "logout is not implemented yet"
+#define OP_CLIENT_NO_REQUEST_OBJECT "request objects are not implemented yet"
+#define OP_CLIENT_NO_ENCRYPTION     "encrypted responses are not implemented yet"
+#define OP_CLIENT_NO_MTLS           "mutual TLS is not implemented yet"
+#define OP_CLIENT_NO_CIBA           "CIBA is not implemented yet"
+
+/* Registered metadata (RFC 7591 §2, OIDC Registration §2, and the
+ * extensions' registrations) the server does not implement: refused at
+ * load, because keeping them as unknown members would accept a client's
+ * expectation and then ignore it. */
+static const struct {
+    const char *name;
+    const char *why;
+} op_client_refused[] = {
+    {"sector_identifier_uri",
+     "a sector_identifier_uri must be fetched and its redirect URIs checked (OIDC Registration "
+     "§5), which loading at start does not do; the sector is the host of the redirect URIs"},
+    {"jwks", "nothing uses client keys yet (private_key_jwt, request objects, encryption)"},
+    {"jwks_uri", "nothing uses client keys yet (private_key_jwt, request objects, encryption)"},
+    {"software_statement", "software statements (RFC 7591 §2.3) are not verified"},
+    {"request_uris", "the request_uri parameter is not implemented yet"},
+    {"request_object_signing_alg", OP_CLIENT_NO_REQUEST_OBJECT},
+    {"request_object_encryption_alg", OP_CLIENT_NO_REQUEST_OBJECT},
+    {"request_object_encryption_enc", OP_CLIENT_NO_REQUEST_OBJECT},
+    {"require_signed_request_object", OP_CLIENT_NO_REQUEST_OBJECT},
+    {"token_endpoint_auth_signing_alg", "JWT client authentication is not implemented yet"},
+    {"id_token_encrypted_response_alg", OP_CLIENT_NO_ENCRYPTION},
+    {"id_token_encrypted_response_enc", OP_CLIENT_NO_ENCRYPTION},
+    {"userinfo_encrypted_response_alg", OP_CLIENT_NO_ENCRYPTION},
+    {"userinfo_encrypted_response_enc", OP_CLIENT_NO_ENCRYPTION},
+    {"authorization_signed_response_alg", "JARM responses are not implemented yet"},
+    {"authorization_encrypted_response_alg", OP_CLIENT_NO_ENCRYPTION},
+    {"authorization_encrypted_response_enc", OP_CLIENT_NO_ENCRYPTION},
+    {"introspection_signed_response_alg", "token introspection is not implemented yet"},
+    {"introspection_encrypted_response_alg", OP_CLIENT_NO_ENCRYPTION},
+    {"introspection_encrypted_response_enc", OP_CLIENT_NO_ENCRYPTION},
+    {"tls_client_auth_subject_dn", OP_CLIENT_NO_MTLS},
+    {"tls_client_auth_san_dns", OP_CLIENT_NO_MTLS},
+    {"tls_client_auth_san_uri", OP_CLIENT_NO_MTLS},
+    {"tls_client_auth_san_ip", OP_CLIENT_NO_MTLS},
+    {"tls_client_auth_san_email", OP_CLIENT_NO_MTLS},
+    {"tls_client_certificate_bound_access_tokens", OP_CLIENT_NO_MTLS},
+    {"dpop_bound_access_tokens", "DPoP is not implemented yet"},
+    {"authorization_details_types", "rich authorisation requests are not implemented yet"},
+    {"post_logout_redirect_uris", OP_CLIENT_NO_LOGOUT},
+    {"backchannel_logout_uri", OP_CLIENT_NO_LOGOUT},
+    {"backchannel_logout_session_required", OP_CLIENT_NO_LOGOUT},
+    {"frontchannel_logout_uri", OP_CLIENT_NO_LOGOUT},
+    {"frontchannel_logout_session_required", OP_CLIENT_NO_LOGOUT},
+    {"backchannel_token_delivery_mode", OP_CLIENT_NO_CIBA},
+    {"backchannel_client_notification_endpoint", OP_CLIENT_NO_CIBA},
+    {"backchannel_authentication_request_signing_alg", OP_CLIENT_NO_CIBA},
+    {"backchannel_user_code_parameter", OP_CLIENT_NO_CIBA},
 };
 
 /* Validation state of one client. */
@@ -183,6 +237,11 @@ static int op_client_check_types(op_client_ctx_t *x)
     for (size_t i = 0; i < n; i++) {
         const char *name = obj->u.obj.keys[i];
         const op_json_t *v = obj->u.obj.vals[i];
+        for (size_t k = 0; k < OP_NELEMS(op_client_refused); k++) {
+            if (strcmp(op_client_refused[k].name, name) == 0)
+                return op_client_fail(x, name, OP_CLIENT_NO_INDEX, "not supported: %s",
+                                      op_client_refused[k].why);
+        }
         int f = op_client_field_index(name);
         if (f < 0) {
             names[x->c->n_extra] = name;
@@ -209,10 +268,6 @@ static int op_client_check_types(op_client_ctx_t *x)
         case OP_CLIENT_T_INT:
             if (!op_json_is(v, OP_JSON_NUMBER) || !v->u.num.is_int)
                 return op_client_fail(x, name, OP_CLIENT_NO_INDEX, "must be an integer");
-            break;
-        case OP_CLIENT_T_OBJ:
-            if (!op_json_is(v, OP_JSON_OBJECT))
-                return op_client_fail(x, name, OP_CLIENT_NO_INDEX, "must be a JSON object");
             break;
         }
     }
@@ -306,6 +361,11 @@ static int op_client_flows(op_client_ctx_t *x)
                                       op_config_show_len(s->u.str.s, s->u.str.len), s->u.str.s);
             if (c->grant_types & bit)
                 return op_client_fail(x, "grant_types", i, "repeated");
+            if (!(bit & OP_CLIENT_GRANTS_SERVED))
+                return op_client_fail(x, "grant_types", i,
+                                      "\"%s\" is not supported (authorization_code, implicit and "
+                                      "refresh_token are)",
+                                      s->u.str.s);
             c->grant_types |= bit;
         }
     }
@@ -358,7 +418,7 @@ static bool op_client_query_has(op_str_t q, const char *name)
     return false;
 }
 
-/* One redirect URI (also used for post-logout ones, without implicit). */
+/* One redirect URI. */
 static int op_client_redirect(op_client_ctx_t *x, const char *field, size_t i, const char *uri,
                               bool implicit)
 {
@@ -406,9 +466,7 @@ static int op_client_redirects(op_client_ctx_t *x)
     op_client_t *c = x->c;
     bool implicit = (c->grant_types & OP_CLIENT_GRANT_IMPLICIT) != 0;
     int rc;
-    if ((rc = op_client_strs(x, "redirect_uris", &c->redirect_uris)) != OP_OK ||
-        (rc = op_client_strs(x, "post_logout_redirect_uris", &c->post_logout_redirect_uris)) !=
-            OP_OK)
+    if ((rc = op_client_strs(x, "redirect_uris", &c->redirect_uris)) != OP_OK)
         return rc;
     if ((c->grant_types & (OP_CLIENT_GRANT_AUTHORIZATION_CODE | OP_CLIENT_GRANT_IMPLICIT)) &&
         c->redirect_uris.n == 0)
@@ -420,15 +478,11 @@ static int op_client_redirects(op_client_ctx_t *x)
             OP_OK)
             return rc;
     }
-    for (size_t i = 0; i < c->post_logout_redirect_uris.n; i++) {
-        if ((rc = op_client_redirect(x, "post_logout_redirect_uris", i,
-                                     c->post_logout_redirect_uris.items[i], false)) != OP_OK)
-            return rc;
-    }
     return OP_OK;
 }
 
-/* Client authentication: the method, the secret, the keys. */
+/* Client authentication: the method (one the token endpoint implements,
+ * core/op_client_auth.c) and the secret. */
 static int op_client_auth(op_client_ctx_t *x)
 {
     op_client_t *c = x->c;
@@ -438,49 +492,28 @@ static int op_client_auth(op_client_ctx_t *x)
                        OP_NELEMS(op_client_auth_names), OP_CLIENT_AUTH_CLIENT_SECRET_BASIC, &m);
     if (rc != OP_OK)
         return rc;
+    if (m != OP_CLIENT_AUTH_CLIENT_SECRET_BASIC && m != OP_CLIENT_AUTH_CLIENT_SECRET_POST &&
+        m != OP_CLIENT_AUTH_NONE)
+        return op_client_fail(x, "token_endpoint_auth_method", OP_CLIENT_NO_INDEX,
+                              "\"%s\" is not supported (client_secret_basic, client_secret_post "
+                              "and none are)",
+                              op_client_auth_names[m]);
     c->token_endpoint_auth_method = (op_client_auth_t)m;
     c->client_secret = op_json_get_str(x->obj, "client_secret");
-    c->jwks_uri = op_json_get_str(x->obj, "jwks_uri");
-    c->jwks_value = op_json_get(x->obj, "jwks");
     if (c->client_secret != NULL && c->client_secret[0] == '\0')
         return op_client_fail(x, "client_secret", OP_CLIENT_NO_INDEX, "must not be empty");
-    if ((m == OP_CLIENT_AUTH_CLIENT_SECRET_BASIC || m == OP_CLIENT_AUTH_CLIENT_SECRET_POST ||
-         m == OP_CLIENT_AUTH_CLIENT_SECRET_JWT) &&
-        c->client_secret == NULL)
+    if (m != OP_CLIENT_AUTH_NONE && c->client_secret == NULL)
         return op_client_fail(x, "client_secret", OP_CLIENT_NO_INDEX, "required for %s",
                               op_client_auth_names[m]);
     if (m == OP_CLIENT_AUTH_NONE && c->client_secret != NULL)
         return op_client_fail(x, "client_secret", OP_CLIENT_NO_INDEX,
                               "must not be set for "
                               "a public client (token_endpoint_auth_method none)");
-    if (m == OP_CLIENT_AUTH_NONE && (c->grant_types & OP_CLIENT_GRANT_CLIENT_CREDENTIALS))
-        return op_client_fail(x, "grant_types", OP_CLIENT_NO_INDEX,
-                              "client_credentials needs "
-                              "client authentication (token_endpoint_auth_method is none)");
-    if (c->jwks_value != NULL && c->jwks_uri != NULL)
-        return op_client_fail(x, "jwks_uri", OP_CLIENT_NO_INDEX,
-                              "must not be set together with jwks (RFC 7591 §2)");
-    if (m == OP_CLIENT_AUTH_PRIVATE_KEY_JWT && c->jwks_value == NULL && c->jwks_uri == NULL)
-        return op_client_fail(x, "jwks", OP_CLIENT_NO_INDEX,
-                              "private_key_jwt needs jwks or jwks_uri");
-    if (c->jwks_value != NULL) {
-        if (!op_json_is(op_json_get(c->jwks_value, "keys"), OP_JSON_ARRAY))
-            return op_client_fail(x, "jwks", OP_CLIENT_NO_INDEX,
-                                  "must be a JWK set: {\"keys\": [...]}");
-        op_json_w_t *w = op_json_w_new(x->a, false);
-        if (w == NULL)
-            return OP_ERR(x->err, OP_ENOMEM, "out of memory");
-        op_json_w_value(w, c->jwks_value);
-        if ((rc = op_json_w_finish(w, &c->jwks, NULL, x->err)) != OP_OK)
-            return rc;
-    }
     return OP_OK;
 }
 
-/* An absolute http(s) URL member: https only when https_only, without a
- * fragment when no_fragment. */
-static int op_client_url(op_client_ctx_t *x, const char *name, bool https_only, bool no_fragment,
-                         const char **out)
+/* An absolute http(s) URL member. */
+static int op_client_url(op_client_ctx_t *x, const char *name, const char **out)
 {
     op_config_url_t u;
     const char *s = op_json_get_str(x->obj, name);
@@ -488,14 +521,44 @@ static int op_client_url(op_client_ctx_t *x, const char *name, bool https_only, 
     if (s == NULL)
         return OP_OK;
     bool ok = op_config_url_parse(s, strlen(s), &u) && u.has_authority;
-    bool https = ok && op_config_url_scheme_is(&u, "https");
-    bool http = ok && op_config_url_scheme_is(&u, "http");
-    if (https_only && !https)
-        return op_client_fail(x, name, OP_CLIENT_NO_INDEX, "must be an absolute https URL");
-    if (!https && !http)
+    if (!ok || !(op_config_url_scheme_is(&u, "https") || op_config_url_scheme_is(&u, "http")))
         return op_client_fail(x, name, OP_CLIENT_NO_INDEX, "must be an absolute http(s) URL");
-    if (no_fragment && u.has_fragment)
-        return op_client_fail(x, name, OP_CLIENT_NO_INDEX, "must not have a fragment");
+    return OP_OK;
+}
+
+/*
+ * The sector identifier of a pairwise client (OIDC Core §8.1): without a
+ * sector_identifier_uri, the host of its redirect URIs, so they must all
+ * have one and the same host (compared without case), kept in lower case.
+ */
+static int op_client_sector(op_client_ctx_t *x)
+{
+    op_client_t *c = x->c;
+    op_str_t host = {NULL, 0};
+    if (c->redirect_uris.n == 0)
+        return op_client_fail(x, "subject_type", OP_CLIENT_NO_INDEX,
+                              "pairwise needs redirect_uris: their host is the sector "
+                              "identifier (OIDC Core §8.1)");
+    for (size_t i = 0; i < c->redirect_uris.n; i++) {
+        op_config_url_t u;
+        const char *uri = c->redirect_uris.items[i];
+        if (!op_config_url_parse(uri, strlen(uri), &u) || !u.has_authority)
+            return op_client_fail(x, "redirect_uris", i,
+                                  "pairwise needs a host in every redirect URI (the sector "
+                                  "identifier, OIDC Core §8.1)");
+        if (i > 0 && (u.host.len != host.len || strncasecmp(u.host.ptr, host.ptr, host.len) != 0))
+            return op_client_fail(x, "redirect_uris", i,
+                                  "a pairwise client's redirect URIs must share one host, "
+                                  "the sector identifier (OIDC Core §8.1; "
+                                  "sector_identifier_uri is not supported)");
+        host = u.host;
+    }
+    char *sector = op_arena_strndup(x->a, host.ptr, host.len);
+    if (sector == NULL)
+        return OP_ERR(x->err, OP_ENOMEM, "out of memory");
+    for (char *p = sector; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    c->sector_id = sector;
     return OP_OK;
 }
 
@@ -539,18 +602,14 @@ static int op_client_misc(op_client_ctx_t *x)
 {
     op_client_t *c = x->c;
     const char *pkce = op_json_get_str(x->obj, "code_challenge_method");
+    bool par = false;
     int sub, rc;
     c->client_name = op_json_get_str(x->obj, "client_name");
     if ((rc = op_client_scope(x)) != OP_OK ||
-        (rc = op_client_url(x, "jwks_uri", true, false, &c->jwks_uri)) != OP_OK ||
-        (rc = op_client_url(x, "logo_uri", false, false, &c->logo_uri)) != OP_OK ||
-        (rc = op_client_url(x, "client_uri", false, false, &c->client_uri)) != OP_OK ||
-        (rc = op_client_url(x, "policy_uri", false, false, &c->policy_uri)) != OP_OK ||
-        (rc = op_client_url(x, "tos_uri", false, false, &c->tos_uri)) != OP_OK ||
-        (rc = op_client_url(x, "backchannel_logout_uri", false, true,
-                            &c->backchannel_logout_uri)) != OP_OK ||
-        (rc = op_client_url(x, "frontchannel_logout_uri", false, true,
-                            &c->frontchannel_logout_uri)) != OP_OK ||
+        (rc = op_client_url(x, "logo_uri", &c->logo_uri)) != OP_OK ||
+        (rc = op_client_url(x, "client_uri", &c->client_uri)) != OP_OK ||
+        (rc = op_client_url(x, "policy_uri", &c->policy_uri)) != OP_OK ||
+        (rc = op_client_url(x, "tos_uri", &c->tos_uri)) != OP_OK ||
         (rc = op_client_alg(x, "id_token_signed_response_alg", &c->id_token_signed_response_alg)) !=
             OP_OK ||
         (rc = op_client_alg(x, "userinfo_signed_response_alg", &c->userinfo_signed_response_alg)) !=
@@ -561,20 +620,23 @@ static int op_client_misc(op_client_ctx_t *x)
         (rc = op_client_strs(x, "default_acr_values", &c->default_acr_values)) != OP_OK)
         return rc;
     c->subject_type = (op_client_sub_t)sub;
+    if (c->subject_type == OP_CLIENT_SUB_PAIRWISE && (rc = op_client_sector(x)) != OP_OK)
+        return rc;
     if (pkce != NULL && strcmp(pkce, "S256") != 0)
         return op_client_fail(x, "code_challenge_method", OP_CLIENT_NO_INDEX,
                               "must be S256 (plain is not supported)");
     c->code_challenge_method = pkce;
     c->default_max_age = -1;
-    if (op_json_get_int(x->obj, "default_max_age", &c->default_max_age) && c->default_max_age < 0)
-        return op_client_fail(x, "default_max_age", OP_CLIENT_NO_INDEX, "must be >= 0");
+    if (op_json_get_int(x->obj, "default_max_age", &c->default_max_age) &&
+        (c->default_max_age < 0 || c->default_max_age > INT32_MAX))
+        return op_client_fail(x, "default_max_age", OP_CLIENT_NO_INDEX, "must be 0 to %d seconds",
+                              INT32_MAX);
     op_json_get_bool(x->obj, "require_auth_time", &c->require_auth_time);
-    op_json_get_bool(x->obj, "require_pushed_authorization_requests",
-                     &c->require_pushed_authorization_requests);
-    op_json_get_bool(x->obj, "backchannel_logout_session_required",
-                     &c->backchannel_logout_session_required);
-    op_json_get_bool(x->obj, "frontchannel_logout_session_required",
-                     &c->frontchannel_logout_session_required);
+    op_json_get_bool(x->obj, "require_pushed_authorization_requests", &par);
+    if (par)
+        return op_client_fail(x, "require_pushed_authorization_requests", OP_CLIENT_NO_INDEX,
+                              "not supported until pushed authorisation requests (RFC 9126) "
+                              "are implemented");
     return OP_OK;
 }
 
@@ -668,17 +730,11 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
     op_client_w_opt(w, "client_secret", c->client_secret);
     op_client_w_opt(w, "client_name", c->client_name);
     op_client_w_strs(w, "redirect_uris", c->redirect_uris);
-    op_client_w_strs(w, "post_logout_redirect_uris", c->post_logout_redirect_uris);
     op_client_w_flows(w, c);
     op_json_w_kstr(w, "token_endpoint_auth_method",
                    op_client_auth_names[c->token_endpoint_auth_method]);
     op_json_w_kstr(w, "application_type", op_client_app_names[c->application_type]);
     op_client_w_opt(w, "scope", c->scope);
-    if (c->jwks_value != NULL) {
-        op_json_w_key(w, "jwks");
-        op_json_w_value(w, c->jwks_value);
-    }
-    op_client_w_opt(w, "jwks_uri", c->jwks_uri);
     if (c->id_token_signed_response_alg != OP_JWS_NONE)
         op_json_w_kstr(w, "id_token_signed_response_alg",
                        op_jws_alg_name(c->id_token_signed_response_alg));
@@ -695,15 +751,7 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
         op_json_w_kint(w, "default_max_age", c->default_max_age);
     op_client_w_true(w, "require_auth_time", c->require_auth_time);
     op_client_w_strs(w, "default_acr_values", c->default_acr_values);
-    op_client_w_true(w, "require_pushed_authorization_requests",
-                     c->require_pushed_authorization_requests);
     op_client_w_opt(w, "code_challenge_method", c->code_challenge_method);
-    op_client_w_opt(w, "backchannel_logout_uri", c->backchannel_logout_uri);
-    op_client_w_opt(w, "frontchannel_logout_uri", c->frontchannel_logout_uri);
-    op_client_w_true(w, "backchannel_logout_session_required",
-                     c->backchannel_logout_session_required);
-    op_client_w_true(w, "frontchannel_logout_session_required",
-                     c->frontchannel_logout_session_required);
     for (size_t i = 0; i < c->n_extra; i++) {
         op_json_w_key(w, c->extra_names[i]);
         op_json_w_value(w, c->extra_values[i]);
@@ -712,81 +760,41 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
     return op_json_w_finish(w, out, len, err);
 }
 
-/* ---- the registry -------------------------------------------------------- */
+/* ---- the rules against the configuration --------------------------------- */
 
-struct op_client_registry {
-    const op_client_t **slots; /* mask + 1 of them, NULL: empty */
-    size_t mask;
-    uint64_t seed;
-};
-
-/* FNV-1a of s[0..n) started from the registry's random seed, then mixed
- * (a 64-bit finaliser) so that the low bits, which pick the slot, depend
- * on every byte. */
-static uint64_t op_client_registry_hash(uint64_t seed, const char *s, size_t n)
+/* A signing algorithm member: unset, or one of op.idToken.jwsAlgs. */
+static bool op_clients_alg_offered(op_jws_alg_t alg, const op_config_t *cfg)
 {
-    uint64_t h = seed ^ 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3u;
+    for (size_t i = 0; i < cfg->n_id_token_algs; i++) {
+        if (cfg->id_token_algs[i] == alg)
+            return true;
     }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdu;
-    h ^= h >> 33;
-    return h;
+    return alg == OP_JWS_NONE;
 }
 
-/* The slot of id[0..n) (NUL-terminated): the one holding it, or the empty
- * one where it belongs. The table is never full, so the probe ends. */
-static size_t op_client_registry_slot(const op_client_registry_t *r, const char *id, size_t n)
+int op_clients_check_config(const op_client_t *clients, size_t n, const op_config_t *cfg,
+                            op_err_t *err)
 {
-    size_t i = (size_t)op_client_registry_hash(r->seed, id, n) & r->mask;
-    while (r->slots[i] != NULL && strcmp(r->slots[i]->client_id, id) != 0)
-        i = (i + 1) & r->mask;
-    return i;
-}
-
-int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
-                           op_client_registry_t **out, op_err_t *err)
-{
-    *out = NULL;
-    if (n > SIZE_MAX / (4 * sizeof(op_client_t *)))
-        return OP_ERR(err, OP_ETOOBIG, "too many clients (%zu)", n);
-    size_t cap = 8;
-    while (cap < 2 * n)
-        cap *= 2;
-    op_client_registry_t *r = op_arena_calloc(a, 1, sizeof(*r));
-    const op_client_t **slots = r != NULL ? op_arena_calloc(a, cap, sizeof(*slots)) : NULL;
-    if (slots == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
-    r->slots = slots;
-    r->mask = cap - 1;
-    op_rand_bytes(&r->seed, sizeof(r->seed));
     for (size_t i = 0; i < n; i++) {
-        const char *id = clients[i].client_id;
-        size_t len = id != NULL ? strnlen(id, OP_CLIENT_ID_MAX + 1) : 0;
-        if (len == 0 || len > OP_CLIENT_ID_MAX)
-            return OP_ERR(err, OP_EINVAL, "clients[%zu]: client_id: must be 1 to %d bytes", i,
-                          OP_CLIENT_ID_MAX);
-        size_t k = op_client_registry_slot(r, id, len);
-        if (slots[k] != NULL)
+        const op_client_t *c = &clients[i];
+        const struct {
+            const char *name;
+            op_jws_alg_t alg;
+        } algs[] = {{"id_token_signed_response_alg", c->id_token_signed_response_alg},
+                    {"userinfo_signed_response_alg", c->userinfo_signed_response_alg}};
+        if (c->subject_type == OP_CLIENT_SUB_PAIRWISE && !cfg->pairwise_key_set)
             return OP_ERR(err, OP_EINVAL,
-                          "client \"%.*s\": client_id: repeated (also clients[%zu])",
-                          OP_CONFIG_SHOW_MAX, id, (size_t)(slots[k] - clients));
-        slots[k] = &clients[i];
+                          "client \"%.*s\": subject_type: pairwise needs "
+                          "op.subject.pairwiseKey (OIDC Core §8.1)",
+                          OP_CONFIG_SHOW_MAX, c->client_id);
+        for (size_t k = 0; k < OP_NELEMS(algs); k++) {
+            if (!op_clients_alg_offered(algs[k].alg, cfg))
+                return OP_ERR(
+                    err, OP_EINVAL, "client \"%.*s\": %s: %s is not among op.idToken.jwsAlgs",
+                    OP_CONFIG_SHOW_MAX, c->client_id, algs[k].name, op_jws_alg_name(algs[k].alg));
+        }
     }
-    *out = r;
     return OP_OK;
-}
-
-const op_client_t *op_client_find(const op_client_registry_t *r, const char *client_id)
-{
-    if (r == NULL || client_id == NULL)
-        return NULL;
-    size_t n = strnlen(client_id, OP_CLIENT_ID_MAX + 1);
-    if (n > OP_CLIENT_ID_MAX)
-        return NULL;
-    return r->slots[op_client_registry_slot(r, client_id, n)];
 }
 
 /* ---- predicates ---------------------------------------------------------- */

@@ -16,22 +16,26 @@
  *    loopback host; with the implicit grant, https only and no localhost
  *    (OIDC Registration §2). Native clients (RFC 8252): a reverse-DNS
  *    custom scheme (one with a '.', §7.1), http with a loopback IP literal
- *    ("localhost" is refused, §8.3), or https. post_logout_redirect_uris
- *    follow the same rules (without the implicit one);
- *  - grant_types and response_types from the known values; defaults
+ *    ("localhost" is refused, §8.3), or https;
+ *  - grant_types and response_types from the values the server serves
+ *    (authorization_code, implicit, refresh_token); defaults
  *    ["authorization_code"] and ["code"] (RFC 7591 §2.1); an explicit
- *    empty response_types ([]) means no front-channel flow (e.g. a
- *    client_credentials-only client). code needs authorization_code;
- *    id_token / token need implicit; authorization_code and implicit need
- *    a redirect_uri;
- *  - token_endpoint_auth_method (default client_secret_basic):
- *    client_secret is required for client_secret_basic, client_secret_post
- *    and client_secret_jwt; "none" (public client) allows neither a secret
- *    nor the client_credentials grant; private_key_jwt needs jwks or
- *    jwks_uri; jwks and jwks_uri never both; jwks is {"keys": [...]};
- *  - jwks_uri https; logo_uri, client_uri, policy_uri, tos_uri,
- *    backchannel_logout_uri, frontchannel_logout_uri absolute http(s)
- *    (the logout ones without a fragment); default_max_age >= 0.
+ *    empty response_types ([]) means no front-channel flow. code needs
+ *    authorization_code; id_token / token need implicit; authorization_code
+ *    and implicit need a redirect_uri;
+ *  - token_endpoint_auth_method (default client_secret_basic): one the
+ *    token endpoint implements: client_secret_basic and
+ *    client_secret_post need client_secret; "none" (public client) allows
+ *    no secret;
+ *  - logo_uri, client_uri, policy_uri, tos_uri absolute http(s);
+ *    default_max_age >= 0;
+ *  - subject_type "pairwise" (OIDC Core §8.1): the sector identifier is
+ *    the host of the redirect URIs, which must then all share one host;
+ *  - metadata the server does not implement yet is refused, never kept
+ *    and ignored: sector_identifier_uri, jwks, jwks_uri, request_uris,
+ *    post-logout and logout members, require_pushed_authorization_requests
+ *    true, the *_encrypted_response_*, request object, TLS client
+ *    authentication, DPoP and CIBA members (op_client.c lists them).
  *
  * Clients live in the arena they were parsed into. client_secret is a
  * secret: never log it. A registry (op_client_registry_new) finds them by
@@ -45,6 +49,7 @@
 #include <stdint.h>
 
 #include "core/op.h"
+#include "core/op_config.h"
 #include "keys/op_keys.h"
 
 #define OP_CLIENT_ID_MAX     128
@@ -99,19 +104,16 @@ typedef struct op_client {
     const char *client_secret; /* secret */
     const char *client_name;
     op_client_strs_t redirect_uris;
-    op_client_strs_t post_logout_redirect_uris;
     unsigned grant_types;           /* OP_CLIENT_GRANT_* bits */
     const unsigned *response_types; /* OP_CLIENT_RT_* sets, no repeats */
     size_t n_response_types;
     op_client_auth_t token_endpoint_auth_method;
     op_client_app_t application_type;
-    const char *scope;           /* space-separated scope tokens */
-    const char *jwks;            /* the "jwks" object as compact JSON text */
-    const op_json_t *jwks_value; /* the same, parsed */
-    const char *jwks_uri;
+    const char *scope;                         /* space-separated scope tokens */
     op_jws_alg_t id_token_signed_response_alg; /* OP_JWS_NONE: default */
     op_jws_alg_t userinfo_signed_response_alg; /* OP_JWS_NONE: JSON */
     op_client_sub_t subject_type;
+    const char *sector_id; /* pairwise: the sector identifier (a host) */
     op_client_strs_t contacts;
     const char *logo_uri;
     const char *client_uri;
@@ -120,12 +122,7 @@ typedef struct op_client {
     int64_t default_max_age; /* seconds; -1: unset */
     bool require_auth_time;
     op_client_strs_t default_acr_values;
-    bool require_pushed_authorization_requests;
     const char *code_challenge_method; /* "S256" or NULL */
-    const char *backchannel_logout_uri;
-    const char *frontchannel_logout_uri;
-    bool backchannel_logout_session_required;
-    bool frontchannel_logout_session_required;
     /* Unknown members, in document order: kept, not interpreted. */
     const char *const *extra_names;
     const op_json_t *const *extra_values;
@@ -167,6 +164,16 @@ int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *so
 int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
                          op_err_t *err);
 
+/*
+ * The rules between the clients and the server's configuration, checked
+ * once at start after loading (and by --check-config): a pairwise client
+ * needs op.subject.pairwiseKey; an id_token_signed_response_alg or
+ * userinfo_signed_response_alg must be one of op.idToken.jwsAlgs (the
+ * values discovery advertises). OP_EINVAL with err naming the client.
+ */
+int op_clients_check_config(const op_client_t *clients, size_t n, const op_config_t *cfg,
+                            op_err_t *err);
+
 /* ---- the registry: clients by client_id ---------------------------------- */
 
 typedef struct op_client_registry op_client_registry_t;
@@ -203,6 +210,29 @@ bool op_client_has_response_type(const op_client_t *c, unsigned rt);
 /* A public client (RFC 6749 §2.1): it cannot authenticate at the token
  * endpoint (token_endpoint_auth_method "none", RFC 7591 §2). */
 bool op_client_is_public(const op_client_t *c);
+
+/*
+ * Is uri (as the request sent it) one of c's redirect URIs? Exact string
+ * comparison (RFC 6749 §3.1.2.3, OIDC Core §3.1.2.1), except that for a
+ * native client's http redirect URI with a loopback IP literal
+ * (127.0.0.1, [::1]) any port matches (RFC 8252 §7.3); scheme, host,
+ * path and query must still match exactly. "localhost" is no IP literal
+ * (§8.3): exact match only. (core/op_client_redirect.c)
+ */
+bool op_client_redirect_match(const op_client_t *c, const char *uri, size_t len);
+
+/*
+ * The subject identifier of local subject sub for client c (OIDC Core §8):
+ * sub itself for a public client; for a pairwise one the base64url of
+ * HMAC-SHA256 under cfg's op.subject.pairwiseKey of a labelled,
+ * length-prefixed (sector identifier, sub), the same for every client of
+ * the sector and unlinkable across sectors. NULL when out of memory (in
+ * a) or when the key is missing (op_clients_check_config refuses that at
+ * start). Records keep the local subject; this is applied where a
+ * subject leaves the server: ID tokens, UserInfo. (core/op_client_sub.c)
+ */
+const char *op_client_sub(const op_client_t *c, const op_config_t *cfg, const char *sub,
+                          op_arena_t *a);
 
 /* The bit of a grant type name, 0 when unknown. */
 unsigned op_client_grant_parse(const char *name, size_t len);

@@ -319,6 +319,7 @@ static int op_config_warn(op_config_ctx_t *c)
 static void op_config_box_free(op_config_box_t *box)
 {
     explicit_bzero(box->pub.keys_enc_key, sizeof(box->pub.keys_enc_key));
+    explicit_bzero(box->pub.pairwise_key, sizeof(box->pub.pairwise_key));
     if (box->redis_password != NULL)
         explicit_bzero(box->redis_password, strlen(box->redis_password));
     op_arena_free(box->arena);

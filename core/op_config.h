@@ -67,6 +67,10 @@ typedef struct op_config {
     const char *authz_endpoint;  /* op.authz.endpoint */
     const char *logout_endpoint; /* op.logout.endpoint, NULL: unset */
     const char *clients_file;    /* op.reg.clientsFile, NULL: unset */
+    /* op.subject.pairwiseKey: the key of pairwise subject identifiers
+     * (OIDC Core §8.1), used for nothing else; secret: never log. */
+    uint8_t pairwise_key[OP_CONFIG_ENC_KEY_BYTES];
+    bool pairwise_key_set; /* false: no pairwise clients */
 
     /* op.authz.apiAccessTokenSHA256[.<label>]: SHA-256 digests of the
      * accepted tokens, in file order (those set only in the environment

@@ -287,14 +287,12 @@ static bool op_config_props_password(op_config_ctx_t *c, const op_config_prop_t 
     return true;
 }
 
-/* An oct JWK holding 32 bytes: {"kty":"oct","k":"<base64url>"}; other
- * members are ignored. The message never shows the key. */
-static bool op_config_props_enc_jwk(op_config_ctx_t *c, const op_config_prop_t *p,
-                                    const char *label, const char *v, size_t len)
+/* An oct JWK holding 32 bytes: {"kty":"oct","k":"<base64url>"}, into
+ * out; other members are ignored. The message never shows the key. */
+static bool op_config_props_oct32(op_config_ctx_t *c, const char *v, size_t len,
+                                  uint8_t out[OP_CONFIG_ENC_KEY_BYTES])
 {
     static const op_json_limits_t lim = {4096, 2, 32};
-    OP_UNUSED(p);
-    OP_UNUSED(label);
     op_json_t *jwk = NULL;
     op_err_t jerr;
     op_err_clear(&jerr);
@@ -310,11 +308,30 @@ static bool op_config_props_enc_jwk(op_config_ctx_t *c, const op_config_prop_t *
     bool ok = k != NULL && strlen(k) <= 44 && op_b64url_decode(k, strlen(k), key, &n) &&
               n == OP_CONFIG_ENC_KEY_BYTES;
     if (ok)
-        memcpy(c->cfg->keys_enc_key, key, OP_CONFIG_ENC_KEY_BYTES);
+        memcpy(out, key, OP_CONFIG_ENC_KEY_BYTES);
     explicit_bzero(key, sizeof(key));
     if (!ok)
         return op_config_why(c, "\"k\" must be the base64url (no padding) of 32 bytes");
     return true;
+}
+
+static bool op_config_props_enc_jwk(op_config_ctx_t *c, const op_config_prop_t *p,
+                                    const char *label, const char *v, size_t len)
+{
+    OP_UNUSED(p);
+    OP_UNUSED(label);
+    return op_config_props_oct32(c, v, len, c->cfg->keys_enc_key);
+}
+
+/* op.subject.pairwiseKey: its own key, so that pairwise subjects share
+ * no secret with the key store (one key, one purpose). */
+static bool op_config_props_pairwise_key(op_config_ctx_t *c, const op_config_prop_t *p,
+                                         const char *label, const char *v, size_t len)
+{
+    OP_UNUSED(p);
+    OP_UNUSED(label);
+    c->cfg->pairwise_key_set = op_config_props_oct32(c, v, len, c->cfg->pairwise_key);
+    return c->cfg->pairwise_key_set;
 }
 
 /* ---- storage ------------------------------------------------------------- */
@@ -611,6 +628,9 @@ const op_config_prop_t op_config_props[] = {
     OP_CONFIG_INT("op.idToken.defaultLifetime", "900", id_token_lifetime_s, 60, 86400,
                   OP_CONFIG_W_INT, "seconds"),
     OP_CONFIG_SET("op.reg.clientsFile", NULL, 0, op_config_props_path, clients_file),
+    {.name = "op.subject.pairwiseKey",
+     .flags = OP_CONFIG_F_SECRET,
+     .set = op_config_props_pairwise_key},
     {.name = "monitor.apiAccessTokenSHA256",
      .flags = OP_CONFIG_F_SECRET | OP_CONFIG_F_LABELS,
      .set = op_config_props_monitor_token},

@@ -3,11 +3,16 @@
  * §3, RFC 8414 §2) served at both well-known paths.
  *
  * The members are built once from config and advertise only what the
- * server implements. The document also carries signed_metadata (RFC 8414
- * §2.1): the same members as a JWT signed with the default ID token
- * algorithm, so a client can check them against /jwks.json. It is
- * re-signed only when the key set changes (a rotation), so serving the
- * document costs no signature.
+ * server implements, and everything it serves (OIDC Discovery §3). There
+ * is no end_session_endpoint: op.logout.endpoint is the deployer's page,
+ * and without the logout session API the server cannot do what
+ * RP-Initiated Logout 1.0 asks of the endpoint it would advertise
+ * (validate id_token_hint and post_logout_redirect_uri, end the session).
+ * The document also carries signed_metadata (RFC 8414 §2.1): the same
+ * members as a JWT signed with the default ID token algorithm, so a
+ * client can check them against /jwks.json. It is re-signed only when
+ * the key set changes (a rotation), so serving the document costs no
+ * signature.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +59,14 @@ static void op_discovery_members(op_json_w_t *w, op_arena_t *a, const op_config_
     op_json_w_kstr(w, "jwks_uri", op_arena_printf(a, "%s/jwks.json", cfg->issuer));
     OP_DISCOVERY_LIST(w, "scopes_supported", "openid", "profile", "email", "address", "phone",
                       "offline_access");
-    OP_DISCOVERY_LIST(w, "response_types_supported", "code", "id_token", "id_token token",
+    OP_DISCOVERY_LIST(w, "response_types_supported", "code", "id_token", "token", "id_token token",
                       "code id_token", "code token", "code id_token token", "none");
     OP_DISCOVERY_LIST(w, "response_modes_supported", "query", "fragment", "form_post");
     OP_DISCOVERY_LIST(w, "grant_types_supported", "authorization_code", "implicit",
                       "refresh_token");
-    OP_DISCOVERY_LIST(w, "subject_types_supported", "public");
+    /* Pairwise subjects (OIDC Core §8.1) need their key. */
+    op_discovery_list(w, "subject_types_supported", (const char *const[]){"public", "pairwise"},
+                      cfg->pairwise_key_set ? 2 : 1);
     for (size_t i = 0; i < cfg->n_id_token_algs; i++)
         algs[i] = op_jws_alg_name(cfg->id_token_algs[i]);
     op_discovery_list(w, "id_token_signing_alg_values_supported", algs, cfg->n_id_token_algs);

@@ -164,6 +164,7 @@ static void op_server_load_clients(op_server_t *srv)
     if ((srv->cfg->clients_file != NULL &&
          op_clients_load_file(srv->cfg->clients_file, srv->clients_arena, &clients, &n, &err) !=
              OP_OK) ||
+        op_clients_check_config(clients, n, srv->cfg, &err) != OP_OK ||
         op_client_registry_new(clients, n, srv->clients_arena, &srv->clients, &err) != OP_OK) {
         op_arena_free(c->arena);
         free(c);

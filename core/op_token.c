@@ -396,10 +396,11 @@ int op_token_id_mint(const op_token_ctx_t *ctx, const op_token_id_req_t *r, op_a
         return rc;
 
     op_json_w_t *w = op_token_writer(a);
-    if (w == NULL)
+    const char *sub = op_client_sub(r->client, cfg, g->sub, a); /* OIDC Core §8 */
+    if (w == NULL || sub == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory minting an ID token");
     op_json_w_kstr(w, "iss", cfg->issuer);
-    op_json_w_kstr(w, "sub", g->sub);
+    op_json_w_kstr(w, "sub", sub);
     op_json_w_key(w, "aud");
     op_json_w_arr_open(w);
     op_json_w_str(w, r->client->client_id);

@@ -193,16 +193,17 @@ static int op_userinfo_reply(op_flow_t *f)
     const op_grant_t *g = &ui->at.grant;
     op_jws_alg_t alg = ui->client->userinfo_signed_response_alg;
     op_json_w_t *w = op_json_w_new(f->arena, false);
+    const char *sub = op_client_sub(ui->client, ui->srv->cfg, g->sub, f->arena); /* OIDC Core §8 */
     const char *body = NULL;
     char *jwt = NULL;
     size_t len = 0;
 
-    if (w == NULL) {
+    if (w == NULL || sub == NULL) {
         OP_USERINFO_FAIL(f, OP_ENOMEM, NULL, 0, "out of memory");
         return OP_OK;
     }
     op_json_w_obj_open(w);
-    op_json_w_kstr(w, "sub", g->sub);
+    op_json_w_kstr(w, "sub", sub);
     if (alg != OP_JWS_NONE) {
         op_json_w_kstr(w, "iss", ui->srv->cfg->issuer);
         op_json_w_kstr(w, "aud", g->cid);
