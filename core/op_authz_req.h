@@ -140,8 +140,9 @@ typedef struct op_authz_error {
  *
  * Not redirectable: invalid_request (malformed query, missing client_id,
  * missing or malformed redirect_uri, one whose query is not a strict form
- * or has a code, state or response parameter, one not registered by
- * exact string match), invalid_client (unknown client_id).
+ * or has a code, state or response parameter, one not registered
+ * (op_client_redirect_match: exact, any port for a native client's
+ * loopback IP), invalid_client (unknown client_id).
  * Redirectable, checked in this order: request_not_supported,
  * request_uri_not_supported; invalid_request (missing response_type);
  * unsupported_response_type (unknown, or not registered by the client:

@@ -5,6 +5,7 @@
  * Run from the repository root (examples/ and tests/data/ are read with
  * relative paths).
  */
+#include "core/op_authz_req.h"
 #include "core/op_client.h"
 #include "core/op_config.h"
 #include "tests/unit/op_test.h"
@@ -701,6 +702,56 @@ static void test_redirect_match(void)
     op_arena_free(a);
 }
 
+/* The client behind a request lookup: the one arg points to. */
+static const op_client_t *one_client(void *arg, const char *client_id)
+{
+    const op_client_t *c = arg;
+    return strcmp(c->client_id, client_id) == 0 ? c : NULL;
+}
+
+/* OIDC Registration §2: default_max_age and default_acr_values stand in
+ * for a request without max_age / acr_values, which override them. */
+static void test_registration_defaults(void)
+{
+    op_arena_t *a = arena();
+    op_client_t c;
+    parse_ok(a, WEB(",\"default_max_age\":60,\"default_acr_values\":[\"urn:acr:gold\"]"), &c);
+    op_authz_clients_t clients = {one_client, &c};
+    static const struct {
+        const char *query;
+        int64_t max_age;
+        const char *acr;
+    } cases[] = {
+        {"", 60, "urn:acr:gold"},
+        {"&max_age=0", 0, "urn:acr:gold"},
+        {"&max_age=3600&acr_values=urn:acr:silver", 3600, "urn:acr:silver"},
+    };
+    for (size_t i = 0; i < OP_NELEMS(cases); i++) {
+        const char *q =
+            op_arena_printf(a,
+                            "response_type=code&client_id=c&redirect_uri=https%%3A%%2F%%2F"
+                            "app.example%%2Fcb&scope=openid%s",
+                            cases[i].query);
+        op_authz_req_t r;
+        op_authz_error_t e;
+        OP_CHECK_INT(op_authz_req_parse(a, q, strlen(q), &clients, NULL, &r, &e), OP_OK);
+        OP_CHECK_INT(r.max_age, cases[i].max_age);
+        OP_CHECK_INT(r.acr_values.n, 1);
+        OP_CHECK_STR(r.acr_values.items[0], cases[i].acr);
+    }
+    /* Without defaults, nothing is made up. */
+    op_client_t plain;
+    parse_ok(a, WEB(""), &plain);
+    clients.arg = &plain;
+    const char *q = "response_type=code&client_id=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
+    op_authz_req_t r;
+    op_authz_error_t e;
+    OP_CHECK_INT(op_authz_req_parse(a, q, strlen(q), &clients, NULL, &r, &e), OP_OK);
+    OP_CHECK_INT(r.max_age, -1);
+    OP_CHECK_INT(r.acr_values.n, 0);
+    op_arena_free(a);
+}
+
 /* n clients whose only member is a client_id "client-<i>", in a. */
 static op_client_t *numbered_clients(op_arena_t *a, size_t n)
 {
@@ -858,6 +909,7 @@ static const op_test_case_t cases[] = {
     {"pairwise_sub_oidc_core_s8_1", test_pairwise_sub},
     {"check_config_oidc_discovery_s3", test_check_config},
     {"redirect_match_rfc8252_s7_3", test_redirect_match},
+    {"registration_defaults_oidc_reg_s2", test_registration_defaults},
 };
 
 OP_TEST_MAIN(cases)
