@@ -28,9 +28,11 @@
  *    client_secret_post need client_secret; "none" (public client) allows
  *    no secret;
  *  - logo_uri, client_uri, policy_uri, tos_uri absolute http(s);
- *    default_max_age >= 0;
+ *    default_max_age 0..INT32_MAX seconds;
  *  - subject_type "pairwise" (OIDC Core §8.1): the sector identifier is
- *    the host of the redirect URIs, which must then all share one host;
+ *    the host of the redirect URIs, which must then all share one host.
+ *    Such a client's access tokens are identifiers (a JWT's sub would be
+ *    the local subject);
  *  - metadata the server does not implement yet is refused, never kept
  *    and ignored: sector_identifier_uri, jwks, jwks_uri, request_uris,
  *    post-logout and logout members, require_pushed_authorization_requests

@@ -247,6 +247,15 @@ static int op_config_check(op_config_ctx_t *c)
                                     "storage.backoffMax", (int64_t)cfg->storage_backoff_max_ms)) !=
         OP_OK)
         return rc;
+    /* One key, one purpose: the pairwise key is not the key store's. */
+    if (cfg->pairwise_key_set && op_ct_equal(cfg->pairwise_key, sizeof(cfg->pairwise_key),
+                                             cfg->keys_enc_key, sizeof(cfg->keys_enc_key))) {
+        const op_config_entry_t *e =
+            op_config_entry_of(c, op_config_props_named("op.subject.pairwiseKey"));
+        return op_config_fail_at(c, e->line, e->env,
+                                 "op.subject.pairwiseKey: must not be the key of keyStore.encJWK "
+                                 "(one key, one purpose)");
+    }
     /* Reference §2.6: max_life >= auth_life >= max_idle. */
     if ((rc = op_config_check_order(
              c, "sessionStore.authLifetime", op_config_minutes(cfg->session_auth_life_min),

@@ -636,6 +636,15 @@ static void test_check_config(void)
     parse_ok(a, WEB(",\"userinfo_signed_response_alg\":\"RS256\""), &c[1]);
     OP_CHECK_INT(op_clients_check_config(c, 2, nokey, &err), OP_OK);
     op_config_release(nokey);
+    /* One key, one purpose: the key store's key is refused as the
+     * pairwise key. */
+    static char same[] = "TESSERA_OP_SUBJECT_PAIRWISE_KEY="
+                         "{\"kty\":\"oct\",\"k\":\"iQu5CCf-M7DUFBf2yynYqsuxZxl9-9Ai-4peGR9NqUY\"}";
+    char *env[] = {same, NULL};
+    op_config_t *bad = NULL;
+    OP_CHECK_INT(op_config_load("examples/tessera.properties", env, &bad, &err), OP_EINVAL);
+    OP_CHECK_HAS(err.description, "op.subject.pairwiseKey: must not be the key of keyStore.encJWK");
+    OP_CHECK(strstr(err.description, "iQu5") == NULL);
     op_arena_free(a);
 }
 
