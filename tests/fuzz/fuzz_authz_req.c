@@ -65,13 +65,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Do a and b name the same http loopback IP URI but for the port
+ * (RFC 8252 §7.3)? An oracle apart from the matcher: it drops
+ * ":<digits>" after "http://127.0.0.1" or "http://[::1]" and compares. */
+static bool fuzz_authz_req_same_but_port(const char *a, const char *b)
+{
+    static const char *const hosts[] = {"http://127.0.0.1", "http://[::1]"};
+    for (size_t h = 0; h < 2; h++) {
+        size_t n = strlen(hosts[h]);
+        if (strncmp(a, hosts[h], n) != 0 || strncmp(b, hosts[h], n) != 0)
+            continue;
+        a += n;
+        b += n;
+        if (*a == ':')
+            a += 1 + strspn(a + 1, "0123456789");
+        if (*b == ':')
+            b += 1 + strspn(b + 1, "0123456789");
+        return *a == '/' && strcmp(a, b) == 0;
+    }
+    return false;
+}
+
 static bool fuzz_authz_req_registered(const op_authz_req_t *r)
 {
     const op_client_t *c = r->client;
     bool uri = false, rt = false;
 
     for (size_t i = 0; i < c->redirect_uris.n; i++)
-        uri |= strcmp(c->redirect_uris.items[i], r->redirect_uri) == 0;
+        uri |= strcmp(c->redirect_uris.items[i], r->redirect_uri) == 0 ||
+               (c->application_type == OP_CLIENT_APP_NATIVE &&
+                fuzz_authz_req_same_but_port(c->redirect_uris.items[i], r->redirect_uri));
     for (size_t i = 0; i < c->n_response_types; i++)
         rt |= c->response_types[i] == r->response_type;
     return uri && rt;
