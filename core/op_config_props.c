@@ -425,7 +425,13 @@ static bool op_config_props_jws_algs(op_config_ctx_t *c, const op_config_prop_t 
     }
     if (cfg->n_id_token_algs == 0)
         return op_config_why(c, "must list at least one of RS256, PS256, ES256, EdDSA");
-    return true;
+    /* OIDC Discovery §3: id_token_signing_alg_values_supported, which
+     * lists these, "MUST" include RS256. */
+    for (size_t j = 0; j < cfg->n_id_token_algs; j++) {
+        if (cfg->id_token_algs[j] == OP_JWS_RS256)
+            return true;
+    }
+    return op_config_why(c, "must include RS256 (OpenID Connect Discovery §3)");
 }
 
 /* One algorithm the server signs with (RFC 9068 §2.1: RS256 by default). */

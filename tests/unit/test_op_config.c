@@ -216,10 +216,11 @@ static void test_good_values(void)
     cfg = load_ok(with("storage.prefix ="), NULL);
     OP_CHECK_STR(cfg->storage_prefix, "");
     op_config_release(cfg);
-    cfg = load_ok(with("op.idToken.jwsAlgs = EdDSA,ES256"), NULL);
-    OP_CHECK_INT(cfg->n_id_token_algs, 2);
+    cfg = load_ok(with("op.idToken.jwsAlgs = EdDSA,ES256 RS256"), NULL);
+    OP_CHECK_INT(cfg->n_id_token_algs, 3);
     OP_CHECK_INT(cfg->id_token_algs[0], OP_JWS_EDDSA);
     OP_CHECK_INT(cfg->id_token_algs[1], OP_JWS_ES256);
+    OP_CHECK_INT(cfg->id_token_algs[2], OP_JWS_RS256);
     op_config_release(cfg);
     cfg = load_ok(with("keyStore.rsaBits = 4096\nkeyStore.refreshInterval = 0\n"
                        "log.level = debug\nhttp.port = 0"),
@@ -273,6 +274,8 @@ static void test_bad_values(void)
          "op.idToken.jwsAlgs: \"RS256, HS256\": unsupported algorithm \"HS256\""},
         {"op.idToken.jwsAlgs = RS256 RS256", "\"RS256\" is listed twice"},
         {"op.idToken.jwsAlgs = ,", "must list at least one of"},
+        /* OIDC Discovery §3: RS256 must be among the advertised ones. */
+        {"op.idToken.jwsAlgs = ES256, EdDSA", "must include RS256 (OpenID Connect Discovery §3)"},
         {"op.reg.clientsFile =", "op.reg.clientsFile: \"\": must not be empty"},
         {"http.address = localhost", "http.address: \"localhost\": must be an IP address"},
         {"http.address = 10.0.0.256", "http.address: \"10.0.0.256\": must be an IP address"},
@@ -464,13 +467,13 @@ static void test_env_name_mapping(void)
 /* The environment overrides the file, whatever the order. */
 static void test_env_override_wins(void)
 {
-    char *env[] = {"TESSERA_HTTP_PORT=4321", "OTHER=1", "TESSERA_OP_ID_TOKEN_JWS_ALGS=ES256",
+    char *env[] = {"TESSERA_HTTP_PORT=4321", "OTHER=1", "TESSERA_OP_ID_TOKEN_JWS_ALGS=ES256,RS256",
                    "TESSERA_KEY_STORE_ENC_JWK={\"kty\":\"oct\","
                    "\"k\":\"iQu5CCf-M7DUFBf2yynYqsuxZxl9-9Ai-4peGR9NqUY\"}",
                    NULL};
     op_config_t *cfg = load_ok(with("http.port = 1234"), env);
     OP_CHECK_INT(cfg->http_port, 4321);
-    OP_CHECK_INT(cfg->n_id_token_algs, 1);
+    OP_CHECK_INT(cfg->n_id_token_algs, 2);
     OP_CHECK_INT(cfg->id_token_algs[0], OP_JWS_ES256);
     OP_CHECK_HAS(op_config_warnings(cfg)[0], "DEMO ENCRYPTION KEY CONFIGURED");
     op_config_release(cfg);
