@@ -31,6 +31,12 @@ static const struct {
     {"phone", op_authz_claims_phone, OP_NELEMS(op_authz_claims_phone)},
 };
 
+/* The login page's placement directives on consented claim names
+ * (reference §2.1: id_token:, access_token: with access_token:uip: and
+ * access_token:dat:, verified:). Where a claim goes is the login page's
+ * decision, never the client's: a requested name with one is refused. */
+static const char *const op_authz_claims_directives[] = {"id_token:", "access_token:", "verified:"};
+
 /* Every claim name the scope values can bring, all four scopes together. */
 #define OP_AUTHZ_CLAIMS_SCOPED_MAX 19
 _Static_assert(OP_NELEMS(op_authz_claims_profile) + OP_NELEMS(op_authz_claims_email) +
@@ -83,6 +89,12 @@ static int op_authz_claims_member(op_arena_t *a, const op_json_t *top, const cha
         if (m->u.obj.key_lens[i] == 0)
             return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
                                 "claims: %s has an empty claim name", name);
+        for (size_t d = 0; d < OP_NELEMS(op_authz_claims_directives); d++) {
+            if (op_str_has_prefix(m->u.obj.keys[i], op_authz_claims_directives[d]))
+                return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
+                                    "claims: %s: a claim name must not begin with %s", name,
+                                    op_authz_claims_directives[d]);
+        }
         c[i].name = m->u.obj.keys[i];
         if (op_json_is(v, OP_JSON_NULL))
             continue;

@@ -7,25 +7,60 @@
 
 #include "core/op_authz_session.h"
 
-/* The subject an id_token_hint names, if it is an ID token of ours (its
- * expiry does not matter: OIDC Core §3.1.2.1); NULL otherwise. */
-static const char *op_as_hint_sub(op_as_t *as)
+/* The aud claim (a string or an array of strings) names client_id. */
+static bool op_as_aud_has(const op_json_t *aud, const char *client_id)
+{
+    if (op_json_is(aud, OP_JSON_STRING))
+        return strcmp(aud->u.str.s, client_id) == 0;
+    for (size_t i = 0; op_json_is(aud, OP_JSON_ARRAY) && i < aud->u.arr.n; i++) {
+        if (op_json_is(aud->u.arr.items[i], OP_JSON_STRING) &&
+            strcmp(aud->u.arr.items[i]->u.str.s, client_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * See core/op_authz_session.h. The server signs ID tokens, JWT access
+ * tokens, signed UserInfo responses and its signed metadata with the same
+ * keys, so a good signature does not make an ID token: the type must be
+ * the ID token's ("JWT"; access tokens are "at+jwt", RFC 9068 §2.1), and
+ * the claims those of an ID token (OIDC Core §2: iss, sub, aud, exp,
+ * iat), without the access token's client_id. A signed UserInfo response
+ * never has exp or iat (protocol claims are never copied into it), the
+ * metadata has no sub.
+ */
+const char *op_as_hint_subject(const op_keys_set_t *keys, const char *issuer, const char *client_id,
+                               const char *hint, op_arena_t *a)
 {
     static const unsigned algs =
         1u << OP_JWS_RS256 | 1u << OP_JWS_PS256 | 1u << OP_JWS_ES256 | 1u << OP_JWS_EDDSA;
     op_jws_t jws;
     op_json_t *claims;
     op_err_t err;
-    const char *hint = as->areq.id_token_hint;
-    if (op_jws_verify_set(as->keys, hint, strlen(hint), algs, as->flow->arena, &jws, &err) !=
-            OP_OK ||
-        op_json_parse(as->flow->arena, jws.payload, jws.payload_len, NULL, &claims, &err) != OP_OK)
+    int64_t exp, iat;
+
+    if (op_jws_verify_set(keys, hint, strlen(hint), algs, a, &jws, &err) != OP_OK ||
+        !op_streq(jws.typ, "JWT") ||
+        op_json_parse(a, jws.payload, jws.payload_len, NULL, &claims, &err) != OP_OK ||
+        !op_json_is(claims, OP_JSON_OBJECT))
         return NULL;
-    const char *iss = op_json_get_str(claims, "iss");
-    const char *sub = op_streq(iss, as->srv->cfg->issuer) ? op_json_get_str(claims, "sub") : NULL;
-    /* A pairwise client knows the subject by its pairwise identifier
-     * (OIDC Core §8.1): only the session's own subject maps back. */
+    if (!op_streq(op_json_get_str(claims, "iss"), issuer) ||
+        !op_as_aud_has(op_json_get(claims, "aud"), client_id) ||
+        !op_json_get_int(claims, "exp", &exp) || !op_json_get_int(claims, "iat", &iat) ||
+        op_json_get(claims, "client_id") != NULL)
+        return NULL;
+    return op_json_get_str(claims, "sub");
+}
+
+/* The subject of the request's id_token_hint, or NULL. A pairwise client
+ * knows the subject by its pairwise identifier (OIDC Core §8.1): only the
+ * session's own subject maps back. */
+static const char *op_as_hint_sub(op_as_t *as)
+{
     const op_client_t *c = as->areq.client;
+    const char *sub = op_as_hint_subject(as->keys, as->srv->cfg->issuer, as->areq.client_id,
+                                         as->areq.id_token_hint, as->flow->arena);
     if (sub == NULL || c->subject_type != OP_CLIENT_SUB_PAIRWISE)
         return sub;
     return as->have_sub &&
@@ -40,7 +75,9 @@ bool op_as_needs_auth(op_as_t *as)
     int64_t now = op_loop_epoch();
     if (!as->have_sub || !op_sub_session_auth_fresh(&as->sub, now))
         return true;
-    if (r->max_age >= 0 && now - as->sub.auth_time > r->max_age)
+    /* max_age and prompt=login: the session's authentication was made
+     * for an earlier request */
+    if (!op_authz_req_auth_ok(r, as->sub.auth_time, false, now))
         return true;
     if (r->acr_values.n > 0) {
         bool found = false;
@@ -54,8 +91,7 @@ bool op_as_needs_auth(op_as_t *as)
         if (sub == NULL || strcmp(sub, as->sub.sub) != 0)
             return true;
     }
-    return (r->prompt & (OP_AUTHZ_PROMPT_LOGIN | OP_AUTHZ_PROMPT_SELECT_ACCOUNT |
-                         OP_AUTHZ_PROMPT_CREATE)) != 0 ||
+    return (r->prompt & (OP_AUTHZ_PROMPT_SELECT_ACCOUNT | OP_AUTHZ_PROMPT_CREATE)) != 0 ||
            as->srv->cfg->authz_always_prompt_auth;
 }
 

@@ -8,7 +8,38 @@
 
 #include "core/op_authz_session.h"
 
-#define OP_AS_SUB_MAX 255
+/* Bounds of what the authentication reports besides the subject. */
+#define OP_AS_ACR_MAX   255
+#define OP_AS_AMR_MAX   16 /* values */
+#define OP_AS_AMR_VALUE 64 /* bytes each (RFC 8176 §2 values are short) */
+#define OP_AS_STR_(x)   #x
+#define OP_AS_STR(x)    OP_AS_STR_(x)
+
+bool op_as_id_ok(const op_json_t *v, size_t max)
+{
+    if (v == NULL || v->type != OP_JSON_STRING || v->u.str.len == 0 || v->u.str.len > max)
+        return false;
+    for (size_t i = 0; i < v->u.str.len; i++) {
+        unsigned char c = (unsigned char)v->u.str.s[i];
+        if (c < 0x20 || c > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+/* amr: absent, null, or an array of at most OP_AS_AMR_MAX identifiers. */
+static bool op_as_amr_ok(const op_json_t *amr)
+{
+    if (amr == NULL || amr->type == OP_JSON_NULL)
+        return true;
+    if (amr->type != OP_JSON_ARRAY || amr->u.arr.n > OP_AS_AMR_MAX)
+        return false;
+    for (size_t i = 0; i < amr->u.arr.n; i++) {
+        if (!op_as_id_ok(amr->u.arr.items[i], OP_AS_AMR_VALUE))
+            return false;
+    }
+    return true;
+}
 
 /* An optional integer member: absent is fine, else within [min, max]. */
 static bool op_as_opt_int(const op_json_t *o, const char *key, int64_t min, int64_t max,
@@ -67,46 +98,51 @@ int op_as_authenticated(op_as_t *as)
 {
     const op_json_t *b = as->body;
     const op_json_t *sub = op_json_get(b, "sub"), *amr = op_json_get(b, "amr");
-    const op_json_t *acr = op_json_get(b, "acr");
+    const op_json_t *acr = op_json_get(b, "acr"), *data = NULL, *claims = NULL;
     int64_t now = op_loop_epoch(), auth_time = now;
     int64_t ml = as->srv->cfg->session_max_life_min, al = as->srv->cfg->session_auth_life_min,
             mi = as->srv->cfg->session_max_idle_min;
     op_sub_session_t *s = &as->sub;
 
-    if (sub == NULL || sub->type != OP_JSON_STRING || sub->u.str.len == 0 ||
-        sub->u.str.len > OP_AS_SUB_MAX) {
+    if (sub == NULL || !op_as_id_ok(sub, OP_GRANT_SUB_MAX)) {
         op_as_fail(as, OP_EINVAL,
                    "this session expects the authentication: "
                    "{\"sub\": \"<subject>\", ...}");
         return OP_EINVAL;
     }
     const char *bad = NULL;
-    if (acr != NULL && acr->type != OP_JSON_STRING)
-        bad = "acr";
+    if (acr != NULL && !op_as_id_ok(acr, OP_AS_ACR_MAX))
+        bad = "acr: 1 to " OP_AS_STR(OP_AS_ACR_MAX) " printable ASCII characters";
+    else if (!op_as_amr_ok(amr))
+        bad = "amr: at most " OP_AS_STR(OP_AS_AMR_MAX) " values of 1 to " OP_AS_STR(
+            OP_AS_AMR_VALUE) " printable ASCII characters";
     else if (!op_as_opt_int(b, "auth_time", 0, now, &auth_time))
-        bad = "auth_time";
+        bad = "auth_time: seconds since the epoch, not in the future";
+    else if (!op_authz_req_auth_ok(&as->areq, auth_time, auth_time >= as->created, now))
+        bad = "auth_time: the request asks for an authentication made for it (prompt=login, "
+              "max_age=0) or within max_age seconds (OIDC Core 3.1.2.1)";
     else if (!op_as_opt_int(b, "max_life", -1, 525600, &ml) || ml == 0)
-        bad = "max_life";
+        bad = "max_life: minutes, -1 or 1 to 525600";
     else if (!op_as_opt_int(b, "auth_life", -1, 525600, &al) || al == 0)
-        bad = "auth_life";
+        bad = "auth_life: minutes, -1 or 1 to 525600";
     else if (!op_as_opt_int(b, "max_idle", -1, 525600, &mi) || mi == 0)
-        bad = "max_idle";
+        bad = "max_idle: minutes, -1 or 1 to 525600";
+    else if (!op_as_opt_obj(b, "data", &data) || !op_as_opt_obj(b, "claims", &claims))
+        bad = "data and claims: JSON objects";
+    if (bad != NULL) {
+        op_as_fail(as, OP_EINVAL, "authentication: %s", bad);
+        return OP_EINVAL;
+    }
     as->sub_sid = op_as_derive_sub_sid(as);
-    if (bad == NULL &&
-        (as->sub_sid == NULL || op_sub_session_new(as->flow->arena, as->srv->cfg, as->sub_sid,
-                                                   sub->u.str.s, auth_time, s) != OP_OK)) {
+    if (as->sub_sid == NULL ||
+        op_sub_session_new(as->flow->arena, as->srv->cfg, as->sub_sid, sub->u.str.s, auth_time,
+                           s) != OP_OK ||
+        op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK) {
         op_as_fail(as, OP_ENOMEM, "out of memory");
         return OP_ENOMEM;
     }
-    if (bad == NULL && (op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK))
-        bad = "amr";
-    else if (bad == NULL &&
-             (!op_as_opt_obj(b, "data", &s->data) || !op_as_opt_obj(b, "claims", &s->claims)))
-        bad = "data or claims";
-    if (bad != NULL) {
-        op_as_fail(as, OP_EINVAL, "bad authentication member \"%s\"", bad);
-        return OP_EINVAL;
-    }
+    s->data = data;
+    s->claims = claims;
     s->acr = acr != NULL ? acr->u.str.s : NULL;
     s->max_life = (int)ml;
     s->auth_life = (int)al;
@@ -138,10 +174,23 @@ static bool op_as_issues_access_token(const op_as_t *as)
     return (as->areq.response_type & (OP_CLIENT_RT_CODE | OP_CLIENT_RT_TOKEN)) != 0;
 }
 
-/* Put a consented claim name in its list: "id_token:" and
- * "access_token:" prefixes choose, else UserInfo (or the ID token when
- * no access token is issued, or when the claims parameter asked for it
- * there). */
+/* Put a claim name where it goes without a directive: UserInfo, or the
+ * ID token when no access token is issued or when the claims parameter
+ * asked for it there. */
+static int op_as_place_claim(op_as_t *as, const char *name)
+{
+    op_arena_t *a = as->flow->arena;
+    op_grant_t *g = &as->grant;
+    if (!op_as_issues_access_token(as) || op_as_claim_requested_in_id_token(&as->areq, name))
+        return op_strs_add(a, &g->idc, name);
+    return op_strs_add(a, &g->clm, name);
+}
+
+/* A claim name of the login page's consent: its "id_token:" and
+ * "access_token:" prefixes choose the list (reference §2.1), else
+ * op_as_place_claim. Only the login page directs placement: names the
+ * request brings are placed with op_as_place_claim (and the claims
+ * parameter refuses the prefixes, core/op_authz_claims.c). */
 static int op_as_add_claim(op_as_t *as, const char *name)
 {
     op_arena_t *a = as->flow->arena;
@@ -150,9 +199,7 @@ static int op_as_add_claim(op_as_t *as, const char *name)
         return op_strs_add(a, &g->idc, name + strlen("id_token:"));
     if (op_str_has_prefix(name, "access_token:"))
         return op_strs_add(a, &g->atc, name + strlen("access_token:"));
-    if (!op_as_issues_access_token(as) || op_as_claim_requested_in_id_token(&as->areq, name))
-        return op_strs_add(a, &g->idc, name);
-    return op_strs_add(a, &g->clm, name);
+    return op_as_place_claim(as, name);
 }
 
 /* Every claim the request asks for, for "*" (language tags kept). */
@@ -166,11 +213,11 @@ static int op_as_add_all_claims(op_as_t *as)
         size_t n;
         const char *const *names = op_authz_claims_of_scope(r->scope.items[i], &n);
         for (size_t j = 0; j < n && rc == OP_OK; j++)
-            rc = op_as_add_claim(as, names[j]);
+            rc = op_as_place_claim(as, names[j]);
     }
     for (size_t i = 0; i < r->claims.n_userinfo && rc == OP_OK; i++) {
         if (strcmp(r->claims.userinfo[i].name, "sub") != 0)
-            rc = op_as_add_claim(as, r->claims.userinfo[i].name);
+            rc = op_as_place_claim(as, r->claims.userinfo[i].name);
     }
     for (size_t i = 0; i < r->claims.n_id_token && rc == OP_OK; i++) {
         if (strcmp(r->claims.id_token[i].name, "sub") != 0)
@@ -274,6 +321,8 @@ int op_as_consented(op_as_t *as)
         op_as_fail(as, OP_EINVAL, "consent: %s", bad);
         return OP_EINVAL;
     }
+    /* a new consent: the long-lived one replaces what was stored */
+    as->save_authz = g->long_lived;
     return OP_OK;
 }
 
@@ -281,7 +330,10 @@ int op_as_consented(op_as_t *as)
  * The grant of a request the stored authorisation covers: its token
  * specs, audience, presets and data; the request's scope; and each
  * requested claim where a fresh consent would put it (the ID token when
- * the stored consent said so, or when no access token is issued).
+ * the stored consent said so, or when no access token is issued), in the
+ * access token only when requested. A grant for the request alone: the
+ * stored authorisation stays as it is (as->save_authz is not set), so a
+ * narrower request never narrows it (OIDC Core §3.1.2.1).
  */
 void op_as_grant_from_stored(op_as_t *as)
 {
@@ -291,6 +343,7 @@ void op_as_grant_from_stored(op_as_t *as)
     memset(&g->scp, 0, sizeof(g->scp));
     memset(&g->clm, 0, sizeof(g->clm));
     memset(&g->idc, 0, sizeof(g->idc));
+    memset(&g->atc, 0, sizeof(g->atc));
     for (size_t i = 0; i < as->areq.scope.n; i++)
         op_strs_add(as->flow->arena, &g->scp, as->areq.scope.items[i]);
     op_as_claims_locales(as);
@@ -300,7 +353,9 @@ void op_as_grant_from_stored(op_as_t *as)
         if (op_strs_has(&as->stored.idc, n))
             op_strs_add(as->flow->arena, &g->idc, n);
         else if (op_strs_has(&as->stored.clm, n))
-            op_as_add_claim(as, n);
+            op_as_place_claim(as, n);
+        if (op_strs_has(&as->stored.atc, n))
+            op_strs_add(as->flow->arena, &g->atc, n);
     }
 }
 
@@ -361,7 +416,10 @@ static void op_as_write_authz(op_as_t *as)
         op_as_fail(as, OP_ENOMEM, "out of memory");
         return;
     }
-    op_grant_key(as->grant.sub, as->grant.cid, key);
+    if (op_grant_key(as->grant.sub, as->grant.cid, key) != OP_OK) {
+        op_as_fail(as, OP_ERROR, "no long-lived authorisation can be kept for this subject");
+        return;
+    }
     op_json_w_obj_open(w);
     op_grant_write(w, &as->grant);
     op_json_w_kint(w, "iat", op_loop_epoch());
@@ -473,8 +531,11 @@ void op_as_mint(op_as_t *as)
         op_flow_set_state(as->flow, AS_WAIT_WRITES);
         return;
     }
-    if (as->grant.long_lived)
+    if (as->save_authz) {
         op_as_write_authz(as);
+        if (as->err.code != OP_OK)
+            return; /* failed: REPLY answers it, nothing is written */
+    }
     /* The subject session: one more relying party, used now. */
     op_strs_add(as->flow->arena, &as->sub.rps, as->areq.client_id);
     as->sub.last_used = op_loop_epoch();

@@ -7,7 +7,9 @@
  * are known good, every error is answered to the login page only
  * (RFC 6749 §4.1.2.1: never redirect to an unverified URI). After that,
  * errors are redirectable: the response mode and state are resolved
- * first so the caller can send the error back to the client.
+ * first so the caller can send the error back to the client. A query the
+ * strict parser refuses (a repeated or malformed parameter) follows the
+ * same rule: what the redirect needs is read from it piece by piece.
  */
 #include <string.h>
 
@@ -174,12 +176,77 @@ static int op_authz_req_ruri_query(op_arena_t *a, const char *uri, op_err_t *err
     return OP_OK;
 }
 
+/* What an error response needs from the request; the first two say
+ * where it may go. */
+static const char *const op_authz_req_reply_params[] = {"client_id", "redirect_uri", "state",
+                                                        "response_type", "response_mode"};
+
 /*
- * Phase one (not redirectable): the query itself, the client and the
- * redirect_uri, which must be one of the client's by exact string
- * comparison (RFC 6749 §3.1.2.3, OIDC Core §3.1.2.1; any port for a
- * native client's loopback IP, RFC 8252 §7.3) and is required (OIDC Core
- * §3.1.2.1).
+ * The query failed the strict parse (a repeated or malformed parameter,
+ * RFC 6749 §3.1), yet the error belongs to the client once its
+ * redirect_uri is known good (RFC 6749 §4.1.2.1). So take the parameters
+ * the error response needs from the '&'-separated pieces, each parsed on
+ * its own, into out->params. One that is malformed or comes more than
+ * once is left out: for client_id or redirect_uri that leaves *known
+ * false (the redirect cannot be trusted), a state in doubt is not echoed.
+ * A query over the parameter limit is not looked into (*known false).
+ * OP_OK, or OP_ENOMEM.
+ */
+static int op_authz_req_salvage(op_arena_t *a, op_authz_req_t *out, bool *known)
+{
+    size_t seen[OP_NELEMS(op_authz_req_reply_params)] = {0};
+    op_param_t found[OP_NELEMS(op_authz_req_reply_params)];
+    bool whole[OP_NELEMS(op_authz_req_reply_params)] = {false};
+    const char *end = out->query + out->query_len;
+    size_t pieces = 0, n = 0;
+
+    *known = false;
+    for (const char *p = out->query; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        op_params_t one = {0};
+        op_err_t e;
+        bool ok = true;
+        int rc = OP_OK;
+
+        if (stop > p && ++pieces > op_params_default_limits.max_params)
+            return OP_OK;
+        if (stop > p)
+            rc = op_params_parse(a, p, (size_t)(stop - p), NULL, &one, &e);
+        if (rc == OP_EINVAL || rc == OP_ETOOBIG) {
+            /* the value is bad: the name may still be readable */
+            ok = false;
+            rc = op_params_parse(a, p, (size_t)((eq != NULL ? eq : stop) - p), NULL, &one, &e);
+        }
+        if (rc == OP_ENOMEM)
+            return OP_ENOMEM;
+        int k = rc == OP_OK && one.n == 1
+                    ? OP_AUTHZ_REQ_INDEX(op_authz_req_reply_params, one.items[0].name)
+                    : -1;
+        if (k >= 0 && seen[k]++ == 0) {
+            found[k] = one.items[0];
+            whole[k] = ok;
+        }
+        p = stop + 1;
+    }
+    op_param_t *items = op_arena_calloc(a, OP_NELEMS(found), sizeof(*items));
+    if (items == NULL)
+        return OP_ENOMEM;
+    for (size_t k = 0; k < OP_NELEMS(found); k++) {
+        if (seen[k] == 1 && whole[k])
+            items[n++] = found[k];
+    }
+    out->params = (op_params_t){items, n};
+    *known = seen[0] == 1 && whole[0] && seen[1] == 1 && whole[1];
+    return OP_OK;
+}
+
+/*
+ * Phase one (not redirectable): the client and the redirect_uri, which
+ * must be one of the client's by exact string comparison (RFC 6749
+ * §3.1.2.3, OIDC Core §3.1.2.1; any port for a native client's loopback
+ * IP, RFC 8252 §7.3) and is required (OIDC Core §3.1.2.1).
  */
 static int op_authz_req_target(op_arena_t *a, const op_authz_clients_t *clients,
                                op_authz_req_t *out, op_err_t *err)
@@ -189,9 +256,6 @@ static int op_authz_req_target(op_arena_t *a, const op_authz_clients_t *clients,
     const char *ruri;
     int rc;
 
-    rc = op_params_parse(a, out->query, out->query_len, NULL, &out->params, err);
-    if (rc != OP_OK)
-        return rc;
     out->client_id = op_authz_req_param(p, "client_id");
     if (out->client_id == NULL)
         return OP_AUTHZ_REQ_FAIL(err, "invalid_request", "missing client_id");
@@ -234,7 +298,7 @@ static bool op_authz_req_rt_registered(const op_client_t *c, unsigned rt)
  * §4.1.2.1). Query is refused for tokens: they would land in server logs
  * and Referer headers (Multiple Response Types §2.1).
  */
-static int op_authz_req_type(op_authz_req_t *out, op_err_t *err)
+static void op_authz_req_mode(op_authz_req_t *out)
 {
     const op_params_t *p = &out->params;
     const char *rt = op_authz_req_param(p, "response_type");
@@ -250,6 +314,18 @@ static int op_authz_req_type(op_authz_req_t *out, op_err_t *err)
         out->response_mode = (op_authz_mode_t)mode;
     else
         out->response_mode = tokens ? OP_AUTHZ_MODE_FRAGMENT : OP_AUTHZ_MODE_QUERY;
+}
+
+/* The checks of response_type and response_mode, resolved above. */
+static int op_authz_req_type(op_authz_req_t *out, op_err_t *err)
+{
+    const op_params_t *p = &out->params;
+    const char *rt = out->response_type_str;
+    const char *rm = op_authz_req_param(p, "response_mode");
+    unsigned set = out->response_type;
+    bool known = set != 0;
+    bool tokens = (set & (OP_CLIENT_RT_ID_TOKEN | OP_CLIENT_RT_TOKEN)) != 0;
+    int mode = rm != NULL ? OP_AUTHZ_REQ_INDEX(op_authz_req_modes, rm) : -1;
 
     /* OIDC Core §6.1, §6.2: request objects are not supported (yet). */
     if (op_authz_req_param(p, "request") != NULL)
@@ -437,6 +513,31 @@ static int op_authz_req_pkce(const op_authz_policy_t *policy, op_authz_req_t *ou
     return OP_OK;
 }
 
+/*
+ * A query the strict parse refused with rc (its error in error->err):
+ * redirected as invalid_request when the client and its redirect_uri are
+ * known good despite it (op_authz_req_salvage), else answered as is.
+ */
+static int op_authz_req_refused(op_arena_t *a, const op_authz_clients_t *clients,
+                                op_authz_req_t *out, op_authz_error_t *error, int rc)
+{
+    op_err_t refused = error->err;
+    bool known;
+
+    if (op_authz_req_salvage(a, out, &known) != OP_OK)
+        return OP_ERR(&error->err, OP_ENOMEM, "out of memory parsing the query");
+    if (!known)
+        return rc;
+    int trc = op_authz_req_target(a, clients, out, &error->err);
+    if (trc != OP_OK)
+        return trc;
+    out->state = op_authz_req_param(&out->params, "state");
+    op_authz_req_mode(out);
+    error->err = refused;
+    error->redirectable = true;
+    return rc;
+}
+
 /* See core/op_authz_req.h. */
 int op_authz_req_parse(op_arena_t *a, const char *query, size_t len,
                        const op_authz_clients_t *clients, const op_authz_policy_t *policy,
@@ -455,12 +556,17 @@ int op_authz_req_parse(op_arena_t *a, const char *query, size_t len,
     out->query_len = len;
     if (out->query == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory copying the query");
-    rc = op_authz_req_target(a, clients, out, err);
+    rc = op_params_parse(a, out->query, out->query_len, NULL, &out->params, err);
+    if (rc != OP_OK && rc != OP_ENOMEM)
+        return op_authz_req_refused(a, clients, out, error, rc);
+    if (rc == OP_OK)
+        rc = op_authz_req_target(a, clients, out, err);
     if (rc != OP_OK)
         return rc;
 
     /* From here on, errors go back to the client's redirect_uri. */
     out->state = op_authz_req_param(&out->params, "state");
+    op_authz_req_mode(out);
     rc = op_authz_req_type(out, err);
     if (rc == OP_OK)
         rc = op_authz_req_scope(a, out, err);
@@ -478,6 +584,14 @@ bool op_authz_req_has_scope(const op_authz_req_t *req, const char *value)
 {
     return req != NULL && value != NULL &&
            op_authz_req_among(req->scope.items, req->scope.n, value, strlen(value));
+}
+
+/* See core/op_authz_req.h. */
+bool op_authz_req_auth_ok(const op_authz_req_t *req, int64_t auth_time, bool for_it, int64_t now)
+{
+    if (((req->prompt & OP_AUTHZ_PROMPT_LOGIN) || req->max_age == 0) && !for_it)
+        return false;
+    return req->max_age <= 0 || now - auth_time <= req->max_age;
 }
 
 const char *op_authz_req_mode_name(op_authz_mode_t mode)

@@ -138,12 +138,17 @@ typedef struct op_authz_error {
  * (defaults: no plain PKCE). Returns OP_OK; OP_EINVAL (or OP_ETOOBIG)
  * with *error filled; OP_ENOMEM (not redirectable, server_error).
  *
- * Not redirectable: invalid_request (malformed query, missing client_id,
- * missing or malformed redirect_uri, one whose query is not a strict form
- * or has a code, state or response parameter, one not registered
+ * Not redirectable: invalid_request (missing client_id, missing or
+ * malformed redirect_uri, one whose query is not a strict form or has a
+ * code, state or response parameter, one not registered
  * (op_client_redirect_match: exact, any port for a native client's
- * loopback IP), invalid_client (unknown client_id).
- * Redirectable, checked in this order: request_not_supported,
+ * loopback IP)), invalid_client (unknown client_id); a malformed query (a
+ * repeated, badly encoded or over-long parameter; more than the parser's
+ * parameter count) unless the client_id and redirect_uri in it are each
+ * there once, well-formed and good.
+ * Redirectable, checked in this order: invalid_request (such a malformed
+ * query: RFC 6749 §4.1.2.1; the state only when it too is there once and
+ * well-formed); request_not_supported,
  * request_uri_not_supported; invalid_request (missing response_type);
  * unsupported_response_type (unknown, or not registered by the client:
  * compared as sets); invalid_request (unknown response_mode, or query for
@@ -159,6 +164,16 @@ int op_authz_req_parse(op_arena_t *a, const char *query, size_t len,
 
 /* Is value in the request's scope? */
 bool op_authz_req_has_scope(const op_authz_req_t *req, const char *value);
+
+/*
+ * May an authentication at auth_time answer req at now (OIDC Core
+ * §3.1.2.1)? for_it: it was made for this request (reported by the
+ * login page after the request came), not found in a session from an
+ * earlier one. prompt=login and max_age=0 (errata 2: the same as
+ * prompt=login, so even one made in the same second is too old) take only
+ * one made for it; max_age=N one at most N seconds before now.
+ */
+bool op_authz_req_auth_ok(const op_authz_req_t *req, int64_t auth_time, bool for_it, int64_t now);
 
 /* "query", "fragment" or "form_post". */
 const char *op_authz_req_mode_name(op_authz_mode_t mode);
@@ -180,6 +195,8 @@ void op_authz_req_scope_prompt(const op_authz_req_t *req, const char *const *con
  * a JSON object with optional "userinfo" and "id_token" objects of
  * claim name -> null or claim request object; "essential" must be a
  * boolean and "values" an array; other members are ignored (§5.5.1).
+ * A claim name may not begin with a placement directive of the login
+ * page's consent (id_token:, access_token:, verified:, reference §2.1).
  * At most OP_AUTHZ_CLAIMS_MAX_BYTES, depth OP_AUTHZ_CLAIMS_MAX_DEPTH and
  * OP_AUTHZ_CLAIMS_MAX entries. OP_EINVAL / OP_ETOOBIG (invalid_request)
  * or OP_ENOMEM with err.

@@ -346,9 +346,10 @@ static int op_as_begin_start(op_as_t *as)
     const op_json_t *ss = op_json_get(body, "sub_sid");
     if (!op_json_is(body, OP_JSON_OBJECT) || q == NULL || q->type != OP_JSON_STRING)
         return OP_ERR(&as->err, OP_EINVAL, "the body must be an object with a \"query\" string");
-    if (ss != NULL && ss->type != OP_JSON_NULL &&
-        (ss->type != OP_JSON_STRING || ss->u.str.len == 0 || ss->u.str.len > 256))
-        return OP_ERR(&as->err, OP_EINVAL, "\"sub_sid\" must be a string");
+    if (ss != NULL && ss->type != OP_JSON_NULL && !op_as_id_ok(ss, OP_AS_SUB_SID_MAX))
+        return OP_ERR(&as->err, OP_EINVAL,
+                      "\"sub_sid\" must be null or 1 to %d printable ASCII characters",
+                      OP_AS_SUB_SID_MAX);
     as->query = q->u.str.s;
     as->query_len = q->u.str.len;
     if (ss != NULL && ss->type == OP_JSON_STRING) {
@@ -382,19 +383,25 @@ static int op_as_step_begin(op_as_t *as)
             return OP_OK;
         }
     }
+    /* The subject goes into store keys before anything else is read:
+     * checked first. */
+    const op_json_t *sub = as->op == OP_AS_SUBMIT ? op_json_get(as->body, "sub") : NULL;
+    if (sub != NULL && !op_as_id_ok(sub, OP_GRANT_SUB_MAX)) {
+        op_as_fail(as, OP_EINVAL, "sub: must be 1 to %d printable ASCII characters",
+                   OP_GRANT_SUB_MAX);
+        return OP_OK;
+    }
     op_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
     op_flow_set_state(as->flow, AS_LOAD_SESS);
     op_flow_hold(as->flow);
-    const char *sub = op_json_get_str(as->body, "sub");
-    const char *cid = as->op == OP_AS_SUBMIT && sub != NULL ? op_as_sid_client(as) : NULL;
-    if (cid == NULL) {
+    const char *cid = sub != NULL ? op_as_sid_client(as) : NULL;
+    if (cid == NULL || op_grant_key(sub->u.str.s, cid, as->authz_key) != OP_OK) {
         op_store_get(as->srv->store, OP_AS_NS, as->sess_key, strlen(as->sess_key), op_as_on_session,
                      as);
         return OP_AGAIN;
     }
     /* An authentication: read the subject's long-lived authorisation for
      * the session's client along with the session. */
-    op_grant_key(sub, cid, as->authz_key);
     as->authz_cid = cid;
     op_store_batch_op_t *ops = op_arena_calloc(as->flow->arena, 2, sizeof(*ops));
     if (ops == NULL) {
@@ -448,30 +455,28 @@ static void op_as_on_authz(int status, const op_store_res_t *res, void *arg)
 static void op_as_load_authz(op_as_t *as)
 {
     char key[65];
-    op_grant_key(as->sub.sub, as->areq.client_id, key);
+    if (op_grant_key(as->sub.sub, as->areq.client_id, key) != OP_OK) {
+        /* a subject no authorisation can be kept for */
+        op_flow_set_state(as->flow, AS_DECIDE_CONSENT);
+        return;
+    }
     op_flow_set_state(as->flow, AS_LOAD_AUTHZ);
     op_flow_hold(as->flow);
     op_store_get(as->srv->store, OP_AS_NS_AUTHZ, key, 64, op_as_on_authz, as);
 }
 
 /*
- * The API's own checks of a new request, before the OAuth ones: a query
- * that is not a well-formed, bounded parameter list (duplicates, bad
- * escapes, NUL) or a claims parameter that is not valid JSON is a bad
- * API call (400), not an OAuth error to relay.
+ * The API's own bound on a new request: a query over OP_AS_QUERY_MAX
+ * bytes is a bad API call (400). Everything else about the query is the
+ * request's own: op_authz_req_parse answers it to the login page or, once
+ * the client's redirect_uri is known good, to the client (RFC 6749
+ * §4.1.2.1), a repeated or malformed parameter and a malformed claims
+ * parameter included.
  */
 static int op_as_check_query(op_as_t *as)
 {
-    op_params_t p;
-    op_authz_claims_t claims;
     if (as->query_len > OP_AS_QUERY_MAX)
         return OP_ERR(&as->err, OP_EINVAL, "query: longer than %d bytes", OP_AS_QUERY_MAX);
-    if (op_params_parse(as->flow->arena, as->query, as->query_len, NULL, &p, &as->err) != OP_OK)
-        return OP_ERR(&as->err, OP_EINVAL, "query: %s", as->err.description);
-    const op_param_t *c = op_params_find(&p, "claims");
-    if (c != NULL &&
-        op_authz_claims_parse(as->flow->arena, c->value, c->value_len, &claims, &as->err) != OP_OK)
-        return OP_ERR(&as->err, OP_EINVAL, "claims: %s", as->err.description);
     return OP_OK;
 }
 

@@ -28,6 +28,9 @@
 #define OP_AS_NS_SUB   "sub-sess"
 #define OP_AS_NS_AUTHZ "authz"
 
+/* The longest sub_sid a login page may hand in (ours are 43 characters). */
+#define OP_AS_SUB_SID_MAX 256
+
 /* What the API call asks. */
 typedef enum {
     OP_AS_START,    /* POST {query, sub_sid} */
@@ -94,6 +97,7 @@ typedef struct op_as {
 
     /* issuing */
     op_grant_t grant;
+    bool save_authz;            /* a new long-lived consent: store the grant */
     const op_json_t *id_claims; /* claims fetched for the ID token */
 
     /* the call's writes, sent as one batch in AS_WAIT_WRITES */
@@ -128,6 +132,14 @@ void op_as_answer(op_as_t *as, op_json_w_t *w);
 const char *op_as_derive_sub_sid(op_as_t *as);
 
 /* op_authz_decide.c */
+/*
+ * The subject an id_token_hint names (OIDC Core §3.1.2.1) when hint is an
+ * ID token this server (issuer, keys) issued to client_id, expired or
+ * not; NULL for anything else, another JWT of the server's included.
+ * The result and the work live in a.
+ */
+const char *op_as_hint_subject(const op_keys_set_t *keys, const char *issuer, const char *client_id,
+                               const char *hint, op_arena_t *a);
 /* Does the request need an authentication (reference §2.1 list)? */
 bool op_as_needs_auth(op_as_t *as);
 /* Every claim name the request asks for (scope and claims parameter),
@@ -148,6 +160,10 @@ void op_as_answer_error(op_as_t *as, const op_err_t *err);
 void op_sub_quota_enforce(op_server_t *srv, const char *sub, const char *keep_key);
 
 /* op_authz_issue.c */
+/* A login-page-supplied identifier (sub, acr, an amr value, sub_sid): a
+ * JSON string of 1..max printable ASCII bytes (%x20-7E; OIDC Core §2: sub
+ * is ASCII), so no control byte or NUL reaches a key, a log or a token. */
+bool op_as_id_ok(const op_json_t *v, size_t max);
 /* Add the subject session record to the call's writes. */
 void op_as_write_sub(op_as_t *as);
 /* The authentication PUT: a new subject session. OP_OK or a 400. */

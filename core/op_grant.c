@@ -2,6 +2,7 @@
  * core/op_grant.c - the authorisation ("grant") object: defaults, the
  * JSON members of docs/records.md, string lists.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/op_grant.h"
@@ -223,19 +224,20 @@ const char *op_grant_read_specs(op_grant_t *out, const op_json_t *at, const op_j
     return bad;
 }
 
-void op_grant_key(const char *sub, const char *cid, char key[65])
+int op_grant_key(const char *sub, const char *cid, char key[65])
 {
-    size_t ls = strlen(sub), lc = strlen(cid);
-    char buf[1024];
-    /* sub and cid are bounded well below this by their validators */
-    if (ls + lc + 2 > sizeof(buf)) {
-        ls = sizeof(buf) / 2 - 1;
-        lc = sizeof(buf) / 2 - 1;
-    }
-    memcpy(buf, sub, ls);
-    buf[ls] = '\n';
-    memcpy(buf + ls + 1, cid, lc);
-    op_sha256_hex(buf, ls + 1 + lc, key);
+    /* "255:" sub "128:" cid, NUL */
+    char buf[4 + OP_GRANT_SUB_MAX + 4 + OP_CLIENT_ID_MAX + 1];
+    size_t ls = sub != NULL ? strnlen(sub, OP_GRANT_SUB_MAX + 1) : 0;
+    size_t lc = cid != NULL ? strnlen(cid, OP_CLIENT_ID_MAX + 1) : 0;
+
+    key[0] = '\0';
+    if (ls == 0 || ls > OP_GRANT_SUB_MAX || lc == 0 || lc > OP_CLIENT_ID_MAX)
+        return OP_EINVAL;
+    /* fits: the lengths are checked above */
+    int n = snprintf(buf, sizeof(buf), "%zu:%s%zu:%s", ls, sub, lc, cid);
+    op_sha256_hex(buf, (size_t)n, key);
+    return OP_OK;
 }
 
 /*

@@ -61,9 +61,18 @@ int op_grant_read(op_arena_t *a, const op_json_t *obj, const op_config_t *cfg, o
 const char *op_grant_read_specs(op_grant_t *out, const op_json_t *at, const op_json_t *rt,
                                 const op_json_t *it);
 
-/* The store key of the long-lived authorisation of (sub, cid):
- * sha256hex(sub "\n" cid). */
-void op_grant_key(const char *sub, const char *cid, char key[65]);
+/* The longest subject: 255 ASCII characters (OIDC Core §2). */
+#define OP_GRANT_SUB_MAX 255
+
+/*
+ * The store key of the long-lived authorisation of (sub, cid):
+ * sha256hex(len(sub) ":" sub len(cid) ":" cid), the lengths in decimal,
+ * so that no two pairs hash the same input. OP_EINVAL (and key "") when
+ * sub is empty or over OP_GRANT_SUB_MAX bytes, or cid empty or over
+ * OP_CLIENT_ID_MAX: nothing is ever cut short. Reads at most the bound
+ * plus one byte of each string.
+ */
+int op_grant_key(const char *sub, const char *cid, char key[65]);
 
 /*
  * The claims of the subject session (submitted with the authentication)

@@ -282,12 +282,24 @@ static void test_errors_not_redirectable(void)
         {"response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", "invalid_request",
          false},
         {"client_id=&response_type=code", "invalid_request", false},
-        /* RFC 6749 §3.1: parameters must not repeat; malformed query */
+        /* RFC 6749 §3.1, §4.1.2.1: a malformed query where the client_id
+         * or the redirect_uri is in doubt */
         {WEB "&client_id=web&response_type=code", "invalid_request", false},
-        {CODE "&state=1&state=2", "invalid_request", false},
-        {CODE "&state=%zz", "invalid_request", false},
-        {CODE "&state=a%00b", "invalid_request", false},
-        {CODE "&state=%C3%28", "invalid_request", false},
+        {WEB "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code", "invalid_request",
+         false},
+        {WEB "&redirect_uri=https%3A%2F%2Fevil.example%2F&scope=a&scope=b", "invalid_request",
+         false},
+        {"client_id=we%zz&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=a&scope=b",
+         "invalid_request", false},
+        {"client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%00&scope=a&scope=b",
+         "invalid_request", false},
+        {"client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%ZZ&state=1&state=2",
+         "invalid_request", false},
+        /* ... or unknown, or not registered */
+        {"client_id=nobody&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=a&scope=b",
+         "invalid_client", false},
+        {"client_id=web&redirect_uri=https%3A%2F%2Fevil.example%2F&state=%zz", "invalid_request",
+         false},
         /* RFC 6749 §4.1.2.1: invalid client_id */
         {"client_id=nobody&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code",
          "invalid_client", false},
@@ -418,6 +430,106 @@ static void test_errors_redirectable(void)
     OP_CHECK(req.state == NULL);
     /* error codes and descriptions fit RFC 6749 §4.1.2.1's character set */
     OP_CHECK(strchr(error.err.description, '"') == NULL);
+    teardown();
+}
+
+/*
+ * RFC 6749 §4.1.2.1: a query the strict parser refuses (RFC 6749 §3.1: a
+ * repeated parameter; bad encoding, NUL, invalid UTF-8, an over-long
+ * value) is an invalid_request for the client once its client_id and
+ * redirect_uri are known good, in the mode it asked for; a state in doubt
+ * is not echoed.
+ */
+static void test_errors_malformed_redirected(void)
+{
+    static const struct {
+        const char *query;
+        const char *state; /* echoed, or NULL */
+        op_authz_mode_t mode;
+        const char *says;
+    } rows[] = {
+        {CODE "&scope=openid&state=s1", "s1", OP_AUTHZ_MODE_QUERY, "'scope' repeated"},
+        {"scope=a&" CODE "&state=s1", "s1", OP_AUTHZ_MODE_QUERY, "'scope' repeated"},
+        {CODE "&x=1&x=2&state=s1", "s1", OP_AUTHZ_MODE_QUERY, "'x' repeated"},
+        {CODE "&state=1&state=2", NULL, OP_AUTHZ_MODE_QUERY, "'state' repeated"},
+        {CODE "&state=%zz", NULL, OP_AUTHZ_MODE_QUERY, "percent-encoding"},
+        {CODE "&state=a%00b", NULL, OP_AUTHZ_MODE_QUERY, "NUL"},
+        {CODE "&state=%C3%28", NULL, OP_AUTHZ_MODE_QUERY, "UTF-8"},
+        {CODE "&prompt=%zz&state=s2", "s2", OP_AUTHZ_MODE_QUERY, "'prompt'"},
+        {CODE "&st%zzate=x&state=s2", "s2", OP_AUTHZ_MODE_QUERY, "percent-encoding"},
+        {CODE "&response_mode=form_post&scope=x&state=s3", "s3", OP_AUTHZ_MODE_FORM_POST,
+         "repeated"},
+        {OIDC "&response_type=id_token&scope=x&state=s3", "s3", OP_AUTHZ_MODE_FRAGMENT, "repeated"},
+        /* a repeated response_type: the mode is the default of none */
+        {CODE "&response_type=id_token&state=s4", "s4", OP_AUTHZ_MODE_QUERY,
+         "'response_type' repeated"},
+        {CODE "&response_mode=fragment&response_mode=query&state=s4", "s4", OP_AUTHZ_MODE_QUERY,
+         "'response_mode' repeated"},
+    };
+
+    setup();
+    for (size_t i = 0; i < OP_NELEMS(rows); i++) {
+        int rc = parse(rows[i].query);
+        if (rc != OP_EINVAL || !error.redirectable)
+            fprintf(stderr, "row %zu (%s): rc %d, redirectable %d, %s\n", i, rows[i].query, rc,
+                    error.redirectable, error.err.description);
+        OP_CHECK_INT(rc, OP_EINVAL);
+        OP_CHECK(error.redirectable);
+        OP_CHECK_STR(error.err.oauth_error, "invalid_request");
+        OP_CHECK_HAS(error.err.description, rows[i].says);
+        OP_CHECK_STR(req.redirect_uri, "https://app.example/cb");
+        OP_CHECK(req.client != NULL && strcmp(req.client->client_id, "web") == 0);
+        if (rows[i].state != NULL)
+            OP_CHECK_STR(req.state, rows[i].state);
+        else
+            OP_CHECK(req.state == NULL);
+        OP_CHECK_INT(req.response_mode, rows[i].mode);
+    }
+    teardown();
+}
+
+/*
+ * OIDC Core §3.1.2.1 max_age, with the clock in the test's hands: more
+ * than max_age seconds since the authentication asks for a new one;
+ * max_age=0 asks for one even within the same second (errata 2: the same
+ * as prompt=login), which only an authentication made for the request
+ * answers.
+ */
+static void test_max_age(void)
+{
+    static const int64_t now = 1800000000;
+    static const struct {
+        const char *extra;
+        int64_t age; /* now - auth_time */
+        bool for_it; /* made for this request */
+        bool ok;
+    } rows[] = {
+        {"", 0, false, true},
+        {"", 100000000, false, true},
+        {"&max_age=0", 0, false, false}, /* the same second */
+        {"&max_age=0", 1, false, false},
+        {"&max_age=0", 0, true, true},
+        {"&max_age=0", 1, true, true},
+        {"&max_age=60", 60, false, true},
+        {"&max_age=60", 61, false, false},
+        {"&max_age=60", 0, true, true},
+        {"&max_age=60", 61, true, false}, /* reported, but too old */
+        {"&prompt=login", 0, false, false},
+        {"&prompt=login", 0, true, true},
+        {"&prompt=login&max_age=3600", 3601, true, false},
+    };
+    char q[256];
+
+    setup();
+    for (size_t i = 0; i < OP_NELEMS(rows); i++) {
+        snprintf(q, sizeof(q), "%s%s", CODE, rows[i].extra);
+        parse_ok(q);
+        bool ok = op_authz_req_auth_ok(&req, now - rows[i].age, rows[i].for_it, now);
+        if (ok != rows[i].ok)
+            fprintf(stderr, "row %zu (%s, age %lld, for_it %d): %d\n", i, rows[i].extra,
+                    (long long)rows[i].age, rows[i].for_it, ok);
+        OP_CHECK(ok == rows[i].ok);
+    }
     teardown();
 }
 
@@ -622,6 +734,12 @@ static void test_claims_rejected(void)
         {"{\"userinfo\":{\"a\":null,\"a\":null}}", OP_EINVAL},
         /* bounded: depth 4 */
         {"{\"userinfo\":{\"address\":{\"value\":{\"country\":[\"DE\"]}}}}", OP_ETOOBIG},
+        /* reference §2.1: placement is the login page's directive, never the client's */
+        {"{\"userinfo\":{\"access_token:email\":null}}", OP_EINVAL},
+        {"{\"userinfo\":{\"access_token:uip:email\":null}}", OP_EINVAL},
+        {"{\"userinfo\":{\"id_token:email\":null}}", OP_EINVAL},
+        {"{\"id_token\":{\"name\":null,\"id_token:phone_number#de\":null}}", OP_EINVAL},
+        {"{\"id_token\":{\"verified:name\":{\"essential\":true}}}", OP_EINVAL},
     };
     op_authz_claims_t c;
     op_err_t err;
@@ -656,6 +774,15 @@ static void test_claims_rejected(void)
     memcpy(big, "{}", 2);
     OP_CHECK_INT(claims(big, &c, &err), OP_ETOOBIG);
     OP_CHECK(strncmp(err.description, "claims: ", 8) == 0);
+
+    /* a directive in a request is redirected as invalid_request, a URI
+     * name with colons is not one */
+    OP_CHECK_INT(parse(CODE "&claims=%7B%22userinfo%22%3A%7B%22access_token%3Aemail%22%3Anull%7D"
+                            "%7D"),
+                 OP_EINVAL);
+    OP_CHECK(error.redirectable);
+    OP_CHECK_HAS(error.err.description, "access_token:");
+    OP_CHECK_INT(claims("{\"userinfo\":{\"urn:example:access_token:x\":null}}", &c, &err), OP_OK);
 
     /* §5.5: userinfo claims need a response type issuing an access token */
     OP_CHECK_INT(parse(OIDC "&response_type=id_token&claims=%7B%22userinfo%22%3A%7B%7D%7D"),
@@ -769,11 +896,13 @@ static void test_hostile(void)
         n += (size_t)snprintf(q + n, 70000 - n, "&p%d=1", i);
     OP_CHECK_INT(parse(q), OP_ETOOBIG);
     OP_CHECK(!error.redirectable);
-    /* a value over the parser's limit */
+    /* a value over the parser's limit: redirected, without that state
+     * (RFC 6749 §4.1.2.1) */
     n = (size_t)snprintf(q, 70000, "%s&state=", CODE);
     memset(q + n, 'a', 20000);
     q[n + 20000] = '\0';
     OP_CHECK_INT(parse(q), OP_ETOOBIG);
+    OP_CHECK(error.redirectable && req.state == NULL);
     /* more scope values than OP_AUTHZ_LIST_MAX */
     n = (size_t)snprintf(q, 70000, "%s&scope=openid", WEB "&response_type=code");
     for (int i = 0; i < OP_AUTHZ_LIST_MAX; i++)
@@ -822,6 +951,8 @@ static const op_test_case_t cases[] = {
     {"absent_parameters", test_absent_parameters},
     {"errors_not_redirectable", test_errors_not_redirectable},
     {"errors_redirectable", test_errors_redirectable},
+    {"errors_malformed_redirected", test_errors_malformed_redirected},
+    {"max_age", test_max_age},
     {"prompt", test_prompt},
     {"pkce", test_pkce},
     {"claims_shapes", test_claims_shapes},

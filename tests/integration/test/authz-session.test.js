@@ -135,7 +135,7 @@ for (const storage of ['memory', 'redis']) {
       assert.equal(forced.type, 'consent');
     });
 
-    test('prompt=login, select_account and max_age ask for a new authentication', async () => {
+    test('prompt=login and select_account ask for a new authentication (OIDC Core §3.1.2.1)', async () => {
       const first = await signIn(server, authzQuery());
       const login = (await start(server, authzQuery({ prompt: 'login' }), first.sub_sid)).body;
       assert.equal(login.type, 'auth');
@@ -143,25 +143,74 @@ for (const storage of ['memory', 'redis']) {
       assert.equal(sel.type, 'auth');
       assert.equal(sel.select_account, true);
       assert.equal(sel.sub_session.sub, 'alice');
-      await sleep(1100);
-      // more than max_age seconds since the authentication (OIDC Core §3.1.2.1)
-      const aged = (await start(server, authzQuery({ max_age: '0' }), first.sub_sid)).body;
+    });
+
+    // The authentication's age comes from the auth_time the login page
+    // reports, so no test waits for the clock.
+    test('max_age: an authentication more than max_age seconds old is made again (OIDC Core §3.1.2.1)', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const first = await signIn(server, authzQuery(), { auth: { auth_time: now - 100 } });
+      const aged = (await start(server, authzQuery({ max_age: '50' }), first.sub_sid)).body;
       assert.equal(aged.type, 'auth');
-      const young = (await start(server, authzQuery({ max_age: '3600' }), first.sub_sid)).body;
-      assert.equal(young.type, 'response');
+      assert.equal(aged.sub_session.auth_time, now - 100);
+      const nonce = `n-${Math.random()}`;
+      const young = (await start(server, authzQuery({
+        max_age: '3600', response_type: 'id_token', response_mode: 'fragment', nonce,
+      }), first.sub_sid)).body;
+      const idt = await verifyIdToken(responseParams(young).get('id_token'), nonce);
+      assert.equal(idt.auth_time, now - 100);
+    });
+
+    test('max_age=0 asks for a new authentication even within the same second (OIDC Core §3.1.2.1, errata 2)', async () => {
+      const first = await signIn(server, authzQuery());
+      const again = (await start(server, authzQuery({ max_age: '0' }), first.sub_sid)).body;
+      assert.equal(again.type, 'auth');
+    });
+
+    test('the authentication must be the one the request asked for: auth_time within max_age, made for prompt=login and max_age=0 (OIDC Core §3.1.2.1)', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const sub = `age-${storage}-${Date.now()}`;
+      for (const [params, stale] of [
+        [{ max_age: '60' }, now - 100],
+        [{ max_age: '0' }, now - 5],
+        [{ prompt: 'login' }, now - 5],
+      ]) {
+        const r = (await start(server, authzQuery(params))).body;
+        assert.equal(r.type, 'auth');
+        const old = await apiJSON(server, 'PUT', `/${r.sid}`, { sub, auth_time: stale });
+        assert.equal(old.status, 400, JSON.stringify(params));
+        assert.match(old.body.error_description, /auth_time/);
+        const r2 = (await start(server, authzQuery(params))).body;
+        const fresh = await apiJSON(server, 'PUT', `/${r2.sid}`, { sub });
+        assert.equal(fresh.body.type, 'consent', JSON.stringify(params));
+      }
+    });
+
+    test('a covered request leaves the long-lived consent as it was (OIDC Core §3.1.2.1)', async () => {
+      const sub = `narrow-${storage}-${Date.now()}`;
+      const full = 'openid email address offline_access';
+      const first = await signIn(server, authzQuery({ scope: full }), { sub });
+      const narrow = (await start(server, authzQuery({ scope: 'openid', prompt: 'none' }), first.sub_sid)).body;
+      assert.ok(responseParams(narrow).get('code'), 'covered');
+      const wide = (await start(server, authzQuery({ scope: full, prompt: 'none' }), first.sub_sid)).body;
+      assert.ok(responseParams(wide).get('code'), JSON.stringify(wide));
+      const prompt = (await start(server, authzQuery({ scope: `${full} phone` }), first.sub_sid)).body;
+      assert.equal(prompt.type, 'consent');
+      assert.deepEqual(prompt.scope.consented, full.split(' '));
     });
 
     test('the claims parameter: essential claims in the prompt, values in the ID token (OIDC Core §5.5)', async () => {
       const claims = JSON.stringify({ id_token: { email: { essential: true }, name: null } });
       const r = await start(server, authzQuery({ response_type: 'code id_token', response_mode: 'fragment', nonce: 'n1', claims,
         code_challenge: b64url(createHash('sha256').update('v'.repeat(43)).digest()), code_challenge_method: 'S256' }));
-      const c = (await apiJSON(server, 'PUT', `/${r.body.sid}`, { sub: 'alice' })).body;
+      // bob, who has consented to nothing yet
+      const c = (await apiJSON(server, 'PUT', `/${r.body.sid}`, { sub: 'bob' })).body;
       assert.equal(c.type, 'consent');
       assert.ok(c.claims.new.essential.includes('email'));
       assert.ok(c.claims.new.voluntary.includes('name'));
       const msg = (await apiJSON(server, 'PUT', `/${c.sid}`, { scope: ['openid'], claims: ['email', 'name'] })).body;
       const idt = await verifyIdToken(responseParams(msg).get('id_token'), 'n1');
-      assert.equal(idt.email, 'alice@example.com');
+      assert.equal(idt.email, 'bob@example.com');
       assert.ok(idt.name);
     });
 
@@ -182,6 +231,53 @@ for (const storage of ['memory', 'redis']) {
       const idt = await verifyIdToken(responseParams(msg).get('id_token'), 'n2');
       assert.equal(idt.office, 'Berlin');
       assert.equal(idt.acr, 'urn:example:mfa');
+    });
+
+    test('claim placement is the login page\'s directive, never the client\'s (reference §2.1)', async () => {
+      for (const claims of [
+        { userinfo: { 'access_token:email': null } },
+        { userinfo: { 'access_token:uip:email': null } },
+        { id_token: { 'id_token:email': { essential: true } } },
+      ]) {
+        const r = await start(server, authzQuery({
+          response_type: 'id_token token', response_mode: 'fragment', nonce: 'n3',
+          scope: 'openid', state: 'S5', claims: JSON.stringify(claims),
+        }));
+        const p = responseParams(r.body);
+        assert.equal(p.get('error'), 'invalid_request', JSON.stringify(claims));
+        assert.match(p.get('error_description'), /must not begin with/);
+        assert.equal(p.get('access_token'), null);
+        assert.equal(p.get('state'), 'S5');
+      }
+      // the login page may: its consent puts email into the access token
+      const msg = await signIn(server, authzQuery({
+        response_type: 'id_token token', response_mode: 'fragment', nonce: 'n4', scope: 'openid email',
+        prompt: 'consent',
+      }), { sub: 'bob', consent: { scope: ['*'], claims: ['access_token:email'] } });
+      const at = jose.decodeJwt(responseParams(msg).get('access_token'));
+      assert.equal(at.email, 'bob@example.com');
+    });
+
+    test('id_token_hint takes only ID tokens; UserInfo takes only access tokens (OIDC Core §3.1.2.1, §5.3.1; RFC 9068 §4)', async () => {
+      const nonce = `n-${Math.random()}`;
+      const msg = await signIn(server, authzQuery({
+        response_type: 'id_token token', response_mode: 'fragment', nonce, scope: 'openid email',
+      }));
+      const p = responseParams(msg);
+      const idToken = p.get('id_token');
+      const accessToken = p.get('access_token');
+      assert.equal(jose.decodeProtectedHeader(accessToken).typ, 'at+jwt');
+      const hinted = (hint) => start(server, authzQuery({ prompt: 'none', id_token_hint: hint }), msg.sub_sid);
+      assert.ok(responseParams((await hinted(idToken)).body).get('code'), 'an ID token of ours');
+      // an access token is signed by the same keys, for the same subject
+      assert.equal(responseParams((await hinted(accessToken)).body).get('error'), 'login_required');
+      assert.equal(responseParams((await hinted('eyJhbGciOiJub25lIn0.e30.')).body).get('error'), 'login_required');
+      // and the other way round
+      const ui = await fetch(`${server.issuer}/userinfo`, { headers: { authorization: `Bearer ${idToken}` } });
+      assert.equal(ui.status, 401);
+      assert.match(ui.headers.get('www-authenticate'), /invalid_token/);
+      const ok = await fetch(`${server.issuer}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } });
+      assert.equal(ok.status, 200);
     });
 
     test('GET {sid} shows the request; {sid}/data keeps front-end state', async () => {
@@ -230,20 +326,80 @@ for (const storage of ['memory', 'redis']) {
         }
       });
 
+      test('a repeated or malformed parameter goes back to the client once its redirect_uri is known good (RFC 6749 §4.1.2.1, §3.1)', async () => {
+        for (const [extra, says] of [
+          ['&scope=openid', /scope/],
+          ['&foo=1&foo=2', /foo/],
+          ['&nonce=%zz', /nonce/],
+          [`&claims=${encodeURIComponent('{"id_token":')}`, /claims/],
+        ]) {
+          const r = await start(server, `${authzQuery({ state: 'S2' })}${extra}`);
+          assert.equal(r.status, 200, extra);
+          const p = responseParams(r.body);
+          assert.equal(p.get('error'), 'invalid_request', extra);
+          assert.match(p.get('error_description'), says);
+          assert.equal(p.get('state'), 'S2');
+          assert.equal(p.get('iss'), server.issuer);
+          assert.ok(r.body.parameters.uri.startsWith(DEMO_REDIRECT));
+        }
+        // a state in doubt is not echoed
+        const st = await start(server, `${authzQuery({ state: 'S3' })}&state=S4`);
+        assert.equal(responseParams(st.body).get('error'), 'invalid_request');
+        assert.equal(responseParams(st.body).get('state'), null);
+        // the response mode asked for is kept
+        const fp = await start(server, `${authzQuery({ response_mode: 'form_post' })}&scope=x`);
+        assert.equal(fp.body.mode, 'form_post');
+        // where the client_id or the redirect_uri is in doubt, nothing is redirected
+        for (const extra of [
+          `&client_id=${DEMO_CLIENT}`,
+          `&redirect_uri=${encodeURIComponent(DEMO_REDIRECT)}`,
+          '&redirect_uri=https%3A%2F%2Fevil.example%2F',
+        ]) {
+          const r = await start(server, `${authzQuery()}${extra}&scope=x`);
+          assert.equal(r.status, 200);
+          assert.equal(r.body.type, 'error', extra);
+          assert.equal(r.body.error, 'invalid_request');
+          assert.equal(r.body.parameters, undefined);
+        }
+      });
+
       test('malformed requests to the API: 400 with a clear message', async () => {
-        const dup = await start(server, `${authzQuery()}&scope=openid`);
-        assert.equal(dup.status, 400);
-        assert.match(dup.body.error_description, /scope/);
         const big = await start(server, authzQuery({ state: 'x'.repeat(40000) }));
         assert.equal(big.status, 400);
-        const claims = await start(server, authzQuery({ claims: '{"id_token":' }));
-        assert.equal(claims.status, 400);
-        assert.match(claims.body.error_description, /claims/);
+        assert.match(big.body.error_description, /query/);
         const notJson = await fetch(`${server.issuer}/authz-sessions/rest/v3`, {
           method: 'POST', headers: { authorization: 'Bearer demo-api-token', 'content-type': 'application/json' },
           body: '{"query":"a","query":"b"}',
         });
         assert.equal(notJson.status, 400);
+      });
+
+      test('what the login page reports is checked before it is used: sub, acr, amr, sub_sid (OIDC Core §2)', async () => {
+        // before the session is even read
+        const long = await apiJSON(server, 'PUT', '/nosuchsession', { sub: 'x'.repeat(100000) });
+        assert.equal(long.status, 400);
+        assert.match(long.body.error_description, /sub: must be 1 to 255 printable ASCII/);
+        for (const sub of ['x'.repeat(256), 'al\nice', 'caf\u00e9', '', 42]) {
+          const r = await start(server, authzQuery());
+          const put = await apiJSON(server, 'PUT', `/${r.body.sid}`, { sub });
+          assert.equal(put.status, 400, JSON.stringify(sub));
+          assert.match(put.body.error_description, /sub/);
+        }
+        for (const auth of [
+          { acr: 'a'.repeat(256) }, { acr: 'x\ty' },
+          { amr: Array(17).fill('pwd') }, { amr: ['p'.repeat(65)] }, { amr: 'pwd' },
+        ]) {
+          const r = await start(server, authzQuery());
+          const put = await apiJSON(server, 'PUT', `/${r.body.sid}`, { sub: 'alice', ...auth });
+          assert.equal(put.status, 400, JSON.stringify(auth));
+          assert.match(put.body.error_description, new RegExp(Object.keys(auth)[0]));
+        }
+        const s255 = `${'s'.repeat(250)}-${storage.slice(0, 4)}`;
+        const ok = await signIn(server, authzQuery(), { sub: s255 });
+        assert.equal(ok.type, 'response');
+        const bad = await start(server, authzQuery(), 'sid\u0001');
+        assert.equal(bad.status, 400);
+        assert.match(bad.body.error_description, /sub_sid/);
       });
 
       test('the API needs its bearer token (RFC 6750 §3)', async () => {
