@@ -2,6 +2,8 @@
 #
 #   make run     build and start the server with the demo configuration
 #   make test    build, then run every test (unit, contract, fuzz, integration)
+#   make test-counts  build, run the unit and integration tests and rewrite
+#                tests/expected-counts with the numbers of tests they ran
 #   make bench   signing ratios to `openssl speed`, HTTP throughput with wrk
 #   make lint    clang-format dry run + banned functions
 #   make deps    install missing Debian 12 packages (as root), else print the command
@@ -59,7 +61,7 @@ ASAN_PLUGINS := $(patsubst examples/plugins/%.c,build/asan/plugins/%.so,$(PLUGIN
 TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/asan/tests/plugins/%.so,\
                   $(wildcard tests/unit/plugins/*.c))
 
-.PHONY: all run test unit bench lint clean deps deps-test deps-bench fuzz check-config
+.PHONY: all run test test-counts unit bench lint clean deps deps-test deps-bench fuzz check-config
 all: $(BIN) $(ASAN_BIN) $(LOGIN_BIN) $(ASAN_LOGIN_BIN) $(PLUGINS) $(ASAN_PLUGINS)
 
 build/release/%.o: %.c $(HEADERS)
@@ -181,6 +183,10 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps-test
 	@$(MAKE) --no-print-directory -j$(NPROC) all unit fuzz
 	@tests/run.sh
+
+test-counts: deps-test
+	@$(MAKE) --no-print-directory -j$(NPROC) all unit
+	@tests/run.sh --update-counts unit integration
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)

@@ -5,7 +5,9 @@
  * Each case runs in its own child process (so a crash, an ASan report or a
  * leak fails that case only) with a 60 s alarm. The binary prints one line
  * per case and closes with "N passed, N failed"; tests/run.sh adds up the
- * binaries. `./test_x name` runs one case.
+ * binaries and checks each one's exit status and number of cases against
+ * tests/expected-counts. `./test_x name` runs one case (a name that matches
+ * none is a failure, not an empty pass).
  */
 #ifndef OP_TEST_H
 #define OP_TEST_H
@@ -100,6 +102,10 @@ static int op_test_main(int argc, char **argv, const op_test_case_t *cases, size
             failed++;
             printf("FAIL %s.%s\n", prog, cases[i].name);
         }
+    }
+    if (argc > 1 && passed + failed == 0) {
+        printf("FAIL %s: no case named %s\n", prog, argv[1]);
+        failed++;
     }
     printf("%zu passed, %zu failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer as createTlsServer } from 'node:tls';
-import { ROOT, DEMO_API_TOKEN, freePort } from './harness.js';
+import { ROOT, DEMO_API_TOKEN, freePort, stopper } from './harness.js';
 
 // LOGIN_PAGE_BIN runs another build (e.g. build/release/login-page).
 export const LOGIN_PAGE_BIN = process.env.LOGIN_PAGE_BIN ?? join(ROOT, 'build/asan/login-page');
@@ -62,7 +62,7 @@ export async function startLoginPage({ server, port, publicUrl, args = [], env =
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const stop = stopper(child, 'login-page', () => log);
   const end = Date.now() + 15000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`login page exited: ${log}`);
@@ -76,12 +76,7 @@ export async function startLoginPage({ server, port, publicUrl, args = [], env =
   return {
     port, url: publicUrl ?? direct, direct, child,
     log: () => log,
-    // SIGTERM, then the exit status and the log.
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const st = await exited;
-      return { ...st, log };
-    },
+    stop, // SIGTERM, then the exit status and the log
   };
 }
 

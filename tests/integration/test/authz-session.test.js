@@ -1,13 +1,13 @@
 // The authorisation session API (reference §2.1) driven as a login page
 // does, with openid-client redeeming codes and jose checking ID tokens,
 // on both storage backends.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer, startRedis } from '../lib/harness.js';
+import { startServer, startRedis, stopAll } from '../lib/harness.js';
 import {
   api, apiJSON, authzQuery, start, signIn, responseParams,
   DEMO_CLIENT, DEMO_SECRET, DEMO_REDIRECT,
@@ -30,12 +30,7 @@ for (const storage of ['memory', 'redis']) {
         client.ClientSecretBasic(DEMO_SECRET), { execute: [client.allowInsecureRequests] });
       jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/jwks.json`));
     });
-    after(async () => {
-      const { code, log } = await server.stop();
-      assert.equal(code, 0, log.slice(-3000));
-      assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:/);
-      if (redis) await redis.stop();
-    });
+    after(() => stopAll(server, redis));
 
     const verifyIdToken = async (jwt, nonce) => {
       const { payload } = await jose.jwtVerify(jwt, jwks, {

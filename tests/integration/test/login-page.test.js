@@ -13,32 +13,17 @@
 // over http (login.test is not "potentially trustworthy", so Chromium sends
 // no Fetch Metadata there, as older browsers) and over https (behind a TLS
 // front, with "__Host-" cookies, RFC 6265bis §4.1.3.2).
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
-import { startServer, startRedis, freePort, DEMO_API_TOKEN } from '../lib/harness.js';
+import { startServer, startRedis, stopAll, freePort, DEMO_API_TOKEN } from '../lib/harness.js';
 import {
   startLoginPage, loginPageEnv, startTlsFront, withTab, CHROMIUM, chromiumWithHosts,
 } from '../lib/login-page.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
-const NO_SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
-
-// Stop each of `procs` (servers, pages), then check how they ended: a
-// sanitizer report or a bad exit fails the suite.
-async function stopAll(procs) {
-  const ends = [];
-  for (const p of procs) if (p) ends.push(await p.stop());
-  for (const end of ends) {
-    if (!end) continue;
-    const { code, signal, log } = end;
-    assert.equal(signal, null, `died by ${signal}\n${log.slice(-3000)}`);
-    assert.equal(code, 0, `exit code ${code}\n${log.slice(-3000)}`);
-    assert.doesNotMatch(log, NO_SANITIZER_REPORT, log.slice(-3000));
-  }
-}
 
 // An authorisation request for the demo client, built by openid-client
 // (PKCE S256, RFC 7636 §4; nonce, OIDC Core §3.1.2.1).
@@ -141,15 +126,11 @@ describe(`the example login page in Chromium, ${storage} store`, () => {
   });
 
   after(async () => {
-    await browser?.close();
-    for (const p of [page, server]) {
-      if (!p) continue;
-      const { code, signal, log } = await p.stop();
-      assert.equal(signal, null, `died by ${signal}\n${log.slice(-3000)}`);
-      assert.equal(code, 0, `exit code ${code}\n${log.slice(-3000)}`);
-      assert.doesNotMatch(log, NO_SANITIZER_REPORT, log.slice(-3000));
+    try {
+      await browser?.close();
+    } finally {
+      await stopAll(page, server, redis);
     }
-    await redis?.stop();
   });
 
   // An authorisation request for the demo client, built by openid-client
@@ -441,9 +422,12 @@ describe('login CSRF in Chromium over http, no Fetch Metadata (OWASP "Login CSRF
   });
 
   after(async () => {
-    await browser?.close();
-    await evil?.stop();
-    await stopAll([page, server]);
+    try {
+      await browser?.close();
+      await evil?.stop();
+    } finally {
+      await stopAll(page, server);
+    }
   });
 
   for (const host of ['evil.test', 'evil.login.test']) {
@@ -496,10 +480,13 @@ describe('login CSRF in Chromium over https, "__Host-" cookies (RFC 6265bis §4.
   });
 
   after(async () => {
-    await browser?.close();
-    await evil?.stop();
-    await front?.stop();
-    await stopAll([page, server]);
+    try {
+      await browser?.close();
+      await evil?.stop();
+      await front?.stop();
+    } finally {
+      await stopAll(page, server);
+    }
   });
 
   test('over https the cookies are "__Host-" named, Secure, Path=/, host-only, and Chromium signs in with them', async (t) => withTab(victim, t, async (tab) => {

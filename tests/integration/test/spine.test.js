@@ -1,22 +1,15 @@
 // The server's spine against real clients: discovery (openid-client), the
 // JWK set and a server-made JWS (jose), storage on memory and on a real
 // redis-server, bad input, start-up errors, outage and recovery, shutdown.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { startServer, startRedis, runServer, DEMO_CONFIG, DEMO_API_TOKEN } from '../lib/harness.js';
+import {
+  startServer, startRedis, runServer, stopAll, DEMO_CONFIG, DEMO_API_TOKEN, SANITIZER_REPORT,
+} from '../lib/harness.js';
 import { rawRequest } from '../lib/raw.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-const NO_SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
-
-async function assertCleanStop(server) {
-  const { code, signal, log } = await server.stop();
-  assert.equal(signal, null, `server died by ${signal}`);
-  assert.equal(code, 0, `exit code ${code}\n${log.slice(-3000)}`);
-  assert.doesNotMatch(log, NO_SANITIZER_REPORT);
-}
 
 for (const storage of ['memory', 'redis']) {
   describe(`spine on the ${storage} store`, () => {
@@ -26,10 +19,7 @@ for (const storage of ['memory', 'redis']) {
       if (storage === 'redis') redis = await startRedis();
       server = await startServer({ storage, redis });
     });
-    after(async () => {
-      if (server) await assertCleanStop(server);
-      if (redis) await redis.stop();
-    });
+    after(() => stopAll(server, redis));
 
     test('openid-client discovers the provider (OpenID Connect Discovery 1.0 §4)', async () => {
       const config = await client.discovery(new URL(server.issuer), 'demo-client', 'demo-secret',
@@ -98,7 +88,7 @@ for (const storage of ['memory', 'redis']) {
 describe('HTTP front-end refuses bad input with a clear error', () => {
   let server;
   before(async () => { server = await startServer(); });
-  after(async () => { await assertCleanStop(server); });
+  after(() => stopAll(server));
 
   test('unknown route: 404 JSON', async () => {
     const r = await fetch(`${server.issuer}/no/such/thing`);
@@ -178,7 +168,7 @@ describe('start-up and configuration errors', () => {
     });
     assert.notEqual(r.code, 0);
     assert.match(r.output, /127\.0\.0\.1:1/);
-    assert.doesNotMatch(r.output, NO_SANITIZER_REPORT);
+    assert.doesNotMatch(r.output, SANITIZER_REPORT);
   });
 
   test('a Redis host name is refused (it would block the loop)', async () => {
@@ -233,8 +223,7 @@ describe('Redis outage and recovery', () => {
       }
       assert.equal(r.status, 200, 'recovered by itself');
     } finally {
-      await assertCleanStop(server);
-      await redis.stop();
+      await stopAll(server, redis);
     }
   });
 });
@@ -242,18 +231,19 @@ describe('Redis outage and recovery', () => {
 describe('keys are shared through the store', () => {
   test('a restart and a second worker see the same JWK set', async () => {
     const redis = await startRedis();
+    let a;
+    let b;
     try {
-      const a = await startServer({ storage: 'redis', redis });
+      a = await startServer({ storage: 'redis', redis });
       const jwksA = await (await fetch(`${a.issuer}/jwks.json`)).json();
-      await assertCleanStop(a);
-      const b = await startServer({ storage: 'redis', redis, args: ['--workers', '2'] });
+      await stopAll(a);
+      b = await startServer({ storage: 'redis', redis, args: ['--workers', '2'] });
       for (let i = 0; i < 8; i++) {
         const jwksB = await (await fetch(`${b.issuer}/jwks.json`)).json();
         assert.deepEqual(jwksB, jwksA);
       }
-      await assertCleanStop(b);
     } finally {
-      await redis.stop();
+      await stopAll(a, b, redis);
     }
   });
 });

@@ -1,0 +1,25 @@
+// node:test with a deadline on every test and every hook, so that a hang
+// fails where it happens instead of blocking the run: Node 20's
+// --test-timeout bounds a whole file when files run under `node --test`, and
+// hooks have no deadline at all. Every suite imports test, describe, before
+// and after from here (tests/run.sh refuses a file that takes them from
+// node:test). TEST_TIMEOUT_MS overrides the default of two minutes.
+import * as nodeTest from 'node:test';
+
+export const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 120000;
+
+// test(name[, options], fn): node:test's, with `timeout` defaulting to
+// TEST_TIMEOUT_MS.
+export function test(name, options, fn) {
+  if (typeof options === 'function') [options, fn] = [{}, options];
+  return nodeTest.test(name, { timeout: TEST_TIMEOUT_MS, ...options }, fn);
+}
+
+const withDeadline = (hook) => (fn, options = {}) =>
+  hook(fn, { timeout: TEST_TIMEOUT_MS, ...options });
+
+export const before = withDeadline(nodeTest.before);
+export const after = withDeadline(nodeTest.after);
+export const beforeEach = withDeadline(nodeTest.beforeEach);
+export const afterEach = withDeadline(nodeTest.afterEach);
+export const { describe } = nodeTest;
