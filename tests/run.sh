@@ -18,7 +18,7 @@
 #   a count failed; review the diff before committing it.
 # Environment: FUZZ_SECONDS (each fuzz run, default 20), TEST_TIMEOUT_MS (each
 # integration test and hook, default 120000), FILE_TIMEOUT (each integration
-# file, s, default 900), RUN_TIMEOUT (the whole run, s, default 2400: every
+# file, s, default 300), RUN_TIMEOUT (the whole run, s, default 1800: every
 # step gets at most what is left of it, so a late step fails as timed out).
 # Logs of the last run: build/test-logs/.
 set -u
@@ -36,8 +36,8 @@ done
 [ ${#parts[@]} -eq 0 ] && parts=(unit fuzz integration)
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-FILE_TIMEOUT=${FILE_TIMEOUT:-900}
-deadline=$((SECONDS + ${RUN_TIMEOUT:-2400}))
+FILE_TIMEOUT=${FILE_TIMEOUT:-300}
+deadline=$((SECONDS + ${RUN_TIMEOUT:-1800}))
 COUNTS=tests/expected-counts
 SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer'
 log_dir=build/test-logs
@@ -58,16 +58,27 @@ if [ -f "$COUNTS" ]; then
     done <"$COUNTS"
 fi
 
-# bounded S CMD...: CMD with at most S seconds, or what is left of the run;
-# status 124 when it ran out. --foreground keeps Ctrl-C working; the programs
-# a step starts have deadlines of their own (cases, files, harness).
+# bounded S CMD...: CMD with at most S seconds, or what is left of the run
+# (status 124 when it ran out), in a process group of its own: whatever it
+# leaves running (a server of a test file that was stopped) is killed when
+# it returns, and Ctrl-C ends the group.
+step=""
 bounded() {
-    local s=$1 left=$((deadline - SECONDS))
+    local s=$1 left=$((deadline - SECONDS)) rc
     shift
     [ "$left" -lt "$s" ] && s=$left
     [ "$s" -lt 1 ] && s=1
-    timeout --foreground -k 10 "$s" "$@"
+    setsid timeout -k 10 "$s" "$@" &
+    step=$!
+    wait "$step"
+    rc=$?
+    kill -KILL -- "-$step" 2>/dev/null
+    step=""
+    return "$rc"
 }
+exec 3>&1 # the run's output, for the trap (it may run inside a step's redirection)
+trap '[ -n "$step" ] && kill -TERM -- "-$step" 2>/dev/null; echo "tests/run.sh: interrupted" >&3
+      exit 130' INT TERM
 
 # suite_fail NAME REASON [NFAILED]: NAME failed; the closing line counts
 # NFAILED failures for it (at least one).
@@ -170,7 +181,9 @@ run_fuzz() {
             passed=$((passed + 1))
         else
             count_only=false
-            suite_fail "fuzz/$name" "see build/fuzz-artifacts/$name-*"
+            local input
+            input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log_dir/fuzz/$name.log")
+            suite_fail "fuzz/$name" "${input:+the input is in $input; }log $log_dir/fuzz/$name.log"
             tail -n 30 "$log_dir/fuzz/$name.log" | sed 's/^/    /'
         fi
     done
@@ -196,9 +209,8 @@ run_integration() {
 '../lib/test.js' (a deadline on every test and hook)"
             continue
         fi
-        (cd tests/integration && bounded $((FILE_TIMEOUT + 60)) node --test \
-            --test-reporter=tap --test-timeout=$((FILE_TIMEOUT * 1000)) "test/${file##*/}") \
-            >"$tap" 2>&1
+        bounded $((FILE_TIMEOUT + 60)) env -C tests/integration node --test --test-reporter=tap \
+            --test-timeout=$((FILE_TIMEOUT * 1000)) "test/${file##*/}" >"$tap" 2>&1
         rc=$?
         tests=$(tap_count "$tap" tests)
         pass=$(tap_count "$tap" pass)
@@ -224,7 +236,11 @@ run_integration() {
         if [ -n "$why" ]; then
             count_only=false
             suite_fail "$name" "$why" "$bad"
-            grep -B1 -A24 -E '^ *not ok' "$tap" | grep -vE '^ +at ' | sed 's/^/    /' | head -n 150
+            # Each "not ok" with its details, without the stack; skipped, todo.
+            awk '/^ *ok .* # (SKIP|TODO)/ { print }
+                 /^ *not ok/ { p = 1; s = 0 } p && /^ *stack: \|-$/ { s = 1; next }
+                 p && /^ *\.\.\.$/ { print; p = 0; next } p && !s' "$tap" |
+                sed 's/^/    /' | head -n 150
             continue
         fi
         check_count "$name" "$tests" && echo "$name: $pass passed"

@@ -108,6 +108,7 @@ static int op_test_main(int argc, char **argv, const op_test_case_t *cases, size
         failed++;
     }
     printf("%zu passed, %zu failed\n", passed, failed);
+    fflush(stdout); /* before a sanitizer report at exit ends the process */
     return failed ? 1 : 0;
 }
 

@@ -9,11 +9,18 @@ import * as nodeTest from 'node:test';
 export const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 120000;
 
 // test(name[, options], fn): node:test's, with `timeout` defaulting to
-// TEST_TIMEOUT_MS.
-export function test(name, options, fn) {
-  if (typeof options === 'function') [options, fn] = [{}, options];
-  return nodeTest.test(name, { timeout: TEST_TIMEOUT_MS, ...options }, fn);
+// TEST_TIMEOUT_MS; test.skip, test.todo and test.only likewise (a skipped or
+// todo test fails the run all the same).
+function withTimeout(extra) {
+  return (name, options, fn) => {
+    if (typeof options === 'function') [options, fn] = [{}, options];
+    return nodeTest.test(name, { timeout: TEST_TIMEOUT_MS, ...options, ...extra }, fn);
+  };
 }
+export const test = withTimeout({});
+test.skip = withTimeout({ skip: true });
+test.todo = withTimeout({ todo: true });
+test.only = withTimeout({ only: true });
 
 const withDeadline = (hook) => (fn, options = {}) =>
   hook(fn, { timeout: TEST_TIMEOUT_MS, ...options });
