@@ -13,9 +13,9 @@
 #                fails the file and cancels the tests it guards)
 #
 # Usage: tests/run.sh [--update-counts] [unit] [fuzz] [integration]
-#   Parts named run alone (default: all three). --update-counts rewrites the
-#   counts of the suites that ran into tests/expected-counts, when nothing but
-#   a count failed; review the diff before committing it.
+#   Parts named run alone (default: all three). --update-counts writes the
+#   counts of the suites that ran into tests/expected-counts (when nothing
+#   else failed); review the diff before committing it.
 # Environment: FUZZ_SECONDS (each fuzz run, default 20), TEST_TIMEOUT_MS (each
 # integration test and hook, default 120000), FILE_TIMEOUT (each integration
 # file, s, default 300), RUN_TIMEOUT (the whole run, s, default 1800: every
@@ -48,8 +48,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0
 failed=0
-failures=()     # suites that failed, for the closing lines
-count_only=true # every failure so far is a count mismatch (for --update-counts)
+failures=() # suites that failed, for the closing lines
 declare -A expected=() ran=()
 if [ -f "$COUNTS" ]; then
     while read -r name n _; do
@@ -90,17 +89,23 @@ suite_fail() {
     failed=$((failed + n))
 }
 
-# check_count NAME N: NAME ran N tests; compare with tests/expected-counts.
+# check_count NAME N: NAME ran N tests; compare with tests/expected-counts
+# (with --update-counts a difference is only reported: the file is
+# rewritten at the end if nothing else failed).
 check_count() {
     ran[$1]=$2
-    local want=${expected[$1]:-}
+    local want=${expected[$1]:-} why
+    [ "$want" = "$2" ] && return 0
     if [ -z "$want" ]; then
-        suite_fail "$1" "not in $COUNTS (ran $2 tests; tests/run.sh --update-counts adds it)"
-    elif [ "$want" != "$2" ]; then
-        suite_fail "$1" "expected $want tests, ran $2 (tests/run.sh --update-counts if intended)"
+        why="not in $COUNTS (ran $2 tests; tests/run.sh --update-counts adds it)"
     else
+        why="expected $want tests, ran $2 (tests/run.sh --update-counts if intended)"
+    fi
+    if $update; then
+        echo "$1: $2 tests, was ${want:-not listed}"
         return 0
     fi
+    suite_fail "$1" "$why"
     return 1
 }
 
@@ -119,7 +124,6 @@ run_unit() {
         out=$log_dir/unit/$name.out
         err=$log_dir/unit/$name.err
         if [ ! -x "$bin" ]; then
-            count_only=false
             suite_fail "unit/$name" "$bin is not built"
             continue
         fi
@@ -145,7 +149,6 @@ run_unit() {
             why="${why:+$why; }sanitizer report"
         fi
         if [ -n "$why" ]; then
-            count_only=false
             suite_fail "unit/$name" "$why" "${f:-1}"
             sed 's/^/    /' "$err" | tail -n 40
             continue
@@ -162,7 +165,6 @@ run_fuzz() {
         name=$(basename "$src" .c)
         bin=build/fuzz/$name
         if [ ! -x "$bin" ]; then
-            count_only=false
             suite_fail "fuzz/$name" "$bin is not built"
             continue
         fi
@@ -180,7 +182,6 @@ run_fuzz() {
                 "$log_dir/fuzz/$name.log" | awk '{print $2}') runs)"
             passed=$((passed + 1))
         else
-            count_only=false
             local input
             input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log_dir/fuzz/$name.log")
             suite_fail "fuzz/$name" "${input:+the input is in $input; }log $log_dir/fuzz/$name.log"
@@ -194,7 +195,6 @@ run_integration() {
     mkdir -p "$log_dir/integration"
     if [ ! -d tests/integration/node_modules ]; then
         (cd tests/integration && npm ci --no-audit --no-fund >/dev/null) || {
-            count_only=false
             suite_fail "npm ci" "tests/integration/node_modules could not be installed"
             return
         }
@@ -204,7 +204,6 @@ run_integration() {
         name=integration/$(basename "$file")
         tap=$log_dir/$name.tap
         if grep -qE "from 'node:test'|require\('node:test'\)" "$file"; then
-            count_only=false
             suite_fail "$name" "imports node:test; take test, describe, before, after from \
 '../lib/test.js' (a deadline on every test and hook)"
             continue
@@ -234,7 +233,6 @@ run_integration() {
             why="${why:+$why; }exit status $rc"
         fi
         if [ -n "$why" ]; then
-            count_only=false
             suite_fail "$name" "$why" "$bad"
             # Each "not ok" with its details, without the stack; skipped, todo.
             awk '/^ *ok .* # (SKIP|TODO)/ { print }
@@ -255,12 +253,16 @@ for name in "${!expected[@]}"; do
     for part in "${parts[@]}"; do
         if [[ $name == "${prefix[$part]}"* ]] && [ -z "${ran[$name]:-}" ] &&
             [[ " ${failures[*]} " != *" $name "* ]]; then
-            suite_fail "$name" "expected ${expected[$name]} tests, ran 0 (no such suite)"
+            if $update; then
+                echo "$name: no such suite, dropped from $COUNTS"
+            else
+                suite_fail "$name" "expected ${expected[$name]} tests, ran 0 (no such suite)"
+            fi
         fi
     done
 done
 
-if $update && $count_only; then
+if $update && [ ${#failures[@]} -eq 0 ]; then
     # The parts that ran replace their lines; the others keep theirs.
     declare -A next=()
     for name in "${!expected[@]}"; do
@@ -276,8 +278,8 @@ if $update && $count_only; then
         for name in "${!next[@]}"; do echo "$name ${next[$name]}"; done | LC_ALL=C sort
     } >"$COUNTS"
     echo "updated $COUNTS (git diff $COUNTS)"
-    failures=()
-    failed=0
+elif $update; then
+    echo "$COUNTS not updated: fix the failures first"
 fi
 
 [ ${#failures[@]} -gt 0 ] && echo "failing suites: ${failures[*]}"
