@@ -402,10 +402,42 @@ static void test_refused_early(void)
     teardown();
 }
 
+/* RFC 6749 §4.1.3: the redirect_uri of the exchange must be present and
+ * identical to the one the code was issued for; near misses and an
+ * absent or empty one are invalid_grant (each attempt takes its code). */
+static void test_redirect_uri_exact(void)
+{
+    static const char *const wrong[] = {
+        "&redirect_uri=https%3A%2F%2Frp.example.com%2Fcb%2F",
+        "&redirect_uri=https%3A%2F%2FRP.example.com%2Fcb",
+        "&redirect_uri=https%3A%2F%2Frp.example.com%3A443%2Fcb",
+        "&redirect_uri=https%3A%2F%2Frp.example.com%2Fcb%3Fx%3D1",
+        "&redirect_uri=https%3A%2F%2Frp.example.com%2Fc",
+        "&redirect_uri=https%3A%2F%2Frp.example.com%2Fcbx",
+        "&redirect_uri=http%3A%2F%2Frp.example.com%2Fcb",
+        "&redirect_uri=",
+        "",
+    };
+
+    setup(true, 0);
+    for (size_t i = 0; i < OP_NELEMS(wrong); i++) {
+        const char *form = code_form(OP_AT_SELF_CONTAINED);
+        int n = (int)(strstr(form, "&redirect_uri=") - form);
+        const op_json_t *b = request(op_arena_printf(E.a, "%.*s%s", n, form, wrong[i]), 400);
+        if (!op_streq(op_json_get_str(b, "error"), "invalid_grant")) {
+            fprintf(stderr, "row %zu (%s): %s\n", i, wrong[i], op_json_get_str(b, "error"));
+            exit(1);
+        }
+    }
+    request(code_form(OP_AT_SELF_CONTAINED), 200);
+    teardown();
+}
+
 static const op_test_case_t cases[] = {
     {"code_round_trips", test_code_round_trips},       {"code_replay", test_code_replay},
     {"refresh_rotation", test_refresh_rotation},       {"refresh_race", test_refresh_race},
     {"refresh_no_rotation", test_refresh_no_rotation}, {"refused_early", test_refused_early},
+    {"redirect_uri_exact", test_redirect_uri_exact},
 };
 
 OP_TEST_MAIN(cases)
