@@ -8,9 +8,9 @@ import * as nodeTest from 'node:test';
 
 export const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 120000;
 
-// test(name[, options], fn): node:test's, with `timeout` defaulting to
-// TEST_TIMEOUT_MS; test.skip, test.todo and test.only likewise (a skipped or
-// todo test fails the run all the same).
+// test(name[, options], fn) (and it): node:test's, with `timeout`
+// defaulting to TEST_TIMEOUT_MS; test.skip, test.todo and test.only
+// likewise (a skipped or todo test fails the run all the same).
 function withTimeout(extra) {
   return (name, options, fn) => {
     if (typeof options === 'function') [options, fn] = [{}, options];
@@ -21,6 +21,7 @@ export const test = withTimeout({});
 test.skip = withTimeout({ skip: true });
 test.todo = withTimeout({ todo: true });
 test.only = withTimeout({ only: true });
+export const it = test;
 
 const withDeadline = (hook) => (fn, options = {}) =>
   hook(fn, { timeout: TEST_TIMEOUT_MS, ...options });
@@ -29,4 +30,4 @@ export const before = withDeadline(nodeTest.before);
 export const after = withDeadline(nodeTest.after);
 export const beforeEach = withDeadline(nodeTest.beforeEach);
 export const afterEach = withDeadline(nodeTest.afterEach);
-export const { describe } = nodeTest;
+export const { describe, mock } = nodeTest;
