@@ -4,17 +4,31 @@
  *
  * The record (namespace "keys", key "op") is JSON:
  *
- *   {"version":3,"created":1732249539,"keys":[
+ *   {"format":2,"version":3,"created":1732249539,"keys":[
  *     {"kid":"<RFC 7638 thumbprint>","alg":"RS256","created":1732249539,
  *      "jwk":{<public JWK>},"nonce":"<b64url>","enc":"<b64url>"}, ...]}
  *
  * "enc" is the key's PKCS#8 DER sealed with XChaCha20-Poly1305-IETF under
- * keyStore.encJWK, with a random 24-byte "nonce" and the kid as associated
- * data (so a ciphertext cannot be moved to another entry). Loading trusts
- * only what decrypts: each key is rebuilt from its private part and its
+ * op_kdf(keyStore.encJWK, OP_KDF_INFO_JWK), with a random 24-byte "nonce"
+ * and the kid as associated data (so a ciphertext cannot be moved to
+ * another entry). Format 1 (no "format" member, written before subkeys)
+ * sealed under keyStore.encJWK itself; it is still read, and kept as it is
+ * (the raw key then serves that one purpose only). Loading trusts only
+ * what decrypts: each key is rebuilt from its private part and its
  * thumbprint must equal the stored kid; "jwk" is there for tools (and the
  * key store API) that list public keys without the encryption key.
- * "version" changes whenever the set does; workers compare it on refresh.
+ *
+ * Identity: a set is the record it was loaded from or stored as, byte for
+ * byte. A refresh compares the SHA-256 of the stored record with the
+ * current set's: any difference (another worker's set, a rotation, an
+ * edit) loads the stored one. "version" counts changes for people and
+ * tools; it is not an identity, since two workers that each generate a
+ * set both start at 1.
+ *
+ * Lost record: a refresh that finds no record writes the current set's
+ * record again, create-only; if that loses to another worker's write, it
+ * reads the record again and adopts it. So every worker ends on the
+ * stored set, and none keeps signing with keys nobody publishes.
  *
  * Publication: the RSA key is one JWK without "alg" ("use":"sig", kid =
  * its thumbprint) and signs both RS256 and PS256. An "alg":"RS256" member
@@ -33,6 +47,7 @@
 
 #define OP_KEYS_SET_ARENA_MAX (1024 * 1024)
 #define OP_KEYS_OPEN_ATTEMPTS 3 /* generate / lose the race / read again */
+#define OP_KEYS_REC_FORMAT    2 /* what we write; 1 is still read */
 
 /* The stored record: a few KiB, flat but for the public JWKs. */
 static const op_json_limits_t op_keys_rec_limits = {
@@ -130,6 +145,18 @@ out_free_tmp:
     return rc;
 }
 
+/* The set is (now) the record rec: keep its bytes and digest. */
+static int op_keys_set_bind(op_keys_set_t *set, const char *rec, size_t len, op_err_t *err)
+{
+    set->rec = op_arena_strndup(set->arena, rec, len);
+    if (set->rec == NULL)
+        return OP_ERR(err, OP_ENOMEM, "out of memory keeping the key record");
+    set->rec_len = len;
+    op_sha256(rec, len, set->digest);
+    op_hex_encode(set->digest, OP_SECRET_TAG_LEN / 2, set->tag);
+    return OP_OK;
+}
+
 const char *op_keys_set_jwks(const op_keys_set_t *set, size_t *len)
 {
     if (len != NULL)
@@ -154,7 +181,7 @@ static op_jws_alg_t op_keys_rec_alg(const op_keys_key_t *key)
 }
 
 /* One key entry: metadata, public JWK, sealed PKCS#8. */
-static int op_keys_rec_write_key(op_json_w_t *w, const op_keys_key_t *key, const uint8_t *enc_key,
+static int op_keys_rec_write_key(op_json_w_t *w, const op_keys_key_t *key, const uint8_t *seal_key,
                                  op_arena_t *a, op_err_t *err)
 {
     char *nonce, *ct;
@@ -165,7 +192,7 @@ static int op_keys_rec_write_key(op_json_w_t *w, const op_keys_key_t *key, const
     rc = op_keys_gen_pkcs8_export(key, &der, &der_len, err);
     if (rc != OP_OK)
         return rc;
-    rc = op_keys_crypto_seal(enc_key, key->pub.kid, der, der_len, a, &nonce, &ct, err);
+    rc = op_keys_crypto_seal(seal_key, key->pub.kid, der, der_len, a, &nonce, &ct, err);
     op_keys_crypto_free(der, der_len);
     if (rc != OP_OK)
         return rc;
@@ -182,7 +209,7 @@ static int op_keys_rec_write_key(op_json_w_t *w, const op_keys_key_t *key, const
 }
 
 /* The record of set, in a. */
-static int op_keys_rec_build(const op_keys_set_t *set, const uint8_t *enc_key, op_arena_t *a,
+static int op_keys_rec_build(const op_keys_set_t *set, const uint8_t *seal_key, op_arena_t *a,
                              const char **out, size_t *len, op_err_t *err)
 {
     op_json_w_t *w = op_json_w_new(a, false);
@@ -191,12 +218,13 @@ static int op_keys_rec_build(const op_keys_set_t *set, const uint8_t *enc_key, o
     if (w == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory building the key record");
     op_json_w_obj_open(w);
+    op_json_w_kint(w, "format", OP_KEYS_REC_FORMAT);
     op_json_w_kint(w, "version", set->version);
     op_json_w_kint(w, "created", set->created);
     op_json_w_key(w, "keys");
     op_json_w_arr_open(w);
     for (size_t i = 0; i < set->nkeys; i++) {
-        rc = op_keys_rec_write_key(w, set->keys[i], enc_key, a, err);
+        rc = op_keys_rec_write_key(w, set->keys[i], seal_key, a, err);
         if (rc != OP_OK)
             return rc;
     }
@@ -205,11 +233,17 @@ static int op_keys_rec_build(const op_keys_set_t *set, const uint8_t *enc_key, o
     return op_json_w_finish(w, out, len, err);
 }
 
-/* Parse the record and read its version (>= 1). */
-static int op_keys_rec_parse(const char *buf, size_t len, op_arena_t *a, const op_json_t **root,
-                             int64_t *version, op_err_t *err)
+/*
+ * Parse the record, read its version (>= 1) and pick the key its private
+ * parts are sealed under by its format: the subkey (2), or keyStore.encJWK
+ * itself (1, no "format" member).
+ */
+static int op_keys_rec_parse(const op_keys_t *keys, const char *buf, size_t len, op_arena_t *a,
+                             const op_json_t **root, int64_t *version, const uint8_t **seal_key,
+                             op_err_t *err)
 {
     op_json_t *tree;
+    int64_t format = 1;
     op_err_t sub;
     int rc;
 
@@ -219,6 +253,13 @@ static int op_keys_rec_parse(const char *buf, size_t len, op_arena_t *a, const o
         return OP_ERR(err, OP_EINVAL, "stored key set is corrupt: %s", sub.description);
     if (!op_json_get_int(tree, "version", version) || *version < 1)
         return OP_ERR(err, OP_EINVAL, "stored key set is corrupt: no version");
+    if (op_json_get(tree, "format") != NULL &&
+        (!op_json_get_int(tree, "format", &format) || format < 1 || format > OP_KEYS_REC_FORMAT))
+        return OP_ERR(err, OP_EINVAL,
+                      "stored key set has a record format this server does not know "
+                      "(it reads 1 to %d)",
+                      OP_KEYS_REC_FORMAT);
+    *seal_key = format == 1 ? keys->enc_key : keys->jwk_key;
     *root = tree;
     return OP_OK;
 }
@@ -228,7 +269,7 @@ static int op_keys_rec_parse(const char *buf, size_t len, op_arena_t *a, const o
  * is the associated data of the seal, and the thumbprint of the key that
  * comes out must equal it.
  */
-static int op_keys_rec_read_key(op_keys_set_t *set, const op_json_t *e, const uint8_t *enc_key,
+static int op_keys_rec_read_key(op_keys_set_t *set, const op_json_t *e, const uint8_t *seal_key,
                                 op_err_t *err)
 {
     const op_json_t *nonce = op_json_get(e, "nonce");
@@ -247,7 +288,7 @@ static int op_keys_rec_read_key(op_keys_set_t *set, const op_json_t *e, const ui
         return OP_ERR(err, OP_EINVAL,
                       "stored key set is corrupt: a key misses kid, alg, "
                       "created, nonce or enc");
-    rc = op_keys_crypto_open(enc_key, kid, nonce->u.str.s, nonce->u.str.len, ct->u.str.s,
+    rc = op_keys_crypto_open(seal_key, kid, nonce->u.str.s, nonce->u.str.len, ct->u.str.s,
                              ct->u.str.len, &der, &der_len);
     if (rc == OP_EDENIED)
         return OP_ERR(err, OP_EDENIED,
@@ -275,7 +316,7 @@ static int op_keys_rec_read_key(op_keys_set_t *set, const op_json_t *e, const ui
 }
 
 /* A sealed set from a parsed record. Caller releases *out. */
-static int op_keys_rec_load(const op_json_t *root, int64_t version, const uint8_t *enc_key,
+static int op_keys_rec_load(const op_json_t *root, int64_t version, const uint8_t *seal_key,
                             op_keys_set_t **out, op_err_t *err)
 {
     const op_json_t *keys = op_json_get(root, "keys");
@@ -293,7 +334,7 @@ static int op_keys_rec_load(const op_json_t *root, int64_t version, const uint8_
     if (set == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory loading the key set");
     for (size_t i = 0; i < keys->u.arr.n; i++) {
-        rc = op_keys_rec_read_key(set, keys->u.arr.items[i], enc_key, err);
+        rc = op_keys_rec_read_key(set, keys->u.arr.items[i], seal_key, err);
         if (rc != OP_OK)
             goto out_release_set;
     }
@@ -307,11 +348,51 @@ out_release_set:
     return rc;
 }
 
+/* Parse the record buf and load it: a sealed set bound to buf. Caller
+ * releases *out. */
+static int op_keys_rec_read(const op_keys_t *keys, const char *buf, size_t len, op_keys_set_t **out,
+                            op_err_t *err)
+{
+    op_arena_t *tmp = op_arena_new(8 * OP_STORE_MAX_VALUE);
+    const uint8_t *seal_key;
+    const op_json_t *root;
+    op_keys_set_t *set = NULL;
+    int64_t version;
+    int rc;
+
+    if (tmp == NULL)
+        return OP_ERR(err, OP_ENOMEM, "out of memory loading keys");
+    rc = op_keys_rec_parse(keys, buf, len, tmp, &root, &version, &seal_key, err);
+    if (rc == OP_OK)
+        rc = op_keys_rec_load(root, version, seal_key, &set, err);
+    if (rc == OP_OK)
+        rc = op_keys_set_bind(set, buf, len, err);
+    op_arena_free(tmp);
+    if (rc != OP_OK) {
+        op_keys_set_release(set);
+        return rc;
+    }
+    *out = set;
+    return OP_OK;
+}
+
 /* ---- refresh and close --------------------------------------------------- */
 
 static void op_keys_read(op_keys_t *keys, op_store_cb cb)
 {
     op_store_get(keys->store, OP_KEYS_NS, OP_KEYS_REC_KEY, sizeof(OP_KEYS_REC_KEY) - 1, cb, keys);
+}
+
+/* Write set's record create-only (the store copies it at the call). */
+static void op_keys_put_nx(op_keys_t *keys, const op_keys_set_t *set, op_store_cb cb)
+{
+    op_store_rec_t rec = {.ns = OP_KEYS_NS,
+                          .key = OP_KEYS_REC_KEY,
+                          .key_len = sizeof(OP_KEYS_REC_KEY) - 1,
+                          .value = set->rec,
+                          .value_len = set->rec_len};
+
+    op_store_put(keys->store, &rec, OP_STORE_NX, cb, keys);
 }
 
 static void op_keys_free(op_keys_t *keys)
@@ -321,81 +402,133 @@ static void op_keys_free(op_keys_t *keys)
     op_keys_set_release(keys->current);
     op_keys_set_release(keys->pending);
     sodium_memzero(keys->enc_key, sizeof(keys->enc_key));
+    sodium_memzero(keys->jwk_key, sizeof(keys->jwk_key));
     free(keys);
 }
 
 /*
- * A refresh read came back: when the stored version differs from ours,
- * load it and swap it in. The old set goes when its last user releases
- * it. On any error the current set stays.
+ * The stored record came back: when it is not the current set's, load it
+ * and swap it in. The old set goes when its last user releases it. On any
+ * error the current set stays.
  */
 static int op_keys_refresh_apply(op_keys_t *keys, const op_store_res_t *res, op_err_t *err)
 {
-    op_arena_t *tmp = op_arena_new(8 * OP_STORE_MAX_VALUE);
-    op_keys_set_t *set, *old;
-    const op_json_t *root;
-    int64_t version;
+    op_keys_set_t *set, *old = keys->current;
+    uint8_t digest[32];
     int rc;
 
-    if (tmp == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory reading the key set");
-    rc = op_keys_rec_parse(res->value, res->value_len, tmp, &root, &version, err);
-    if (rc == OP_OK && version != keys->current->version) {
-        rc = op_keys_rec_load(root, version, keys->enc_key, &set, err);
-        if (rc == OP_OK) {
-            old = keys->current;
-            keys->current = set;
-            op_log_info(NULL, "keys: key set version %lld replaces %lld", (long long)set->version,
-                        (long long)old->version);
-            op_keys_set_release(old);
-        }
-    }
-    op_arena_free(tmp);
-    return rc;
+    op_sha256(res->value, res->value_len, digest);
+    if (memcmp(digest, old->digest, sizeof(digest)) == 0)
+        return OP_OK;
+    rc = op_keys_rec_read(keys, res->value, res->value_len, &set, err);
+    if (rc != OP_OK)
+        return rc;
+    keys->current = set;
+    op_log_info(NULL, "keys: key set %s (version %lld) replaces %s (version %lld)", set->tag,
+                (long long)set->version, old->tag, (long long)old->version);
+    op_keys_set_release(old);
+    return OP_OK;
 }
 
-/* Completion of a refresh read. A failure is logged once until a refresh
- * works again; the timer is re-armed after every read, so reads never
- * overlap. */
+/*
+ * End of a refresh round. A failure is logged once until a round works
+ * again; the timer is re-armed after every round, so rounds never
+ * overlap.
+ */
+static void op_keys_refresh_done(op_keys_t *keys, int rc, const op_err_t *err)
+{
+    keys->refreshing = false;
+    keys->restoring = false;
+    keys->refreshes++;
+    if (rc != OP_OK && !keys->warned) {
+        op_log_warn(NULL, "keys: refresh failed, keeping key set %s (version %lld): %s",
+                    keys->current->tag, (long long)keys->current->version, err->description);
+        keys->warned = true;
+    } else if (rc == OP_OK && keys->warned) {
+        op_log_info(NULL, "keys: refresh works again");
+        keys->warned = false;
+    }
+    if (keys->timer != NULL)
+        op_timer_start(keys->timer, keys->refresh_ms);
+}
+
+/* Closed while the round was in flight: free it now (true), or go on. */
+static bool op_keys_refresh_gone(op_keys_t *keys)
+{
+    if (!keys->closed)
+        return false;
+    op_keys_free(keys);
+    return true;
+}
+
+static void op_keys_on_restore(int status, const op_store_res_t *res, void *arg);
+
+/*
+ * A read of the round came back. Missing the first time: the store lost
+ * the record, so store ours again. Missing after that write lost to
+ * another's: the record went again meanwhile; the next round retries.
+ */
 static void op_keys_on_refresh(int status, const op_store_res_t *res, void *arg)
 {
     op_keys_t *keys = arg;
     op_err_t err;
     int rc;
 
-    keys->refreshing = false;
-    keys->refreshes++;
-    if (keys->closed) {
-        op_keys_free(keys);
+    if (op_keys_refresh_gone(keys))
+        return;
+    if (status == OP_ENOTFOUND && !keys->restoring) {
+        keys->restoring = true;
+        op_keys_put_nx(keys, keys->current, op_keys_on_restore);
         return;
     }
     op_err_clear(&err);
     if (status == OP_OK)
         rc = op_keys_refresh_apply(keys, res, &err);
+    else if (status == OP_ENOTFOUND)
+        rc = OP_ERR(&err, OP_ECONFLICT, "the key record was stored by another worker, then lost");
     else
         rc = OP_ERR(&err, status, "cannot read the key set: %s", op_status_name(status));
-    if (rc != OP_OK && !keys->warned) {
-        op_log_warn(NULL,
-                    "keys: refresh failed, keeping key set version "
-                    "%lld: %s",
-                    (long long)keys->current->version, err.description);
-        keys->warned = true;
-    } else if (rc == OP_OK && keys->warned) {
-        op_log_info(NULL, "keys: refresh works again");
-        keys->warned = false;
-    }
-    op_timer_start(keys->timer, keys->refresh_ms);
+    op_keys_refresh_done(keys, rc, &err);
 }
 
-static void op_keys_refresh(void *arg)
+/* The create-only write of the current set after the record was lost:
+ * stored, or another worker's set is there now (read and adopt it). */
+static void op_keys_on_restore(int status, const op_store_res_t *res, void *arg)
 {
     op_keys_t *keys = arg;
+    op_err_t err;
 
+    OP_UNUSED(res);
+    if (op_keys_refresh_gone(keys))
+        return;
+    if (status == OP_EEXIST) {
+        op_keys_read(keys, op_keys_on_refresh);
+        return;
+    }
+    op_err_clear(&err);
+    if (status == OP_OK)
+        op_log_warn(NULL, "keys: the stored key set was missing: stored key set %s again",
+                    keys->current->tag);
+    else
+        OP_ERR(&err, status, "the key record is missing and cannot be stored again: %s",
+               op_status_name(status));
+    op_keys_refresh_done(keys, status, &err);
+}
+
+void op_keys_refresh(op_keys_t *keys)
+{
+    if (keys->refreshing || keys->closed)
+        return;
     keys->refreshing = true;
     op_keys_read(keys, op_keys_on_refresh);
 }
 
-/* With a refresh read in flight, freeing waits for its completion. */
+static void op_keys_on_timer(void *arg)
+{
+    op_keys_refresh(arg);
+}
+
+/* With a refresh round in flight, freeing waits for its completion. */
 void op_keys_close(op_keys_t *keys)
 {
     if (keys == NULL)
@@ -432,7 +565,7 @@ static void op_keys_open_done(op_keys_t *keys, int status)
     op_err_clear(&keys->err);
     if (keys->timer != NULL)
         op_timer_start(keys->timer, keys->refresh_ms);
-    op_log_info(NULL, "keys: key set version %lld loaded (%zu keys)",
+    op_log_info(NULL, "keys: key set %s (version %lld, %zu keys) loaded", keys->current->tag,
                 (long long)keys->current->version, keys->current->nkeys);
     keys->open_cb(OP_OK, keys, &keys->err, keys->open_arg);
 }
@@ -469,13 +602,13 @@ static void op_keys_on_put(int status, const op_store_res_t *res, void *arg)
     op_keys_open_done(keys, status);
 }
 
-/* First start: generate a set and store it create-only (the store copies
- * the record when the put is submitted). */
+/* First start: generate a set, bind it to its record and store that
+ * create-only. */
 static void op_keys_generate(op_keys_t *keys)
 {
-    op_store_rec_t rec = {
-        .ns = OP_KEYS_NS, .key = OP_KEYS_REC_KEY, .key_len = sizeof(OP_KEYS_REC_KEY) - 1};
     op_arena_t *tmp;
+    const char *rec;
+    size_t len;
     int rc;
 
     if (++keys->attempts > OP_KEYS_OPEN_ATTEMPTS) {
@@ -489,23 +622,21 @@ static void op_keys_generate(op_keys_t *keys)
         return;
     }
     tmp = op_arena_new(2 * OP_STORE_MAX_VALUE);
-    rc = tmp != NULL ? op_keys_rec_build(keys->pending, keys->enc_key, tmp, &rec.value,
-                                         &rec.value_len, &keys->err)
+    rc = tmp != NULL ? op_keys_rec_build(keys->pending, keys->jwk_key, tmp, &rec, &len, &keys->err)
                      : OP_ERR(&keys->err, OP_ENOMEM, "out of memory storing keys");
     if (rc == OP_OK)
-        op_store_put(keys->store, &rec, OP_STORE_NX, op_keys_on_put, keys);
+        rc = op_keys_set_bind(keys->pending, rec, len, &keys->err);
     op_arena_free(tmp);
-    if (rc != OP_OK)
+    if (rc != OP_OK) {
         op_keys_open_done(keys, rc);
+        return;
+    }
+    op_keys_put_nx(keys, keys->pending, op_keys_on_put);
 }
 
 static void op_keys_on_get(int status, const op_store_res_t *res, void *arg)
 {
     op_keys_t *keys = arg;
-    op_arena_t *tmp;
-    const op_json_t *root;
-    int64_t version;
-    int rc;
 
     if (status == OP_ENOTFOUND) {
         op_keys_generate(keys);
@@ -516,15 +647,8 @@ static void op_keys_on_get(int status, const op_store_res_t *res, void *arg)
         op_keys_open_done(keys, status);
         return;
     }
-    tmp = op_arena_new(8 * OP_STORE_MAX_VALUE);
-    if (tmp == NULL)
-        rc = OP_ERR(&keys->err, OP_ENOMEM, "out of memory loading keys");
-    else
-        rc = op_keys_rec_parse(res->value, res->value_len, tmp, &root, &version, &keys->err);
-    if (rc == OP_OK)
-        rc = op_keys_rec_load(root, version, keys->enc_key, &keys->current, &keys->err);
-    op_arena_free(tmp);
-    op_keys_open_done(keys, rc);
+    op_keys_open_done(
+        keys, op_keys_rec_read(keys, res->value, res->value_len, &keys->current, &keys->err));
 }
 
 void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cfg,
@@ -547,14 +671,17 @@ void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cf
         OP_ERR(&keys->err, OP_EINVAL, "keyStore.encJWK is not set");
     } else {
         memcpy(keys->enc_key, cfg->enc_key, sizeof(keys->enc_key));
+        if (op_kdf(keys->enc_key, sizeof(keys->enc_key), OP_KDF_INFO_JWK, keys->jwk_key) != OP_OK)
+            OP_ERR(&keys->err, OP_ERROR, "cannot derive the key that seals private JWKs");
         keys->refresh_ms = cfg->refresh_ms;
         keys->rsa_bits = cfg->rsa_bits != 0 ? cfg->rsa_bits : OP_KEYS_RSA_MIN_BITS;
-        if (keys->rsa_bits < OP_KEYS_RSA_MIN_BITS || keys->rsa_bits > OP_KEYS_RSA_GEN_MAX_BITS)
+        if (keys->err.code == OP_OK &&
+            (keys->rsa_bits < OP_KEYS_RSA_MIN_BITS || keys->rsa_bits > OP_KEYS_RSA_GEN_MAX_BITS))
             OP_ERR(&keys->err, OP_EINVAL, "RSA key size %d outside %d..%d", keys->rsa_bits,
                    OP_KEYS_RSA_MIN_BITS, OP_KEYS_RSA_GEN_MAX_BITS);
     }
     if (keys->err.code == OP_OK && keys->refresh_ms != 0) {
-        keys->timer = op_timer_new(loop, op_keys_refresh, keys);
+        keys->timer = op_timer_new(loop, op_keys_on_timer, keys);
         if (keys->timer == NULL)
             OP_ERR(&keys->err, OP_ENOMEM, "out of memory for a timer");
     }

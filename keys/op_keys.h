@@ -6,9 +6,13 @@
  * every worker: the first worker to start generates it (RSA 2048, EC
  * P-256, Ed25519) and writes it create-only; a worker that loses that race
  * loads the winner's set. Private parts are encrypted at rest with
- * XChaCha20-Poly1305 under the 256-bit key from keyStore.encJWK. Each
- * worker caches the set and re-reads the stored version every
- * refresh_ms, so a rotation made by another worker reaches all of them.
+ * XChaCha20-Poly1305 under a subkey derived from the 256-bit key of
+ * keyStore.encJWK (op_kdf). Each worker caches the set and re-reads the
+ * record every refresh_ms; a record whose content differs from the one the
+ * worker holds replaces its set, so a rotation made by another worker
+ * reaches all of them. A worker that finds the record missing (the store
+ * lost it) writes its own set again, create-only, and adopts the stored
+ * one when another worker was first: all workers end on the stored set.
  *
  * A key set snapshot (op_keys_set_t) is refcounted: a request that signs
  * retains the current one for its whole life, so a refresh cannot free
@@ -160,5 +164,56 @@ void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
 /* Constant-time equality of two byte strings (lengths compared too,
  * without an early exit on the contents). */
 bool op_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/*
+ * A tag for logs of a bearer secret (session id, code, token): the first
+ * OP_SECRET_TAG_LEN lowercase hex digits of its SHA-256, so log lines of
+ * one secret can be told apart and matched with its store key (the
+ * sha256hex of the same value) without the log revealing it. Only for
+ * secrets of 128 random bits or more: the tag of a guessable value (a
+ * password) can be searched for.
+ */
+#define OP_SECRET_TAG_LEN 8
+void op_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1]);
+
+/* ---- key derivation and sealing ---------------------------------------- */
+
+/*
+ * One key, one purpose: every use of a key of ours goes through a subkey
+ * op_kdf derives for that use, named by one of these labels (RFC 5869
+ * "info"). The labels are all here, so that they stay distinct.
+ */
+#define OP_KDF_INFO_JWK     "tessera keys v1: private JWKs at rest"
+#define OP_KDF_INFO_SUB_SID "tessera authz-sess v1: sealed sub_sid"
+
+#define OP_SUBKEY_LEN 32
+
+/*
+ * HKDF-SHA-256 (RFC 5869, no salt) of the input key material ikm for the
+ * purpose named by info: a 32-byte subkey. ikm must be a secret of 128
+ * random bits or more (a key, a session id). OP_OK or OP_ERROR (the
+ * OpenSSL error queue is cleared).
+ */
+int op_kdf(const void *ikm, size_t ikm_len, const char *info, uint8_t out[OP_SUBKEY_LEN]);
+
+/*
+ * XChaCha20-Poly1305-IETF seal of pt under key with a random 24-byte nonce
+ * and ad as associated data. *nonce and *ct are base64url strings in a.
+ */
+int op_keys_crypto_seal(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const uint8_t *pt,
+                        size_t n, op_arena_t *a, char **nonce, char **ct, op_err_t *err);
+
+/*
+ * Open what op_keys_crypto_seal made. OP_EINVAL when nonce or ct are not
+ * well-formed base64url of the right size, OP_EDENIED when they do not
+ * decrypt under key and ad (wrong key or tampering), OP_ENOMEM. On OP_OK
+ * the caller frees *pt with op_keys_crypto_free(*pt, *pt_len).
+ */
+int op_keys_crypto_open(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const char *nonce,
+                        size_t nonce_len, const char *ct, size_t ct_len, uint8_t **pt,
+                        size_t *pt_len);
+
+/* Wipe and free a secret buffer (NULL is a no-op). */
+void op_keys_crypto_free(void *p, size_t n);
 
 #endif

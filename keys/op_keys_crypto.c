@@ -1,13 +1,24 @@
 /*
  * keys/op_keys_crypto.c - the small crypto helpers of keys/op_keys.h
- * (random bytes and tokens, SHA-256, constant-time comparison) and the
- * at-rest encryption of private keys (XChaCha20-Poly1305-IETF).
+ * (random bytes and tokens, SHA-256, constant-time comparison, log tags),
+ * subkey derivation (HKDF-SHA-256) and sealing (XChaCha20-Poly1305-IETF),
+ * used for private keys at rest and the sealed ids of session records.
+ *
+ * HKDF comes from OpenSSL 3 (EVP_KDF "HKDF") rather than libsodium: the
+ * libsodium of Debian 12 (1.0.18) has no HKDF (crypto_kdf_hkdf_* came in
+ * 1.0.19), and its crypto_kdf_derive_from_key wants a uniformly random
+ * 32-byte master key and an 8-byte context, while some of our inputs are
+ * session ids of another length and our labels are longer. HKDF takes any
+ * input key material and any label, and is the standard (RFC 5869).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/sha.h>
 #include <sodium.h>
 
@@ -76,9 +87,47 @@ bool op_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
     return sodium_memcmp(a, b, alen) == 0;
 }
 
+void op_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1])
+{
+    uint8_t md[32];
+
+    op_sha256(secret, n, md);
+    op_hex_encode(md, OP_SECRET_TAG_LEN / 2, out);
+}
+
+/* ---- key derivation ------------------------------------------------------ */
+
+/*
+ * The HKDF method is fetched per call: OpenSSL 3 keeps fetched methods in
+ * its store, so a fetch is a lookup, and nothing of ours outlives the call
+ * (no global to free at exit). OSSL_PARAM has non-const pointers because
+ * it serves reads and writes; a derive only reads these.
+ */
+int op_kdf(const void *ikm, size_t ikm_len, const char *info, uint8_t out[OP_SUBKEY_LEN])
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info,
+                                          strlen(info)),
+        OSSL_PARAM_construct_end(),
+    };
+    int rc = ctx != NULL && EVP_KDF_derive(ctx, out, OP_SUBKEY_LEN, params) == 1 ? OP_OK : OP_ERROR;
+
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    if (rc != OP_OK) {
+        ERR_clear_error();
+        sodium_memzero(out, OP_SUBKEY_LEN);
+    }
+    return rc;
+}
+
 /* ---- at-rest encryption ------------------------------------------------- */
 
-int op_keys_crypto_seal(const uint8_t key[OP_KEYS_ENC_KEY_LEN], const char *ad, const uint8_t *pt,
+int op_keys_crypto_seal(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const uint8_t *pt,
                         size_t n, op_arena_t *a, char **nonce, char **ct, op_err_t *err)
 {
     uint8_t npub[OP_KEYS_CRYPTO_NONCE];
@@ -104,7 +153,7 @@ int op_keys_crypto_seal(const uint8_t key[OP_KEYS_ENC_KEY_LEN], const char *ad, 
  * Decode strictly, then decrypt into a malloc'd buffer that the caller
  * wipes and frees. The ciphertext copy is not secret (it is stored as is).
  */
-int op_keys_crypto_open(const uint8_t key[OP_KEYS_ENC_KEY_LEN], const char *ad, const char *nonce,
+int op_keys_crypto_open(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const char *nonce,
                         size_t nonce_len, const char *ct, size_t ct_len, uint8_t **pt,
                         size_t *pt_len)
 {

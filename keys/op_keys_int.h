@@ -11,7 +11,8 @@
  *   op_keys_jwk.c     public JWKs: validation and import of foreign keys,
  *                     RFC 7638 thumbprints, export, key selection
  *   op_keys_jws.c     JWS sign, parse, verify
- *   op_keys_crypto.c  random, SHA-256, constant-time compare, at-rest AEAD
+ *   op_keys_crypto.c  random, SHA-256, constant-time compare, log tags,
+ *                     HKDF, at-rest AEAD
  *
  * Third-party types are named through forward declarations (OpenSSL) or
  * void * (cjose) so this header includes none of their headers.
@@ -31,7 +32,7 @@ struct evp_pkey_ctx_st; /* EVP_PKEY_CTX */
 #define OP_KEYS_NS      "keys" /* store namespace and key of the record */
 #define OP_KEYS_REC_KEY "op"
 
-#define OP_KEYS_ENC_KEY_LEN      32 /* keyStore.encJWK, XChaCha20-Poly1305 */
+#define OP_KEYS_ENC_KEY_LEN      32 /* keyStore.encJWK: op_kdf input */
 #define OP_KEYS_MAX_KEYS         16 /* keys in one set */
 #define OP_KEYS_RSA_MIN_BITS     2048
 #define OP_KEYS_RSA_MAX_BITS     8192 /* foreign verification keys */
@@ -71,12 +72,22 @@ typedef struct op_keys_key {
     uint8_t ed_sk[64]; /* libsodium secret key (seed || pk), Ed25519 */
 } op_keys_key_t;
 
-/* An immutable snapshot of the key set, refcounted. Lives in its arena. */
+/*
+ * An immutable snapshot of the key set, refcounted. Lives in its arena.
+ * Its identity is the stored record it came from (or was stored as):
+ * rec holds those bytes, digest their SHA-256. Two sets are the same only
+ * when their records are; "version" is the record's counter, which two
+ * sets generated apart can share.
+ */
 struct op_keys_set {
     int refs;
     op_arena_t *arena;
     int64_t version; /* the stored record's counter */
     int64_t created;
+    const char *rec; /* the record, byte for byte */
+    size_t rec_len;
+    uint8_t digest[32];                    /* SHA-256 of rec */
+    char tag[OP_SECRET_TAG_LEN + 1];       /* its first hex digits, for logs */
     op_keys_key_t *keys[OP_KEYS_MAX_KEYS]; /* record order */
     size_t nkeys;
     const op_keys_key_t *sign[OP_JWS_ALG_MAX]; /* signing key per alg */
@@ -88,7 +99,8 @@ struct op_keys_set {
 struct op_keys {
     op_loop_t *loop;
     op_store_t *store;
-    uint8_t enc_key[OP_KEYS_ENC_KEY_LEN];
+    uint8_t enc_key[OP_KEYS_ENC_KEY_LEN]; /* keyStore.encJWK: format 1 records */
+    uint8_t jwk_key[OP_SUBKEY_LEN];       /* op_kdf(enc_key, OP_KDF_INFO_JWK) */
     uint64_t refresh_ms;
     int rsa_bits;
     op_keys_set_t *current;
@@ -97,10 +109,11 @@ struct op_keys {
     void *open_arg;
     op_keys_set_t *pending; /* generated, waiting for its create-only put */
     int attempts;           /* generations tried while opening */
-    bool refreshing;        /* a refresh read is in flight */
+    bool refreshing;        /* a refresh round is in flight */
+    bool restoring;         /* ... and wrote the set again: the record was lost */
     bool closed;            /* closed while refreshing: free on return */
     bool warned;            /* the current refresh failure was logged */
-    uint64_t refreshes;     /* refresh reads completed (tests) */
+    uint64_t refreshes;     /* refresh rounds completed (tests) */
     op_err_t err;
 };
 
@@ -112,6 +125,16 @@ op_keys_set_t *op_keys_set_new(int64_t version, int64_t created);
 /* After the keys are added: choose the signing key per alg (the first key
  * of each type in record order) and build the public JWK set JSON. */
 int op_keys_set_seal(op_keys_set_t *set, op_err_t *err);
+
+/*
+ * Start a refresh round now: read the record; adopt it when it differs
+ * from the current set; when it is missing, store the current set again
+ * (create-only) and, if another worker stored one first, read and adopt
+ * that. The refresh timer does this every refresh_ms; tests call it to
+ * order a round against their own store operations. No-op while a round
+ * is in flight.
+ */
+void op_keys_refresh(op_keys_t *keys);
 
 /* ---- op_keys_gen.c: the server's own keys ------------------------------- */
 
@@ -174,27 +197,5 @@ int op_keys_jwk_one(size_t matches, op_err_t *err);
  */
 int op_keys_jwk_find(const op_json_t *jwks, op_jws_alg_t alg, const char *kid, op_arena_t *a,
                      op_keys_pub_t *out, op_err_t *err);
-
-/* ---- op_keys_crypto.c: at-rest encryption -------------------------------- */
-
-/*
- * XChaCha20-Poly1305-IETF seal of pt under key with a random 24-byte nonce
- * and ad as associated data. *nonce and *ct are base64url strings in a.
- */
-int op_keys_crypto_seal(const uint8_t key[OP_KEYS_ENC_KEY_LEN], const char *ad, const uint8_t *pt,
-                        size_t n, op_arena_t *a, char **nonce, char **ct, op_err_t *err);
-
-/*
- * Open what op_keys_crypto_seal made. OP_EINVAL when nonce or ct are not
- * well-formed base64url of the right size, OP_EDENIED when they do not
- * decrypt under key and ad (wrong key or tampering), OP_ENOMEM. On OP_OK
- * the caller frees *pt with op_keys_crypto_free(*pt, *pt_len).
- */
-int op_keys_crypto_open(const uint8_t key[OP_KEYS_ENC_KEY_LEN], const char *ad, const char *nonce,
-                        size_t nonce_len, const char *ct, size_t ct_len, uint8_t **pt,
-                        size_t *pt_len);
-
-/* Wipe and free a secret buffer (NULL is a no-op). */
-void op_keys_crypto_free(void *p, size_t n);
 
 #endif

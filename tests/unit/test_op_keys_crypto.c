@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_op_keys_crypto.c - keys/op_keys_crypto.c: random bytes
- * and tokens, SHA-256, constant-time compare, at-rest sealing of private
- * keys (XChaCha20-Poly1305 with the kid as associated data).
+ * and tokens, SHA-256, constant-time compare, log tags of secrets, HKDF
+ * subkeys (RFC 5869), at-rest sealing of private keys (XChaCha20-Poly1305
+ * with the kid as associated data).
  */
 #include "keys/op_keys_int.h"
 #include "tests/unit/op_test.h"
@@ -63,6 +64,52 @@ static void test_ct_equal(void)
     OP_CHECK(!op_ct_equal("secret", 6, "secre", 5));
     OP_CHECK(op_ct_equal("", 0, "", 0));
     OP_CHECK(!op_ct_equal("", 0, "x", 1));
+}
+
+/* A tag is a short hash prefix: stable, the prefix of the sha256hex store
+ * key of the same value, never the value. */
+static void test_secret_tag(void)
+{
+    char tag[OP_SECRET_TAG_LEN + 1], hex[65];
+    const char *sid = "ZGVtby1jbGllbnQ.3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    op_secret_tag("abc", 3, tag);
+    OP_CHECK_STR(tag, "ba7816bf");
+    op_secret_tag(sid, strlen(sid), tag);
+    op_sha256_hex(sid, strlen(sid), hex);
+    OP_CHECK_INT(strlen(tag), OP_SECRET_TAG_LEN);
+    OP_CHECK(strncmp(tag, hex, OP_SECRET_TAG_LEN) == 0);
+    OP_CHECK(strstr(sid, tag) == NULL);
+}
+
+/*
+ * HKDF-SHA-256: RFC 5869 Appendix A.3 (no salt, no info; the first 32
+ * bytes of its OKM), then the property that matters here: one input key,
+ * one subkey per label, none equal to the input.
+ */
+static void test_kdf(void)
+{
+    static const uint8_t okm[32] = {0x8d, 0xa4, 0xe7, 0x75, 0xa5, 0x63, 0xc1, 0x8f,
+                                    0x71, 0x5f, 0x80, 0x2a, 0x06, 0x3c, 0x5a, 0x31,
+                                    0xb8, 0xa1, 0x1f, 0x5c, 0x5e, 0xe1, 0x87, 0x9e,
+                                    0xc3, 0x45, 0x4e, 0x5f, 0x3c, 0x73, 0x8d, 0x2d};
+    uint8_t ikm[22], out[OP_SUBKEY_LEN], jwk[OP_SUBKEY_LEN], sub[OP_SUBKEY_LEN];
+    char hex[2 * OP_SUBKEY_LEN + 1];
+    uint8_t k[32];
+
+    OP_CHECK_INT(op_keys_global_init(), OP_OK);
+    memset(ikm, 0x0b, sizeof(ikm));
+    OP_CHECK_INT(op_kdf(ikm, sizeof(ikm), "", out), OP_OK);
+    OP_CHECK(memcmp(out, okm, sizeof(okm)) == 0);
+    for (size_t i = 0; i < sizeof(k); i++)
+        k[i] = (uint8_t)(i + 1);
+    OP_CHECK_INT(op_kdf(k, sizeof(k), OP_KDF_INFO_JWK, jwk), OP_OK);
+    op_hex_encode(jwk, sizeof(jwk), hex);
+    OP_CHECK_STR(hex, "26ace7f41d4c7063ffbe7f5cfe49a6a0dd8fee4eaafc53310d1b8978f91349ca");
+    OP_CHECK_INT(op_kdf(k, sizeof(k), OP_KDF_INFO_SUB_SID, sub), OP_OK);
+    OP_CHECK(memcmp(jwk, sub, sizeof(sub)) != 0);
+    OP_CHECK(memcmp(jwk, k, sizeof(k)) != 0 && memcmp(sub, k, sizeof(k)) != 0);
+    OP_CHECK(strcmp(OP_KDF_INFO_JWK, OP_KDF_INFO_SUB_SID) != 0);
 }
 
 static const uint8_t key1[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
@@ -143,6 +190,8 @@ static const op_test_case_t cases[] = {
     {"rand", test_rand},
     {"sha256", test_sha256},
     {"ct_equal", test_ct_equal},
+    {"secret_tag", test_secret_tag},
+    {"kdf", test_kdf},
     {"seal_open", test_seal_open},
     {"open_refuses", test_open_refuses},
 };
