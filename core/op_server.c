@@ -27,7 +27,7 @@ static const op_http_route_t op_server_routes[] = {
     {OP_HTTP_POST, "/token", OP_ROUTE_CORS, op_token_endpoint_handle, NULL},
     {OP_HTTP_GET | OP_HTTP_POST, "/userinfo", OP_ROUTE_CORS, op_userinfo_handle, NULL},
     {OP_HTTP_GET | OP_HTTP_POST | OP_HTTP_PUT | OP_HTTP_DELETE, "/authz-sessions/rest/v3",
-     OP_ROUTE_PREFIX, op_authz_session_handle, NULL},
+     OP_ROUTE_PREFIX | OP_ROUTE_SECRET, op_authz_session_handle, NULL},
 };
 
 static void op_server_fail(op_server_t *srv, const char *what, const op_err_t *err)

@@ -28,6 +28,7 @@
 #include <event2/util.h>
 
 #include "http/op_http_int.h"
+#include "keys/op_keys.h"
 
 /* Defaults for limits left at 0 in op_http_config_t. */
 #define OP_HTTP_DEFAULT_MAX_BODY    (64u * 1024u)
@@ -60,6 +61,8 @@ static void op_http_on_deadline(void *arg)
     op_http_reply_send(req, 503, "application/json", op_http_timeout_body,
                        sizeof(op_http_timeout_body) - 1, OP_REPLY_NO_STORE);
 }
+
+static const char *op_http_log_path(const op_http_t *http, const char *path, op_arena_t *a);
 
 /*
  * Split the request target into path and query. Origin-form ("/p?q") is
@@ -103,6 +106,7 @@ static int op_http_parse_target(op_http_req_t *req, op_err_t *err)
         return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
                             "malformed path (bad percent-encoding, NUL or invalid UTF-8)");
     req->path = decoded;
+    req->log_path = op_http_log_path(req->http, decoded, req->arena);
     return op_params_parse(req->arena, query, query_len, NULL, &req->query, err);
 out_bad_target:
     return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400, "malformed request target");
@@ -131,6 +135,30 @@ static bool op_http_route_match(const op_http_route_t *r, const char *path, cons
         return true;
     }
     return false;
+}
+
+/*
+ * The path as the access log shows it: the path, but for the segment
+ * after the path of an OP_ROUTE_SECRET route (a bearer secret, e.g. an
+ * authorisation session id), which becomes "~" and its op_secret_tag.
+ * "-" when out of memory.
+ */
+static const char *op_http_log_path(const op_http_t *http, const char *path, op_arena_t *a)
+{
+    for (size_t i = 0; i < http->nroutes; i++) {
+        const op_http_route_t *r = &http->routes[i];
+        char tag[OP_SECRET_TAG_LEN + 1];
+        const char *sub, *s;
+        size_t n;
+
+        if (!(r->flags & OP_ROUTE_SECRET) || !op_http_route_match(r, path, &sub) || *sub == '\0')
+            continue;
+        n = strcspn(sub, "/");
+        op_secret_tag(sub, n, tag);
+        s = op_arena_printf(a, "%.*s~%s%s", (int)(sub - path), path, tag, sub + n);
+        return s != NULL ? s : "-";
+    }
+    return path;
 }
 
 /* Does a route with methods take method m? HEAD follows GET. */

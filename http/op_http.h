@@ -104,6 +104,9 @@ typedef enum {
 /* Route flags. */
 #define OP_ROUTE_CORS   0x1 /* public endpoint: CORS headers + preflight */
 #define OP_ROUTE_PREFIX 0x2 /* path matches as "<path>/..." too */
+/* With PREFIX: the segment after "<path>/" is a bearer secret (a session
+ * id); the access log shows its op_secret_tag instead. */
+#define OP_ROUTE_SECRET 0x4
 
 typedef void (*op_http_handler_t)(op_http_req_t *req, void *ctx);
 

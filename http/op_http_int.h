@@ -53,6 +53,7 @@ struct op_http_req {
     op_http_req_t *prev, *next; /* in http->live */
     op_http_method_t method;    /* 0 when evhttp gave an unknown one */
     const char *path;           /* decoded, "-" until known */
+    const char *log_path;       /* path with secrets masked, NULL until known */
     const char *subpath;
     op_params_t query;
     op_params_t headers; /* copies of the request headers, in order */

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "http/op_http.h"
+#include "keys/op_keys.h"
 #include "tests/unit/op_test.h"
 
 /* ---- the raw client --------------------------------------------------- */
@@ -382,6 +383,7 @@ static const op_http_route_t routes[] = {
     {OP_HTTP_PUT, "/split", 0, h_put, NULL},
     {OP_HTTP_GET | OP_HTTP_POST, "/whoami", 0, h_whoami, NULL},
     {OP_HTTP_GET, "/api", OP_ROUTE_PREFIX, h_whoami, NULL},
+    {OP_HTTP_GET, "/sess", OP_ROUTE_PREFIX | OP_ROUTE_SECRET, h_whoami, NULL},
     {OP_HTTP_POST, "/form", 0, h_form, NULL},
     {OP_HTTP_POST | OP_HTTP_PATCH, "/json", 0, h_json, NULL},
     {OP_HTTP_GET, "/never", 0, h_never, NULL},
@@ -988,6 +990,49 @@ static void test_log_line(void)
     stop();
 }
 
+/*
+ * A route whose subpath starts with a bearer secret (a session id): no
+ * log line shows it, whatever answers (the handler, the router's 405, the
+ * 400 of a bad query read after the path); each shows its tag, the first
+ * hex digits of its SHA-256 (RFC 6819 §5.1.4.1.3: no secrets in logs).
+ */
+static void test_log_line_masks_secret(void)
+{
+    static const char secret[] = "ZGVtbw.s3cr3t-SESSION-id_0123456789abcdefghijklmnopq";
+    static const char *const methods[] = {"GET", "PUT", "GET"};
+    static const char *const tails[] = {"/data", "", "?a&a"}; /* after the secret */
+    static const char *const shown[] = {"/data", "", ""};     /* ... in the log */
+    static const int status[] = {200, 405, 400};
+    char path[] = "/tmp/test_op_http_log_XXXXXX";
+    char tag[OP_SECRET_TAG_LEN + 1], want[64], buf[4096], target[128];
+    int fd = mkstemp(path);
+    tclient_t *c[3];
+
+    OP_CHECK(fd >= 0);
+    unlink(path);
+    start();
+    op_log_init(OP_LOG_INFO, fd);
+    for (size_t i = 0; i < OP_NELEMS(c); i++) {
+        snprintf(target, sizeof(target), "/sess/%s%s", secret, tails[i]);
+        c[i] = tc_req(methods[i], target, NULL, NULL);
+    }
+    run();
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    OP_CHECK(n > 0);
+    buf[n] = '\0';
+    OP_CHECK(strstr(buf, "s3cr3t") == NULL);
+    op_secret_tag(secret, strlen(secret), tag);
+    for (size_t i = 0; i < OP_NELEMS(c); i++) {
+        OP_CHECK_INT(c[i]->status, status[i]);
+        snprintf(want, sizeof(want), "http: %s /sess/~%s%s %d ", methods[i], tag, shown[i],
+                 status[i]);
+        OP_CHECK_HAS(buf, want);
+        tc_free(c[i]);
+    }
+    close(fd);
+    stop();
+}
+
 static const op_test_case_t cases[] = {
     {"get_json_no_store", test_get_json_no_store},
     {"not_found", test_not_found},
@@ -1011,6 +1056,7 @@ static const op_test_case_t cases[] = {
     {"new_rejects_bad_config", test_new_rejects_bad_config},
     {"reuse_port", test_reuse_port},
     {"log_line", test_log_line},
+    {"log_line_masks_secret", test_log_line_masks_secret},
 };
 
 OP_TEST_MAIN(cases)
