@@ -133,10 +133,9 @@ int op_as_authenticated(op_as_t *as)
         op_as_fail(as, OP_EINVAL, "authentication: %s", bad);
         return OP_EINVAL;
     }
-    as->sub_sid = op_as_derive_sub_sid(as);
+    as->sub_sid = op_sub_session_new_id(as->flow->arena);
     if (as->sub_sid == NULL ||
-        op_sub_session_new(as->flow->arena, as->srv->cfg, as->sub_sid, sub->u.str.s, auth_time,
-                           s) != OP_OK ||
+        op_sub_session_new(as->flow->arena, as->srv->cfg, sub->u.str.s, auth_time, s) != OP_OK ||
         op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK) {
         op_as_fail(as, OP_ENOMEM, "out of memory");
         return OP_ENOMEM;
@@ -546,7 +545,7 @@ void op_as_mint(op_as_t *as)
     op_json_w_obj_open(w);
     op_authz_resp_write(&resp, w);
     if (as->sub_new)
-        op_json_w_kstr(w, "sub_sid", as->sub_sid != NULL ? as->sub_sid : op_as_derive_sub_sid(as));
+        op_json_w_kstr(w, "sub_sid", as->sub_sid);
     op_json_w_obj_close(w);
     op_flow_set_state(as->flow, AS_WAIT_WRITES);
     op_as_answer(as, w);

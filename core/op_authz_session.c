@@ -154,22 +154,6 @@ static const char *op_as_sid_client(op_as_t *as)
     return strlen((char *)out) == len ? (char *)out : NULL;
 }
 
-/*
- * A new subject session's id is derived from the authorisation session's
- * id with a key of the server's (HMAC), so the store never holds it: the
- * final answer and the consent prompt recompute it.
- */
-const char *op_as_derive_sub_sid(op_as_t *as)
-{
-    uint8_t mac[32];
-    char *msg = op_arena_printf(as->flow->arena, "sub_sid\n%s", as->sid);
-    if (msg == NULL)
-        return NULL;
-    op_hmac_sha256(as->srv->cfg->keys_enc_key, sizeof(as->srv->cfg->keys_enc_key), msg, strlen(msg),
-                   mac);
-    return op_b64url_encode_arena(as->flow->arena, mac, sizeof(mac));
-}
-
 void op_as_save_session(op_as_t *as, const char *stage)
 {
     op_json_w_t *w = op_as_writer(as);
@@ -185,6 +169,15 @@ void op_as_save_session(op_as_t *as, const char *stage)
     if (as->sub_key[0] != '\0')
         op_json_w_kstr(w, "sk", as->sub_key);
     op_json_w_kbool(w, "sub_new", as->sub_new);
+    if (as->sub_new) {
+        /* The new session's id, for the final answer: sealed under the sid. */
+        const char *sealed = op_sub_session_seal_id(as->flow->arena, as->sid, as->sub_sid);
+        if (sealed == NULL) {
+            op_as_fail(as, OP_ENOMEM, "out of memory");
+            return;
+        }
+        op_json_w_kstr(w, "sub_sid", sealed);
+    }
     if (as->have_sub && strcmp(stage, "consent") == 0) {
         /* The consent step then needs no read of the subject session. */
         op_json_w_key(w, "sub");
@@ -225,6 +218,11 @@ static int op_as_read_session(op_as_t *as, const op_store_res_t *res)
     as->data = op_json_get(o, "data");
     if (as->stage == NULL || as->query == NULL || !op_json_get_int(o, "iat", &as->created) ||
         (sk != NULL && strlen(sk) != 64) || !op_json_get_bool(o, "sub_new", &as->sub_new))
+        return OP_ERR(&as->err, OP_ERROR, "authorisation session record is malformed");
+    /* A new subject session's id, sealed under the sid (op_as_save_session). */
+    const char *sealed = op_json_get_str(o, "sub_sid");
+    if (as->sub_new && (sealed == NULL || (as->sub_sid = op_sub_session_open_id(
+                                               as->flow->arena, as->sid, sealed)) == NULL))
         return OP_ERR(&as->err, OP_ERROR, "authorisation session record is malformed");
     as->query_len = strlen(as->query);
     if (sk != NULL)

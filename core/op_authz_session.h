@@ -82,7 +82,7 @@ typedef struct op_as {
     op_authz_error_t aerr;
 
     /* the subject session */
-    const char *sub_sid; /* raw id: from the POST, or of a new session */
+    const char *sub_sid; /* raw id: from the POST, or of a new session (random) */
     char sub_key[65];    /* "" when none */
     bool sub_new;        /* created by this authorisation session */
     op_sub_session_t sub;
@@ -128,8 +128,6 @@ op_json_w_t *op_as_writer(op_as_t *as);
 void op_as_end_with_error(op_as_t *as, const char *error, const char *description);
 /* Finish w (an answer object) as the reply. */
 void op_as_answer(op_as_t *as, op_json_w_t *w);
-/* The id of the subject session created for session id sid. */
-const char *op_as_derive_sub_sid(op_as_t *as);
 
 /* op_authz_decide.c */
 /*

@@ -1,5 +1,6 @@
 /*
- * core/op_sub_session.c - subject (SSO) session records and timeouts.
+ * core/op_sub_session.c - subject (SSO) session records and timeouts, the
+ * random session ids and their sealing in authorisation session records.
  */
 #include <string.h>
 #include <time.h>
@@ -7,24 +8,61 @@
 #include "core/op_sub_session.h"
 #include "keys/op_keys.h"
 
-#define OP_SUB_SESSION_SID_CLAIM_LEN 22 /* base64url chars: 132 bits */
+#define OP_SUB_SESSION_SID_CLAIM_BYTES 16 /* 22 base64url chars */
+#define OP_SUB_SESSION_ID_BYTES        32
+#define OP_SUB_SESSION_SEALED_MAX      256 /* nonce, ".", a sealed 43-char id */
 
 void op_sub_session_key(const char *sub_sid, char key[65])
 {
     op_sha256_hex(sub_sid, strlen(sub_sid), key);
 }
 
-int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid, const char *sub,
-                       int64_t auth_time, op_sub_session_t *out)
+const char *op_sub_session_new_id(op_arena_t *a)
+{
+    return op_rand_token(a, OP_SUB_SESSION_ID_BYTES);
+}
+
+char *op_sub_session_seal_id(op_arena_t *a, const char *sid, const char *sub_sid)
+{
+    uint8_t key[OP_SUBKEY_LEN];
+    char *nonce, *ct;
+    op_err_t err;
+    int rc = op_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key);
+
+    if (rc == OP_OK)
+        rc = op_keys_crypto_seal(key, "", (const uint8_t *)sub_sid, strlen(sub_sid), a, &nonce, &ct,
+                                 &err);
+    explicit_bzero(key, sizeof(key));
+    return rc == OP_OK ? op_arena_printf(a, "%s.%s", nonce, ct) : NULL;
+}
+
+const char *op_sub_session_open_id(op_arena_t *a, const char *sid, const char *sealed)
+{
+    const char *dot = strchr(sealed, '.');
+    uint8_t key[OP_SUBKEY_LEN], *pt = NULL;
+    const char *id = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (dot == NULL || strlen(sealed) > OP_SUB_SESSION_SEALED_MAX ||
+        op_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key) != OP_OK)
+        return NULL;
+    rc = op_keys_crypto_open(key, "", sealed, (size_t)(dot - sealed), dot + 1, strlen(dot + 1), &pt,
+                             &len);
+    explicit_bzero(key, sizeof(key));
+    if (rc != OP_OK)
+        return NULL;
+    if (len > 0 && memchr(pt, '\0', len) == NULL)
+        id = op_arena_strndup(a, (const char *)pt, len);
+    op_keys_crypto_free(pt, len);
+    return id;
+}
+
+int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub, int64_t auth_time,
+                       op_sub_session_t *out)
 {
     memset(out, 0, sizeof(*out));
-    uint8_t digest[32];
-    char b64[64];
-    /* The sid claim identifies the session to relying parties; it must not
-     * be the session id itself, which is a bearer secret. */
-    op_sha256(sub_sid, strlen(sub_sid), digest);
-    op_b64url_encode(digest, sizeof(digest), b64);
-    out->sid_claim = op_arena_strndup(a, b64, OP_SUB_SESSION_SID_CLAIM_LEN);
+    out->sid_claim = op_rand_token(a, OP_SUB_SESSION_SID_CLAIM_BYTES);
     out->sub = op_arena_strdup(a, sub);
     if (out->sid_claim == NULL || out->sub == NULL)
         return OP_ENOMEM;

@@ -31,10 +31,34 @@ typedef struct op_sub_session {
     const char *sid_claim;   /* the OpenID "sid" claim given to clients */
 } op_sub_session_t;
 
-/* A fresh session for sub authenticated at auth_time, with the config's
- * timeouts; sid_claim derived from sub_sid. */
-int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub_sid, const char *sub,
-                       int64_t auth_time, op_sub_session_t *out);
+/*
+ * A fresh session for sub authenticated at auth_time, with the config's
+ * timeouts. Its sid_claim is an independent random id (128 bits): relying
+ * parties see it, so it must not be a function of the session id, nor of
+ * its store key.
+ */
+int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub, int64_t auth_time,
+                       op_sub_session_t *out);
+
+/*
+ * A new session id (sub_sid, the SSO cookie value): 256 random bits,
+ * base64url, in a; NULL on OOM. Independent of every other value and key:
+ * nothing but the id itself yields it.
+ */
+const char *op_sub_session_new_id(op_arena_t *a);
+
+/*
+ * A new session's id, kept in the record of the authorisation session
+ * that created it until its final answer hands it over. The store knows
+ * that session only by SHA-256(sid), so the id is sealed
+ * (XChaCha20-Poly1305) under op_kdf(sid, OP_KDF_INFO_SUB_SID): the record
+ * alone, even with every secret of the config, does not yield the cookie;
+ * an API call that presents the sid opens it. Seal: "<nonce>.<ct>" in a,
+ * NULL on failure. Open: the id in a, NULL when the value does not open
+ * under sid.
+ */
+char *op_sub_session_seal_id(op_arena_t *a, const char *sid, const char *sub_sid);
+const char *op_sub_session_open_id(op_arena_t *a, const char *sid, const char *sealed);
 
 int op_sub_session_read(op_arena_t *a, const char *json, size_t len, op_sub_session_t *out,
                         op_err_t *err);
