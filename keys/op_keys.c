@@ -354,8 +354,8 @@ static int op_keys_rec_read(const op_keys_t *keys, const char *buf, size_t len, 
                             op_err_t *err)
 {
     op_arena_t *tmp = op_arena_new(8 * OP_STORE_MAX_VALUE);
-    const uint8_t *seal_key;
-    const op_json_t *root;
+    const uint8_t *seal_key = NULL;
+    const op_json_t *root = NULL;
     op_keys_set_t *set = NULL;
     int64_t version;
     int rc;

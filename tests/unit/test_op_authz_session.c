@@ -117,8 +117,7 @@ static op_as_t *call(const char *query, int64_t auth_time)
                            &as->aerr) != OP_OK)
         fprintf(stderr, "%s: %s\n", query, as->aerr.err.description);
     OP_CHECK(as->areq.client != NULL && as->aerr.err.code == OP_OK);
-    OP_CHECK_INT(op_sub_session_new(E.flow->arena, &E.cfg, "sub-sid", "alice", auth_time, &as->sub),
-                 OP_OK);
+    OP_CHECK_INT(op_sub_session_new(E.flow->arena, &E.cfg, "alice", auth_time, &as->sub), OP_OK);
     as->sub.auth_life = -1;
     as->have_sub = true;
     return as;

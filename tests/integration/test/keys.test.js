@@ -5,13 +5,13 @@
 // server publishes), OIDC Core §10.1 (ID tokens signed with a published
 // key): a token signed by either worker must verify against the JWKS of
 // the other.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe, before, after, afterEach } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as jose from 'jose';
-import { startServer, startRedis } from '../lib/harness.js';
+import { startServer, startRedis, stopAll } from '../lib/harness.js';
 import { signIn, responseParams, authzQuery } from '../lib/authz.js';
 
 const KEY_RECORD = 'op:keys:op'; // storage.prefix "op:", namespace "keys", key "op"
@@ -61,33 +61,26 @@ async function verifiesAt(tokens, to) {
 describe('one key set for two workers on one Redis', () => {
   let redis;
   const servers = [];
-  const stopped = [];
 
-  // Each test's servers go after it (also when it failed), then the
-  // record: the next test starts from an empty Redis.
-  const stopServers = async () => {
-    for (const s of servers.splice(0)) {
-      s.child.kill('SIGCONT');
-      stopped.push(await s.stop());
-    }
-  };
-
+  // Each test's servers go after it (also when it failed; a frozen one is
+  // thawed first), then the record: the next test starts from an empty
+  // Redis.
   before(async () => {
     redis = await startRedis();
   });
 
   afterEach(async () => {
-    await stopServers();
-    await redisCli(redis, 'FLUSHALL');
+    const these = servers.splice(0);
+    for (const s of these) s.child.kill('SIGCONT');
+    try {
+      await stopAll(...these);
+    } finally {
+      await redisCli(redis, 'FLUSHALL');
+    }
   });
 
   after(async () => {
-    await stopServers();
-    await redis.stop();
-    for (const st of stopped) {
-      assert.equal(st.code, 0, st.log);
-      assert.doesNotMatch(st.log, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
-    }
+    await stopAll(redis);
   });
 
   const start = async () => {

@@ -4,12 +4,12 @@
 // values and never written where others read them (the log); OIDC
 // Front-Channel Logout §3: the "sid" claim identifies the session to relying
 // parties without being the session's credential. On both storage backends.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as jose from 'jose';
-import { startServer, startRedis, DEMO_CONFIG } from '../lib/harness.js';
+import { startServer, startRedis, stopAll, DEMO_CONFIG } from '../lib/harness.js';
 import {
   apiJSON, authzQuery, start, responseParams, DEMO_CLIENT, DEMO_SECRET, DEMO_REDIRECT,
 } from '../lib/authz.js';
@@ -31,10 +31,7 @@ for (const storage of ['memory', 'redis']) {
       jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/jwks.json`));
     });
     after(async () => {
-      const { code, log } = await server.stop();
-      if (redis) await redis.stop();
-      assert.equal(code, 0, log.slice(-3000));
-      assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:/);
+      await stopAll(server, redis);
     });
 
     // POST -> auth -> PUT {sub} -> consent (+ GET, PUT data) -> PUT consent
