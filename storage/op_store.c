@@ -40,11 +40,11 @@ static void op_store_close_check(op_store_t *s)
         op_store_schedule_finish(s);
 }
 
-/* A failure for the stats: an error other than the answers "not found"
- * and "exists". */
+/* A failure for the stats: an error other than the answers "not found",
+ * "exists" and "a check failed". */
 static bool op_store_failed(int status)
 {
-    return status < 0 && status != OP_ENOTFOUND && status != OP_EEXIST;
+    return status < 0 && status != OP_ENOTFOUND && status != OP_EEXIST && status != OP_ECONFLICT;
 }
 
 /*
@@ -205,8 +205,8 @@ static void op_store_schedule_finish(op_store_t *s)
 
 const char *op_store_op_name(op_store_op_kind_t kind)
 {
-    static const char *const names[OP_STORE_OP_MAX] = {"put",   "get",  "take", "del",
-                                                       "index", "ping", "batch"};
+    static const char *const names[OP_STORE_OP_MAX] = {"put",   "get",  "take",  "del",
+                                                       "index", "ping", "batch", "check"};
     return kind < OP_STORE_OP_MAX ? names[kind] : "?";
 }
 
@@ -544,23 +544,44 @@ static op_store_op_kind_t op_store_batch_kind(op_store_batch_kind_t kind)
         return OP_STORE_OP_DEL;
     case OP_STORE_BATCH_TAKE:
         return OP_STORE_OP_TAKE;
+    case OP_STORE_BATCH_CHECK:
+        return OP_STORE_OP_CHECK;
     }
     return OP_STORE_OP_MAX;
 }
 
+/* A check: exactly one of NX and XX; a value to compare only with XX,
+ * bounded like a put's. Returns why it is refused, or NULL. */
+static const char *op_store_check_check(const op_store_rec_t *rec, unsigned flags)
+{
+    if (flags != OP_STORE_NX && flags != OP_STORE_XX)
+        return "a check needs exactly one of NX and XX";
+    if (rec->value != NULL && flags == OP_STORE_NX)
+        return "a value to compare on an NX check";
+    if (!op_store_bytes_ok(rec->value, rec->value_len))
+        return "value NULL";
+    if (rec->value_len > OP_STORE_MAX_VALUE)
+        return "value over OP_STORE_MAX_VALUE bytes";
+    return NULL;
+}
+
 /* Check one op of a batch by the rules of its single operation, and that
- * only a put has flags; sets the lengths. Returns why, or NULL. */
+ * only a put or a check has flags; sets the lengths. Returns why, or
+ * NULL. */
 static const char *op_store_check_batch_op(const op_store_batch_op_t *bop, size_t *ns_len,
                                            size_t name_lens[])
 {
     op_store_op_kind_t kind = op_store_batch_kind(bop->kind);
+    const char *why;
 
     if (kind == OP_STORE_OP_MAX)
         return "bad op kind";
     if (kind == OP_STORE_OP_PUT)
         return op_store_check_put(&bop->rec, bop->flags, ns_len, name_lens);
-    if (bop->flags != 0)
-        return "flags on an op other than put";
+    if (kind == OP_STORE_OP_CHECK && (why = op_store_check_check(&bop->rec, bop->flags)) != NULL)
+        return why;
+    if (kind != OP_STORE_OP_CHECK && bop->flags != 0)
+        return "flags on an op other than put or check";
     return op_store_check_key(bop->rec.ns, bop->rec.key, bop->rec.key_len, ns_len);
 }
 
@@ -597,12 +618,17 @@ void op_store_batch(op_store_t *s, const op_store_batch_op_t *ops, size_t n, op_
     char *end = op_store_op_keys(op);
     for (size_t i = 0; i < n; i++) {
         const op_store_rec_t *rec = &ops[i].rec;
-        if (ops[i].kind == OP_STORE_BATCH_PUT)
-            end = op_store_item_put(s, &op->items[i], end, rec, ops[i].flags, ns_lens[i],
-                                    name_lens[i]);
-        else
-            end = op_store_item_key(s, &op->items[i], op_store_batch_kind(ops[i].kind), end,
-                                    rec->ns, ns_lens[i], rec->key, rec->key_len);
+        op_store_item_t *it = &op->items[i];
+        if (ops[i].kind == OP_STORE_BATCH_PUT) {
+            end = op_store_item_put(s, it, end, rec, ops[i].flags, ns_lens[i], name_lens[i]);
+            continue;
+        }
+        end = op_store_item_key(s, it, op_store_batch_kind(ops[i].kind), end, rec->ns, ns_lens[i],
+                                rec->key, rec->key_len);
+        if (ops[i].kind == OP_STORE_BATCH_CHECK) {
+            it->flags = ops[i].flags;
+            it->value = (op_str_t){rec->value, rec->value_len};
+        }
     }
     op_store_submit(s, op);
 }

@@ -1,6 +1,7 @@
 /*
  * storage/op_store.h - the async store: records with TTL, secondary
- * indexes kept consistent with the records, atomic take-once.
+ * indexes kept consistent with the records, atomic take-once, batches
+ * that stop at a failed check.
  *
  * A record is (namespace, key) -> value bytes (JSON by convention), with
  * an optional TTL and up to OP_STORE_MAX_INDEXES index entries. An index
@@ -142,11 +143,24 @@ void op_store_ping(op_store_t *store, op_store_cb cb, void *arg);
  * own outcome; a failed NX put in the middle does not undo or stop the
  * others.
  *
+ * A check (OP_STORE_BATCH_CHECK) is the one op that stops a batch: it
+ * reads record rec.ns / rec.key and lets the rest of the batch run only
+ * if a condition holds:
+ *   flags OP_STORE_NX  the record is absent;
+ *   flags OP_STORE_XX  the record exists and, when rec.value is not NULL,
+ *                      holds exactly rec.value_len bytes rec.value
+ *                      (compare-and-set: check the value read, then write).
+ * A check that holds reports OP_OK. One that fails reports OP_ECONFLICT,
+ * and so does every op after it, none of which runs; the ops before it
+ * have applied. So "take the code and write its used marker" or "store
+ * these tokens unless their family was revoked" is one atomic batch.
+ *
  * cb's status is OP_OK when the batch ran (whatever each op says), or the
  * batch's error: OP_EINVAL (ops NULL, n == 0, n > OP_STORE_BATCH_MAX, or
  * any op invalid by the single-op rules, including flags on anything but
- * a put: then nothing runs), OP_EUNAVAIL, OP_ETIMEDOUT, OP_ECANCELED,
- * OP_ENOMEM, or (redis) OP_ERROR / OP_EPROTO when redis refused the
+ * a put or a check, a check with other flags than exactly NX or XX, a
+ * value on an NX check: then nothing runs), OP_EUNAVAIL, OP_ETIMEDOUT,
+ * OP_ECANCELED, OP_ENOMEM, or (redis) OP_ERROR / OP_EPROTO when redis refused the
  * script or answered nonsense. After a redis error in the middle of the
  * script (only a key of a foreign type written behind the store's back can
  * cause one), the ops before it may have applied: redis does not roll a
@@ -160,20 +174,23 @@ typedef enum {
     OP_STORE_BATCH_GET = 0,
     OP_STORE_BATCH_PUT,
     OP_STORE_BATCH_DEL,
-    OP_STORE_BATCH_TAKE
+    OP_STORE_BATCH_TAKE,
+    OP_STORE_BATCH_CHECK
 } op_store_batch_kind_t;
 
 typedef struct op_store_batch_op {
     op_store_batch_kind_t kind;
-    op_store_rec_t rec; /* PUT: the whole record; GET/DEL/TAKE: rec.ns, rec.key, rec.key_len */
-    unsigned flags;     /* PUT: OP_STORE_NX / OP_STORE_XX; 0 for the others */
+    /* PUT: the whole record; GET/DEL/TAKE: rec.ns, rec.key, rec.key_len;
+     * CHECK: those and rec.value / rec.value_len (NULL: no compare) */
+    op_store_rec_t rec;
+    unsigned flags; /* PUT: OP_STORE_NX / OP_STORE_XX / 0; CHECK: NX or XX; 0 for the others */
 } op_store_batch_op_t;
 
 #define OP_STORE_BATCH_MAX 16
 
-/* results[i]: status (OP_OK, OP_ENOTFOUND, OP_EEXIST; the memory backend
- * may say OP_ENOMEM for one put alone) and, for GET and TAKE, value/ttl;
- * borrowed for the callback. */
+/* results[i]: status (OP_OK, OP_ENOTFOUND, OP_EEXIST, OP_ECONFLICT after a
+ * failed check; the memory backend may say OP_ENOMEM for one put alone)
+ * and, for GET and TAKE, value/ttl; borrowed for the callback. */
 typedef struct op_store_batch_res {
     int status;
     op_store_res_t res;
@@ -193,7 +210,7 @@ typedef struct op_store_stats {
     uint64_t ops;         /* operations started (a batch is one) */
     uint64_t round_trips; /* backend round trips (redis commands) */
     uint64_t failures;    /* operations that ended with an error other
-                             than ENOTFOUND / EEXIST */
+                             than ENOTFOUND / EEXIST / ECONFLICT */
     uint64_t reconnects;
     uint64_t in_flight;
 } op_store_stats_t;

@@ -46,13 +46,16 @@ typedef enum {
     OP_STORE_OP_INDEX,
     OP_STORE_OP_PING,
     OP_STORE_OP_BATCH,
+    OP_STORE_OP_CHECK, /* only inside a batch */
     OP_STORE_OP_MAX
 } op_store_op_kind_t;
 
 /*
  * One record operation of a store operation: a single operation has one
- * item of its own kind, a batch one item (PUT GET TAKE DEL) per op, in
- * order. Backends execute items; only completion tells the two apart.
+ * item of its own kind, a batch one item (PUT GET TAKE DEL CHECK) per op,
+ * in order. Backends execute items; only completion tells the two apart.
+ * A CHECK item that fails ends the run: it and every later item report
+ * OP_ECONFLICT (storage/op_store.h).
  */
 typedef struct op_store_item {
     op_store_op_kind_t kind;
@@ -60,16 +63,17 @@ typedef struct op_store_item {
      * operation's key space; the first ns_len bytes are prefix ns ":". */
     op_str_t key;
     size_t ns_len;
-    /* PUT: value is borrowed from the caller and valid only until the
-     * backend's submit returns; sets are the record's distinct index set
-     * keys, in the key space. */
+    /* PUT (the record's value) and CHECK (the value to compare; ptr NULL:
+     * none): borrowed from the caller and valid only until the backend's
+     * submit returns; sets are the record's distinct index set keys, in
+     * the key space. */
     op_str_t value;
     uint64_t ttl_ms;
-    unsigned flags;
+    unsigned flags; /* PUT, CHECK: OP_STORE_NX / OP_STORE_XX */
     op_str_t sets[OP_STORE_MAX_INDEXES];
     size_t nsets;
     size_t limit; /* INDEX: 0 for all */
-    void *priv;   /* the backend's (memory: the prepared record) */
+    void *priv;   /* the backend's (memory: the prepared record, the value to compare) */
 } op_store_item_t;
 
 /* The requester's callback: cb for a single operation, batch_cb for a

@@ -17,10 +17,11 @@
  * tick to reclaim expired records nobody reads.
  *
  * Every operation runs from the front end's queue (never inside the call
- * that started it); put copies the value at call time. A batch runs all
- * its items in one pass, so no other operation sees it half done; records
- * its items remove are freed only after its callback, since a get earlier
- * in the same batch may still borrow their values.
+ * that started it); put and check copy their values at call time. A batch
+ * runs all its items in one pass, so no other operation sees it half done;
+ * a failed check ends the pass. Records its items remove are freed only
+ * after its callback, since a get earlier in the same batch may still
+ * borrow their values.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,24 @@ static int op_store_mem_keyed(op_store_mem_t *m, const op_store_item_t *it, uint
     return OP_OK;
 }
 
+/* A check's value to compare, copied at submit (it->priv). */
+typedef struct op_store_mem_cmp {
+    size_t len;
+    char data[];
+} op_store_mem_cmp_t;
+
+/* check: does the condition of it hold now (storage/op_store.h)? */
+static bool op_store_mem_check(op_store_mem_t *m, const op_store_item_t *it, uint64_t now)
+{
+    const op_store_mem_rec_t *rec = op_store_mem_lookup(m, it->key, now);
+    const op_store_mem_cmp_t *cmp = it->priv;
+
+    if (it->flags & OP_STORE_NX)
+        return rec == NULL;
+    return rec != NULL && (cmp == NULL || (rec->value_len == cmp->len &&
+                                           memcmp(rec->value, cmp->data, cmp->len) == 0));
+}
+
 /* index: list the live members (at most it->limit) into *res, reclaiming
  * expired ones on the way; *keys is the caller's to free after the
  * callback (the keys themselves point into live records). The set is
@@ -470,8 +489,9 @@ static int op_store_mem_index(op_store_mem_t *m, const op_store_item_t *it, uint
 
 /*
  * Run an operation from the front end's queue: its items in order, in
- * one go (nothing else runs in between), then the callback, then free
- * what the callback may have borrowed.
+ * one go (nothing else runs in between), until a check fails (it and the
+ * items after it report OP_ECONFLICT), then the callback, then free what
+ * the callback may have borrowed.
  */
 static void op_store_mem_run(op_store_op_t *op)
 {
@@ -480,11 +500,20 @@ static void op_store_mem_run(op_store_op_t *op)
     op_store_batch_res_t results[OP_STORE_BATCH_MAX];
     op_store_mem_node_t *dead = NULL;
     op_str_t *keys = NULL;
+    bool stopped = false;
 
     for (size_t i = 0; i < op->nitems; i++) {
         op_store_item_t *it = &op->items[i];
         op_store_res_t *res = &results[i].res;
         *res = (op_store_res_t){.ttl_ms = -1};
+        if (!stopped && it->kind == OP_STORE_OP_CHECK)
+            stopped = !op_store_mem_check(m, it, now);
+        if (stopped) {
+            results[i].status = OP_ECONFLICT;
+            free(it->priv); /* a skipped put's record, a check's value */
+            it->priv = NULL;
+            continue;
+        }
         switch (it->kind) {
         case OP_STORE_OP_PUT:
             results[i].status = op_store_mem_put(m, it, now, &dead);
@@ -496,6 +525,11 @@ static void op_store_mem_run(op_store_op_t *op)
             break;
         case OP_STORE_OP_INDEX:
             results[i].status = op_store_mem_index(m, it, now, res, &keys);
+            break;
+        case OP_STORE_OP_CHECK:
+            results[i].status = OP_OK;
+            free(it->priv);
+            it->priv = NULL;
             break;
         default:
             results[i].status = OP_OK; /* ping */
@@ -532,17 +566,32 @@ static op_store_mem_rec_t *op_store_mem_rec_new(const op_store_mem_t *m, const o
     return rec;
 }
 
-/* Take an operation: its puts copy their records now; everything runs
- * from the queue. */
+/* A check's value to compare (it->value), copied; NULL on OOM. */
+static op_store_mem_cmp_t *op_store_mem_cmp_new(const op_store_item_t *it)
+{
+    op_store_mem_cmp_t *cmp = malloc(sizeof(*cmp) + it->value.len);
+    if (cmp == NULL)
+        return NULL;
+    cmp->len = it->value.len;
+    if (it->value.len > 0)
+        memcpy(cmp->data, it->value.ptr, it->value.len);
+    return cmp;
+}
+
+/* Take an operation: its puts copy their records now, its checks the
+ * values they compare; everything runs from the queue. */
 static void op_store_mem_submit(void *be, op_store_op_t *op)
 {
     op_store_mem_t *m = be;
 
     for (size_t i = 0; i < op->nitems; i++) {
         op_store_item_t *it = &op->items[i];
-        if (it->kind != OP_STORE_OP_PUT)
+        if (it->kind == OP_STORE_OP_PUT)
+            it->priv = op_store_mem_rec_new(m, it);
+        else if (it->kind == OP_STORE_OP_CHECK && it->value.ptr != NULL)
+            it->priv = op_store_mem_cmp_new(it);
+        else
             continue;
-        it->priv = op_store_mem_rec_new(m, it);
         if (it->priv != NULL)
             continue;
         for (size_t j = 0; j < i; j++) {

@@ -16,8 +16,9 @@
  * by the next listing.
  *
  * One script runs every record operation: a Lua function per kind (put,
- * get, take - del is a take that does not return the value) and a loop
- * that runs a list of items in order. A batch is that list; a single put,
+ * get, take - del is a take that does not return the value - and check)
+ * and a loop that runs a list of items in order, and stops at a check
+ * that fails. A batch is that list; a single put,
  * get, take or del is a list of one, so both share one implementation and
  * one reply format. The script runs atomically, but redis does not roll
  * it back: an error raised in the middle (only a key of a foreign type
@@ -27,7 +28,7 @@
  * Scripts are sent with EVAL on every call, not EVALSHA: one round trip
  * always, no NOSCRIPT retry after a restart or failover (which would be a
  * second round trip), and no per-connection script state. Redis caches
- * the compiled script by its SHA1, so the cost is the script's 1.8 KB on
+ * the compiled script by its SHA1, so the cost is the script's 2.2 KB on
  * the wire and one SHA1 per call.
  */
 #include <assert.h>
@@ -43,10 +44,13 @@
  * The record script. KEYS: per item its record key, and for a put then
  * its index set keys. ARGV: per item, in the same order,
  *   get "g" nl | take "t" nl | del "d" nl | put "p" nl nsets flag ttl value
+ *   | check "c" nl flag cmp value
  * where nl is the length of the record key's prefix ns ":" part, flag
- * "0", "1" (NX) or "2" (XX), ttl in ms ("0": none). Returns one element
- * per item: put 1, 0 (NX: exists) or -1 (XX: absent); get and take
- * {value, pttl}; del 1; get, take and del nil when absent.
+ * "0", "1" (NX) or "2" (XX), ttl in ms ("0": none), cmp "1" when the
+ * check compares the value ("0": value is ""). Returns one element per
+ * item: put 1, 0 (NX: exists) or -1 (XX: absent); get and take {value,
+ * pttl}; del 1; get, take and del nil when absent; check 1 - or 0, and
+ * then nothing more: the items after a failed check do not run.
  */
 static const char op_store_redis_lua_rec[] =
     /* Remove record k from its index sets, then delete it. */
@@ -100,6 +104,12 @@ static const char op_store_redis_lua_rec[] =
     "  if value then return r end\n"
     "  return 1\n"
     "end\n"
+    /* NX: absent; XX: present, holding v when cmp is "1". */
+    "local function check(k, flag, cmp, v)\n"
+    "  if flag == '1' then return redis.call('EXISTS', k) == 0 end\n"
+    "  local cur = redis.call('HGET', k, 'v')\n"
+    "  return cur ~= false and (cmp == '0' or cur == v)\n"
+    "end\n"
     "local out, ki, ai = {}, 1, 1\n"
     "while ai <= #ARGV do\n"
     "  local op, k, nl = ARGV[ai], KEYS[ki], tonumber(ARGV[ai + 1])\n"
@@ -107,6 +117,13 @@ static const char op_store_redis_lua_rec[] =
     "    local n = tonumber(ARGV[ai + 2])\n"
     "    out[#out + 1] = put(k, nl, ki + 1, ki + n, ARGV[ai + 3], ARGV[ai + 4], ARGV[ai + 5])\n"
     "    ki, ai = ki + 1 + n, ai + 6\n"
+    "  elseif op == 'c' then\n"
+    "    if not check(k, ARGV[ai + 2], ARGV[ai + 3], ARGV[ai + 4]) then\n"
+    "      out[#out + 1] = 0\n"
+    "      return out\n"
+    "    end\n"
+    "    out[#out + 1] = 1\n"
+    "    ki, ai = ki + 1, ai + 5\n"
     "  else\n"
     "    if op == 'g' then out[#out + 1] = get(k) else out[#out + 1] = take(k, nl, op == 't') end\n"
     "    ki, ai = ki + 1, ai + 2\n"
@@ -222,6 +239,11 @@ static int op_store_redis_item(const op_store_op_t *op, const op_store_item_t *i
             return op_store_redis_unexpected(op, e);
         out->status = OP_OK;
         return OP_OK;
+    case OP_STORE_OP_CHECK:
+        if (e->type != REDIS_REPLY_INTEGER || (e->integer != 0 && e->integer != 1))
+            return op_store_redis_unexpected(op, e);
+        out->status = e->integer == 1 ? OP_OK : OP_ECONFLICT;
+        return OP_OK;
     default: /* get, take: {value, pttl} */
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING || e->element[1]->type != REDIS_REPLY_INTEGER)
@@ -234,17 +256,24 @@ static int op_store_redis_item(const op_store_op_t *op, const op_store_item_t *i
     }
 }
 
-/* The record script's reply: one element per item. */
+/* The record script's reply: one element per item, up to and including
+ * a failed check; the items after it did not run (OP_ECONFLICT). */
 static int op_store_redis_items(const op_store_op_t *op, const redisReply *r,
                                 op_store_batch_res_t *results)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != op->nitems)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || r->elements > op->nitems)
         return op_store_redis_unexpected(op, r);
-    for (size_t i = 0; i < op->nitems; i++) {
+    for (size_t i = 0; i < r->elements; i++) {
         int status = op_store_redis_item(op, &op->items[i], r->element[i], &results[i]);
         if (status != OP_OK)
             return status;
+        if (results[i].status == OP_ECONFLICT && i + 1 < r->elements)
+            return op_store_redis_unexpected(op, r);
     }
+    if (r->elements < op->nitems && results[r->elements - 1].status != OP_ECONFLICT)
+        return op_store_redis_unexpected(op, r);
+    for (size_t i = r->elements; i < op->nitems; i++)
+        results[i] = (op_store_batch_res_t){.status = OP_ECONFLICT, .res = {.ttl_ms = -1}};
     return OP_OK;
 }
 
@@ -324,9 +353,17 @@ static const char *op_store_redis_code(op_store_op_kind_t kind)
         return "g";
     case OP_STORE_OP_TAKE:
         return "t";
+    case OP_STORE_OP_CHECK:
+        return "c";
     default:
         return "d";
     }
+}
+
+/* An NX / XX flag as the record script reads it. */
+static const char *op_store_redis_flag(unsigned flags)
+{
+    return (flags & OP_STORE_NX) ? "1" : (flags & OP_STORE_XX) ? "2" : "0";
 }
 
 /* The record script over op's items: every key first, then the
@@ -348,12 +385,16 @@ static void op_store_redis_items_argv(op_store_redis_argv_t *a, const op_store_o
         const op_store_item_t *it = &op->items[i];
         op_store_redis_arg_str(a, op_store_redis_code(it->kind));
         op_store_redis_arg_num(a, it->ns_len);
+        if (it->kind == OP_STORE_OP_CHECK) {
+            op_store_redis_arg_str(a, op_store_redis_flag(it->flags));
+            op_store_redis_arg_str(a, it->value.ptr != NULL ? "1" : "0");
+            op_store_redis_arg(a, it->value.ptr != NULL ? it->value.ptr : "", it->value.len);
+            continue;
+        }
         if (it->kind != OP_STORE_OP_PUT)
             continue;
         op_store_redis_arg_num(a, it->nsets);
-        op_store_redis_arg_str(a, (it->flags & OP_STORE_NX)   ? "1"
-                                  : (it->flags & OP_STORE_XX) ? "2"
-                                                              : "0");
+        op_store_redis_arg_str(a, op_store_redis_flag(it->flags));
         op_store_redis_arg_num(a, it->ttl_ms);
         op_store_redis_arg(a, it->value.ptr != NULL ? it->value.ptr : "", it->value.len);
     }

@@ -689,6 +689,128 @@ static void case_batch_take_once(op_test_store_t *fx)
     OP_CHECK_INT(t->status, OP_ENOTFOUND);
 }
 
+/* A check op (value NULL: presence only; value_len bytes otherwise). */
+static op_store_batch_op_t bcheck(const char *key, unsigned flags, const char *value,
+                                  size_t value_len)
+{
+    op_store_batch_op_t op = op_test_bkey(OP_STORE_BATCH_CHECK, NS, key);
+    op.flags = flags;
+    op.rec.value = value;
+    op.rec.value_len = value_len;
+    return op;
+}
+
+#define CHECK_NX(key)    bcheck(key, OP_STORE_NX, NULL, 0)
+#define CHECK_XX(key)    bcheck(key, OP_STORE_XX, NULL, 0)
+#define CHECK_EQ(key, v) bcheck(key, OP_STORE_XX, v, strlen(v))
+
+/* A check lets the rest of the batch run only while its condition holds:
+ * NX absent, XX present, XX with a value present with exactly that value
+ * (binary: a NUL inside counts, an empty value is a value). When it fails,
+ * it and every op after it report OP_ECONFLICT and none of them runs; the
+ * ops before it applied. A failed check is an answer, not a failure. */
+static void case_batch_check(op_test_store_t *fx)
+{
+    op_store_stats_t before, after;
+    op_store_rec_t bin = {NS, "bin", 3, "a\0b", 3, 0, NULL, 0};
+
+    OP_CHECK_INT(op_test_put(fx, NS, "k", "v1", 0, NULL, NULL, 0), OP_OK);
+    op_store_get_stats(fx->store, &before);
+    op_test_op_t *o = BATCH(fx, CHECK_NX("gone"), CHECK_XX("k"), CHECK_EQ("k", "v1"),
+                            BPUT("a", "1"), BKEY(TAKE, "k"));
+    for (size_t i = 0; i < 4; i++)
+        OP_TEST_RES(o, i, OP_OK, NULL);
+    OP_TEST_RES(o, 4, OP_OK, "v1");
+
+    /* k is gone: the check fails, b (before it) applied, nothing after. */
+    o = BATCH(fx, BPUT("b", "2"), CHECK_XX("k"), BPUT("c", "3"), BKEY(DEL, "a"), BKEY(GET, "b"));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    for (size_t i = 1; i < 5; i++) {
+        OP_TEST_RES(o, i, OP_ECONFLICT, NULL);
+        OP_CHECK_INT(o->res[i].ttl_ms, -1);
+    }
+    OP_CHECK_STR(op_test_get(fx, NS, "b")->value, "2");
+    OP_CHECK_STR(op_test_get(fx, NS, "a")->value, "1");
+    OP_CHECK_INT(op_test_get_status(fx, NS, "c"), OP_ENOTFOUND);
+
+    /* NX on a record that exists; a failed check as the last op. */
+    o = BATCH(fx, BKEY(GET, "a"), CHECK_NX("a"), BPUT("a", "x"));
+    OP_TEST_RES(o, 0, OP_OK, "1");
+    OP_TEST_RES(o, 1, OP_ECONFLICT, NULL);
+    OP_TEST_RES(o, 2, OP_ECONFLICT, NULL);
+    o = BATCH(fx, BPUT("d", "4"), CHECK_NX("d"));
+    OP_TEST_RES(o, 0, OP_OK, NULL);
+    OP_TEST_RES(o, 1, OP_ECONFLICT, NULL);
+    OP_CHECK_STR(op_test_get(fx, NS, "a")->value, "1");
+
+    /* Compare-and-set: another value (same length, a prefix, longer)
+     * fails; the value read succeeds. */
+    OP_CHECK_INT(op_test_put(fx, NS, "k", "v2", 0, NULL, NULL, 0), OP_OK);
+    const char *const wrong[] = {"v1", "v", "v22", ""};
+    for (size_t i = 0; i < OP_NELEMS(wrong); i++) {
+        o = BATCH(fx, CHECK_EQ("k", wrong[i]), BPUT("k", "v3"));
+        OP_TEST_RES(o, 0, OP_ECONFLICT, NULL);
+        OP_TEST_RES(o, 1, OP_ECONFLICT, NULL);
+    }
+    OP_CHECK_STR(op_test_get(fx, NS, "k")->value, "v2");
+    o = BATCH(fx, CHECK_EQ("k", "v2"), BPUT("k", "v3"));
+    OP_TEST_RES(o, 1, OP_OK, NULL);
+    OP_CHECK_STR(op_test_get(fx, NS, "k")->value, "v3");
+    OP_CHECK_INT(op_test_put(fx, NS, "e", "", 0, NULL, NULL, 0), OP_OK);
+    OP_TEST_RES(BATCH(fx, CHECK_EQ("e", "")), 0, OP_OK, NULL);
+    OP_TEST_RES(BATCH(fx, CHECK_EQ("nope", "")), 0, OP_ECONFLICT, NULL);
+    op_test_op_t *p = op_test_put_rec(fx, &bin, 0);
+    op_test_store_wait(fx);
+    OP_CHECK_INT(p->status, OP_OK);
+    OP_TEST_RES(BATCH(fx, bcheck("bin", OP_STORE_XX, "a\0b", 3)), 0, OP_OK, NULL);
+    OP_TEST_RES(BATCH(fx, bcheck("bin", OP_STORE_XX, "a\0c", 3)), 0, OP_ECONFLICT, NULL);
+    OP_TEST_RES(BATCH(fx, bcheck("bin", OP_STORE_XX, "a", 1)), 0, OP_ECONFLICT, NULL);
+
+    /* An expired record is absent. */
+    OP_CHECK_INT(op_test_put(fx, NS, "t", "v", 100, NULL, NULL, 0), OP_OK);
+    OP_TEST_RES(BATCH(fx, CHECK_XX("t")), 0, OP_OK, NULL);
+    op_test_store_sleep(fx, 300);
+    OP_TEST_RES(BATCH(fx, CHECK_NX("t")), 0, OP_OK, NULL);
+    OP_TEST_RES(BATCH(fx, CHECK_XX("t")), 0, OP_ECONFLICT, NULL);
+
+    op_store_get_stats(fx->store, &after);
+    OP_CHECK_INT(after.failures, before.failures);
+    OP_CHECK_INT(after.in_flight, 0);
+}
+
+/* Compare-and-set races: of N batches that each check the value they read
+ * and replace it, exactly one applies; the rest apply nothing. */
+static void case_batch_check_race(op_test_store_t *fx)
+{
+    enum { N = 10 };
+    op_test_op_t *o[N];
+    op_store_batch_op_t ops[N][2];
+    char values[N][16];
+    int won = -1;
+
+    OP_CHECK_INT(op_test_put(fx, NS, "s", "v0", 0, NULL, NULL, 0), OP_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(values[i], sizeof(values[i]), "w%d", i);
+        ops[i][0] = CHECK_EQ("s", "v0");
+        ops[i][1] = BPUT("s", values[i]);
+        o[i] = op_test_batch_async(fx, ops[i], 2);
+    }
+    op_test_store_wait(fx);
+    for (int i = 0; i < N; i++) {
+        OP_CHECK_INT(o[i]->status, OP_OK);
+        if (o[i]->res[0].status == OP_OK) {
+            OP_CHECK_INT(won, -1);
+            won = i;
+            OP_TEST_RES(o[i], 1, OP_OK, NULL);
+        } else {
+            OP_TEST_RES(o[i], 0, OP_ECONFLICT, NULL);
+            OP_TEST_RES(o[i], 1, OP_ECONFLICT, NULL);
+        }
+    }
+    OP_CHECK(won >= 0);
+    OP_CHECK_STR(op_test_get(fx, NS, "s")->value, values[won]);
+}
+
 /* A batch is one operation and one round trip (redis; none in memory),
  * up to OP_STORE_BATCH_MAX puts with OP_STORE_MAX_INDEXES entries each. */
 static void case_batch_round_trips(op_test_store_t *fx)
@@ -745,6 +867,11 @@ static void case_batch_einval(op_test_store_t *fx)
         op_test_bkey(OP_STORE_BATCH_TAKE, "a:b", "k"),
         op_test_bkey(OP_STORE_BATCH_DEL, NULL, "k"),
         BKEY(GET, ""),
+        bcheck("k", 0, NULL, 0),
+        bcheck("k", OP_STORE_NX | OP_STORE_XX, NULL, 0),
+        bcheck("k", OP_STORE_NX, "v", 1),
+        bcheck("k", OP_STORE_XX, NULL, 1),
+        bcheck("idx:k", OP_STORE_XX, NULL, 0),
     };
     bad[8].rec.key = NULL;
     op_store_batch_op_t get_nx = BKEY(GET, "k"), put_null = BPUT("k", "v");
@@ -844,6 +971,8 @@ CASE(batch_order)
 CASE(batch_partial)
 CASE(batch_index)
 CASE(batch_take_once)
+CASE(batch_check)
+CASE(batch_check_race)
 CASE(batch_round_trips)
 CASE(batch_einval)
 CASE(batch_close)
@@ -874,6 +1003,8 @@ static const op_test_case_t cases[] = {
     ENTRY(batch_partial),
     ENTRY(batch_index),
     ENTRY(batch_take_once),
+    ENTRY(batch_check),
+    ENTRY(batch_check_race),
     ENTRY(batch_round_trips),
     ENTRY(batch_einval),
     ENTRY(batch_close),
