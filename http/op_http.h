@@ -179,6 +179,17 @@ void op_http_req_hold(op_http_req_t *req);
 void op_http_req_release(op_http_req_t *req);
 /* True once a reply went out (or the deadline answered). */
 bool op_http_req_replied(const op_http_req_t *req);
+/*
+ * The handler is about to consume something single-use (a code, a
+ * rotating refresh token, an authorisation session): from here on it
+ * finishes and answers itself, so the request deadline stops and never
+ * answers 503 for a request whose outcome is already decided. The
+ * handler's own operations keep their deadlines (storage.timeout,
+ * spi.callTimeout), so the answer still comes in bounded time. Returns
+ * false when an answer already went out (the deadline passed): the
+ * handler must then consume nothing.
+ */
+bool op_http_req_commit(op_http_req_t *req);
 
 /* ---- replies (exactly one per request) ---------------------------- */
 

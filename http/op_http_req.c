@@ -215,6 +215,17 @@ bool op_http_req_replied(const op_http_req_t *req)
     return req->replied;
 }
 
+/* See http/op_http.h: the deadline stops for good; the handler's reply
+ * obligation (a reference) keeps the request until it answers. */
+bool op_http_req_commit(op_http_req_t *req)
+{
+    if (req->replied)
+        return false;
+    if (req->deadline != NULL)
+        op_timer_stop(req->deadline);
+    return true;
+}
+
 /* ---- accessors -------------------------------------------------------- */
 
 op_http_method_t op_http_req_method(const op_http_req_t *req)
