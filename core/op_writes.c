@@ -27,15 +27,34 @@ void op_writes_put(op_writes_t *w, const op_store_rec_t *rec, unsigned flags)
     op->flags = flags;
 }
 
-void op_writes_del(op_writes_t *w, const char *ns, const char *key)
+/* A new op of kind on record (ns, key); NULL when the batch is full. */
+static op_store_batch_op_t *op_writes_keyed(op_writes_t *w, op_store_batch_kind_t kind,
+                                            const char *ns, const char *key)
 {
     op_store_batch_op_t *op = op_writes_slot(w);
     if (op == NULL)
-        return;
-    op->kind = OP_STORE_BATCH_DEL;
+        return NULL;
+    op->kind = kind;
     op->rec.ns = ns;
     op->rec.key = key;
     op->rec.key_len = strlen(key);
+    return op;
+}
+
+void op_writes_del(op_writes_t *w, const char *ns, const char *key)
+{
+    op_writes_keyed(w, OP_STORE_BATCH_DEL, ns, key);
+}
+
+void op_writes_check(op_writes_t *w, const char *ns, const char *key, unsigned flags,
+                     const char *value, size_t len)
+{
+    op_store_batch_op_t *op = op_writes_keyed(w, OP_STORE_BATCH_CHECK, ns, key);
+    if (op == NULL)
+        return;
+    op->flags = flags;
+    op->rec.value = value;
+    op->rec.value_len = len;
 }
 
 static void op_writes_done(int status, const op_store_batch_res_t *results, size_t n, void *arg)

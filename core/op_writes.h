@@ -28,6 +28,14 @@ typedef struct op_writes {
 void op_writes_put(op_writes_t *w, const op_store_rec_t *rec, unsigned flags);
 void op_writes_del(op_writes_t *w, const char *ns, const char *key);
 
+/* Add a check (storage/op_store.h OP_STORE_BATCH_CHECK): the writes added
+ * after it apply only if (ns, key) is absent (OP_STORE_NX) or present
+ * (OP_STORE_XX), holding exactly value[0..len) when value is not NULL.
+ * When it fails, w->status is OP_ECONFLICT and none of them applied.
+ * Same lifetime rule for key and value. */
+void op_writes_check(op_writes_t *w, const char *ns, const char *key, unsigned flags,
+                     const char *value, size_t len);
+
 /*
  * Send the batch for flow f (which it holds until the completion). Returns
  * true when a batch went out: the flow waits (OP_AGAIN) and is resumed;
