@@ -127,6 +127,7 @@ build/asan/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard tests/unit/plug
 	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -fPIC -shared $< -o $@
 
 build/asan/tests/test_op_spi: build/asan/plugins/timer_claims.so $(TEST_PLUGINS)
+build/asan/tests/test_op_token_endpoint: $(TEST_PLUGINS)
 
 $(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
 	@mkdir -p $(dir $@)

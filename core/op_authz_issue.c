@@ -485,7 +485,7 @@ static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
         params[(*n)++] = (op_authz_param_t){"code", code.token};
     }
     if (rt & OP_CLIENT_RT_TOKEN) {
-        if ((rc = op_token_at_mint(&ctx, &as->grant, as->sub.sid_claim, as->id_claims, a, &at,
+        if ((rc = op_token_at_mint(&ctx, &as->grant, as->sub.sid_claim, NULL, as->id_claims, a, &at,
                                    &as->err)) != OP_OK)
             return rc;
         if (at.rec.ns != NULL)

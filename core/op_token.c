@@ -1,7 +1,8 @@
 /*
- * core/op_token.c - minting and checking tokens: ID tokens, access tokens
- * (RFC 9068 JWTs or stored identifiers), refresh tokens, codes, PKCE, and
- * the records of docs/records.md. See core/op_token.h.
+ * core/op_token.c - minting tokens: ID tokens, access tokens (RFC 9068
+ * JWTs or stored identifiers), refresh tokens, codes, PKCE, and the
+ * records of docs/records.md (used markers, revocations). See
+ * core/op_token.h; checking an access token is core/op_token_access.c.
  *
  * Signing goes through keys/ (op_jws_sign with the server's set); random
  * values are op_rand_token; records are JSON written with op_json_w and
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/op_token.h"
+#include "core/op_token_int.h"
 
 #define OP_TOKEN_JTI_BYTES    16 /* jti of a JWT access token, record jti */
 #define OP_TOKEN_FAM_BYTES    16 /* refresh token family id */
@@ -18,23 +19,16 @@
 #define OP_TOKEN_VERIFIER_MIN 43 /* RFC 7636 §4.1 */
 #define OP_TOKEN_VERIFIER_MAX 128
 
-#define OP_TOKEN_INVALID(err, ...)                                                                 \
-    OP_ERR_OAUTH((err), OP_EDENIED, "invalid_token", 401, __VA_ARGS__)
 #define OP_TOKEN_BAD_GRANT(err, ...)                                                               \
     OP_ERR_OAUTH((err), OP_EDENIED, "invalid_grant", 400, __VA_ARGS__)
-
-/* The algorithms an access token may carry (RFC 9068 §4: the server's
- * own asymmetric algorithms; never "none", never HS256). */
-#define OP_TOKEN_AT_ALGS                                                                           \
-    ((1u << OP_JWS_RS256) | (1u << OP_JWS_PS256) | (1u << OP_JWS_ES256) | (1u << OP_JWS_EDDSA))
 
 /* Claims a token sets itself: claims from a source or a preset never
  * replace them (ID token: OIDC Core §2; access token: RFC 9068 §2.2 and
  * our private members). */
 static const char *const op_token_protocol_claims[] = {
-    "iss",       "sub",       "aud",   "exp", "iat", "nbf", "jti",
-    "auth_time", "nonce",     "acr",   "amr", "azp", "sid", "at_hash",
-    "c_hash",    "client_id", "scope", "clm", "cll", "uip", "cnf",
+    "iss",   "sub", "aud", "exp", "iat", "nbf",     "jti",    "auth_time",
+    "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash", "client_id",
+    "scope", "clm", "cll", "uip", "cnf", "fam",
 };
 
 /* Records are the server's own JSON: bounded by the store's value cap. */
@@ -80,9 +74,7 @@ int op_token_scope_parse(op_arena_t *a, const char *s, op_strs_t *out)
 
 /* ---- JSON helpers ---------------------------------------------------------- */
 
-/* Optional string member: *out NULL when absent, OP_EINVAL when it has
- * another type. */
-static int op_token_opt_str(const op_json_t *obj, const char *key, const char **out, op_err_t *err)
+int op_token_opt_str(const op_json_t *obj, const char *key, const char **out, op_err_t *err)
 {
     const op_json_t *v = op_json_get(obj, key);
 
@@ -95,8 +87,7 @@ static int op_token_opt_str(const op_json_t *obj, const char *key, const char **
     return OP_OK;
 }
 
-/* Optional integer member: 0 when absent. */
-static int op_token_opt_int(const op_json_t *obj, const char *key, int64_t *out, op_err_t *err)
+int op_token_opt_int(const op_json_t *obj, const char *key, int64_t *out, op_err_t *err)
 {
     *out = 0;
     if (op_json_get(obj, key) == NULL || op_json_get_int(obj, key, out))
@@ -104,9 +95,8 @@ static int op_token_opt_int(const op_json_t *obj, const char *key, int64_t *out,
     return OP_ERR(err, OP_EINVAL, "member \"%s\" must be an integer", key);
 }
 
-/* Parse a record's JSON text into an object. */
-static int op_token_parse_record(op_arena_t *a, const char *json, size_t len, const op_json_t **out,
-                                 op_err_t *err)
+int op_token_parse_record(op_arena_t *a, const char *json, size_t len, const op_json_t **out,
+                          op_err_t *err)
 {
     op_json_t *v = NULL;
     int rc = op_json_parse(a, json, len, &op_token_record_limits, &v, err);
@@ -435,8 +425,8 @@ static void op_token_at_aud(op_json_w_t *w, const op_grant_t *g)
 /* The members of a JWT access token (RFC 9068 §2.2) and what UserInfo
  * reads back (op_token_access_jwt). */
 static int op_token_at_jwt(const op_token_ctx_t *ctx, const op_grant_t *g, const char *sid,
-                           const char *jti, int64_t exp, const op_json_t *claims, op_arena_t *a,
-                           op_token_minted_t *out, op_err_t *err)
+                           const char *fam, const char *jti, int64_t exp, const op_json_t *claims,
+                           op_arena_t *a, op_token_minted_t *out, op_err_t *err)
 {
     op_json_w_t *w = op_token_writer(a);
     char *scope = op_token_scope_str(a, &g->scp);
@@ -467,6 +457,8 @@ static int op_token_at_jwt(const op_token_ctx_t *ctx, const op_grant_t *g, const
     }
     if (sid != NULL)
         op_json_w_kstr(w, "sid", sid);
+    if (fam != NULL)
+        op_json_w_kstr(w, "fam", fam);
     if (g->atc.n > 0)
         op_token_claims_write(w, NULL, claims, &g->atc, true);
     int rc = op_token_sign(ctx->keys, ctx->cfg->at_jws_alg, "at+jwt", w, a, &jwt, err);
@@ -474,26 +466,32 @@ static int op_token_at_jwt(const op_token_ctx_t *ctx, const op_grant_t *g, const
     return rc;
 }
 
+int64_t op_token_at_lifetime(const op_config_t *cfg, const op_grant_t *g)
+{
+    return g->at_lifetime_s > 0 ? g->at_lifetime_s : cfg->at_lifetime_s;
+}
+
 int op_token_at_mint(const op_token_ctx_t *ctx, const op_grant_t *g, const char *sid,
-                     const op_json_t *claims, op_arena_t *a, op_token_minted_t *out, op_err_t *err)
+                     const char *fam, const op_json_t *claims, op_arena_t *a,
+                     op_token_minted_t *out, op_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     if (g->sub == NULL || g->cid == NULL)
         return OP_ERR(err, OP_EINVAL, "a grant without subject or client");
-    int64_t life = g->at_lifetime_s > 0 ? g->at_lifetime_s : ctx->cfg->at_lifetime_s;
+    int64_t life = op_token_at_lifetime(ctx->cfg, g);
     int64_t exp = ctx->now + life;
     char *jti = op_rand_token(a, OP_TOKEN_JTI_BYTES);
     if (jti == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory minting an access token");
     out->lifetime_s = life;
     if (g->at_encoding != OP_AT_IDENTIFIER)
-        return op_token_at_jwt(ctx, g, sid, jti, exp, claims, a, out, err);
+        return op_token_at_jwt(ctx, g, sid, fam, jti, exp, claims, a, out, err);
 
     int rc = op_token_secret(a, out, err);
     if (rc != OP_OK)
         return rc;
     op_json_w_t *w = op_token_writer(a);
-    op_store_index_t *ix = op_token_indexes(a, g, NULL);
+    op_store_index_t *ix = op_token_indexes(a, g, fam);
     if (w == NULL || ix == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory minting an access token");
     op_grant_write(w, g);
@@ -502,174 +500,10 @@ int op_token_at_mint(const op_token_ctx_t *ctx, const op_grant_t *g, const char 
     op_json_w_kstr(w, "jti", jti);
     if (sid != NULL)
         op_json_w_kstr(w, "sid", sid);
-    return op_token_record(w, OP_TOKEN_NS_AT, out->key, life, ix, 2, &out->rec, err);
-}
-
-/* ---- access token check ----------------------------------------------------------- */
-
-/* A check in flight (malloc'd: freed after its callback). */
-typedef struct op_token_check {
-    op_token_ctx_t ctx;
-    op_arena_t *a;
-    op_token_access_cb cb;
-    void *arg;
-    int status;
-    op_token_access_t at;
-    op_err_t err;
-} op_token_check_t;
-
-/* Read the members of a JWT access token into c->at. */
-static int op_token_access_claims(op_token_check_t *c, const op_json_t *v)
-{
-    op_token_access_t *at = &c->at;
-    op_grant_t *g = &at->grant;
-    const op_json_t *aud = op_json_get(v, "aud");
-    const char *scope = NULL;
-    op_err_t e;
-
-    op_err_clear(&e);
-    if (!op_streq(op_json_get_str(v, "iss"), c->ctx.cfg->issuer))
-        return OP_TOKEN_INVALID(&c->err, "the access token was issued by another server");
-    if (!op_json_get_int(v, "exp", &at->exp) || at->exp <= c->ctx.now)
-        return OP_TOKEN_INVALID(&c->err, "the access token expired");
-    op_grant_defaults(g, c->ctx.cfg);
-    g->sub = op_json_get_str(v, "sub");
-    g->cid = op_json_get_str(v, "client_id");
-    if (g->sub == NULL || g->cid == NULL)
-        return OP_TOKEN_INVALID(&c->err, "the access token has no sub or client_id");
-    if (op_token_opt_str(v, "scope", &scope, &e) != OP_OK ||
-        op_token_opt_str(v, "sid", &at->sid, &e) != OP_OK ||
-        op_token_opt_str(v, "jti", &at->jti, &e) != OP_OK ||
-        op_token_opt_int(v, "iat", &at->iat, &e) != OP_OK)
-        return OP_TOKEN_INVALID(&c->err, "malformed access token: %s", e.description);
-    if (op_token_scope_parse(c->a, scope, &g->scp) != OP_OK)
-        return OP_ERR(&c->err, OP_ENOMEM, "out of memory reading an access token");
-    if (op_strs_from_json(c->a, op_json_get(v, "clm"), &g->clm) != OP_OK ||
-        op_strs_from_json(c->a, op_json_get(v, "cll"), &g->cll) != OP_OK)
-        return OP_TOKEN_INVALID(&c->err, "malformed access token: clm / cll");
-    if (op_json_is(aud, OP_JSON_STRING)) {
-        if (op_strs_add(c->a, &g->aud, aud->u.str.s) != OP_OK)
-            return OP_ERR(&c->err, OP_ENOMEM, "out of memory reading an access token");
-    } else if (op_strs_from_json(c->a, aud, &g->aud) != OP_OK) {
-        return OP_TOKEN_INVALID(&c->err, "malformed access token: aud");
-    }
-    g->uip = op_json_get(v, "uip");
-    if (g->uip != NULL && !op_json_is(g->uip, OP_JSON_OBJECT))
-        return OP_TOKEN_INVALID(&c->err, "malformed access token: uip");
-    return OP_OK;
-}
-
-/* Verify a JWT access token (RFC 9068 §4) against the server's keys. */
-static int op_token_access_jwt(op_token_check_t *c, const char *token)
-{
-    op_jws_t jws;
-    op_json_t *v = NULL;
-    op_err_t e;
-
-    op_err_clear(&e);
-    int rc = op_jws_verify_set(c->ctx.keys, token, strlen(token), OP_TOKEN_AT_ALGS, c->a, &jws, &e);
-    if (rc == OP_ENOMEM)
-        return OP_ERR(&c->err, OP_ENOMEM, "out of memory verifying an access token");
-    if (rc != OP_OK)
-        return OP_TOKEN_INVALID(&c->err, "the access token is not valid: %s", e.description);
-    if (!op_streq(jws.typ, "at+jwt"))
-        return OP_TOKEN_INVALID(&c->err, "not an access token (typ must be at+jwt)");
-    if (op_json_parse(c->a, jws.payload, jws.payload_len, NULL, &v, &e) != OP_OK ||
-        !op_json_is(v, OP_JSON_OBJECT))
-        return OP_TOKEN_INVALID(&c->err, "the access token's claims are not a JSON object");
-    return op_token_access_claims(c, v);
-}
-
-/* Read an "at" record into c->at. */
-static int op_token_access_record(op_token_check_t *c, const char *json, size_t len)
-{
-    const op_json_t *v = NULL;
-    op_token_access_t *at = &c->at;
-    int rc;
-
-    if ((rc = op_token_parse_record(c->a, json, len, &v, &c->err)) != OP_OK ||
-        (rc = op_grant_read(c->a, v, c->ctx.cfg, &at->grant, &c->err)) != OP_OK ||
-        (rc = op_token_opt_int(v, "exp", &at->exp, &c->err)) != OP_OK ||
-        (rc = op_token_opt_int(v, "iat", &at->iat, &c->err)) != OP_OK ||
-        (rc = op_token_opt_str(v, "jti", &at->jti, &c->err)) != OP_OK ||
-        (rc = op_token_opt_str(v, "sid", &at->sid, &c->err)) != OP_OK) {
-        op_log_error(NULL, "token: corrupt access token record: %s", c->err.description);
-        return OP_ERR(&c->err, rc == OP_ENOMEM ? OP_ENOMEM : OP_ERROR,
-                      "corrupt access token record");
-    }
-    if (at->exp <= c->ctx.now)
-        return OP_TOKEN_INVALID(&c->err, "the access token expired");
-    return OP_OK;
-}
-
-static void op_token_check_finish(op_token_check_t *c)
-{
-    c->cb(c->status, c->status == OP_OK ? &c->at : NULL, &c->err, c->arg);
-    free(c);
-}
-
-static void op_token_check_deferred(void *arg)
-{
-    op_token_check_finish(arg);
-}
-
-static void op_token_check_on_get(int status, const op_store_res_t *res, void *arg)
-{
-    op_token_check_t *c = arg;
-
-    if (status == OP_OK)
-        c->status = op_token_access_record(c, res->value, res->value_len);
-    else if (status == OP_ENOTFOUND)
-        c->status = OP_TOKEN_INVALID(&c->err, "unknown, expired or revoked access token");
-    else
-        c->status = OP_ERR(&c->err, status, "cannot look up the access token (storage: %s)",
-                           op_status_name(status));
-    op_token_check_finish(c);
-}
-
-/* True when s has exactly the two dots of a compact JWS. */
-static bool op_token_is_jwt(const char *s)
-{
-    const char *dot = strchr(s, '.');
-
-    return dot != NULL && (dot = strchr(dot + 1, '.')) != NULL && strchr(dot + 1, '.') == NULL;
-}
-
-/* True when s could be one of our identifiers: base64url, bounded. */
-static bool op_token_is_identifier(const char *s)
-{
-    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-
-    return n > 0 && n <= OP_TOKEN_MAX_LEN && s[n] == '\0';
-}
-
-void op_token_access_check(op_loop_t *loop, op_store_t *store, const op_token_ctx_t *ctx,
-                           const char *token, op_arena_t *a, op_token_access_cb cb, void *arg)
-{
-    op_token_check_t *c = calloc(1, sizeof(*c));
-
-    if (c == NULL) {
-        op_log_error(NULL, "token: out of memory starting an access token check");
-        abort();
-    }
-    c->ctx = *ctx;
-    c->a = a;
-    c->cb = cb;
-    c->arg = arg;
-    if (op_token_is_identifier(token)) {
-        char key[65];
-        op_sha256_hex(token, strlen(token), key);
-        op_store_get(store, OP_TOKEN_NS_AT, key, 64, op_token_check_on_get, c);
-        return;
-    }
-    if (op_token_is_jwt(token))
-        c->status = op_token_access_jwt(c, token);
-    else
-        c->status = OP_TOKEN_INVALID(&c->err, "malformed access token");
-    if (op_defer(loop, op_token_check_deferred, c) != OP_OK) {
-        op_log_error(NULL, "token: out of memory deferring an access token check");
-        abort();
-    }
+    if (fam != NULL)
+        op_json_w_kstr(w, "fam", fam);
+    return op_token_record(w, OP_TOKEN_NS_AT, out->key, life, ix, fam != NULL ? 3 : 2, &out->rec,
+                           err);
 }
 
 /* ---- refresh tokens ---------------------------------------------------------------- */
@@ -704,16 +538,17 @@ int op_token_rt_record(int64_t now, const op_token_refresh_t *rt, const char *ke
     return op_token_record(w, OP_TOKEN_NS_RT, key, op_token_rt_ttl(now, rt), ix, 3, out, err);
 }
 
-int op_token_rt_mint(int64_t now, op_token_refresh_t *rt, op_arena_t *a, op_token_minted_t *out,
-                     op_err_t *err)
+char *op_token_fam_new(op_arena_t *a)
+{
+    return op_rand_token(a, OP_TOKEN_FAM_BYTES);
+}
+
+int op_token_rt_mint(int64_t now, bool starts, op_token_refresh_t *rt, op_arena_t *a,
+                     op_token_minted_t *out, op_err_t *err)
 {
     memset(out, 0, sizeof(*out));
-    if (rt->fam == NULL) {
-        rt->fam = op_rand_token(a, OP_TOKEN_FAM_BYTES);
-        if (rt->fam == NULL)
-            return OP_ERR(err, OP_ENOMEM, "out of memory minting a refresh token");
+    if (starts)
         rt->exp = rt->grant.rt_lifetime_s > 0 ? now + rt->grant.rt_lifetime_s : 0;
-    }
     rt->iat = now;
     int rc = op_token_secret(a, out, err);
     if (rc != OP_OK)
@@ -754,28 +589,13 @@ int op_token_rt_read(op_arena_t *a, const char *json, size_t len, const op_confi
 
 /* Kept while the family may live: reuse detection has a point only as
  * long as a later token of the family can be alive. */
-int op_token_rt_used_record(int64_t now, const op_token_refresh_t *rt, const char *key,
-                            op_arena_t *a, op_store_rec_t *out, op_err_t *err)
+int op_token_rt_used_record(int64_t now, const op_token_refresh_t *rt, int64_t atl_s,
+                            const char *key, op_arena_t *a, op_store_rec_t *out, op_err_t *err)
 {
-    op_json_w_t *w = op_token_writer(a);
+    const op_token_used_t used = {rt->fam, atl_s};
     int64_t ttl = rt->exp > 0 ? rt->exp - now : rt->grant.rt_max_idle_s;
 
-    if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory writing a refresh token");
-    op_json_w_kstr(w, "fam", rt->fam);
-    return op_token_record(w, OP_TOKEN_NS_RT_USED, key, ttl, NULL, 0, out, err);
-}
-
-int op_token_rt_used_read(op_arena_t *a, const char *json, size_t len, const char **fam,
-                          op_err_t *err)
-{
-    const op_json_t *v = NULL;
-    int rc = op_token_parse_record(a, json, len, &v, err);
-
-    if (rc != OP_OK)
-        return rc;
-    *fam = op_json_get_str(v, "fam");
-    return *fam != NULL ? OP_OK : OP_ERR(err, OP_EINVAL, "an rt-used record without fam");
+    return op_token_used_record(OP_TOKEN_NS_RT_USED, key, &used, ttl, a, out, err);
 }
 
 /* ---- codes ----------------------------------------------------------------------------- */
@@ -863,43 +683,33 @@ int op_token_pkce_check(const char *cc, const char *ccm, const char *verifier, o
     return OP_OK;
 }
 
-/* A list of at most one key, for the code-used record. */
-static void op_token_key_list(op_json_w_t *w, const char *name, const char *key)
-{
-    op_json_w_key(w, name);
-    op_json_w_arr_open(w);
-    if (key != NULL)
-        op_json_w_str(w, key);
-    op_json_w_arr_close(w);
-}
+/* ---- used markers ---------------------------------------------------------------------- */
 
-int op_token_code_used_record(const char *code_key, const char *at_key, const char *rt_key,
-                              const char *fam, int64_t ttl_s, op_arena_t *a, op_store_rec_t *out,
-                              op_err_t *err)
+int op_token_used_record(const char *ns, const char *key, const op_token_used_t *used,
+                         int64_t ttl_s, op_arena_t *a, op_store_rec_t *out, op_err_t *err)
 {
     op_json_w_t *w = op_token_writer(a);
 
     if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory writing a code-used record");
-    op_token_key_list(w, "at", at_key);
-    op_token_key_list(w, "rt", rt_key);
-    if (fam != NULL)
-        op_json_w_kstr(w, "fam", fam);
-    return op_token_record(w, OP_TOKEN_NS_CODE_USED, code_key, ttl_s, NULL, 0, out, err);
+        return OP_ERR(err, OP_ENOMEM, "out of memory writing a used marker");
+    op_json_w_kstr(w, "fam", used->fam);
+    if (used->atl_s > 0)
+        op_json_w_kint(w, "atl", used->atl_s);
+    return op_token_record(w, ns, key, ttl_s, NULL, 0, out, err);
 }
 
-int op_token_code_used_read(op_arena_t *a, const char *json, size_t len, op_token_code_used_t *out,
-                            op_err_t *err)
+int op_token_used_read(op_arena_t *a, const char *json, size_t len, op_token_used_t *out,
+                       op_err_t *err)
 {
     const op_json_t *v = NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
     if ((rc = op_token_parse_record(a, json, len, &v, err)) != OP_OK ||
-        (rc = op_token_opt_str(v, "fam", &out->fam, err)) != OP_OK)
+        (rc = op_token_opt_str(v, "fam", &out->fam, err)) != OP_OK ||
+        (rc = op_token_opt_int(v, "atl", &out->atl_s, err)) != OP_OK)
         return rc;
-    if (op_strs_from_json(a, op_json_get(v, "at"), &out->at) != OP_OK ||
-        op_strs_from_json(a, op_json_get(v, "rt"), &out->rt) != OP_OK)
-        return OP_ERR(err, OP_EINVAL, "a code-used record with bad key lists");
+    if (out->fam == NULL || out->atl_s < 0)
+        return OP_ERR(err, OP_EINVAL, "a used marker without a family");
     return OP_OK;
 }

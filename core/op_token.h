@@ -14,6 +14,13 @@
  * op_token_access_check (UserInfo's bearer token) and
  * op_token_claims_fetch (the claims sources).
  *
+ * Families: every token descending from one authorisation code (the
+ * access and refresh tokens of the exchange and of every refresh after
+ * it) carries the family id the exchange chose. A replayed code or a
+ * reused refresh token revokes the family: a "revoked" record, checked
+ * wherever the server accepts a token of the family or stores a new one,
+ * and the deletion of its stored tokens.
+ *
  * Everything returned lives in the arena passed in.
  */
 #ifndef OP_TOKEN_H
@@ -36,6 +43,16 @@
 #define OP_TOKEN_NS_AT        "at"
 #define OP_TOKEN_NS_RT        "rt"
 #define OP_TOKEN_NS_RT_USED   "rt-used"
+#define OP_TOKEN_NS_REVOKED   "revoked"
+
+/* The longest access token lifetime a grant may carry (the consent's
+ * access_token.lifetime, core/op_grant.c): a revocation whose tokens'
+ * lifetime is unknown lasts this long. */
+#define OP_TOKEN_AT_LIFETIME_MAX (86400 * 365)
+/* A revocation outlives the tokens it revokes by this much: longer than
+ * any exchange of the family can still be running (its claims fetch and
+ * store operations, each with its own deadline of at most a minute). */
+#define OP_TOKEN_REVOKED_SLACK_S 300
 
 /* Who authenticated, how and when: taken from the subject session into
  * codes and refresh tokens, and from there into every ID token. */
@@ -102,20 +119,28 @@ int op_token_half_hash(op_jws_alg_t alg, const char *value, op_arena_t *a, char 
 
 /* ---- access tokens ------------------------------------------------------ */
 
+/* The lifetime of the access tokens of grant g: its own, else the
+ * configured default. */
+int64_t op_token_at_lifetime(const op_config_t *cfg, const op_grant_t *g);
+
 /*
  * A new access token for grant g with the grant's encoding and lifetime:
  * a JWT (RFC 9068, typ "at+jwt", signed with cfg->at_jws_alg) carrying
- * what UserInfo needs (scope, clm, cll, uip, sid) and the values of the
- * grant's atc claims found in claims (may be NULL); or an identifier
- * stored in namespace "at" with indexes sub and cid. sid may be NULL.
+ * what UserInfo needs (scope, clm, cll, uip, sid, fam) and the values of
+ * the grant's atc claims found in claims (may be NULL); or an identifier
+ * stored in namespace "at" with indexes sub, cid and fam. sid and fam
+ * (the token's family: the authorisation code exchange it descends from,
+ * revoked as one) may be NULL.
  */
 int op_token_at_mint(const op_token_ctx_t *ctx, const op_grant_t *g, const char *sid,
-                     const op_json_t *claims, op_arena_t *a, op_token_minted_t *out, op_err_t *err);
+                     const char *fam, const op_json_t *claims, op_arena_t *a,
+                     op_token_minted_t *out, op_err_t *err);
 
 /* A valid access token, as UserInfo sees it. */
 typedef struct op_token_access {
     op_grant_t grant; /* sub, cid, scp, clm, cll, uip, aud; the rest defaults */
     const char *sid;  /* NULL: none */
+    const char *fam;  /* NULL: none */
     const char *jti;
     int64_t iat;
     int64_t exp;
@@ -129,12 +154,14 @@ typedef void (*op_token_access_cb)(int status, const op_token_access_t *at, cons
                                    void *arg);
 
 /*
- * Check a bearer access token. A JWT (three dot-separated parts) is
- * verified against the server's own key set with the allow-list RS256,
- * PS256, ES256, EdDSA, typ "at+jwt", our issuer and exp in the future
- * (strict: no leeway); anything else is an identifier, looked up in the
- * store by its hash. ctx is copied (its pointers must live until cb); a
- * must live until cb.
+ * Check a bearer access token (core/op_token_access.c). A JWT (three
+ * dot-separated parts) is verified against the server's own key set with
+ * the allow-list RS256, PS256, ES256, EdDSA, typ "at+jwt", our issuer and
+ * exp in the future (strict: no leeway), and its family must not be
+ * revoked (one store read, namespace "revoked"); anything else is an
+ * identifier, looked up in the store by its hash (a revoked family's
+ * identifiers are deleted). ctx is copied (its pointers must live until
+ * cb); a must live until cb.
  */
 void op_token_access_check(op_loop_t *loop, op_store_t *store, const op_token_ctx_t *ctx,
                            const char *token, op_arena_t *a, op_token_access_cb cb, void *arg);
@@ -149,15 +176,18 @@ typedef struct op_token_refresh {
     int64_t iat;
 } op_token_refresh_t;
 
+/* A new family id (random, in a; NULL on OOM). */
+char *op_token_fam_new(op_arena_t *a);
+
 /*
- * A new refresh token. With rt->fam NULL it starts a family (fam and exp
- * are set from the grant's lifetime); otherwise it continues rt's family
- * (a rotation). The record goes to namespace "rt", TTL = min(lifetime
- * left, max idle), indexes sub, cid and fam. OP_EDENIED (invalid_grant)
- * when the family's lifetime is over.
+ * A new refresh token of family rt->fam. When starts, it starts the
+ * family (rt->exp is set from the grant's lifetime); otherwise it
+ * continues it (a rotation). The record goes to namespace "rt", TTL =
+ * min(lifetime left, max idle), indexes sub, cid and fam. OP_EDENIED
+ * (invalid_grant) when the family's lifetime is over.
  */
-int op_token_rt_mint(int64_t now, op_token_refresh_t *rt, op_arena_t *a, op_token_minted_t *out,
-                     op_err_t *err);
+int op_token_rt_mint(int64_t now, bool starts, op_token_refresh_t *rt, op_arena_t *a,
+                     op_token_minted_t *out, op_err_t *err);
 
 /* The record of rt under key (an existing token whose idle time starts
  * again), same TTL rule and indexes; OP_EDENIED as above. */
@@ -168,14 +198,11 @@ int op_token_rt_record(int64_t now, const op_token_refresh_t *rt, const char *ke
 int op_token_rt_read(op_arena_t *a, const char *json, size_t len, const op_config_t *cfg,
                      op_token_refresh_t *out, op_err_t *err);
 
-/* The "rt-used" record of a rotated-out token: {"fam"}, kept as long as
- * its family may live (else its max idle time, else without TTL). */
-int op_token_rt_used_record(int64_t now, const op_token_refresh_t *rt, const char *key,
-                            op_arena_t *a, op_store_rec_t *out, op_err_t *err);
-
-/* The family named by an "rt-used" record. */
-int op_token_rt_used_read(op_arena_t *a, const char *json, size_t len, const char **fam,
-                          op_err_t *err);
+/* The "rt-used" record of a rotated-out token (op_token_used_record),
+ * kept as long as its family may live (else its max idle time, else
+ * without TTL). */
+int op_token_rt_used_record(int64_t now, const op_token_refresh_t *rt, int64_t atl_s,
+                            const char *key, op_arena_t *a, op_store_rec_t *out, op_err_t *err);
 
 /* ---- authorisation codes ------------------------------------------------- */
 
@@ -207,21 +234,40 @@ int op_token_code_read(op_arena_t *a, const char *json, size_t len, const op_con
  */
 int op_token_pkce_check(const char *cc, const char *ccm, const char *verifier, op_err_t *err);
 
-/* What a code issued ("code-used", under the code's key): the keys of
- * the identifier access token and the refresh token (either may be NULL)
- * and the refresh token's family, revoked if the code comes back. */
-int op_token_code_used_record(const char *code_key, const char *at_key, const char *rt_key,
-                              const char *fam, int64_t ttl_s, op_arena_t *a, op_store_rec_t *out,
-                              op_err_t *err);
+/* ---- used markers and revocations ----------------------------------------- */
 
-typedef struct op_token_code_used {
-    op_strs_t at;    /* keys of "at" records */
-    op_strs_t rt;    /* keys of "rt" records */
-    const char *fam; /* NULL: none */
-} op_token_code_used_t;
+/* A used marker: the family a single-use value ("code-used": a code,
+ * "rt-used": a rotated-out refresh token) started or belonged to, and
+ * the lifetime of that family's access tokens (0: not known yet). Coming
+ * back, the value revokes the family (RFC 6749 §4.1.2, Security BCP
+ * §4.14.2). */
+typedef struct op_token_used {
+    const char *fam;
+    int64_t atl_s;
+} op_token_used_t;
 
-int op_token_code_used_read(op_arena_t *a, const char *json, size_t len, op_token_code_used_t *out,
-                            op_err_t *err);
+/* The marker record (ns, key) with its TTL (0: none). */
+int op_token_used_record(const char *ns, const char *key, const op_token_used_t *used,
+                         int64_t ttl_s, op_arena_t *a, op_store_rec_t *out, op_err_t *err);
+/* Parse a marker record. OP_EINVAL when malformed. */
+int op_token_used_read(op_arena_t *a, const char *json, size_t len, op_token_used_t *out,
+                       op_err_t *err);
+
+/* cb(status, arg) of a revocation: OP_OK, or the first store failure
+ * (then logged; the revocation may be incomplete). */
+typedef void (*op_token_revoke_cb)(int status, void *arg);
+
+/*
+ * Revoke family fam (core/op_token_revoke.c): write its revocation record
+ * (namespace "revoked", key fam) - every token of the family is refused
+ * and no new one stored while it lasts: the lifetime of the family's
+ * access tokens (atl_s, 0: unknown, then OP_TOKEN_AT_LIFETIME_MAX) plus
+ * OP_TOKEN_REVOKED_SLACK_S - then delete the family's stored tokens
+ * ("rt" and "at" records in index ("fam", fam)). cb runs exactly once,
+ * from the loop. fam and req_id (for the logs; may be NULL) are copied.
+ */
+void op_token_revoke_family(op_store_t *store, const char *fam, int64_t atl_s, const char *req_id,
+                            op_token_revoke_cb cb, void *arg);
 
 /* ---- claims ----------------------------------------------------------------- */
 

@@ -7,12 +7,23 @@
  * One flow per request. The client is authenticated first
  * (core/op_client_auth.c); the grant is then taken from the store, checked,
  * the claims the new tokens carry are fetched, the tokens minted
- * (core/op_token.c) and their records written in parallel before the
+ * (core/op_token.c) and their records written in one batch before the
  * answer goes out. Store round trips, one step at a time:
- *   code:    take code -> write at/rt/code-used (parallel)
- *   refresh: get rt [-> delete it, when rotating] -> write at/rt/rt-used
- * A replayed code revokes what it issued (RFC 6749 §4.1.2, §10.5); a
- * rotated-out refresh token presented again revokes its whole family.
+ *   code:    take the code and write its used marker -> write at/rt/code-used
+ *   refresh: get rt [-> delete it and write its used marker, when rotating]
+ *            [-> write at/rt]
+ *
+ * Single use and its detection are one atomic batch: the code (or the
+ * rotating refresh token) goes and its used marker, naming the family of
+ * tokens the exchange starts or continues, comes in the same step. So a
+ * second use finds the marker even while the first exchange is still
+ * running, and revokes the family (RFC 6749 §4.1.2, §10.5; Security BCP
+ * §4.14.2): its "revoked" record first, then its stored tokens. The
+ * first exchange's final batch checks that record before it writes, so no
+ * successor is stored into a family revoked meanwhile: it answers
+ * invalid_grant. Once the grant is taken, the request deadline stops
+ * (op_http_req_commit): the exchange finishes and answers, and never
+ * leaves tokens stored that nobody received.
  *
  * Every answer has Cache-Control: no-store and Pragma: no-cache (§5.1);
  * errors are the JSON of §5.2, invalid_client with a 401 and a Basic
@@ -28,28 +39,34 @@
 #define OP_TOKEN_ENDPOINT_MAX_BODY 50000      /* reference §1.1: token request cap */
 #define OP_TOKEN_ENDPOINT_ARENA    (1u << 20) /* per request */
 #define OP_TOKEN_ENDPOINT_USED_TTL 86400      /* code-used without a refresh token lifetime */
+#define OP_TOKEN_ENDPOINT_OPS      4          /* ops of the batch that takes a grant */
 
 typedef enum {
-    TE_PARSE,      /* form, grant_type */
-    TE_AUTH,       /* client authentication, grant parameters, first store op */
-    TE_CODE,       /* the code taken: check it */
-    TE_CODE_USED,  /* the code was gone: what did it issue? */
-    TE_RT,         /* the refresh token read: check it */
-    TE_RT_TAKEN,   /* a rotating refresh token deleted (single use) */
-    TE_RT_USED,    /* the refresh token was gone: rotated out? */
-    TE_REVOKE,     /* revocations done (and a family listed) */
-    TE_REVOKE_FAM, /* the family's tokens deleted */
-    TE_CLAIMS,     /* fetch the claims the tokens carry */
-    TE_MINT,       /* mint, start the writes */
-    TE_REPLY,      /* the writes done: answer */
-    TE_ERROR,      /* answer f->err */
+    TE_PARSE,    /* form, grant_type */
+    TE_AUTH,     /* client authentication, grant parameters, first store op */
+    TE_CODE,     /* the code taken (or found used): check it */
+    TE_RT,       /* the refresh token read: check it */
+    TE_RT_TAKEN, /* a rotating refresh token deleted (single use) */
+    TE_RT_USED,  /* the refresh token was gone: rotated out? */
+    TE_REVOKED,  /* the family revoked (a replay or a reuse) */
+    TE_CLAIMS,   /* fetch the claims the tokens carry */
+    TE_MINT,     /* mint, start the writes */
+    TE_REPLY,    /* the writes done: answer */
+    TE_ERROR,    /* answer f->err */
     TE_MAX
 } op_token_endpoint_state_t;
 
 static const char *const op_token_endpoint_states[TE_MAX] = {
-    "parse",  "auth",       "code",   "code_used", "rt",    "rt_taken", "rt_used",
-    "revoke", "revoke_fam", "claims", "mint",      "reply", "error",
+    "parse",   "auth",   "code", "rt",    "rt_taken", "rt_used",
+    "revoked", "claims", "mint", "reply", "error",
 };
+
+/* One op's outcome of a batch, its value copied. */
+typedef struct op_token_endpoint_res {
+    int st;
+    const char *val;
+    size_t len;
+} op_token_endpoint_res_t;
 
 typedef struct op_token_endpoint {
     op_server_t *srv;
@@ -63,14 +80,14 @@ typedef struct op_token_endpoint {
     const char *val; /* its value, copied */
     size_t val_len;
 
-    /* parallel store operations */
-    int pending;
-    int batch_st;       /* the revocations' outcome */
+    /* the last batch */
+    int batch_st;
+    op_token_endpoint_res_t res[OP_TOKEN_ENDPOINT_OPS];
     op_writes_t writes; /* the minted tokens' records */
-    op_strs_t fam_keys; /* keys listed by an index op */
 
     /* the grant being exchanged */
-    char key[65]; /* sha256hex of the code or refresh token */
+    char key[65];    /* sha256hex of the code or refresh token */
+    const char *fam; /* the family a code starts */
     op_token_code_t code;
     op_token_refresh_t rt;
     op_grant_t grant; /* what the new tokens carry (scope may be narrowed) */
@@ -107,6 +124,26 @@ static void op_token_endpoint_store_failed(op_flow_t *f, int status, const char 
     op_flow_set_state(f, TE_ERROR);
 }
 
+/* The family the new tokens belong to. */
+static const char *op_token_endpoint_fam(const op_token_endpoint_t *te)
+{
+    return te->refresh ? te->rt.fam : te->fam;
+}
+
+/* The grant is about to be consumed: from here the exchange finishes and
+ * answers, so the request deadline stops. False (and TE_ERROR) when the
+ * deadline already answered: then nothing is consumed. */
+static bool op_token_endpoint_commit(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    if (op_http_req_commit(te->req))
+        return true;
+    OP_TOKEN_ENDPOINT_FAIL(f, OP_ETIMEDOUT, "temporarily_unavailable", 503,
+                           "the request took too long");
+    return false;
+}
+
 /* ---- store operations ------------------------------------------------------- */
 
 /* Completion of a single operation: keep its status and a copy of its
@@ -128,85 +165,71 @@ static void op_token_endpoint_on_store(int status, const op_store_res_t *res, vo
     op_flow_resume(f);
 }
 
-/* One member of a batch done: the flow goes on when the last one is. */
-static void op_token_endpoint_batch_done(op_flow_t *f, int status)
-{
-    op_token_endpoint_t *te = f->ctx;
-
-    if (status != OP_OK && status != OP_ENOTFOUND && te->batch_st == OP_OK)
-        te->batch_st = status;
-    if (--te->pending > 0)
-        op_flow_release(f);
-    else
-        op_flow_resume(f);
-}
-
-static void op_token_endpoint_on_batch(int status, const op_store_res_t *res, void *arg)
-{
-    OP_UNUSED(res);
-    op_token_endpoint_batch_done(arg, status);
-}
-
-/* An index listing in a batch: keep the keys it found. */
-static void op_token_endpoint_on_index(int status, const op_store_res_t *res, void *arg)
+/* Completion of a batch: keep each op's status and a copy of its value. */
+static void op_token_endpoint_on_batch(int status, const op_store_batch_res_t *results, size_t n,
+                                       void *arg)
 {
     op_flow_t *f = arg;
     op_token_endpoint_t *te = f->ctx;
 
-    for (size_t i = 0; status == OP_OK && i < res->nkeys; i++) {
-        char *k = op_arena_strndup(f->arena, res->keys[i].ptr, res->keys[i].len);
-        if (k == NULL || op_strs_add(f->arena, &te->fam_keys, k) != OP_OK)
-            status = OP_ENOMEM;
+    te->batch_st = status;
+    for (size_t i = 0; i < n && i < OP_TOKEN_ENDPOINT_OPS; i++) {
+        op_token_endpoint_res_t *r = &te->res[i];
+        r->st = results[i].status;
+        r->val = NULL;
+        r->len = results[i].res.value_len;
+        if (r->st == OP_OK && results[i].res.value != NULL &&
+            (r->val = op_arena_memdup(f->arena, results[i].res.value, r->len)) == NULL)
+            te->batch_st = OP_ENOMEM;
     }
-    op_token_endpoint_batch_done(f, status);
+    op_flow_resume(f);
 }
 
-static void op_token_endpoint_del(op_flow_t *f, const char *ns, const char *key)
-{
-    op_token_endpoint_t *te = f->ctx;
-
-    te->pending++;
-    op_flow_hold(f);
-    op_store_del(te->srv->store, ns, key, strlen(key), op_token_endpoint_on_batch, f);
-}
-
-/* Start a single operation (get or take) whose result the next state
- * reads. */
-static int op_token_endpoint_read(op_flow_t *f, bool take, const char *ns, int next)
+/* Run ops[0..n) as one batch (the store copies them) whose results the
+ * state next reads. */
+static int op_token_endpoint_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n, int next)
 {
     op_token_endpoint_t *te = f->ctx;
 
     op_flow_set_state(f, next);
     op_flow_hold(f);
-    if (take)
-        op_store_take(te->srv->store, ns, te->key, 64, op_token_endpoint_on_store, f);
-    else
-        op_store_get(te->srv->store, ns, te->key, 64, op_token_endpoint_on_store, f);
+    op_store_batch(te->srv->store, ops, n, op_token_endpoint_on_batch, f);
     return OP_AGAIN;
 }
 
-/*
- * Revoke: delete the listed records and list the family fam (NULL:
- * none) for TE_REVOKE to delete. The request ends with invalid_grant
- * whatever happens.
- */
-static int op_token_endpoint_revoke(op_flow_t *f, const op_strs_t *at, const op_strs_t *rt,
-                                    const char *fam)
+/* Start a single get whose result the next state reads. */
+static int op_token_endpoint_read(op_flow_t *f, const char *ns, int next)
 {
     op_token_endpoint_t *te = f->ctx;
 
-    op_flow_set_state(f, TE_REVOKE);
-    for (size_t i = 0; at != NULL && i < at->n; i++)
-        op_token_endpoint_del(f, OP_TOKEN_NS_AT, at->items[i]);
-    for (size_t i = 0; rt != NULL && i < rt->n; i++)
-        op_token_endpoint_del(f, OP_TOKEN_NS_RT, rt->items[i]);
-    if (fam != NULL) {
-        te->pending++;
-        op_flow_hold(f);
-        op_store_index(te->srv->store, OP_TOKEN_NS_RT, "fam", fam, strlen(fam), 0,
-                       op_token_endpoint_on_index, f);
-    }
-    return te->pending > 0 ? OP_AGAIN : OP_OK;
+    op_flow_set_state(f, next);
+    op_flow_hold(f);
+    op_store_get(te->srv->store, ns, te->key, 64, op_token_endpoint_on_store, f);
+    return OP_AGAIN;
+}
+
+/* The revocation logs its own failure; the answer is invalid_grant
+ * either way. */
+static void op_token_endpoint_on_revoked(int status, void *arg)
+{
+    OP_UNUSED(status);
+    op_flow_resume(arg);
+}
+
+/* Revoke family fam (its access tokens live atl_s, 0: unknown): see
+ * op_token_revoke_family. The request ends with invalid_grant whatever
+ * happens. */
+static int op_token_endpoint_revoke(op_flow_t *f, const char *fam, int64_t atl_s)
+{
+    op_token_endpoint_t *te = f->ctx;
+
+    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
+                 te->refresh ? "invalid, expired or revoked refresh token"
+                             : "invalid, expired or already used code");
+    op_flow_set_state(f, TE_REVOKED);
+    op_flow_hold(f);
+    op_token_revoke_family(te->srv->store, fam, atl_s, f->req_id, op_token_endpoint_on_revoked, f);
+    return OP_AGAIN;
 }
 
 /* ---- parsing and client authentication ---------------------------------------- */
@@ -247,6 +270,39 @@ static int op_token_endpoint_parse(op_flow_t *f)
     return OP_OK;
 }
 
+/*
+ * One batch takes the code and marks it used, naming the family this
+ * exchange starts (op_token_used_record; its access token lifetime comes
+ * with the final write, once the code is read), and reads the marker a
+ * previous use left: a replay is told from an unknown code in the same
+ * round trip. The marker is written only if the code was there.
+ */
+static int op_token_endpoint_take_code(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    op_token_used_t used = {NULL, 0};
+    op_store_rec_t marker;
+    const op_store_rec_t code = {.ns = OP_TOKEN_NS_CODE, .key = te->key, .key_len = 64};
+    const op_store_rec_t old = {.ns = OP_TOKEN_NS_CODE_USED, .key = te->key, .key_len = 64};
+
+    if ((used.fam = te->fam = op_token_fam_new(f->arena)) == NULL ||
+        op_token_used_record(OP_TOKEN_NS_CODE_USED, te->key, &used, OP_TOKEN_ENDPOINT_USED_TTL,
+                             f->arena, &marker, &f->err) != OP_OK) {
+        OP_ERR(&f->err, OP_ENOMEM, "out of memory");
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    if (!op_token_endpoint_commit(f))
+        return OP_OK;
+    const op_store_batch_op_t ops[] = {
+        {OP_STORE_BATCH_GET, old, 0},
+        {OP_STORE_BATCH_CHECK, code, OP_STORE_XX},
+        {OP_STORE_BATCH_TAKE, code, 0},
+        {OP_STORE_BATCH_PUT, marker, 0},
+    };
+    return op_token_endpoint_batch(f, ops, OP_NELEMS(ops), TE_CODE);
+}
+
 /* Authenticate the client, check the grant's parameters, start the first
  * store operation. */
 static int op_token_endpoint_auth(op_flow_t *f)
@@ -275,28 +331,64 @@ static int op_token_endpoint_auth(op_flow_t *f)
     }
     op_sha256_hex(secret, strlen(secret), te->key);
     if (te->refresh)
-        return op_token_endpoint_read(f, false, OP_TOKEN_NS_RT, TE_RT);
-    return op_token_endpoint_read(f, true, OP_TOKEN_NS_CODE, TE_CODE);
+        return op_token_endpoint_read(f, OP_TOKEN_NS_RT, TE_RT);
+    return op_token_endpoint_take_code(f);
 }
 
 /* ---- authorization_code ----------------------------------------------------------- */
 
-/* The code was taken: it must be this client's, for this redirect_uri
- * (RFC 6749 §4.1.3) and this code_verifier (RFC 7636 §4.6). */
+/* The code was gone: if a previous use left its marker, revoke the
+ * family it started (RFC 6749 §4.1.2). Either way the answer is
+ * invalid_grant. */
+static int op_token_endpoint_code_gone(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const op_token_endpoint_res_t *old = &te->res[0];
+    op_token_used_t used;
+    op_err_t e;
+
+    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
+                 "invalid, expired or already used code");
+    op_flow_set_state(f, TE_ERROR);
+    op_err_clear(&e);
+    if (old->st != OP_OK) {
+        if (old->st != OP_ENOTFOUND)
+            op_log_warn(f->req_id, "token: cannot check for a code replay: storage %s",
+                        op_status_name(old->st));
+        return OP_OK;
+    }
+    if (op_token_used_read(f->arena, old->val, old->len, &used, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt code-used record: %s", e.description);
+        return OP_OK;
+    }
+    op_log_warn(f->req_id, "token: code replayed by client %s: revoking family %s",
+                te->client->client_id, used.fam);
+    return op_token_endpoint_revoke(f, used.fam, used.atl_s);
+}
+
+/* The code was taken (and marked used): it must be this client's, for
+ * this redirect_uri (RFC 6749 §4.1.3) and this code_verifier (RFC 7636
+ * §4.6). */
 static int op_token_endpoint_code(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
+    const op_token_endpoint_res_t *taken = &te->res[2];
     const op_config_t *cfg = te->srv->cfg;
     op_err_t e;
 
-    if (te->st == OP_ENOTFOUND)
-        return op_token_endpoint_read(f, false, OP_TOKEN_NS_CODE_USED, TE_CODE_USED);
-    if (te->st != OP_OK) {
-        op_token_endpoint_store_failed(f, te->st, "read the code");
+    if (te->batch_st != OP_OK) {
+        op_token_endpoint_store_failed(f, te->batch_st, "take the code");
+        return OP_OK;
+    }
+    if (te->res[1].st == OP_ECONFLICT)
+        return op_token_endpoint_code_gone(f);
+    if (taken->st != OP_OK || te->res[3].st != OP_OK) {
+        op_token_endpoint_store_failed(f, taken->st != OP_OK ? taken->st : te->res[3].st,
+                                       "take the code");
         return OP_OK;
     }
     op_err_clear(&e);
-    if (op_token_code_read(f->arena, te->val, te->val_len, cfg, &te->code, &e) != OP_OK) {
+    if (op_token_code_read(f->arena, taken->val, taken->len, cfg, &te->code, &e) != OP_OK) {
         op_log_error(f->req_id, "token: corrupt code record: %s", e.description);
         OP_ERR(&f->err, OP_ERROR, "corrupt code record");
         op_flow_set_state(f, TE_ERROR);
@@ -318,34 +410,6 @@ static int op_token_endpoint_code(op_flow_t *f)
         op_flow_set_state(f, TE_CLAIMS);
     }
     return OP_OK;
-}
-
-/* The code was not there: if it was used before, revoke what it issued
- * (RFC 6749 §4.1.2). Either way the answer is invalid_grant. */
-static int op_token_endpoint_code_used(op_flow_t *f)
-{
-    op_token_endpoint_t *te = f->ctx;
-    op_token_code_used_t used;
-    op_err_t e;
-
-    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
-                 "invalid, expired or already used code");
-    op_err_clear(&e);
-    if (te->st != OP_OK) {
-        if (te->st != OP_ENOTFOUND)
-            op_log_warn(f->req_id, "token: cannot check for a code replay: storage %s",
-                        op_status_name(te->st));
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    if (op_token_code_used_read(f->arena, te->val, te->val_len, &used, &e) != OP_OK) {
-        op_log_error(f->req_id, "token: corrupt code-used record: %s", e.description);
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    op_log_warn(f->req_id, "token: code replayed by client %s: revoking what it issued",
-                te->client->client_id);
-    return op_token_endpoint_revoke(f, &used.at, &used.rt, used.fam);
 }
 
 /* ---- refresh_token ----------------------------------------------------------------- */
@@ -372,6 +436,33 @@ static int op_token_endpoint_scope(op_flow_t *f)
     return OP_OK;
 }
 
+/*
+ * Rotation: the old token is single-use. One batch deletes it and writes
+ * its rt-used marker, only if it is still there: whoever runs it first
+ * wins, and a second use - read before or after - is a reuse.
+ */
+static int op_token_endpoint_take_rt(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    int64_t atl = op_token_at_lifetime(te->srv->cfg, &te->rt.grant);
+    const op_store_rec_t rt = {.ns = OP_TOKEN_NS_RT, .key = te->key, .key_len = 64};
+    op_store_rec_t marker;
+
+    if (op_token_rt_used_record(op_loop_epoch(), &te->rt, atl, te->key, f->arena, &marker,
+                                &f->err) != OP_OK) {
+        op_flow_set_state(f, TE_ERROR);
+        return OP_OK;
+    }
+    if (!op_token_endpoint_commit(f))
+        return OP_OK;
+    const op_store_batch_op_t ops[] = {
+        {OP_STORE_BATCH_CHECK, rt, OP_STORE_XX},
+        {OP_STORE_BATCH_DEL, rt, 0},
+        {OP_STORE_BATCH_PUT, marker, 0},
+    };
+    return op_token_endpoint_batch(f, ops, OP_NELEMS(ops), TE_RT_TAKEN);
+}
+
 static int op_token_endpoint_rt(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
@@ -379,7 +470,7 @@ static int op_token_endpoint_rt(op_flow_t *f)
     op_err_t e;
 
     if (te->st == OP_ENOTFOUND)
-        return op_token_endpoint_read(f, false, OP_TOKEN_NS_RT_USED, TE_RT_USED);
+        return op_token_endpoint_read(f, OP_TOKEN_NS_RT_USED, TE_RT_USED);
     if (te->st != OP_OK) {
         op_token_endpoint_store_failed(f, te->st, "read the refresh token");
         return OP_OK;
@@ -408,33 +499,30 @@ static int op_token_endpoint_rt(op_flow_t *f)
         op_flow_set_state(f, TE_CLAIMS);
         return OP_OK;
     }
-    /* Rotation: the old token is single-use; whoever deletes it first
-     * wins, a concurrent second use counts as a reuse. (Its family
-     * revocation lists the family when it runs: a successor the winner
-     * writes after that survives, until its own reuse.) */
-    op_flow_set_state(f, TE_RT_TAKEN);
-    op_flow_hold(f);
-    op_store_del(te->srv->store, OP_TOKEN_NS_RT, te->key, 64, op_token_endpoint_on_store, f);
-    return OP_AGAIN;
+    return op_token_endpoint_take_rt(f);
 }
 
 static int op_token_endpoint_rt_taken(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
 
-    if (te->st == OP_OK) {
-        op_flow_set_state(f, TE_CLAIMS);
+    if (te->batch_st == OP_OK && te->res[0].st == OP_ECONFLICT) {
+        /* Used while we held it (Security BCP §4.14.2): the other
+         * exchange is still running or done; its family goes. */
+        op_log_warn(f->req_id, "token: refresh token of client %s used twice: revoking family %s",
+                    te->client->client_id, te->rt.fam);
+        return op_token_endpoint_revoke(f, te->rt.fam,
+                                        op_token_at_lifetime(te->srv->cfg, &te->rt.grant));
+    }
+    int st = te->batch_st != OP_OK    ? te->batch_st
+             : te->res[1].st != OP_OK ? te->res[1].st
+                                      : te->res[2].st;
+    if (st != OP_OK) {
+        op_token_endpoint_store_failed(f, st, "rotate the refresh token");
         return OP_OK;
     }
-    if (te->st != OP_ENOTFOUND) {
-        op_token_endpoint_store_failed(f, te->st, "rotate the refresh token");
-        return OP_OK;
-    }
-    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
-                 "invalid, expired or revoked refresh token");
-    op_log_warn(f->req_id, "token: refresh token of client %s used twice: revoking its family",
-                te->client->client_id);
-    return op_token_endpoint_revoke(f, NULL, NULL, te->rt.fam);
+    op_flow_set_state(f, TE_CLAIMS);
+    return OP_OK;
 }
 
 /* The refresh token was not there: a rotated-out one revokes its family
@@ -442,7 +530,7 @@ static int op_token_endpoint_rt_taken(op_flow_t *f)
 static int op_token_endpoint_rt_used(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
-    const char *fam = NULL;
+    op_token_used_t used;
     op_err_t e;
 
     OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
@@ -455,7 +543,7 @@ static int op_token_endpoint_rt_used(op_flow_t *f)
         op_flow_set_state(f, TE_ERROR);
         return OP_OK;
     }
-    if (op_token_rt_used_read(f->arena, te->val, te->val_len, &fam, &e) != OP_OK) {
+    if (op_token_used_read(f->arena, te->val, te->val_len, &used, &e) != OP_OK) {
         op_log_error(f->req_id, "token: corrupt rt-used record: %s", e.description);
         op_flow_set_state(f, TE_ERROR);
         return OP_OK;
@@ -463,26 +551,8 @@ static int op_token_endpoint_rt_used(op_flow_t *f)
     op_log_warn(f->req_id,
                 "token: rotated-out refresh token presented by client %s: revoking "
                 "family %s",
-                te->client->client_id, fam);
-    return op_token_endpoint_revoke(f, NULL, NULL, fam);
-}
-
-/* The first revocation round is done: delete the family it listed. */
-static int op_token_endpoint_revoked(op_flow_t *f)
-{
-    op_token_endpoint_t *te = f->ctx;
-
-    if (te->batch_st != OP_OK)
-        op_log_error(f->req_id, "token: revocation incomplete: storage %s",
-                     op_status_name(te->batch_st));
-    if (f->state == TE_REVOKE_FAM || te->fam_keys.n == 0) {
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    op_flow_set_state(f, TE_REVOKE_FAM);
-    for (size_t i = 0; i < te->fam_keys.n; i++)
-        op_token_endpoint_del(f, OP_TOKEN_NS_RT, te->fam_keys.items[i]);
-    return OP_AGAIN;
+                te->client->client_id, used.fam);
+    return op_token_endpoint_revoke(f, used.fam, used.atl_s);
 }
 
 /* ---- claims, minting, answer ----------------------------------------------------------- */
@@ -534,8 +604,9 @@ static int op_token_endpoint_claims(op_flow_t *f)
     return OP_AGAIN;
 }
 
-/* The refresh token a code issues (a new family), or that replaces a
- * rotating one (same family, same end). OP_DECLINED when none. */
+/* The refresh token a code issues (it starts the code's family), or that
+ * replaces a rotating one (same family, same end). OP_DECLINED when
+ * none. */
 static int op_token_endpoint_mint_rt(op_flow_t *f, int64_t now)
 {
     op_token_endpoint_t *te = f->ctx;
@@ -550,29 +621,31 @@ static int op_token_endpoint_mint_rt(op_flow_t *f, int64_t now)
     } else {
         te->rt_next.grant = te->grant;
         te->rt_next.authn = *te->authn;
+        te->rt_next.fam = te->fam;
     }
     te->rt_issued = true;
-    return op_token_rt_mint(now, &te->rt_next, f->arena, &te->rt_out, &f->err);
+    return op_token_rt_mint(now, !te->refresh, &te->rt_next, f->arena, &te->rt_out, &f->err);
 }
 
-/* The records to write besides the new tokens': code-used, rt-used, or
- * the refreshed idle time of a refresh token that does not rotate. */
+/* The record to write besides the new tokens': the code-used marker
+ * again, now with the access token lifetime and kept as long as what the
+ * code issued may live; or the refreshed idle time of a refresh token
+ * that does not rotate. (A rotated-out token's marker was written with
+ * its deletion.) */
 static int op_token_endpoint_bookkeeping(op_flow_t *f, int64_t now, op_store_rec_t *rec)
 {
     op_token_endpoint_t *te = f->ctx;
 
     if (!te->refresh) {
+        const op_token_used_t used = {te->fam, te->at_out.lifetime_s};
         int64_t ttl = te->rt_issued && te->rt_next.exp > 0 ? te->rt_next.exp - now
                                                            : OP_TOKEN_ENDPOINT_USED_TTL;
         if (ttl < te->at_out.lifetime_s)
             ttl = te->at_out.lifetime_s;
-        return op_token_code_used_record(
-            te->key, te->at_out.key, te->rt_issued ? te->rt_out.key : NULL,
-            te->rt_issued ? te->rt_next.fam : NULL, ttl, f->arena, rec, &f->err);
+        return op_token_used_record(OP_TOKEN_NS_CODE_USED, te->key, &used, ttl, f->arena, rec,
+                                    &f->err);
     }
-    if (te->rt_issued)
-        return op_token_rt_used_record(now, &te->rt, te->key, f->arena, rec, &f->err);
-    if (te->rt.grant.rt_max_idle_s > 0)
+    if (!te->rt_issued && te->rt.grant.rt_max_idle_s > 0)
         return op_token_rt_record(now, &te->rt, te->key, f->arena, rec, &f->err);
     return OP_DECLINED;
 }
@@ -582,8 +655,8 @@ static int op_token_endpoint_bookkeeping(op_flow_t *f, int64_t now, op_store_rec
 static int op_token_endpoint_mint_all(op_flow_t *f, const op_token_ctx_t *ctx)
 {
     op_token_endpoint_t *te = f->ctx;
-    int rc = op_token_at_mint(ctx, &te->grant, te->authn->sid, te->claims, f->arena, &te->at_out,
-                              &f->err);
+    int rc = op_token_at_mint(ctx, &te->grant, te->authn->sid, op_token_endpoint_fam(te),
+                              te->claims, f->arena, &te->at_out, &f->err);
 
     if (rc != OP_OK)
         return rc;
@@ -628,8 +701,12 @@ static int op_token_endpoint_mint(op_flow_t *f)
         op_flow_set_state(f, TE_ERROR);
         return OP_OK;
     }
-    /* Every record in one batch (one round trip); the answer waits for it. */
+    /* Every record in one batch (one round trip), written only if the
+     * family was not revoked meanwhile; the answer waits for it. */
     op_flow_set_state(f, TE_REPLY);
+    if (te->nrecs > 0)
+        op_writes_check(&te->writes, OP_TOKEN_NS_REVOKED, op_token_endpoint_fam(te), OP_STORE_NX,
+                        NULL, 0);
     for (size_t i = 0; i < te->nrecs; i++)
         op_writes_put(&te->writes, &te->recs[i], te->rec_flags[i]);
     return op_writes_flush(&te->writes, te->srv->store, f) ? OP_AGAIN : OP_OK;
@@ -642,6 +719,15 @@ static int op_token_endpoint_reply(op_flow_t *f)
     const char *body = NULL;
     size_t len = 0;
 
+    if (te->writes.status == OP_ECONFLICT) {
+        op_log_warn(f->req_id,
+                    "token: family %s revoked while client %s exchanged a grant of it: nothing "
+                    "issued",
+                    op_token_endpoint_fam(te), te->client->client_id);
+        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the grant was revoked (a replayed code or a reused "
+                                       "refresh token)");
+        return OP_OK;
+    }
     if (te->writes.status != OP_OK) {
         op_token_endpoint_store_failed(f, te->writes.status, "store the tokens");
         return OP_OK;
@@ -696,23 +782,19 @@ static int op_token_endpoint_step(op_flow_t *f)
         return op_token_endpoint_auth(f);
     case TE_CODE:
         return op_token_endpoint_code(f);
-    case TE_CODE_USED:
-        return op_token_endpoint_code_used(f);
     case TE_RT:
         return op_token_endpoint_rt(f);
     case TE_RT_TAKEN:
         return op_token_endpoint_rt_taken(f);
     case TE_RT_USED:
         return op_token_endpoint_rt_used(f);
-    case TE_REVOKE:
-    case TE_REVOKE_FAM:
-        return op_token_endpoint_revoked(f);
     case TE_CLAIMS:
         return op_token_endpoint_claims(f);
     case TE_MINT:
         return op_token_endpoint_mint(f);
     case TE_REPLY:
         return op_token_endpoint_reply(f);
+    case TE_REVOKED: /* invalid_grant; an incomplete revocation was logged */
     case TE_ERROR:
     case TE_MAX:
         break;

@@ -324,13 +324,13 @@ static void test_at_jwt(void)
 
     config(&cfg);
     grant(a, &cfg, &g);
-    strs(a, &g.atc, "email_verified iss");
+    strs(a, &g.atc, "email_verified iss fam");
     g.uip = json(a, "{\"nickname\":\"al\"}");
     op_token_ctx_t ctx = {&cfg, set, NOW};
-    const op_json_t *claims =
-        json(a, "{\"email_verified\":true,\"iss\":\"evil\",\"name\":\"not asked\"}");
+    const op_json_t *claims = json(a, "{\"email_verified\":true,\"iss\":\"evil\",\"fam\":\"evil\","
+                                      "\"name\":\"not asked\"}");
     op_err_clear(&err);
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", claims, a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", "fam-1", claims, a, &m, &err), OP_OK);
     OP_CHECK(m.rec.ns == NULL);
     OP_CHECK(m.key == NULL);
     OP_CHECK_INT(m.lifetime_s, 600);
@@ -346,6 +346,7 @@ static void test_at_jwt(void)
     OP_CHECK_STR(op_json_get_str(c, "scope"), "openid profile email");
     OP_CHECK_INT(strlen(op_json_get_str(c, "jti")), 22);
     OP_CHECK_STR(op_json_get_str(c, "sid"), "sid-1");
+    OP_CHECK_STR(op_json_get_str(c, "fam"), "fam-1"); /* ours, not the source's */
     OP_CHECK(op_json_get(c, "clm")->u.arr.n == 2);
     OP_CHECK(op_json_get(c, "cll")->u.arr.n == 2);
     OP_CHECK_STR(op_json_get_str(op_json_get(c, "uip"), "nickname"), "al");
@@ -357,13 +358,14 @@ static void test_at_jwt(void)
      * grant's lifetime. */
     strs(a, &g.aud, "https://api.example.com");
     g.at_lifetime_s = 60;
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, NULL, a, &m, &err), OP_OK);
     c = claims_of(set, a, m.token, NULL, NULL);
     OP_CHECK_STR(op_json_get_str(c, "aud"), "https://api.example.com");
     OP_CHECK_INT(int_of(c, "exp"), NOW + 60);
     OP_CHECK(op_json_get(c, "sid") == NULL);
+    OP_CHECK(op_json_get(c, "fam") == NULL);
     strs(a, &g.aud, "https://a.example.com https://b.example.com");
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, NULL, a, &m, &err), OP_OK);
     c = claims_of(set, a, m.token, NULL, NULL);
     OP_CHECK(op_json_get(c, "aud")->u.arr.n == 2);
     op_arena_free(a);
@@ -387,8 +389,8 @@ static void test_at_identifier(void)
     g.at_encoding = OP_AT_IDENTIFIER;
     op_token_ctx_t ctx = {&cfg, set, NOW};
     op_err_clear(&err);
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, a, &m, &err), OP_OK);
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, a, &m2, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, NULL, a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, NULL, a, &m2, &err), OP_OK);
     OP_CHECK_INT(strlen(m.token), 43);
     OP_CHECK(strcmp(m.token, m2.token) != 0);
     op_sha256_hex(m.token, strlen(m.token), hex);
@@ -403,6 +405,11 @@ static void test_at_identifier(void)
     OP_CHECK_STR(m.rec.indexes[1].name, "cid");
     OP_CHECK_STR(m.rec.indexes[1].value, "client-1");
     OP_CHECK(memmem(m.rec.value, m.rec.value_len, m.token, strlen(m.token)) == NULL);
+    /* Of a family: indexed by it too, so revoking the family finds it. */
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", "fam-1", NULL, a, &m2, &err), OP_OK);
+    OP_CHECK_INT(m2.rec.nindexes, 3);
+    OP_CHECK_STR(m2.rec.indexes[2].name, "fam");
+    OP_CHECK_STR(m2.rec.indexes[2].value, "fam-1");
     const op_json_t *v = json(a, op_arena_strndup(a, m.rec.value, m.rec.value_len));
     OP_CHECK_STR(op_json_get_str(v, "sub"), "alice");
     OP_CHECK_STR(op_json_get_str(v, "sid"), "sid-1");
@@ -422,6 +429,7 @@ typedef struct fx {
     op_arena_t *a;
     op_config_t cfg;
     int store_status;
+    int64_t ttl_ms;
 } fx_t;
 
 static void on_store_open(int status, op_store_t *store, const op_err_t *err, void *arg)
@@ -554,7 +562,7 @@ static void test_check_jwt(void)
     strs(fx.a, &g.aud, "https://api.example.com");
     op_token_ctx_t ctx = {&fx.cfg, fx.set, NOW};
     op_err_clear(&err);
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, fx.a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, NULL, fx.a, &m, &err), OP_OK);
     uint64_t ops = store_ops(&fx);
     check(&fx, &fx.cfg, NOW, m.token, &c);
     OP_CHECK_INT(c.status, OP_OK);
@@ -595,7 +603,7 @@ static void test_check_jwt_rejected(void)
     grant(fx.a, &fx.cfg, &g);
     op_token_ctx_t ctx = {&fx.cfg, fx.set, NOW};
     op_err_clear(&err);
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, fx.a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, NULL, fx.a, &m, &err), OP_OK);
     const char *payload_b64 = strchr(m.token, '.') + 1;
     size_t plen = (size_t)(strchr(payload_b64, '.') - payload_b64);
     uint8_t *payload = op_arena_alloc(fx.a, plen);
@@ -674,7 +682,7 @@ static void test_check_identifier(void)
     g.uip = json(fx.a, "{\"nickname\":\"al\"}");
     op_token_ctx_t ctx = {&fx.cfg, fx.set, NOW};
     op_err_clear(&err);
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, fx.a, &m, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, NULL, fx.a, &m, &err), OP_OK);
     put(&fx, &m.rec);
     uint64_t ops = store_ops(&fx);
     check(&fx, &fx.cfg, NOW, m.token, &c);
@@ -703,6 +711,90 @@ static void test_check_identifier(void)
     fx_free(&fx);
 }
 
+static void on_revoked(int status, void *arg)
+{
+    fx_t *fx = arg;
+
+    fx->store_status = status;
+    op_loop_stop(fx->loop);
+}
+
+static void revoke_family(fx_t *fx, const char *fam, int64_t atl_s)
+{
+    fx->store_status = OP_ERROR;
+    op_token_revoke_family(fx->store, fam, atl_s, "r-test", on_revoked, fx);
+    OP_CHECK_INT(op_loop_run(fx->loop), OP_OK);
+    OP_CHECK_INT(fx->store_status, OP_OK);
+}
+
+static void on_get_ttl(int status, const op_store_res_t *res, void *arg)
+{
+    fx_t *fx = arg;
+
+    fx->store_status = status;
+    fx->ttl_ms = res->ttl_ms;
+    op_loop_stop(fx->loop);
+}
+
+/* Status (and fx->ttl_ms) of a get of (ns, key). */
+static int lookup(fx_t *fx, const char *ns, const char *key)
+{
+    op_store_get(fx->store, ns, key, strlen(key), on_get_ttl, fx);
+    OP_CHECK_INT(op_loop_run(fx->loop), OP_OK);
+    return fx->store_status;
+}
+
+/* RFC 6749 §4.1.2, §10.5 and Security BCP §4.14.2: revoking a family
+ * (a replayed code, a reused refresh token) refuses its self-contained
+ * access tokens - there is nothing to delete - for as long as they live
+ * (its revocation record, one store read per check), deletes its stored
+ * identifiers and refresh tokens, and leaves other families alone. */
+static void test_check_revoked_family(void)
+{
+    fx_t fx;
+    op_grant_t g;
+    op_token_minted_t jwt, other, ident, rtm;
+    op_token_refresh_t rt = {0};
+    checked_t c;
+    op_err_t err;
+
+    fx_init(&fx);
+    grant(fx.a, &fx.cfg, &g);
+    op_token_ctx_t ctx = {&fx.cfg, fx.set, NOW};
+    op_err_clear(&err);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, "fam-1", NULL, fx.a, &jwt, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, "fam-2", NULL, fx.a, &other, &err), OP_OK);
+    g.at_encoding = OP_AT_IDENTIFIER;
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, "fam-1", NULL, fx.a, &ident, &err), OP_OK);
+    put(&fx, &ident.rec);
+    rt.grant = g;
+    rt.fam = "fam-1";
+    OP_CHECK_INT(op_token_rt_mint(NOW, true, &rt, fx.a, &rtm, &err), OP_OK);
+    put(&fx, &rtm.rec);
+
+    uint64_t ops = store_ops(&fx);
+    check(&fx, &fx.cfg, NOW, jwt.token, &c);
+    OP_CHECK_INT(c.status, OP_OK);
+    OP_CHECK_STR(c.at.fam, "fam-1");
+    OP_CHECK_INT(store_ops(&fx), ops + 1); /* the revocation record, absent */
+
+    revoke_family(&fx, "fam-1", 600);
+    check_invalid(&fx, &fx.cfg, NOW, jwt.token);
+    check_invalid(&fx, &fx.cfg, NOW, ident.token);
+    OP_CHECK_INT(lookup(&fx, OP_TOKEN_NS_RT, rtm.key), OP_ENOTFOUND);
+    check(&fx, &fx.cfg, NOW, other.token, &c);
+    OP_CHECK_INT(c.status, OP_OK);
+    /* The record lasts as long as the family's access tokens, plus the
+     * time an exchange of the family may still be running. */
+    OP_CHECK_INT(lookup(&fx, OP_TOKEN_NS_REVOKED, "fam-1"), OP_OK);
+    OP_CHECK(fx.ttl_ms > 600 * 1000 && fx.ttl_ms <= (600 + OP_TOKEN_REVOKED_SLACK_S) * 1000);
+    /* Their lifetime unknown: the longest an access token can have. */
+    revoke_family(&fx, "fam-3", 0);
+    OP_CHECK_INT(lookup(&fx, OP_TOKEN_NS_REVOKED, "fam-3"), OP_OK);
+    OP_CHECK(fx.ttl_ms > (int64_t)OP_TOKEN_AT_LIFETIME_MAX * 1000);
+    fx_free(&fx);
+}
+
 /* ---- refresh tokens, codes, PKCE --------------------------------------------- */
 
 /* A family: exp from the grant's lifetime, TTL min(left, max idle),
@@ -721,8 +813,9 @@ static void test_rt_family(void)
     rt.authn = (op_token_authn_t){.auth_time = NOW - 5, .acr = "1", .sid = "sid-1"};
     strs(a, &rt.authn.amr, "pwd");
     op_err_clear(&err);
-    OP_CHECK_INT(op_token_rt_mint(NOW, &rt, a, &m, &err), OP_OK);
-    OP_CHECK(rt.fam != NULL);
+    rt.fam = op_token_fam_new(a);
+    OP_CHECK(rt.fam != NULL && strlen(rt.fam) == 22);
+    OP_CHECK_INT(op_token_rt_mint(NOW, true, &rt, a, &m, &err), OP_OK);
     OP_CHECK_INT(rt.exp, NOW + 86400);
     OP_CHECK_INT(rt.iat, NOW);
     OP_CHECK_INT(strlen(m.token), 43);
@@ -747,14 +840,14 @@ static void test_rt_family(void)
 
     /* Rotation near the end: same family and end, TTL the time left. */
     next = back;
-    OP_CHECK_INT(op_token_rt_mint(NOW + 86000, &next, a, &m2, &err), OP_OK);
+    OP_CHECK_INT(op_token_rt_mint(NOW + 86000, false, &next, a, &m2, &err), OP_OK);
     OP_CHECK_STR(next.fam, rt.fam);
     OP_CHECK_INT(next.exp, NOW + 86400);
     OP_CHECK_INT(m2.rec.ttl_ms, 400 * 1000);
     OP_CHECK(strcmp(m2.token, m.token) != 0);
     /* The family's lifetime is over. */
     next = back;
-    OP_CHECK_INT(op_token_rt_mint(NOW + 86400, &next, a, &m2, &err), OP_EDENIED);
+    OP_CHECK_INT(op_token_rt_mint(NOW + 86400, false, &next, a, &m2, &err), OP_EDENIED);
     OP_CHECK_STR(err.oauth_error, "invalid_grant");
     /* Its idle time starts again on use (same record, new TTL). */
     op_store_rec_t rec;
@@ -762,21 +855,24 @@ static void test_rt_family(void)
     OP_CHECK_STR(rec.key, m.key);
     OP_CHECK_INT(rec.ttl_ms, 3600 * 1000);
 
-    /* rt-used: kept while the family may live. */
-    const char *fam = NULL;
-    OP_CHECK_INT(op_token_rt_used_record(NOW + 400, &back, m.key, a, &rec, &err), OP_OK);
+    /* rt-used: kept while the family may live, naming it and the
+     * lifetime of its access tokens. */
+    op_token_used_t used;
+    OP_CHECK_INT(op_token_rt_used_record(NOW + 400, &back, 600, m.key, a, &rec, &err), OP_OK);
     OP_CHECK_STR(rec.ns, "rt-used");
+    OP_CHECK_STR(rec.key, m.key);
     OP_CHECK_INT(rec.ttl_ms, 86000 * 1000ull);
-    OP_CHECK_INT(op_token_rt_used_read(a, rec.value, rec.value_len, &fam, &err), OP_OK);
-    OP_CHECK_STR(fam, rt.fam);
-    OP_CHECK_INT(op_token_rt_used_read(a, "{}", 2, &fam, &err), OP_EINVAL);
+    OP_CHECK_INT(op_token_used_read(a, rec.value, rec.value_len, &used, &err), OP_OK);
+    OP_CHECK_STR(used.fam, rt.fam);
+    OP_CHECK_INT(used.atl_s, 600);
 
     /* No lifetime and no idle limit: no expiry at all. */
     op_token_refresh_t forever = {0};
     grant(a, &cfg, &forever.grant);
     forever.grant.rt_lifetime_s = 0;
     forever.grant.rt_max_idle_s = 0;
-    OP_CHECK_INT(op_token_rt_mint(NOW, &forever, a, &m, &err), OP_OK);
+    forever.fam = "fam-2";
+    OP_CHECK_INT(op_token_rt_mint(NOW, true, &forever, a, &m, &err), OP_OK);
     OP_CHECK_INT(forever.exp, 0);
     OP_CHECK_INT(m.rec.ttl_ms, 0);
     OP_CHECK_INT(m.lifetime_s, 0);
@@ -823,24 +919,26 @@ static void test_code(void)
     const char *bad_cc = "{\"sub\":\"a\",\"cid\":\"c\",\"cc\":1}";
     OP_CHECK_INT(op_token_code_read(a, bad_cc, strlen(bad_cc), &cfg, &back, &err), OP_EINVAL);
 
-    /* What a code issued (docs/records.md code-used), revoked on replay. */
+    /* The family a code started (docs/records.md code-used), revoked on
+     * replay; the access token lifetime comes once the code was read. */
     op_store_rec_t rec;
-    op_token_code_used_t used;
-    OP_CHECK_INT(op_token_code_used_record(hex, "at-key", "rt-key", "fam-1", 600, a, &rec, &err),
-                 OP_OK);
+    op_token_used_t used = {"fam-1", 0}, got;
+    OP_CHECK_INT(op_token_used_record("code-used", hex, &used, 600, a, &rec, &err), OP_OK);
     OP_CHECK_STR(rec.ns, "code-used");
     OP_CHECK_STR(rec.key, hex);
     OP_CHECK_INT(rec.ttl_ms, 600 * 1000);
-    OP_CHECK_INT(op_token_code_used_read(a, rec.value, rec.value_len, &used, &err), OP_OK);
-    OP_CHECK_INT(used.at.n, 1);
-    OP_CHECK_STR(used.at.items[0], "at-key");
-    OP_CHECK_INT(used.rt.n, 1);
-    OP_CHECK_STR(used.rt.items[0], "rt-key");
-    OP_CHECK_STR(used.fam, "fam-1");
-    OP_CHECK_INT(op_token_code_used_record(hex, NULL, NULL, NULL, 600, a, &rec, &err), OP_OK);
-    OP_CHECK_INT(op_token_code_used_read(a, rec.value, rec.value_len, &used, &err), OP_OK);
-    OP_CHECK_INT(used.at.n + used.rt.n, 0);
-    OP_CHECK(used.fam == NULL);
+    OP_CHECK_INT(rec.nindexes, 0);
+    OP_CHECK_INT(op_token_used_read(a, rec.value, rec.value_len, &got, &err), OP_OK);
+    OP_CHECK_STR(got.fam, "fam-1");
+    OP_CHECK_INT(got.atl_s, 0);
+    used.atl_s = 3600;
+    OP_CHECK_INT(op_token_used_record("code-used", hex, &used, 600, a, &rec, &err), OP_OK);
+    OP_CHECK_INT(op_token_used_read(a, rec.value, rec.value_len, &got, &err), OP_OK);
+    OP_CHECK_INT(got.atl_s, 3600);
+    const char *const bad[] = {"{}", "[]", "{\"fam\":1}", "{\"fam\":\"f\",\"atl\":\"x\"}",
+                               "{\"fam\":\"f\",\"atl\":-1}"};
+    for (size_t i = 0; i < OP_NELEMS(bad); i++)
+        OP_CHECK_INT(op_token_used_read(a, bad[i], strlen(bad[i]), &got, &err), OP_EINVAL);
     op_arena_free(a);
 }
 
@@ -924,6 +1022,7 @@ static const op_test_case_t cases[] = {
     {"check_jwt", test_check_jwt},
     {"check_jwt_rejected", test_check_jwt_rejected},
     {"check_identifier", test_check_identifier},
+    {"check_revoked_family", test_check_revoked_family},
     {"rt_family", test_rt_family},
     {"code", test_code},
     {"pkce", test_pkce},
