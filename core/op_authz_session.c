@@ -100,15 +100,32 @@ void op_as_delete(op_as_t *as, const char *ns, const char *key)
     op_writes_del(&as->writes, ns, key);
 }
 
-/* AS_WAIT_WRITES: send the batch once, then check how it went. */
+/*
+ * AS_WAIT_WRITES: send the batch once, then check how it went. A batch
+ * that changes or ends the session (op_as_guard_session) decides the
+ * call: the request deadline stops before it goes (or, when the deadline
+ * already answered, it never goes), and when another call changed the
+ * session first it applies nothing and the answer is 409.
+ */
 static int op_as_step_writes(op_as_t *as)
 {
     if (as->sub_dirty && as->err.code == OP_OK) {
         as->sub_dirty = false;
         op_as_write_sub(as);
     }
-    if (as->writes.busy || op_writes_flush(&as->writes, as->srv->store, as->flow))
+    if (as->writes.busy)
         return OP_AGAIN;
+    if (as->guarded && as->writes.n > 0 && !op_http_req_commit(as->req)) {
+        op_as_fail(as, OP_ETIMEDOUT, "the request took too long");
+        return OP_OK;
+    }
+    if (op_writes_flush(&as->writes, as->srv->store, as->flow))
+        return OP_AGAIN;
+    if (as->writes.status == OP_ECONFLICT) {
+        op_as_fail(as, OP_ECONFLICT,
+                   "the authorisation session was completed or changed by another call");
+        return OP_OK;
+    }
     if (as->writes.status != OP_OK) {
         op_as_fail(as, as->writes.status, "storage: %s", op_status_name(as->writes.status));
         return OP_OK;
@@ -238,13 +255,33 @@ static int op_as_read_session(op_as_t *as, const op_store_res_t *res)
 static void op_as_inspect(op_as_t *as);
 static void op_as_put_data(op_as_t *as);
 
+/*
+ * A call that changes or ends the session (a submission, a cancel, new
+ * data) writes only if the record is still the one it read: its batch
+ * begins with a compare-and-set check of the record's bytes. So a session
+ * yields at most one response however many calls race for it (the first
+ * batch wins; the others apply nothing), and a call refused before its
+ * batch (a 400) leaves the session as it was, for the page to try again.
+ */
+static int op_as_guard_session(op_as_t *as, const op_store_res_t *res)
+{
+    const char *raw = op_arena_memdup(as->flow->arena, res->value, res->value_len);
+    if (raw == NULL)
+        return OP_ERR(&as->err, OP_ENOMEM, "out of memory");
+    op_writes_check(&as->writes, OP_AS_NS, as->sess_key, OP_STORE_XX, raw, res->value_len);
+    as->guarded = true;
+    return OP_OK;
+}
+
 static void op_as_took_session(op_as_t *as, int status, const op_store_res_t *res)
 {
+    bool changes = as->op == OP_AS_SUBMIT || as->op == OP_AS_CANCEL || as->op == OP_AS_DATA_PUT;
+
     if (status == OP_ENOTFOUND)
         op_as_fail(as, OP_ENOTFOUND, "no such authorisation session (unknown or expired sid)");
     else if (status != OP_OK)
         op_as_fail(as, status, "storage: %s", op_status_name(status));
-    else if (op_as_read_session(as, res) != OP_OK)
+    else if (op_as_read_session(as, res) != OP_OK || (changes && op_as_guard_session(as, res)))
         op_flow_set_state(as->flow, AS_REPLY);
     else if (as->op == OP_AS_INSPECT || as->op == OP_AS_DATA_GET)
         op_as_inspect(as);

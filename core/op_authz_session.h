@@ -102,6 +102,7 @@ typedef struct op_as {
 
     /* the call's writes, sent as one batch in AS_WAIT_WRITES */
     op_writes_t writes;
+    bool guarded;     /* ... only if the session record is unchanged */
     bool sub_dirty;   /* the subject session changed: written with the batch */
     bool sub_created; /* ... and this call created it */
     bool quota_after; /* a new subject session: check the quota once written */
