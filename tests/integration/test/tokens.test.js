@@ -7,12 +7,13 @@
 import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { startServer, startRedis, stopAll, DEMO_CONFIG } from '../lib/harness.js';
-import { signIn, responseParams } from '../lib/authz.js';
+import { api, apiJSON, start, signIn, responseParams } from '../lib/authz.js';
 
 const REDIRECT = 'http://127.0.0.1:9999/callback';
 const SCOPE = 'openid profile email offline_access';
@@ -39,6 +40,12 @@ const CLIENTS = [
   {
     ...common, client_id: 'code-only-client', client_secret: 'code-only-secret-0123456789',
     grant_types: ['authorization_code'],
+  },
+  {
+    ...common, client_id: 'hybrid-client', client_secret: 'hybrid-secret-0123456789abcdef',
+    application_type: 'native',
+    grant_types: ['authorization_code', 'refresh_token', 'implicit'],
+    response_types: ['code', 'code id_token'],
   },
 ];
 const secretOf = (id) => CLIENTS.find((c) => c.client_id === id).client_secret;
@@ -278,6 +285,27 @@ for (const storage of ['memory', 'redis']) {
       const rerr = await oauthError(client.refreshTokenGrant(configs['basic-client'],
         tokens.refresh_token));
       assert.equal(rerr.error, 'invalid_grant');
+    });
+
+    test('a replayed code or a reused refresh token also kills the family\'s JWT access tokens at UserInfo (RFC 6749 §4.1.2, §10.5, RFC 9700 §4.14.2, RFC 6750 §3.1)', async () => {
+      const a = await authorize('basic-client');
+      const tokens = await redeem('basic-client', a);
+      assert.match(tokens.access_token, /\./, 'a JWT, not an identifier');
+      assert.equal((await userinfo(tokens.access_token)).status, 200);
+      assert.equal((await oauthError(redeem('basic-client', a))).error, 'invalid_grant');
+      let r = await userinfo(tokens.access_token);
+      assert.equal(r.status, 401);
+      assert.match(r.headers.get('www-authenticate'), /error="invalid_token"/);
+      // A refresh token family: the access tokens of its code and of its refreshes.
+      const first = await redeem('basic-client', await authorize('basic-client'));
+      const second = await client.refreshTokenGrant(configs['basic-client'], first.refresh_token);
+      assert.equal((await userinfo(second.access_token)).status, 200);
+      await oauthError(client.refreshTokenGrant(configs['basic-client'], first.refresh_token));
+      for (const at of [first.access_token, second.access_token]) {
+        r = await userinfo(at);
+        assert.equal(r.status, 401);
+        assert.equal((await r.json()).error, 'invalid_token');
+      }
     });
 
     test('refresh with rotation; the old token again revokes the family (RFC 6749 §6, Security BCP §4.14.2)', async () => {
@@ -542,5 +570,266 @@ describe('tokens with a slow claims source', () => {
     const claims = tokens.claims();
     assert.equal(claims.sub, 'alice');
     assert.equal(claims[SLOW], undefined);
+  });
+});
+
+// A claims endpoint for the test claims source (tests/unit/plugins/fake_claims.c
+// in its fetch mode: it POSTs {sub, claims} and answers the body). It answers
+// at once, or, once hold() was called, keeps every fetch until release(): an
+// exchange waiting in its claims lookup is held in flight, deterministically.
+async function startClaimsHook() {
+  const held = [];
+  const waiters = [];
+  let holding = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ fake_claim: 'from the hook' }));
+      };
+      if (!holding) return answer();
+      held.push(answer);
+      for (const w of waiters.splice(0)) {
+        if (held.length >= w.n) w.resolve();
+        else waiters.push(w);
+      }
+      return undefined;
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/claims`,
+    hold() { holding = true; },
+    held: () => held.length,
+    // Resolves once n fetches are held.
+    waitHeld: (n) => (held.length >= n ? Promise.resolve()
+      : new Promise((resolve) => { waiters.push({ n, resolve }); })),
+    release() {
+      holding = false;
+      for (const answer of held.splice(0)) answer();
+    },
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
+}
+
+// A server whose tokens' claims come from the hook (plugin.fake.*).
+async function startHookedServer(dir, hook, { storage = 'memory', redis, env = {} } = {}) {
+  writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
+  writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+  writeFileSync(join(dir, 'tessera.properties'), `${readFileSync(DEMO_CONFIG, 'utf8')}
+plugin.fake.mode = fetch
+plugin.fake.url = ${hook.url}
+`);
+  return startServer({
+    storage, redis,
+    args: ['--config', join(dir, 'tessera.properties')],
+    env: {
+      TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
+      TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+      TESSERA_SPI_PLUGINS: 'build/asan/tests/plugins/fake_claims.so',
+      TESSERA_SPI_CALL_TIMEOUT: '20000',
+      ...env,
+    },
+  });
+}
+
+// The consent of the single-use tests: the ID token carries the hook's claim,
+// so every exchange (code, refresh, hybrid response) asks the hook for it.
+const HOOKED_CONSENT = { scope: ['*'], claims: ['id_token:fake_claim', 'fake_claim'], long_lived: false };
+
+for (const storage of ['memory', 'redis']) {
+  describe(`single use while the first exchange is still running, on the ${storage} store`, () => {
+    let redis;
+    let server;
+    let hook;
+    let dir;
+    let config;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-once-'));
+      hook = await startClaimsHook();
+      if (storage === 'redis') redis = await startRedis();
+      server = await startHookedServer(dir, hook, { storage, redis });
+      config = await client.discovery(new URL(server.issuer), 'basic-client', {},
+        client.ClientSecretBasic(secretOf('basic-client')), { execute: [client.allowInsecureRequests] });
+    });
+    after(async () => {
+      hook?.release();
+      try {
+        await stopAll(server, redis);
+      } finally {
+        if (hook) await hook.close();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    const tokenRequest = (clientId, params) => fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(clientId, secretOf(clientId)),
+      },
+      body: form(params),
+    });
+    const answer = async (promise) => {
+      const r = await promise;
+      return { status: r.status, body: await r.json() };
+    };
+
+    // A code for basic-client, and the form that redeems it.
+    async function codeGrant() {
+      const verifier = client.randomPKCECodeVerifier();
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT, scope: 'openid email', state: client.randomState(),
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
+      const msg = await signIn(server, url.search.slice(1), { consent: HOOKED_CONSENT });
+      return {
+        grant_type: 'authorization_code', code: responseParams(msg).get('code'),
+        redirect_uri: REDIRECT, code_verifier: verifier,
+      };
+    }
+
+    test('a code replayed while its first exchange runs: both refused, nothing issued (RFC 6749 §4.1.2, §10.5)', { timeout: 60000 }, async () => {
+      const params = await codeGrant();
+      hook.hold();
+      const first = answer(tokenRequest('basic-client', params));
+      await hook.waitHeld(1); // the code is taken; the exchange waits for its claims
+      const replay = await answer(tokenRequest('basic-client', params));
+      assert.deepEqual([replay.status, replay.body.error], [400, 'invalid_grant']);
+      hook.release();
+      const late = await first;
+      assert.deepEqual([late.status, late.body.error], [400, 'invalid_grant'],
+        'no tokens out of a replayed code');
+    });
+
+    test('a refresh token reused while its first exchange runs: both refused, the family revoked (RFC 9700 §4.14.2)', { timeout: 60000 }, async () => {
+      const tokens = await answer(tokenRequest('basic-client', await codeGrant()));
+      assert.equal(tokens.status, 200);
+      const rt = tokens.body.refresh_token;
+      const refresh = { grant_type: 'refresh_token', refresh_token: rt };
+      hook.hold();
+      const first = answer(tokenRequest('basic-client', refresh));
+      await hook.waitHeld(1); // rt is rotated out; the exchange waits for its claims
+      const reuse = await answer(tokenRequest('basic-client', refresh));
+      assert.deepEqual([reuse.status, reuse.body.error], [400, 'invalid_grant']);
+      hook.release();
+      const late = await first;
+      assert.deepEqual([late.status, late.body.error], [400, 'invalid_grant'],
+        'no successor in a revoked family');
+      const u = await fetch(`${server.issuer}/userinfo`, {
+        headers: { authorization: `Bearer ${tokens.body.access_token}` },
+      });
+      assert.equal(u.status, 401, 'the family\'s access token dies with it');
+    });
+
+    test('concurrent consent PUTs on one authorisation session: one response, one code (RFC 6749 §4.1.2, OIDC Core §3.3.2.5)', { timeout: 60000 }, async () => {
+      const N = 10;
+      const verifier = client.randomPKCECodeVerifier();
+      const query = new URLSearchParams({
+        response_type: 'code id_token', client_id: 'hybrid-client', redirect_uri: REDIRECT,
+        scope: 'openid', state: 's-race', nonce: 'n-race',
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).toString();
+      const auth = (await start(server, query)).body;
+      assert.equal(auth.type, 'auth');
+      const prompt = (await apiJSON(server, 'PUT', `/${auth.sid}`, { sub: `race-${storage}-${Date.now()}` })).body;
+      assert.equal(prompt.type, 'consent');
+      hook.hold();
+      const puts = Array.from({ length: N },
+        () => apiJSON(server, 'PUT', `/${prompt.sid}`, HOOKED_CONSENT));
+      await hook.waitHeld(N); // every PUT read the session and waits for ID token claims
+      hook.release();
+      const results = await Promise.all(puts);
+      const won = results.filter((r) => r.status === 200);
+      assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));
+      assert.equal(won[0].body.type, 'response');
+      for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.status, 409);
+      const code = responseParams(won[0].body).get('code');
+      const tokens = await answer(tokenRequest('hybrid-client', {
+        grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier,
+      }));
+      assert.equal(tokens.status, 200);
+      assert.equal((await apiJSON(server, 'GET', `/${prompt.sid}`)).status, 404);
+      assert.equal((await api(server, 'DELETE', `/${prompt.sid}`)).status, 404);
+    });
+
+    test('a refused PUT leaves the session for the next one; a DELETE racing the consent: one answer (reference §2.1)', { timeout: 60000 }, async () => {
+      const r = await start(server, new URLSearchParams({
+        response_type: 'code id_token', client_id: 'hybrid-client', redirect_uri: REDIRECT,
+        scope: 'openid', state: 's-del', nonce: 'n-del',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      }).toString());
+      const prompt = (await apiJSON(server, 'PUT', `/${r.body.sid}`, { sub: `del-${storage}-${Date.now()}` })).body;
+      assert.equal(prompt.type, 'consent');
+      assert.equal((await apiJSON(server, 'PUT', `/${prompt.sid}`, { scope: 'openid' })).status, 400);
+      hook.hold();
+      const put = apiJSON(server, 'PUT', `/${prompt.sid}`, HOOKED_CONSENT);
+      await hook.waitHeld(1);
+      const del = await apiJSON(server, 'DELETE', `/${prompt.sid}`);
+      assert.equal(responseParams(del.body).get('error'), 'access_denied');
+      hook.release();
+      assert.equal((await put).status, 409, 'the session already ended');
+    });
+  });
+}
+
+// The request deadline (http.requestTimeout, here 1 s) against single use: a
+// code exchange held in its claims lookup past the deadline still answers, with
+// tokens, instead of a 503 for a code already consumed. A UserInfo call started
+// after it, held the same way, proves the deadline has passed: its own 503 comes
+// first (one timer queue, later deadline).
+describe('the request deadline once a code is taken', () => {
+  let server;
+  let hook;
+  let dir;
+  let config;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-deadline-'));
+    hook = await startClaimsHook();
+    server = await startHookedServer(dir, hook, { env: { TESSERA_HTTP_REQUEST_TIMEOUT: '1000' } });
+    config = await client.discovery(new URL(server.issuer), 'basic-client', {},
+      client.ClientSecretBasic(secretOf('basic-client')), { execute: [client.allowInsecureRequests] });
+  });
+  after(async () => {
+    hook?.release();
+    try {
+      await stopAll(server);
+    } finally {
+      if (hook) await hook.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  async function codeGrant() {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid email', state,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const msg = await signIn(server, url.search.slice(1), { consent: HOOKED_CONSENT });
+    return { callback: new URL(msg.parameters.uri), checks: { pkceCodeVerifier: verifier, expectedState: state } };
+  }
+
+  test('a taken code is always answered, never a 503 and a lost grant (RFC 6749 §4.1.2, §5.1)', { timeout: 60000 }, async () => {
+    const sentinel = await client.authorizationCodeGrant(config, ...Object.values(await codeGrant()));
+    const g = await codeGrant();
+    hook.hold();
+    const exchange = client.authorizationCodeGrant(config, g.callback, g.checks);
+    await hook.waitHeld(1);
+    const info = fetch(`${server.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${sentinel.access_token}` },
+    });
+    await hook.waitHeld(2);
+    const late = await info;
+    assert.equal(late.status, 503, 'UserInfo, started later, had its deadline');
+    hook.release();
+    const tokens = await exchange;
+    assert.ok(tokens.access_token);
+    assert.ok((await client.refreshTokenGrant(config, tokens.refresh_token)).access_token);
   });
 });
