@@ -507,8 +507,9 @@ static int op_token_endpoint_rt_taken(op_flow_t *f)
     op_token_endpoint_t *te = f->ctx;
 
     if (te->batch_st == OP_OK && te->res[0].st == OP_ECONFLICT) {
-        /* Used while we held it (Security BCP §4.14.2): the other
-         * exchange is still running or done; its family goes. */
+        /* Another request took it between our read and our take: a
+         * reuse (Security BCP §4.14.2), whether its exchange is still
+         * running or done. The family goes. */
         op_log_warn(f->req_id, "token: refresh token of client %s used twice: revoking family %s",
                     te->client->client_id, te->rt.fam);
         return op_token_endpoint_revoke(f, te->rt.fam,
