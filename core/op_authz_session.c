@@ -14,7 +14,9 @@
  *   MINT -> WAIT_WRITES -> REPLY
  *
  * Every answer is prepared in as->answer; REPLY sends it. A prompt saves
- * the session record first; the final response deletes it.
+ * the session record first; the final response deletes it. A call on an
+ * existing session writes only if the record is still the one it read
+ * (op_as_guard_session): one response per session, whatever races.
  */
 #include <stdarg.h>
 #include <stdio.h>
