@@ -371,7 +371,7 @@ static void test_hint_only_id_tokens(void)
     OP_CHECK(hint("other", idt) == NULL);
     /* RFC 9068 access token for the same subject and client */
     ctx.now = NOW;
-    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, E.a, &at, &err), OP_OK);
+    OP_CHECK_INT(op_token_at_mint(&ctx, &g, NULL, NULL, NULL, E.a, &at, &err), OP_OK);
     OP_CHECK(hint("web", at.token) == NULL);
     /* an ID token's claims under the access token's type, and the
      * access token's claims under the ID token's */
