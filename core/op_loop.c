@@ -1,6 +1,7 @@
 /*
- * core/op_loop.c - the event loop (libevent), deferred calls, timers and
- * the exactly-once completion handle. See core/op_loop.h.
+ * core/op_loop.c - the event loop (libevent), deferred calls, timers,
+ * the exactly-once completion handle, and libevent's own log lines. See
+ * core/op_loop.h.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -53,6 +54,60 @@ struct op_call {
     op_defer_node_t deliver;
 };
 
+/* ---- libevent's log ------------------------------------------------- */
+
+/* At most this many libevent lines per window; the rest are counted. */
+#define OP_LOOP_LOG_BURST     10
+#define OP_LOOP_LOG_WINDOW_MS 1000u
+
+/* libevent logs process-wide, so its limiter is process-wide too. */
+static struct {
+    uint64_t window_start_ms;
+    unsigned lines;      /* written in this window */
+    unsigned suppressed; /* dropped since the last summary */
+} op_loop_log;
+
+/* Say how many lines were dropped, once a window has passed or the loop
+ * goes away. */
+static void op_loop_log_summary(void)
+{
+    if (op_loop_log.suppressed > 0)
+        op_log_warn(NULL, "libevent: %u more lines suppressed", op_loop_log.suppressed);
+    op_loop_log.suppressed = 0;
+}
+
+/*
+ * libevent's log callback. Its messages can carry peer data (a header
+ * that failed to parse, an accept error per connection), so they go
+ * through our logger (which masks controls and secrets) and at most
+ * OP_LOOP_LOG_BURST of them per second: a flood of "Error from accept()"
+ * or of bad requests cannot fill the disk. It must not call libevent.
+ */
+static void op_loop_on_libevent_log(int severity, const char *msg)
+{
+    op_log_level_t level = severity == EVENT_LOG_ERR    ? OP_LOG_ERROR
+                           : severity == EVENT_LOG_WARN ? OP_LOG_WARN
+                           : severity == EVENT_LOG_MSG  ? OP_LOG_INFO
+                                                        : OP_LOG_DEBUG;
+    uint64_t now = op_loop_now_ms();
+
+    if (!op_log_enabled(level))
+        return;
+    if (now - op_loop_log.window_start_ms >= OP_LOOP_LOG_WINDOW_MS) {
+        op_loop_log_summary();
+        op_loop_log.window_start_ms = now;
+        op_loop_log.lines = 0;
+    }
+    if (op_loop_log.lines >= OP_LOOP_LOG_BURST) {
+        op_loop_log.suppressed++;
+        return;
+    }
+    op_loop_log.lines++;
+    op_log(level, NULL, "libevent: %s", msg != NULL ? msg : "");
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
 /* Run the calls queued before this pass started (the queue is detached
  * first); later ones wait for the next pass, so a callback that defers
  * again cannot starve the loop. */
@@ -79,6 +134,7 @@ op_loop_t *op_loop_new(void)
     op_loop_t *loop = calloc(1, sizeof(*loop));
     if (loop == NULL)
         return NULL;
+    event_set_log_callback(op_loop_on_libevent_log);
     loop->base = event_base_new();
     if (loop->base == NULL)
         goto out_free_loop;
@@ -113,6 +169,7 @@ void op_loop_free(op_loop_t *loop)
     event_free(loop->defer_ev);
     event_base_free(loop->base);
     free(loop);
+    op_loop_log_summary();
 }
 
 void *op_loop_base(op_loop_t *loop)

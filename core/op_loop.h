@@ -29,7 +29,10 @@ typedef struct op_call op_call_t;
 
 typedef void (*op_fn_t)(void *arg);
 
-/* New loop with its own event_base. NULL on failure. */
+/* New loop with its own event_base. NULL on failure. libevent's own log
+ * lines (process-wide) then go to op_log as "libevent: ...", at most 10
+ * a second; the count of the rest follows in a later line, at the latest
+ * from op_loop_free. */
 op_loop_t *op_loop_new(void);
 void op_loop_free(op_loop_t *loop);
 

@@ -1,4 +1,8 @@
-/* Unit tests: core/op_loop.c - defer, timers, exactly-once calls. */
+/* Unit tests: core/op_loop.c - defer, timers, exactly-once calls,
+ * libevent's log. */
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
 #include "core/op.h"
 #include "tests/unit/op_test.h"
 
@@ -162,6 +166,39 @@ static void test_clock(void)
     OP_CHECK(op_loop_epoch() > 1700000000);
 }
 
+/* libevent's own lines go through op_log (controls masked, our format),
+ * at most 10 a second, and the rest are counted: at the descriptor limit
+ * its "Error from accept()" per loop pass cannot flood the log. */
+static void test_libevent_log_routed_and_limited(void)
+{
+    char path[] = "/tmp/test_op_loop_log_XXXXXX";
+    char buf[16384];
+    int fd = mkstemp(path), lines = 0, ours = 0;
+    struct event ev;
+
+    OP_CHECK(fd >= 0);
+    unlink(path);
+    op_log_init(OP_LOG_INFO, fd);
+    op_loop_t *loop = op_loop_new();
+    OP_CHECK(loop != NULL);
+    memset(&ev, 0, sizeof(ev));
+    for (int i = 0; i < 25; i++)
+        OP_CHECK_INT(event_del(&ev), -1); /* libevent warns: no event_base */
+    op_loop_free(loop);
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    OP_CHECK(n > 0);
+    buf[n] = '\0';
+    for (char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    for (char *p = buf; (p = strstr(p, "WARN  [-] libevent: event_del_: event has no")) != NULL;
+         p++)
+        ours++;
+    OP_CHECK_INT(ours, 10);
+    OP_CHECK_HAS(buf, "WARN  [-] libevent: 15 more lines suppressed\n");
+    OP_CHECK_INT(lines, 11);
+    close(fd);
+}
+
 static const op_test_case_t cases[] = {
     {"defer_runs_later_in_order", test_defer_runs_later_in_order},
     {"defer_from_callback", test_defer_from_callback},
@@ -171,5 +208,6 @@ static const op_test_case_t cases[] = {
     {"call_result_freed_after_callback", test_call_result_freed_after_callback},
     {"call_cancel", test_call_cancel},
     {"clock", test_clock},
+    {"libevent_log_routed_and_limited", test_libevent_log_routed_and_limited},
 };
 OP_TEST_MAIN(cases)
