@@ -121,6 +121,8 @@ typedef struct op_config {
     size_t http_max_body;             /* http.maxBodyBytes */
     size_t http_max_headers;          /* http.maxHeaderBytes */
     int http_idle_timeout_s;          /* http.idleTimeout */
+    uint64_t http_read_timeout_ms;    /* http.requestReadTimeout */
+    size_t http_max_connections;      /* http.maxConnections */
     uint64_t http_request_timeout_ms; /* http.requestTimeout */
     const char *http_cors_origins;    /* "*" or origins joined by ' ' */
     int http_shutdown_grace_s;        /* http.shutdownGrace */

@@ -60,6 +60,8 @@ static void op_server_listen(op_server_t *srv)
         .max_body = cfg->http_max_body,
         .max_headers = cfg->http_max_headers,
         .idle_timeout_s = cfg->http_idle_timeout_s,
+        .read_timeout_ms = cfg->http_read_timeout_ms,
+        .max_connections = cfg->http_max_connections,
         .request_timeout_ms = cfg->http_request_timeout_ms,
         .arena_max = cfg->http_max_body * 4 + 256 * 1024,
         .cors_origins = cfg->http_cors_origins,

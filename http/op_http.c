@@ -1,7 +1,10 @@
 /*
  * http/op_http.c - the evhttp server: set-up with explicit limits,
- * binding, dispatch of each request (path, query, router, CORS
- * preflight), the per-request deadline, and shutdown.
+ * dispatch of each request (framing checks, path, query, router, CORS
+ * preflight), the per-request deadline, and shutdown. The connections
+ * under evhttp (listening, accept pauses, the cap, the read deadline, the
+ * scan of each head) are op_http_conn.c's; the RFC 9112 checks are
+ * op_http_head.c's.
  *
  * libevent 2.1.12 defaults are unsafe for an auth server (unlimited body
  * and headers, no server timeout, OPTIONS refused, text/html), so every
@@ -15,14 +18,10 @@
  * max_headers and the callback answers 431 (JSON) for a header block
  * between the two; only a block over twice the limit gets libevent's 400.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <event2/http.h>
 #include <event2/util.h>
@@ -34,6 +33,8 @@
 #define OP_HTTP_DEFAULT_MAX_BODY    (64u * 1024u)
 #define OP_HTTP_DEFAULT_MAX_HEADERS (16u * 1024u)
 #define OP_HTTP_DEFAULT_IDLE_S      30
+#define OP_HTTP_DEFAULT_READ_MS     20000u
+#define OP_HTTP_DEFAULT_MAX_CONNS   768u
 #define OP_HTTP_DEFAULT_TIMEOUT_MS  10000u
 #define OP_HTTP_DEFAULT_ARENA       (1u << 20)
 
@@ -268,6 +269,8 @@ static void op_http_route(op_http_t *http, op_http_req_t *req)
 static void op_http_on_request(struct evhttp_request *evreq, void *arg)
 {
     op_http_t *http = arg;
+    op_http_head_t head;
+    bool tracked = op_http_conn_begin(http, evreq, &head);
     op_http_req_t *req = op_http_req_new(http, evreq);
     op_err_t err;
 
@@ -277,10 +280,19 @@ static void op_http_on_request(struct evhttp_request *evreq, void *arg)
     }
     op_err_clear(&err);
     op_http_req_hold(req);
-    if (req->method == 0)
+    /* Bytes after a request that was not framed right are no request:
+     * such an answer closes the connection. */
+    if (!tracked) {
+        OP_ERR_OAUTH(&err, OP_ENOMEM, "temporarily_unavailable", 503,
+                     "out of memory for the connection");
+        req->close = true;
+    } else if (op_http_head_check(&head, evreq, &err) != OP_OK) {
+        req->close = true;
+    } else if (req->method == 0) {
         OP_ERR_OAUTH(&err, OP_EINVAL, "invalid_request", 501, "method not implemented");
-    else if (op_http_req_copy_in(req, &err) == OP_OK)
+    } else if (op_http_req_copy_in(req, head.nfields, &err) == OP_OK) {
         op_http_parse_target(req, &err);
+    }
     if (err.code != OP_OK)
         op_http_reply_error(req, &err);
     else
@@ -323,74 +335,6 @@ static int op_http_cors_parse(op_http_t *http, const char *s, op_err_t *err)
     return OP_OK;
 }
 
-/* Accept on fd (bound and listening). On success evhttp owns fd. */
-static int op_http_accept(op_http_t *http, int fd, op_err_t *err)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return OP_ERR(err, OP_ERROR, "getsockname: %s", strerror(errno));
-    if (ss.ss_family == AF_INET)
-        http->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else if (ss.ss_family == AF_INET6)
-        http->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    else
-        return OP_ERR(err, OP_EINVAL, "the listening socket is not TCP/IP");
-    if (evutil_make_socket_nonblocking(fd) != 0)
-        return OP_ERR(err, OP_ERROR, "cannot make the listening socket non-blocking");
-    http->bound = evhttp_accept_socket_with_handle(http->evh, fd);
-    if (http->bound == NULL)
-        return OP_ERR(err, OP_ERROR, "cannot accept on the listening socket");
-    return OP_OK;
-}
-
-/* Create, bind and listen on cfg->address:cfg->port ourselves, so that
- * SO_REUSEPORT can be set for workers sharing the port. */
-static int op_http_listen(op_http_t *http, const op_http_config_t *cfg, op_err_t *err)
-{
-    struct sockaddr_storage ss;
-    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    socklen_t sl;
-    int fd, rc, on = 1;
-
-    memset(&ss, 0, sizeof(ss));
-    if (cfg->address == NULL || cfg->port < 0 || cfg->port > 65535)
-        return OP_ERR(err, OP_EINVAL, "http: an IP address and a port 0..65535 are needed");
-    if (inet_pton(AF_INET, cfg->address, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)cfg->port);
-        sl = sizeof(*sin);
-    } else if (inet_pton(AF_INET6, cfg->address, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)cfg->port);
-        sl = sizeof(*sin6);
-    } else {
-        return OP_ERR(err, OP_EINVAL, "http: '%s' is not an IP address", cfg->address);
-    }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return OP_ERR(err, OP_ERROR, "socket: %s", strerror(errno));
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        (cfg->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)) {
-        rc = OP_ERR(err, OP_ERROR, "setsockopt: %s", strerror(errno));
-        goto out_close_fd;
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0) {
-        rc = OP_ERR(err, OP_ERROR, "cannot listen on %s:%d: %s", cfg->address, cfg->port,
-                    strerror(errno));
-        goto out_close_fd;
-    }
-    rc = op_http_accept(http, fd, err);
-    if (rc != OP_OK)
-        goto out_close_fd;
-    return OP_OK;
-out_close_fd:
-    close(fd);
-    return rc;
-}
-
 /* Seed the request-id generator without blocking; ids are not secrets,
  * so the clock and pid do when getrandom has nothing yet. */
 static void op_http_seed(op_http_t *http)
@@ -418,7 +362,8 @@ static bool op_http_routes_ok(const op_http_route_t *routes, size_t nroutes)
 
 /*
  * See http/op_http.h. Limits left at 0 take defaults (64 KiB body, 16 KiB
- * headers, 30 s idle, 10 s deadline, 1 MiB arena). With cfg->fd >= 0 the
+ * headers, 30 s idle, 20 s to read a request, 768 connections, 10 s
+ * deadline, 1 MiB arena). With cfg->fd >= 0 the
  * server accepts on that socket and, on success, owns it (closed by
  * op_http_stop_accepting / op_http_free); on failure it stays the
  * caller's.
@@ -444,6 +389,9 @@ op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_ht
     http->max_headers = cfg->max_headers ? cfg->max_headers : OP_HTTP_DEFAULT_MAX_HEADERS;
     http->request_timeout_ms =
         cfg->request_timeout_ms ? cfg->request_timeout_ms : OP_HTTP_DEFAULT_TIMEOUT_MS;
+    http->read_timeout_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : OP_HTTP_DEFAULT_READ_MS;
+    http->max_conns = cfg->max_connections ? cfg->max_connections : OP_HTTP_DEFAULT_MAX_CONNS;
+    http->listen_fd = -1;
     http->arena_max = cfg->arena_max ? cfg->arena_max : OP_HTTP_DEFAULT_ARENA;
     if (http->max_body > (size_t)EV_SSIZE_MAX || http->max_headers > (size_t)EV_SSIZE_MAX / 2) {
         OP_ERR(err, OP_EINVAL, "http: body or header limit out of range");
@@ -475,8 +423,7 @@ op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_ht
         goto out_free_http;
     }
     evhttp_set_gencb(http->evh, op_http_on_request, http);
-    if ((cfg->fd >= 0 ? op_http_accept(http, cfg->fd, err) : op_http_listen(http, cfg, err)) !=
-        OP_OK)
+    if (op_http_conn_listen(http, cfg, err) != OP_OK)
         goto out_free_http;
     return http;
 out_nomem:
@@ -493,10 +440,7 @@ int op_http_port(const op_http_t *http)
 
 void op_http_stop_accepting(op_http_t *http)
 {
-    if (http->bound == NULL)
-        return;
-    evhttp_del_accept_socket(http->evh, http->bound);
-    http->bound = NULL;
+    op_http_conn_stop_accepting(http);
 }
 
 size_t op_http_in_flight(const op_http_t *http)
@@ -525,8 +469,10 @@ void op_http_free(op_http_t *http)
         req->prev = req->next = NULL;
         req->http = NULL;
     }
+    op_http_conn_before_free(http);
     if (http->evh != NULL)
         evhttp_free(http->evh);
+    op_http_conn_after_free(http);
     for (size_t i = 0; i < http->ncors; i++)
         free(http->cors[i]);
     free(http->cors);

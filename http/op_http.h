@@ -126,13 +126,26 @@ typedef struct op_http_config {
     size_t max_body;             /* 413 beyond */
     size_t max_headers;          /* 431 beyond (header block bytes) */
     int idle_timeout_s;          /* connection read/write timeout */
+    uint64_t read_timeout_ms;    /* head + body of a request: closed after */
+    size_t max_connections;      /* accepting pauses at this many */
     uint64_t request_timeout_ms; /* handler deadline: 503 after */
     size_t arena_max;            /* per request */
     const char *cors_origins;    /* "*" or space-separated origins, NULL */
 } op_http_config_t;
 
-/* Create, bind and listen. Routes are copied (the strings are borrowed
- * and must outlive the server); the first match wins. NULL with err. */
+/*
+ * Create, bind and listen. Routes are copied (the strings are borrowed
+ * and must outlive the server); the first match wins. NULL with err.
+ *
+ * Connections: a request's head and body must arrive within
+ * read_timeout_ms of the connection's accept (first request) or of the
+ * request's first byte (later ones), else the connection is closed;
+ * idle_timeout_s bounds the silence between reads and writes. At
+ * max_connections open connections, or after an accept error such as
+ * EMFILE, new connections wait in the kernel's backlog until accepting
+ * resumes. A request whose framing is ambiguous or malformed (RFC 9112)
+ * is answered 400 before any route sees it, and its connection closed.
+ */
 op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_http_route_t *routes,
                        size_t nroutes, op_err_t *err);
 
@@ -145,6 +158,16 @@ void op_http_stop_accepting(op_http_t *http);
 /* Requests not yet replied to (for a graceful shutdown). */
 size_t op_http_in_flight(const op_http_t *http);
 
+typedef struct op_http_stats {
+    size_t connections;     /* open now */
+    uint64_t accepted;      /* connections accepted */
+    uint64_t accept_errors; /* failed accept() calls, each pausing accepting */
+    uint64_t read_timeouts; /* connections closed for a request read too slowly */
+} op_http_stats_t;
+
+/* Counters of the connection layer (monitoring). */
+void op_http_get_stats(const op_http_t *http, op_http_stats_t *out);
+
 void op_http_free(op_http_t *http);
 
 /* ---- one request ---------------------------------------------------- */
@@ -156,7 +179,11 @@ const char *op_http_req_path(const op_http_req_t *req); /* decoded */
 const char *op_http_req_subpath(const op_http_req_t *req);
 /* Parsed query string (strict). */
 const op_params_t *op_http_req_query(const op_http_req_t *req);
-/* Header value (case-insensitive name, as HTTP says), NULL when absent. */
+/* Header value (case-insensitive name, as HTTP says), NULL when absent;
+ * the first one for a field that may repeat. Host, Content-Length,
+ * Transfer-Encoding, Content-Type, Authorization, Cookie, Origin, DPoP
+ * and Sec-Fetch-Site never do: a request repeating one is refused with
+ * 400 before any handler runs. */
 const char *op_http_req_header(const op_http_req_t *req, const char *name);
 /* Body bytes (NUL-terminated copy), length in *len. */
 const char *op_http_req_body(const op_http_req_t *req, size_t *len);

@@ -16,13 +16,29 @@
 struct evhttp;
 struct evhttp_request;
 struct evhttp_bound_socket;
+struct evconnlistener;
+
+typedef struct op_http_conn op_http_conn_t;
 
 /* The server. Created by op_http_new, freed by op_http_free. */
 struct op_http {
     op_loop_t *loop;
     struct evhttp *evh;
     struct evhttp_bound_socket *bound; /* NULL once not accepting */
-    op_http_route_t *routes;           /* copy; the strings are borrowed */
+    struct evconnlistener *listener;   /* bound's, NULL once not accepting */
+    int listen_fd;                     /* ours to close; -1 when none */
+    op_timer_t *accept_retry;          /* pending while paused after an accept error */
+    bool accepting;                    /* the listener is enabled */
+    uint64_t accept_failures;          /* since the last accepted connection */
+    size_t max_conns;                  /* accepting pauses at this many connections */
+    bool cap_warned;                   /* the pause at max_conns was logged */
+    uint64_t read_timeout_ms;          /* request head + body deadline */
+    op_http_conn_t *conns;             /* every open connection */
+    op_http_conn_t **by_fd;            /* connections by descriptor */
+    size_t nby_fd;
+    op_http_stats_t stats;
+    op_http_t *next_server;  /* in the list of servers (op_http_conn.c) */
+    op_http_route_t *routes; /* copy; the strings are borrowed */
     size_t nroutes;
     char **cors; /* allowed origins (heap copies), unless cors_any */
     size_t ncors;
@@ -70,10 +86,78 @@ struct op_http_req {
     bool cookies_ok;
     uint64_t start_us; /* monotonic clock, for the log line */
     int refs;
+    bool close;           /* answer with "Connection: close" and close */
     bool replied;         /* an answer went out (handler or deadline) */
     bool handler_replied; /* the handler's reply obligation was met */
     char id[16];          /* "r-" + 8 hex digits */
 };
+
+/* ---- op_http_head.c --------------------------------------------------- */
+
+/*
+ * The raw bytes of one request head, checked as they arrive (RFC 9112
+ * §2-§5): request line, CRLF line ends, field names that are tokens
+ * ending at the colon, field values without NUL or controls, no line
+ * folding. Keeps no copy of the bytes. Zeroed by op_http_head_reset.
+ */
+typedef struct op_http_head {
+    unsigned char state;
+    bool cr;         /* the previous byte was a CR */
+    bool seen;       /* a byte of this head arrived */
+    int minor;       /* x of HTTP/1.x, -1 until read */
+    size_t n;        /* bytes of the current part of the request line */
+    size_t nfields;  /* field lines */
+    const char *bad; /* the first violation (static text), or NULL */
+} op_http_head_t;
+
+void op_http_head_reset(op_http_head_t *h);
+
+/* Scan the next n bytes. Bytes after the end of the head, or after a
+ * violation, are not looked at. */
+void op_http_head_feed(op_http_head_t *h, const unsigned char *p, size_t n);
+
+/* True once the empty line ending the head was seen, or a violation. */
+bool op_http_head_done(const op_http_head_t *h);
+
+/*
+ * Check a request evhttp parsed against h, the scan of its head: the
+ * scan's verdict, one Host (required in HTTP/1.1), at most one of each
+ * singleton field, a Content-Length of digits only, Transfer-Encoding
+ * only as "chunked" in HTTP/1.1 without Content-Length, no body on HEAD.
+ * OP_OK, or OP_EINVAL with err (400, or 501 for a transfer coding we do
+ * not implement); the connection must then close after the answer.
+ */
+int op_http_head_check(const op_http_head_t *h, struct evhttp_request *evreq, op_err_t *err);
+
+/* ---- op_http_conn.c --------------------------------------------------- */
+
+/*
+ * Listen (cfg->fd, or a socket bound to cfg->address:cfg->port with
+ * SO_REUSEPORT when cfg->reuse_port) and take over evhttp's accepting:
+ * every connection gets a bufferevent of ours whose input is scanned as
+ * a request head, a deadline for its head and body, and a place in the
+ * count that pauses accepting at http->max_conns. An accept error
+ * (EMFILE, ENFILE, ...) pauses accepting for a moment instead of letting
+ * the loop spin. On failure cfg->fd stays the caller's.
+ */
+int op_http_conn_listen(op_http_t *http, const op_http_config_t *cfg, op_err_t *err);
+
+/* Stop accepting for good and close the listening socket. */
+void op_http_conn_stop_accepting(op_http_t *http);
+
+/* Before evhttp_free: forget the listener (evhttp frees it). After it:
+ * free what is left of every connection. */
+void op_http_conn_before_free(op_http_t *http);
+void op_http_conn_after_free(op_http_t *http);
+
+/*
+ * evhttp hands over a request: stop its connection's deadline, move the
+ * scan of its head to *head, start scanning the next head (pipelined
+ * bytes first) and hold the next deadline until the answer is written.
+ * false when the connection is not one of ours (it could not be tracked:
+ * out of memory); the request must then be answered with a close.
+ */
+bool op_http_conn_begin(op_http_t *http, struct evhttp_request *evreq, op_http_head_t *head);
 
 /* ---- op_http_req.c ---------------------------------------------------- */
 
@@ -85,11 +169,13 @@ struct op_http_req {
 op_http_req_t *op_http_req_new(op_http_t *http, struct evhttp_request *evreq);
 
 /*
- * Copy what handlers may read after the answer went out: the headers
- * (431 when the header block is over http->max_headers), the body
+ * Copy what handlers may read after the answer went out: the first
+ * nfields headers, those of the head (evhttp appends a chunked body's
+ * trailer fields, which are not headers; 431 when the header block is
+ * over http->max_headers), the body
  * (NUL-terminated) and the peer address. On failure err says why.
  */
-int op_http_req_copy_in(op_http_req_t *req, op_err_t *err);
+int op_http_req_copy_in(op_http_req_t *req, size_t nfields, op_err_t *err);
 
 /* Microseconds of the monotonic clock (request durations). */
 uint64_t op_http_req_clock_us(void);
@@ -113,7 +199,8 @@ char *op_http_req_allow(op_arena_t *a, unsigned methods);
 void op_http_reply_send(op_http_req_t *req, int status, const char *content_type, const char *body,
                         size_t len, unsigned flags);
 
-/* Answer 503 before a request object exists (out of memory). */
+/* Answer 503 before a request object exists (out of memory), and close
+ * the connection. */
 void op_http_reply_oom(struct evhttp_request *evreq);
 
 /* ---- op_http_params.c ------------------------------------------------- */

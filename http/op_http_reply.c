@@ -111,6 +111,9 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
         op_http_reply_set(req, h, "Access-Control-Allow-Origin", req->cors_origin, true);
     if (req->cors_vary)
         op_http_reply_set(req, h, "Vary", "Origin", false);
+    /* evhttp closes after writing an answer that says so (RFC 9112 §9.6). */
+    if (req->close)
+        op_http_reply_set(req, h, "Connection", "close", true);
     if (op_http_reply_has_body(status)) {
         op_http_reply_set(req, h, "Content-Type", content_type, true);
         if (req->method == OP_HTTP_HEAD) {
@@ -145,6 +148,8 @@ void op_http_reply_oom(struct evhttp_request *evreq)
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "Cache-Control", "no-store");
+    /* the request's head was not checked: nothing after it may run */
+    evhttp_add_header(h, "Connection", "close");
     evbuffer_add_reference(evhttp_request_get_output_buffer(evreq), op_http_reply_oom_body,
                            sizeof(op_http_reply_oom_body) - 1, NULL, NULL);
     op_log_error(NULL, "http: out of memory for a new request");
@@ -206,24 +211,32 @@ void op_http_reply_json(op_http_req_t *req, int status, const char *json, size_t
 
 /* Copy s into out, keeping only what RFC 6749 §5.2 allows in an
  * error_description (%x20-21 / %x23-5B / %x5D-7E): '"' becomes '\'',
- * '\\' becomes '/', anything else outside becomes '?'. The result is
- * also safe inside a quoted WWW-Authenticate parameter. */
+ * '\\' becomes '/', the "§" descriptions cite sections with becomes
+ * "section ", any other byte outside becomes '?'. The result is also safe
+ * inside a quoted WWW-Authenticate parameter. */
 static void op_http_reply_description(const char *s, char *out, size_t outsz)
 {
-    size_t i = 0;
+    size_t o = 0;
 
-    for (; s[i] != '\0' && i + 1 < outsz; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o + 1 < outsz; p++) {
+        unsigned char c = *p;
 
+        if (c == 0xc2 && p[1] == 0xa7) { /* UTF-8 "§" */
+            int k = snprintf(out + o, outsz - o, "section ");
+
+            o = k >= 0 && (size_t)k < outsz - o ? o + (size_t)k : outsz - 1;
+            p++;
+            continue;
+        }
         if (c == '"')
             c = '\'';
         else if (c == '\\')
             c = '/';
         else if (c < 0x20 || c > 0x7e)
             c = '?';
-        out[i] = (char)c;
+        out[o++] = (char)c;
     }
-    out[i] = '\0';
+    out[o] = '\0';
 }
 
 /*

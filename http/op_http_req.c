@@ -101,10 +101,11 @@ op_http_req_t *op_http_req_new(op_http_t *http, struct evhttp_request *evreq)
     return req;
 }
 
-/* Copy the request headers in order. The header block is measured the
- * way evhttp measures it (request line and header lines without their
- * CRLF), so our 431 limit and evhttp's cap count the same bytes. */
-static int op_http_req_copy_headers(op_http_req_t *req, op_err_t *err)
+/* Copy the first nfields request headers in order. The header block is
+ * measured the way evhttp measures it (request line and header lines
+ * without their CRLF), so our 431 limit and evhttp's cap count the same
+ * bytes. */
+static int op_http_req_copy_headers(op_http_req_t *req, size_t nfields, op_err_t *err)
 {
     struct evkeyvalq *hs = evhttp_request_get_input_headers(req->evreq);
     const char *uri = evhttp_request_get_uri(req->evreq);
@@ -113,7 +114,7 @@ static int op_http_req_copy_headers(op_http_req_t *req, op_err_t *err)
     size_t n = 0;
 
     bytes += uri != NULL ? strlen(uri) : 0;
-    for (kv = TAILQ_FIRST(hs); kv != NULL; kv = TAILQ_NEXT(kv, next)) {
+    for (kv = TAILQ_FIRST(hs); kv != NULL && n < nfields; kv = TAILQ_NEXT(kv, next)) {
         n++;
         bytes += strlen(kv->key) + 2 + strlen(kv->value);
     }
@@ -124,7 +125,7 @@ static int op_http_req_copy_headers(op_http_req_t *req, op_err_t *err)
     req->headers.items = op_arena_calloc(req->arena, n > 0 ? n : 1, sizeof(op_param_t));
     if (req->headers.items == NULL)
         goto out_nomem;
-    for (kv = TAILQ_FIRST(hs); kv != NULL; kv = TAILQ_NEXT(kv, next)) {
+    for (kv = TAILQ_FIRST(hs); req->headers.n < n; kv = TAILQ_NEXT(kv, next)) {
         op_param_t *it = &req->headers.items[req->headers.n++];
 
         it->name_len = strlen(kv->key);
@@ -140,7 +141,7 @@ out_nomem:
                         "out of memory copying the request headers");
 }
 
-int op_http_req_copy_in(op_http_req_t *req, op_err_t *err)
+int op_http_req_copy_in(op_http_req_t *req, size_t nfields, op_err_t *err)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req->evreq);
     struct evhttp_connection *evcon = evhttp_request_get_connection(req->evreq);
@@ -148,7 +149,7 @@ int op_http_req_copy_in(op_http_req_t *req, op_err_t *err)
     char *body;
     int rc;
 
-    rc = op_http_req_copy_headers(req, err);
+    rc = op_http_req_copy_headers(req, nfields, err);
     if (rc != OP_OK)
         return rc;
     if (evcon != NULL) {

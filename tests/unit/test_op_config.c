@@ -135,6 +135,8 @@ static void test_example_loads(void)
     OP_CHECK_INT(cfg->http_max_body, 262144);
     OP_CHECK_INT(cfg->http_max_headers, 16384);
     OP_CHECK_INT(cfg->http_idle_timeout_s, 30);
+    OP_CHECK_INT(cfg->http_read_timeout_ms, 20000);
+    OP_CHECK_INT(cfg->http_max_connections, 768);
     OP_CHECK_INT(cfg->http_request_timeout_ms, 10000);
     OP_CHECK_STR(cfg->http_cors_origins, "*");
     OP_CHECK_INT(cfg->http_shutdown_grace_s, 10);
@@ -289,6 +291,10 @@ static void test_bad_values(void)
         {"http.idleTimeout = 0", "http.idleTimeout: \"0\": must be an integer from 1 to 3600 "
                                  "seconds"},
         {"http.requestTimeout = 99", "from 100 to 600000 milliseconds"},
+        {"http.requestReadTimeout = 99", "http.requestReadTimeout: \"99\": must be an integer "
+                                         "from 100 to 600000 milliseconds"},
+        {"http.maxConnections = 0", "http.maxConnections: \"0\": must be an integer from 1 to "
+                                    "1000000 connections"},
         {"http.corsOrigins = https://a.example/path",
          "\"https://a.example/path\" is not an origin"},
         {"http.corsOrigins = ftp://a.example", "\"ftp://a.example\" is not an origin"},

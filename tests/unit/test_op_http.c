@@ -15,160 +15,10 @@
 
 #include "http/op_http.h"
 #include "keys/op_keys.h"
-#include "tests/unit/op_test.h"
-
-/* ---- the raw client --------------------------------------------------- */
-
-typedef struct tclient {
-    struct bufferevent *bev;
-    struct evbuffer *acc;
-    bool done;
-    bool failed; /* connection error before any answer */
-    int status;
-    char *raw; /* whole response, NUL-terminated */
-    size_t raw_len;
-    const char *body;
-    size_t body_len;
-} tclient_t;
+#include "tests/unit/op_test_http.h"
 
 static op_loop_t *loop;
 static op_http_t *srv;
-static int open_clients;
-static void (*on_all_done)(void); /* default: stop the loop */
-
-static void tc_finish(tclient_t *c)
-{
-    evbuffer_add_buffer(c->acc, bufferevent_get_input(c->bev));
-    bufferevent_free(c->bev);
-    c->bev = NULL;
-    c->raw_len = evbuffer_get_length(c->acc);
-    c->raw = malloc(c->raw_len + 1);
-    OP_CHECK(c->raw != NULL);
-    evbuffer_remove(c->acc, c->raw, c->raw_len);
-    c->raw[c->raw_len] = '\0';
-    evbuffer_free(c->acc);
-    c->acc = NULL;
-    c->failed = c->raw_len == 0;
-    if (c->raw_len >= 12 && memcmp(c->raw, "HTTP/1.", 7) == 0)
-        c->status = (c->raw[9] - '0') * 100 + (c->raw[10] - '0') * 10 + (c->raw[11] - '0');
-    char *end = strstr(c->raw, "\r\n\r\n");
-    c->body = end != NULL ? end + 4 : "";
-    c->body_len = end != NULL ? c->raw_len - (size_t)(end + 4 - c->raw) : 0;
-    c->done = true;
-    if (--open_clients == 0) {
-        if (on_all_done != NULL)
-            on_all_done();
-        else
-            op_loop_stop(loop);
-    }
-}
-
-static void tc_on_read(struct bufferevent *bev, void *arg)
-{
-    tclient_t *c = arg;
-    evbuffer_add_buffer(c->acc, bufferevent_get_input(bev));
-}
-
-static void tc_on_event(struct bufferevent *bev, short what, void *arg)
-{
-    OP_UNUSED(bev);
-    if (what & BEV_EVENT_CONNECTED)
-        return;
-    tc_finish(arg);
-}
-
-/* Connect to the server and send raw bytes; the answer is read until the
- * server closes (requests say "Connection: close"). */
-static tclient_t *tc_raw(const char *bytes, size_t len)
-{
-    tclient_t *c = calloc(1, sizeof(*c));
-    struct sockaddr_in sin;
-
-    OP_CHECK(c != NULL);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)op_http_port(srv));
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    c->acc = evbuffer_new();
-    c->bev = bufferevent_socket_new(op_loop_base(loop), -1, BEV_OPT_CLOSE_ON_FREE);
-    OP_CHECK(c->acc != NULL && c->bev != NULL);
-    bufferevent_setcb(c->bev, tc_on_read, NULL, tc_on_event, c);
-    bufferevent_enable(c->bev, EV_READ);
-    OP_CHECK(bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-    OP_CHECK(bufferevent_write(c->bev, bytes, len) == 0);
-    open_clients++;
-    return c;
-}
-
-/* method target HTTP/1.1 with extra header lines (each ending in CRLF)
- * and an optional body. */
-static tclient_t *tc_req(const char *method, const char *target, const char *headers,
-                         const char *body)
-{
-    char buf[16384];
-    int n = snprintf(buf, sizeof(buf),
-                     "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     method, target, headers != NULL ? headers : "",
-                     body != NULL ? strlen(body) : 0, body != NULL ? body : "");
-    OP_CHECK(n > 0 && (size_t)n < sizeof(buf));
-    return tc_raw(buf, (size_t)n);
-}
-
-/* Value of a response header (first one), NULL when absent. */
-static char *tc_header(const tclient_t *c, const char *name)
-{
-    static char value[1024];
-    const char *p = strstr(c->raw, "\r\n");
-    size_t nlen = strlen(name);
-
-    while (p != NULL && p[2] != '\r') {
-        const char *line = p + 2;
-        const char *eol = strstr(line, "\r\n");
-        if (eol == NULL)
-            return NULL;
-        if ((size_t)(eol - line) > nlen + 1 && strncasecmp(line, name, nlen) == 0 &&
-            line[nlen] == ':') {
-            const char *v = line + nlen + 1;
-            while (*v == ' ')
-                v++;
-            size_t vlen = (size_t)(eol - v);
-            OP_CHECK(vlen < sizeof(value));
-            memcpy(value, v, vlen);
-            value[vlen] = '\0';
-            return value;
-        }
-        p = eol;
-    }
-    return NULL;
-}
-
-/* The JSON member `key` (a string) of the response body. */
-static char *tc_json_str(const tclient_t *c, const char *key)
-{
-    static char out[1024];
-    op_arena_t *a = op_arena_new(1 << 20);
-    op_json_t *v = NULL;
-    const char *s;
-
-    OP_CHECK(a != NULL);
-    OP_CHECK_INT(op_json_parse(a, c->body, c->body_len, NULL, &v, NULL), OP_OK);
-    s = op_json_get_str(v, key);
-    if (s == NULL) {
-        op_arena_free(a);
-        return NULL;
-    }
-    OP_CHECK(strlen(s) < sizeof(out));
-    memcpy(out, s, strlen(s) + 1);
-    op_arena_free(a);
-    return out;
-}
-
-static void tc_free(tclient_t *c)
-{
-    free(c->raw);
-    free(c);
-}
 
 /* ---- handlers ----------------------------------------------------------- */
 
@@ -351,7 +201,7 @@ static void h_unset_error(op_http_req_t *req, void *ctx)
 
 /* The client vanishes while the handler waits; the reply comes later,
  * and the loop runs a little longer so evhttp sees the dead socket. */
-static tclient_t *gone_client;
+static op_test_http_client_t *gone_client;
 static op_timer_t *gone_stop;
 static void gone_fire(void *arg)
 {
@@ -370,7 +220,7 @@ static void h_gone(op_http_req_t *req, void *ctx)
     gone_client->bev = NULL;
     evbuffer_free(gone_client->acc);
     gone_client->acc = NULL;
-    open_clients--;
+    op_test_http.open--;
     op_http_req_hold(req);
     later_timer = op_timer_new(op_http_req_loop(req), gone_fire, req);
     OP_CHECK(later_timer != NULL);
@@ -426,6 +276,8 @@ static void start_with(const op_http_config_t *cfg)
         fprintf(stderr, "op_http_new: %s\n", err.description);
     OP_CHECK(srv != NULL);
     OP_CHECK(op_http_port(srv) > 0);
+    op_test_http.loop = loop;
+    op_test_http.port = op_http_port(srv);
 }
 
 static void start(void)
@@ -448,90 +300,74 @@ static void stop(void)
     OP_CHECK_INT(frees, calls);
 }
 
-/* Common headers of every answer we produce. */
-static void check_common(const tclient_t *c, const char *content_type)
-{
-    OP_CHECK_STR(tc_header(c, "X-Content-Type-Options"), "nosniff");
-    if (content_type != NULL)
-        OP_CHECK_STR(tc_header(c, "Content-Type"), content_type);
-}
-
-static void check_error(const tclient_t *c, int status, const char *error)
-{
-    OP_CHECK_INT(c->status, status);
-    check_common(c, "application/json");
-    OP_CHECK_STR(tc_header(c, "Cache-Control"), "no-store");
-    OP_CHECK_STR(tc_json_str(c, "error"), error);
-    OP_CHECK(tc_json_str(c, "error_description") != NULL);
-}
-
 /* ---- cases ---------------------------------------------------------------- */
 
 static void test_get_json_no_store(void)
 {
     start();
-    tclient_t *c = tc_req("GET", "/hello", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("GET", "/hello", NULL, NULL);
     run();
     OP_CHECK_INT(c->status, 200);
-    check_common(c, "application/json");
-    OP_CHECK_STR(tc_header(c, "Cache-Control"), "no-store");
-    OP_CHECK_STR(tc_header(c, "Pragma"), "no-cache");
+    op_test_http_check_common(c, "application/json");
+    OP_CHECK_STR(op_test_http_header(c, "Cache-Control"), "no-store");
+    OP_CHECK_STR(op_test_http_header(c, "Pragma"), "no-cache");
     OP_CHECK_STR(c->body, "{\"hello\":\"world\"}");
     OP_CHECK_INT(calls, 1);
-    tc_free(c);
+    op_test_http_free(c);
     stop();
 }
 
 static void test_not_found(void)
 {
     start();
-    tclient_t *a = tc_req("GET", "/nope", NULL, NULL);
-    tclient_t *b = tc_req("GET", "/hello/extra", NULL, NULL); /* no prefix flag */
-    tclient_t *d = tc_req("GET", "/apix", NULL, NULL);
+    op_test_http_client_t *a = op_test_http_req("GET", "/nope", NULL, NULL);
+    op_test_http_client_t *b =
+        op_test_http_req("GET", "/hello/extra", NULL, NULL); /* no prefix flag */
+    op_test_http_client_t *d = op_test_http_req("GET", "/apix", NULL, NULL);
     run();
-    check_error(a, 404, "not_found");
-    check_error(b, 404, "not_found");
-    check_error(d, 404, "not_found");
+    op_test_http_check_error(a, 404, "not_found");
+    op_test_http_check_error(b, 404, "not_found");
+    op_test_http_check_error(d, 404, "not_found");
     OP_CHECK_INT(calls, 0);
-    tc_free(a);
-    tc_free(b);
-    tc_free(d);
+    op_test_http_free(a);
+    op_test_http_free(b);
+    op_test_http_free(d);
     stop();
 }
 
 static void test_method_not_allowed(void)
 {
     start();
-    tclient_t *a = tc_req("DELETE", "/hello", NULL, NULL);
-    tclient_t *b = tc_req("POST", "/split", NULL, "x");
-    tclient_t *d = tc_req("PUT", "/split", NULL, "x");
+    op_test_http_client_t *a = op_test_http_req("DELETE", "/hello", NULL, NULL);
+    op_test_http_client_t *b = op_test_http_req("POST", "/split", NULL, "x");
+    op_test_http_client_t *d = op_test_http_req("PUT", "/split", NULL, "x");
     run();
-    check_error(a, 405, "invalid_request");
-    OP_CHECK_STR(tc_header(a, "Allow"), "GET, HEAD, OPTIONS");
-    check_error(b, 405, "invalid_request");
-    OP_CHECK_STR(tc_header(b, "Allow"), "GET, HEAD, PUT, OPTIONS");
+    op_test_http_check_error(a, 405, "invalid_request");
+    OP_CHECK_STR(op_test_http_header(a, "Allow"), "GET, HEAD, OPTIONS");
+    op_test_http_check_error(b, 405, "invalid_request");
+    OP_CHECK_STR(op_test_http_header(b, "Allow"), "GET, HEAD, PUT, OPTIONS");
     /* the second route of the same path takes PUT */
     OP_CHECK_INT(d->status, 200);
     OP_CHECK_STR(d->body, "put");
-    OP_CHECK_STR(tc_header(d, "Content-Type"), "text/plain; charset=utf-8");
+    OP_CHECK_STR(op_test_http_header(d, "Content-Type"), "text/plain; charset=utf-8");
     OP_CHECK_INT(calls, 1);
-    tc_free(a);
-    tc_free(b);
-    tc_free(d);
+    op_test_http_free(a);
+    op_test_http_free(b);
+    op_test_http_free(d);
     stop();
 }
 
 static void test_head_follows_get(void)
 {
     start();
-    tclient_t *c = tc_req("HEAD", "/hello", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("HEAD", "/hello", NULL, NULL);
     run();
     OP_CHECK_INT(c->status, 200);
-    check_common(c, "application/json");
-    OP_CHECK_STR(tc_header(c, "Content-Length"), "17");
+    op_test_http_check_common(c, "application/json");
+    OP_CHECK_STR(op_test_http_header(c, "Content-Length"), "17");
     OP_CHECK_INT(c->body_len, 0);
     OP_CHECK_INT(calls, 1);
-    tc_free(c);
+    op_test_http_free(c);
     stop();
 }
 
@@ -540,42 +376,47 @@ static void test_options_cors_preflight(void)
     start();
     const char *pre = "Origin: https://app.example\r\n"
                       "Access-Control-Request-Method: GET\r\n";
-    tclient_t *a = tc_req("OPTIONS", "/hello", pre, NULL);
-    tclient_t *b = tc_req("OPTIONS", "/hello", "Origin: https://evil.example\r\n", NULL);
-    tclient_t *d = tc_req("OPTIONS", "/whoami", "Origin: https://app.example\r\n", NULL);
-    tclient_t *e = tc_req("GET", "/hello", "Origin: https://other.example\r\n", NULL);
-    tclient_t *f = tc_req("GET", "/hello", "Origin: https://evil.example\r\n", NULL);
+    op_test_http_client_t *a = op_test_http_req("OPTIONS", "/hello", pre, NULL);
+    op_test_http_client_t *b =
+        op_test_http_req("OPTIONS", "/hello", "Origin: https://evil.example\r\n", NULL);
+    op_test_http_client_t *d =
+        op_test_http_req("OPTIONS", "/whoami", "Origin: https://app.example\r\n", NULL);
+    op_test_http_client_t *e =
+        op_test_http_req("GET", "/hello", "Origin: https://other.example\r\n", NULL);
+    op_test_http_client_t *f =
+        op_test_http_req("GET", "/hello", "Origin: https://evil.example\r\n", NULL);
     run();
     OP_CHECK_INT(a->status, 204);
-    OP_CHECK_STR(tc_header(a, "Access-Control-Allow-Origin"), "https://app.example");
-    OP_CHECK_STR(tc_header(a, "Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
-    OP_CHECK_STR(tc_header(a, "Access-Control-Allow-Headers"), "Authorization, Content-Type, DPoP");
-    OP_CHECK_STR(tc_header(a, "Access-Control-Max-Age"), "600");
-    OP_CHECK_STR(tc_header(a, "Vary"), "Origin");
-    OP_CHECK_STR(tc_header(a, "Allow"), "GET, HEAD, OPTIONS");
-    OP_CHECK(tc_header(a, "Content-Type") == NULL);
+    OP_CHECK_STR(op_test_http_header(a, "Access-Control-Allow-Origin"), "https://app.example");
+    OP_CHECK_STR(op_test_http_header(a, "Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
+    OP_CHECK_STR(op_test_http_header(a, "Access-Control-Allow-Headers"),
+                 "Authorization, Content-Type, DPoP");
+    OP_CHECK_STR(op_test_http_header(a, "Access-Control-Max-Age"), "600");
+    OP_CHECK_STR(op_test_http_header(a, "Vary"), "Origin");
+    OP_CHECK_STR(op_test_http_header(a, "Allow"), "GET, HEAD, OPTIONS");
+    OP_CHECK(op_test_http_header(a, "Content-Type") == NULL);
     OP_CHECK_INT(a->body_len, 0);
     /* an origin not on the list gets no CORS grant */
     OP_CHECK_INT(b->status, 204);
-    OP_CHECK(tc_header(b, "Access-Control-Allow-Origin") == NULL);
-    OP_CHECK(tc_header(b, "Access-Control-Allow-Methods") == NULL);
+    OP_CHECK(op_test_http_header(b, "Access-Control-Allow-Origin") == NULL);
+    OP_CHECK(op_test_http_header(b, "Access-Control-Allow-Methods") == NULL);
     /* not a CORS route: a plain 204 with Allow */
     OP_CHECK_INT(d->status, 204);
-    OP_CHECK_STR(tc_header(d, "Allow"), "GET, HEAD, POST, OPTIONS");
-    OP_CHECK(tc_header(d, "Access-Control-Allow-Origin") == NULL);
+    OP_CHECK_STR(op_test_http_header(d, "Allow"), "GET, HEAD, POST, OPTIONS");
+    OP_CHECK(op_test_http_header(d, "Access-Control-Allow-Origin") == NULL);
     /* normal answers on a CORS route */
     OP_CHECK_INT(e->status, 200);
-    OP_CHECK_STR(tc_header(e, "Access-Control-Allow-Origin"), "https://other.example");
-    OP_CHECK_STR(tc_header(e, "Vary"), "Origin");
+    OP_CHECK_STR(op_test_http_header(e, "Access-Control-Allow-Origin"), "https://other.example");
+    OP_CHECK_STR(op_test_http_header(e, "Vary"), "Origin");
     OP_CHECK_INT(f->status, 200);
-    OP_CHECK(tc_header(f, "Access-Control-Allow-Origin") == NULL);
-    OP_CHECK_STR(tc_header(f, "Vary"), "Origin");
+    OP_CHECK(op_test_http_header(f, "Access-Control-Allow-Origin") == NULL);
+    OP_CHECK_STR(op_test_http_header(f, "Vary"), "Origin");
     OP_CHECK_INT(calls, 2);
-    tc_free(a);
-    tc_free(b);
-    tc_free(d);
-    tc_free(e);
-    tc_free(f);
+    op_test_http_free(a);
+    op_test_http_free(b);
+    op_test_http_free(d);
+    op_test_http_free(e);
+    op_test_http_free(f);
     stop();
 }
 
@@ -584,15 +425,17 @@ static void test_cors_any_origin(void)
     op_http_config_t cfg = test_config();
     cfg.cors_origins = "*";
     start_with(&cfg);
-    tclient_t *a = tc_req("GET", "/hello", "Origin: https://anyone.example\r\n", NULL);
-    tclient_t *b = tc_req("OPTIONS", "/hello", "Origin: https://anyone.example\r\n", NULL);
+    op_test_http_client_t *a =
+        op_test_http_req("GET", "/hello", "Origin: https://anyone.example\r\n", NULL);
+    op_test_http_client_t *b =
+        op_test_http_req("OPTIONS", "/hello", "Origin: https://anyone.example\r\n", NULL);
     run();
-    OP_CHECK_STR(tc_header(a, "Access-Control-Allow-Origin"), "*");
-    OP_CHECK(tc_header(a, "Vary") == NULL);
-    OP_CHECK_STR(tc_header(b, "Access-Control-Allow-Origin"), "*");
-    OP_CHECK_STR(tc_header(b, "Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
-    tc_free(a);
-    tc_free(b);
+    OP_CHECK_STR(op_test_http_header(a, "Access-Control-Allow-Origin"), "*");
+    OP_CHECK(op_test_http_header(a, "Vary") == NULL);
+    OP_CHECK_STR(op_test_http_header(b, "Access-Control-Allow-Origin"), "*");
+    OP_CHECK_STR(op_test_http_header(b, "Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
+    op_test_http_free(a);
+    op_test_http_free(b);
     stop();
 }
 
@@ -607,19 +450,19 @@ static void test_body_too_large(void)
     memset(big, 'a', sizeof(big));
     memcpy(big, "x=", 2);
     big[101] = '\0';
-    tclient_t *a =
-        tc_req("POST", "/form", "Content-Type: application/x-www-form-urlencoded\r\n", big);
+    op_test_http_client_t *a = op_test_http_req(
+        "POST", "/form", "Content-Type: application/x-www-form-urlencoded\r\n", big);
     big[101] = 'a';
     big[100] = '\0';
-    tclient_t *b =
-        tc_req("POST", "/form", "Content-Type: application/x-www-form-urlencoded\r\n", big);
+    op_test_http_client_t *b = op_test_http_req(
+        "POST", "/form", "Content-Type: application/x-www-form-urlencoded\r\n", big);
     run();
     OP_CHECK_INT(a->status, 413);
     OP_CHECK_INT(b->status, 200);
     OP_CHECK_INT(b->body_len, 98);
     OP_CHECK_INT(calls, 1);
-    tc_free(a);
-    tc_free(b);
+    op_test_http_free(a);
+    op_test_http_free(b);
     stop();
 }
 
@@ -634,37 +477,37 @@ static void test_headers_too_large(void)
     memcpy(hdr, "X-Big: ", 7);
     memset(hdr + 7, 'a', 1200);
     memcpy(hdr + 1207, "\r\n", 3);
-    tclient_t *a = tc_req("GET", "/hello", hdr, NULL);
+    op_test_http_client_t *a = op_test_http_req("GET", "/hello", hdr, NULL);
     memset(hdr + 7, 'a', 2500);
     memcpy(hdr + 2507, "\r\n", 3);
-    tclient_t *b = tc_req("GET", "/hello", hdr, NULL);
-    tclient_t *d = tc_req("GET", "/hello", "X-Small: 1\r\n", NULL);
+    op_test_http_client_t *b = op_test_http_req("GET", "/hello", hdr, NULL);
+    op_test_http_client_t *d = op_test_http_req("GET", "/hello", "X-Small: 1\r\n", NULL);
     run();
-    check_error(a, 431, "invalid_request");
+    op_test_http_check_error(a, 431, "invalid_request");
     OP_CHECK_INT(b->status, 400);
     OP_CHECK_INT(d->status, 200);
     OP_CHECK_INT(calls, 1);
-    tc_free(a);
-    tc_free(b);
-    tc_free(d);
+    op_test_http_free(a);
+    op_test_http_free(b);
+    op_test_http_free(d);
     stop();
 }
 
 static void test_bad_query_and_path(void)
 {
     start();
-    tclient_t *c[7];
-    c[6] = tc_req("OPTIONS", "*", NULL, NULL);
-    c[0] = tc_req("GET", "/whoami?q=1&q=2", NULL, NULL);
-    c[1] = tc_req("GET", "/whoami?q=%zz", NULL, NULL);
-    c[2] = tc_req("GET", "/who%00ami", NULL, NULL);
-    c[3] = tc_req("GET", "/who%zzami", NULL, NULL);
-    c[4] = tc_req("GET", "/who%FFami", NULL, NULL);
-    c[5] = tc_req("GET", "/whoami?q=%00", NULL, NULL);
+    op_test_http_client_t *c[7];
+    c[6] = op_test_http_req("OPTIONS", "*", NULL, NULL);
+    c[0] = op_test_http_req("GET", "/whoami?q=1&q=2", NULL, NULL);
+    c[1] = op_test_http_req("GET", "/whoami?q=%zz", NULL, NULL);
+    c[2] = op_test_http_req("GET", "/who%00ami", NULL, NULL);
+    c[3] = op_test_http_req("GET", "/who%zzami", NULL, NULL);
+    c[4] = op_test_http_req("GET", "/who%FFami", NULL, NULL);
+    c[5] = op_test_http_req("GET", "/whoami?q=%00", NULL, NULL);
     run();
     for (size_t i = 0; i < OP_NELEMS(c); i++) {
-        check_error(c[i], 400, "invalid_request");
-        tc_free(c[i]);
+        op_test_http_check_error(c[i], 400, "invalid_request");
+        op_test_http_free(c[i]);
     }
     OP_CHECK_INT(calls, 0);
     stop();
@@ -676,77 +519,85 @@ static void test_request_api(void)
     const char *h = "Authorization: bearer  abc.DEF-_~+/==\r\n"
                     "Cookie: theme=dark; sid=s1; sid=s2\r\n"
                     "X-Test: yes\r\n";
-    tclient_t *a = tc_req("GET", "/whoami?q=a+b%2Bc&x=", h, NULL);
-    tclient_t *b = tc_req("GET", "/api/v1/items%2F7", "Authorization: Bearer a b\r\n", NULL);
-    tclient_t *d = tc_req("GET", "/api", "Authorization: Basic YTpi\r\nCookie: bad\r\n", NULL);
-    tclient_t *e =
-        tc_req("GET", "/whoami", "Authorization: Bearer x\r\nAuthorization: Bearer y\r\n", NULL);
-    tclient_t *f = tc_req("GET", "/wh%6Fami", "Authorization: Bearer\r\n", NULL);
-    tclient_t *g = tc_req("POST", "http://test/whoami?q=absolute", NULL, "ignored");
+    op_test_http_client_t *a = op_test_http_req("GET", "/whoami?q=a+b%2Bc&x=", h, NULL);
+    op_test_http_client_t *b =
+        op_test_http_req("GET", "/api/v1/items%2F7", "Authorization: Bearer a b\r\n", NULL);
+    op_test_http_client_t *d =
+        op_test_http_req("GET", "/api", "Authorization: Basic YTpi\r\nCookie: bad\r\n", NULL);
+    op_test_http_client_t *e = op_test_http_req(
+        "GET", "/whoami", "Authorization: Bearer x\r\nAuthorization: Bearer y\r\n", NULL);
+    op_test_http_client_t *f =
+        op_test_http_req("GET", "/wh%6Fami", "Authorization: Bearer\r\n", NULL);
+    op_test_http_client_t *g =
+        op_test_http_req("POST", "http://test/whoami?q=absolute", NULL, "ignored");
     run();
     OP_CHECK_INT(a->status, 200);
-    OP_CHECK_STR(tc_json_str(a, "method"), "GET");
-    OP_CHECK_STR(tc_json_str(a, "path"), "/whoami");
-    OP_CHECK_STR(tc_json_str(a, "q"), "a b+c");
-    OP_CHECK_STR(tc_json_str(a, "bearer"), "abc.DEF-_~+/==");
-    OP_CHECK_STR(tc_json_str(a, "sid"), "s1");
-    OP_CHECK_STR(tc_json_str(a, "xtest"), "yes");
-    OP_CHECK_STR(tc_json_str(a, "peer"), "127.0.0.1");
-    const char *id = tc_json_str(a, "id");
+    OP_CHECK_STR(op_test_http_json_str(a, "method"), "GET");
+    OP_CHECK_STR(op_test_http_json_str(a, "path"), "/whoami");
+    OP_CHECK_STR(op_test_http_json_str(a, "q"), "a b+c");
+    OP_CHECK_STR(op_test_http_json_str(a, "bearer"), "abc.DEF-_~+/==");
+    OP_CHECK_STR(op_test_http_json_str(a, "sid"), "s1");
+    OP_CHECK_STR(op_test_http_json_str(a, "xtest"), "yes");
+    OP_CHECK_STR(op_test_http_json_str(a, "peer"), "127.0.0.1");
+    const char *id = op_test_http_json_str(a, "id");
     OP_CHECK(strlen(id) == 10 && memcmp(id, "r-", 2) == 0 &&
              strspn(id + 2, "0123456789abcdef") == 8);
-    OP_CHECK_STR(tc_json_str(b, "sub"), "v1/items/7");
-    OP_CHECK(tc_json_str(b, "bearer") == NULL);
-    OP_CHECK_STR(tc_json_str(d, "sub"), "");
-    OP_CHECK(tc_json_str(d, "bearer") == NULL);
-    OP_CHECK(tc_json_str(d, "sid") == NULL);
-    OP_CHECK(tc_json_str(e, "bearer") == NULL); /* two Authorization headers */
-    OP_CHECK_STR(tc_json_str(f, "path"), "/whoami");
-    OP_CHECK(tc_json_str(f, "bearer") == NULL);
-    OP_CHECK_STR(tc_json_str(g, "method"), "POST");
-    OP_CHECK_STR(tc_json_str(g, "path"), "/whoami");
-    OP_CHECK_STR(tc_json_str(g, "q"), "absolute");
-    OP_CHECK_INT(calls, 6);
-    tc_free(a);
-    tc_free(b);
-    tc_free(d);
-    tc_free(e);
-    tc_free(f);
-    tc_free(g);
+    OP_CHECK_STR(op_test_http_json_str(b, "sub"), "v1/items/7");
+    OP_CHECK(op_test_http_json_str(b, "bearer") == NULL);
+    OP_CHECK_STR(op_test_http_json_str(d, "sub"), "");
+    OP_CHECK(op_test_http_json_str(d, "bearer") == NULL);
+    OP_CHECK(op_test_http_json_str(d, "sid") == NULL);
+    /* two Authorization headers: refused before any handler (RFC 9110 §5.3) */
+    op_test_http_check_error(e, 400, "invalid_request");
+    OP_CHECK_STR(op_test_http_header(e, "Connection"), "close");
+    OP_CHECK_STR(op_test_http_json_str(f, "path"), "/whoami");
+    OP_CHECK(op_test_http_json_str(f, "bearer") == NULL);
+    OP_CHECK_STR(op_test_http_json_str(g, "method"), "POST");
+    OP_CHECK_STR(op_test_http_json_str(g, "path"), "/whoami");
+    OP_CHECK_STR(op_test_http_json_str(g, "q"), "absolute");
+    OP_CHECK_INT(calls, 5);
+    op_test_http_free(a);
+    op_test_http_free(b);
+    op_test_http_free(d);
+    op_test_http_free(e);
+    op_test_http_free(f);
+    op_test_http_free(g);
     stop();
 }
 
 static void test_form_and_json_bodies(void)
 {
     start();
-    tclient_t *c[7];
+    op_test_http_client_t *c[7];
     const char *form = "Content-Type: Application/X-WWW-Form-Urlencoded; charset=UTF-8\r\n";
-    c[0] = tc_req("POST", "/form", form, "x=hello+world&y=1");
-    c[1] = tc_req("POST", "/form", "Content-Type: text/plain\r\n", "x=1");
-    c[2] = tc_req("POST", "/form", form, "x=1&x=2");
-    c[3] = tc_req("POST", "/json", "Content-Type: application/json\r\n", "{\"x\":\"j\"}");
-    c[4] = tc_req("PATCH", "/json", "Content-Type: application/jsonp\r\n", "{\"x\":\"j\"}");
-    c[5] = tc_req("POST", "/json", "Content-Type: application/json\r\n", "{\"x\":\"j\",\"x\":1}");
-    c[6] = tc_req("POST", "/form", NULL, "x=1");
+    c[0] = op_test_http_req("POST", "/form", form, "x=hello+world&y=1");
+    c[1] = op_test_http_req("POST", "/form", "Content-Type: text/plain\r\n", "x=1");
+    c[2] = op_test_http_req("POST", "/form", form, "x=1&x=2");
+    c[3] = op_test_http_req("POST", "/json", "Content-Type: application/json\r\n", "{\"x\":\"j\"}");
+    c[4] =
+        op_test_http_req("PATCH", "/json", "Content-Type: application/jsonp\r\n", "{\"x\":\"j\"}");
+    c[5] = op_test_http_req("POST", "/json", "Content-Type: application/json\r\n",
+                            "{\"x\":\"j\",\"x\":1}");
+    c[6] = op_test_http_req("POST", "/form", NULL, "x=1");
     run();
     OP_CHECK_INT(c[0]->status, 200);
     OP_CHECK_STR(c[0]->body, "hello world");
-    check_error(c[1], 400, "invalid_request");
-    check_error(c[2], 400, "invalid_request");
+    op_test_http_check_error(c[1], 400, "invalid_request");
+    op_test_http_check_error(c[2], 400, "invalid_request");
     OP_CHECK_INT(c[3]->status, 200);
     OP_CHECK_STR(c[3]->body, "j");
-    check_error(c[4], 400, "invalid_request");
-    check_error(c[5], 400, "invalid_request");
-    check_error(c[6], 400, "invalid_request");
+    op_test_http_check_error(c[4], 400, "invalid_request");
+    op_test_http_check_error(c[5], 400, "invalid_request");
+    op_test_http_check_error(c[6], 400, "invalid_request");
     for (size_t i = 0; i < OP_NELEMS(c); i++)
-        tc_free(c[i]);
+        op_test_http_free(c[i]);
     OP_CHECK_INT(calls, 7);
     stop();
 }
 
 /* The deadline answers 503; the handler's late reply is dropped safely
  * and frees the request. */
-static tclient_t *late_client;
+static op_test_http_client_t *late_client;
 static void late_reply_after_503(void)
 {
     OP_CHECK(late_client->done);
@@ -765,70 +616,70 @@ static void test_deadline_503_then_late_reply(void)
     op_http_config_t cfg = test_config();
     cfg.request_timeout_ms = 30;
     start_with(&cfg);
-    on_all_done = late_reply_after_503;
-    late_client = tc_req("GET", "/never", NULL, NULL);
+    op_test_http.on_all_done = late_reply_after_503;
+    late_client = op_test_http_req("GET", "/never", NULL, NULL);
     run();
-    check_error(late_client, 503, "temporarily_unavailable");
-    OP_CHECK(tc_header(late_client, "X-Late") == NULL);
+    op_test_http_check_error(late_client, 503, "temporarily_unavailable");
+    OP_CHECK(op_test_http_header(late_client, "X-Late") == NULL);
     OP_CHECK_INT(calls, 1);
-    tc_free(late_client);
+    op_test_http_free(late_client);
     stop();
 }
 
 static void test_reply_from_timer(void)
 {
     start();
-    tclient_t *c = tc_req("GET", "/later", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("GET", "/later", NULL, NULL);
     run();
     OP_CHECK_INT(c->status, 200);
     OP_CHECK_STR(c->body, "{\"later\":true}");
-    OP_CHECK(tc_header(c, "Cache-Control") == NULL);
+    OP_CHECK(op_test_http_header(c, "Cache-Control") == NULL);
     OP_CHECK_INT(calls, 1);
     OP_CHECK_INT(frees, 1);
-    tc_free(c);
+    op_test_http_free(c);
     stop();
 }
 
 static void test_header_injection_refused(void)
 {
     start();
-    tclient_t *a = tc_req("GET", "/inject", NULL, NULL);
-    tclient_t *b = tc_req("GET", "/redirect", NULL, NULL);
+    op_test_http_client_t *a = op_test_http_req("GET", "/inject", NULL, NULL);
+    op_test_http_client_t *b = op_test_http_req("GET", "/redirect", NULL, NULL);
     run();
     for (size_t i = 0; i < OP_NELEMS(inject_rc); i++)
         OP_CHECK_INT(inject_rc[i], i == 4 ? OP_OK : OP_EINVAL);
     /* the bad Location became a 500; nothing injected went out */
-    check_error(a, 500, "server_error");
+    op_test_http_check_error(a, 500, "server_error");
     OP_CHECK(strstr(a->raw, "evil") == NULL);
-    OP_CHECK(tc_header(a, "Location") == NULL);
-    OP_CHECK_STR(tc_header(a, "X-Good"), "fine, \"quoted\"\tvalue");
+    OP_CHECK(op_test_http_header(a, "Location") == NULL);
+    OP_CHECK_STR(op_test_http_header(a, "X-Good"), "fine, \"quoted\"\tvalue");
     OP_CHECK_INT(b->status, 302);
-    OP_CHECK_STR(tc_header(b, "Location"), "https://rp.example/cb?state=a%20b");
-    OP_CHECK_STR(tc_header(b, "Cache-Control"), "no-store");
-    tc_free(a);
-    tc_free(b);
+    OP_CHECK_STR(op_test_http_header(b, "Location"), "https://rp.example/cb?state=a%20b");
+    OP_CHECK_STR(op_test_http_header(b, "Cache-Control"), "no-store");
+    op_test_http_free(a);
+    op_test_http_free(b);
     stop();
 }
 
 static void test_error_replies(void)
 {
     start();
-    tclient_t *a = tc_req("GET", "/deny", NULL, NULL);
-    tclient_t *b = tc_req("GET", "/bugs", NULL, NULL);
-    tclient_t *d = tc_req("GET", "/unset", NULL, NULL);
+    op_test_http_client_t *a = op_test_http_req("GET", "/deny", NULL, NULL);
+    op_test_http_client_t *b = op_test_http_req("GET", "/bugs", NULL, NULL);
+    op_test_http_client_t *d = op_test_http_req("GET", "/unset", NULL, NULL);
     run();
-    check_error(a, 401, "invalid_token");
-    OP_CHECK_STR(tc_header(a, "WWW-Authenticate"),
+    op_test_http_check_error(a, 401, "invalid_token");
+    OP_CHECK_STR(op_test_http_header(a, "WWW-Authenticate"),
                  "Bearer error=\"invalid_token\", error_description=\"the 'token' expired\"");
-    OP_CHECK_STR(tc_json_str(a, "error_description"), "the 'token' expired");
+    OP_CHECK_STR(op_test_http_json_str(a, "error_description"), "the 'token' expired");
     OP_CHECK_INT(b->status, 500);
-    OP_CHECK_STR(tc_json_str(b, "error"), "server_error");
+    OP_CHECK_STR(op_test_http_json_str(b, "error"), "server_error");
     OP_CHECK_INT(d->status, 500);
-    OP_CHECK_STR(tc_json_str(d, "error"), "server_error");
-    OP_CHECK(tc_header(d, "WWW-Authenticate") == NULL);
-    tc_free(a);
-    tc_free(b);
-    tc_free(d);
+    OP_CHECK_STR(op_test_http_json_str(d, "error"), "server_error");
+    OP_CHECK(op_test_http_header(d, "WWW-Authenticate") == NULL);
+    op_test_http_free(a);
+    op_test_http_free(b);
+    op_test_http_free(d);
     stop();
 }
 
@@ -843,7 +694,7 @@ static void stop_loop(void *arg)
 static void test_client_gone_before_reply(void)
 {
     start();
-    gone_client = tc_req("GET", "/gone", NULL, NULL);
+    gone_client = op_test_http_req("GET", "/gone", NULL, NULL);
     gone_stop = op_timer_new(loop, stop_loop, NULL);
     OP_CHECK(gone_stop != NULL);
     run();
@@ -878,13 +729,13 @@ static void reply_after_free(void)
 static void test_free_with_request_in_flight(void)
 {
     start();
-    on_all_done = reply_after_free;
+    op_test_http.on_all_done = reply_after_free;
     never_hook = free_server;
-    tclient_t *c = tc_req("GET", "/never", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("GET", "/never", NULL, NULL);
     run();
     OP_CHECK(c->done);
     OP_CHECK_INT(calls, 1);
-    tc_free(c);
+    op_test_http_free(c);
     op_loop_free(loop);
 }
 
@@ -893,11 +744,11 @@ static void test_stop_accepting(void)
     start();
     op_http_stop_accepting(srv);
     op_http_stop_accepting(srv); /* idempotent */
-    tclient_t *c = tc_req("GET", "/hello", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("GET", "/hello", NULL, NULL);
     run();
     OP_CHECK(c->failed);
     OP_CHECK_INT(calls, 0);
-    tc_free(c);
+    op_test_http_free(c);
     stop();
 }
 
@@ -920,10 +771,10 @@ static void test_accept_on_given_fd(void)
     cfg.address = NULL;
     start_with(&cfg);
     OP_CHECK_INT(op_http_port(srv), ntohs(sin.sin_port));
-    tclient_t *c = tc_req("GET", "/hello", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("GET", "/hello", NULL, NULL);
     run();
     OP_CHECK_INT(c->status, 200);
-    tc_free(c);
+    op_test_http_free(c);
     stop();
 }
 
@@ -976,7 +827,7 @@ static void test_log_line(void)
     unlink(path);
     start();
     op_log_init(OP_LOG_INFO, fd);
-    tclient_t *c = tc_req("GET", "/whoami?q=secret-value", NULL, NULL);
+    op_test_http_client_t *c = op_test_http_req("GET", "/whoami?q=secret-value", NULL, NULL);
     run();
     OP_CHECK_INT(c->status, 200);
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -984,9 +835,9 @@ static void test_log_line(void)
     buf[n] = '\0';
     OP_CHECK(strstr(buf, "http: GET /whoami 200 ") != NULL);
     OP_CHECK(strstr(buf, "secret-value") == NULL);
-    OP_CHECK(strstr(buf, tc_json_str(c, "id")) != NULL);
+    OP_CHECK(strstr(buf, op_test_http_json_str(c, "id")) != NULL);
     close(fd);
-    tc_free(c);
+    op_test_http_free(c);
     stop();
 }
 
