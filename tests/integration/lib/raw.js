@@ -29,3 +29,32 @@ export function rawRequest(port, text, { timeout = 10000 } = {}) {
     sock.write(text);
   });
 }
+
+// Send `pieces` (strings, as latin1 bytes) on one connection, gapMs apart,
+// and collect everything until the server closes it. Resolves with the
+// text received, the status codes of the answers in order, how many pieces
+// were sent before the close, and when (ms after connecting) it closed.
+export function rawExchange(port, pieces, { gapMs = 0, timeout = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    const chunks = [];
+    let sent = 0;
+    let start = 0;
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('raw exchange timed out')); },
+      timeout);
+    const next = () => {
+      if (sock.destroyed || sent >= pieces.length) return;
+      sock.write(Buffer.from(pieces[sent++], 'latin1'));
+      if (sent < pieces.length) setTimeout(next, gapMs);
+    };
+    sock.on('connect', () => { start = Date.now(); next(); });
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('error', () => {}); // a reset after the answer still ends in 'close'
+    sock.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
+      resolve({ text, statuses, sent, closedAfterMs: Date.now() - start });
+    });
+  });
+}
