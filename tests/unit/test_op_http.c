@@ -857,7 +857,7 @@ static void test_log_line_masks_secret(void)
     char path[] = "/tmp/test_op_http_log_XXXXXX";
     char tag[OP_SECRET_TAG_LEN + 1], want[64], buf[4096], target[128];
     int fd = mkstemp(path);
-    tclient_t *c[3];
+    op_test_http_client_t *c[3];
 
     OP_CHECK(fd >= 0);
     unlink(path);
@@ -865,7 +865,7 @@ static void test_log_line_masks_secret(void)
     op_log_init(OP_LOG_INFO, fd);
     for (size_t i = 0; i < OP_NELEMS(c); i++) {
         snprintf(target, sizeof(target), "/sess/%s%s", secret, tails[i]);
-        c[i] = tc_req(methods[i], target, NULL, NULL);
+        c[i] = op_test_http_req(methods[i], target, NULL, NULL);
     }
     run();
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -878,7 +878,7 @@ static void test_log_line_masks_secret(void)
         snprintf(want, sizeof(want), "http: %s /sess/~%s%s %d ", methods[i], tag, shown[i],
                  status[i]);
         OP_CHECK_HAS(buf, want);
-        tc_free(c[i]);
+        op_test_http_free(c[i]);
     }
     close(fd);
     stop();

@@ -3,20 +3,11 @@
 // and its connection closes, so nothing smuggled after it runs (RFC 9112);
 // a request read too slowly is cut off (http.requestReadTimeout), and
 // http.maxConnections caps the open connections.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startServer } from '../lib/harness.js';
+import { startServer, stopAll } from '../lib/harness.js';
 import { rawExchange } from '../lib/raw.js';
-
-const NO_SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
-
-async function assertCleanStop(server) {
-  const { code, signal, log } = await server.stop();
-  assert.equal(signal, null, `server died by ${signal}`);
-  assert.equal(code, 0, `exit code ${code}\n${log.slice(-3000)}`);
-  assert.doesNotMatch(log, NO_SANITIZER_REPORT);
-}
 
 const basic = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 // A second request, run only if the server takes the first one's framing
@@ -34,7 +25,7 @@ const errorOf = (r) => JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4));
 describe('HTTP/1.1 framing (RFC 9112)', () => {
   let server;
   before(async () => { server = await startServer(); });
-  after(async () => { if (server) await assertCleanStop(server); });
+  after(async () => { await stopAll(server); });
 
   const send = (text) => rawExchange(server.port, [text]);
 
@@ -127,7 +118,7 @@ describe('connection limits (http.requestReadTimeout, http.maxConnections)', () 
       env: { TESSERA_HTTP_REQUEST_READ_TIMEOUT: '1000', TESSERA_HTTP_MAX_CONNECTIONS: '2' },
     });
   });
-  after(async () => { if (server) await assertCleanStop(server); });
+  after(async () => { await stopAll(server); });
 
   test('a head sent a byte at a time is cut off by the read deadline (RFC 9112 §9.5)', async () => {
     const head = `GET /jwks.json HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(200)}\r\n\r\n`;
