@@ -6,14 +6,24 @@
  * and go to stderr (or the fd given to op_log_init). Before a line is
  * written, the values of secret-bearing fields are masked: "Bearer x",
  * "client_secret=x", "password=x", "code=x", "access_token=x",
- * "refresh_token=x", "\"k\":\"x\"", ... become "***". Never rely on that
- * alone: do not pass secrets to the logger.
+ * "refresh_token=x", "\"k\":\"x\"", ... become "***", and control bytes
+ * '?'. Never rely on that alone: do not pass secrets to the logger.
+ *
+ * Every logged field may be hostile: a line never grows past
+ * OP_LOG_LINE_MAX, whatever its arguments or the masking do to it. A
+ * longer line is cut and ends in OP_LOG_CUT.
  */
 #ifndef OP_LOG_H
 #define OP_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+/* The longest line written, its newline included, and the end of a line
+ * that had to be cut to fit. */
+#define OP_LOG_LINE_MAX 2048
+#define OP_LOG_CUT      "...[cut]"
 
 typedef enum { OP_LOG_DEBUG = 0, OP_LOG_INFO, OP_LOG_WARN, OP_LOG_ERROR } op_log_level_t;
 
@@ -40,8 +50,15 @@ void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list
 #define op_log_warn(rid, ...)  op_log(OP_LOG_WARN, (rid), __VA_ARGS__)
 #define op_log_error(rid, ...) op_log(OP_LOG_ERROR, (rid), __VA_ARGS__)
 
-/* Mask secret values in buf (NUL-terminated, modified in place). Exposed
- * for tests; op_log applies it to every line. */
-void op_log_redact(char *buf);
+/*
+ * Copy the text in (NUL-terminated) into out as it may be logged: the
+ * value of every secret-bearing field becomes "***", every control byte
+ * '?'. The copy is bounded by construction: out gets at most cap bytes,
+ * its NUL included, and no byte of a secret value. Text that does not fit,
+ * or that the caller already had to cut short (cut), ends in OP_LOG_CUT
+ * (or as much of it as fits). Returns the length of out (< cap); cap 0
+ * writes nothing. Exposed for tests; op_log applies it to every line.
+ */
+size_t op_log_redact(char *out, size_t cap, const char *in, bool cut);
 
 #endif

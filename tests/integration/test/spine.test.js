@@ -134,6 +134,19 @@ describe('HTTP front-end refuses bad input with a clear error', () => {
     }
   });
 
+  test('a 2.7 KB path of 1-byte secrets: one bounded, masked log line (secrets never reach a log)', async () => {
+    const path = `/${'code=a&xx'.repeat(300)}`;
+    const r = await rawRequest(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, 404);
+    // The line is written before the answer goes out.
+    assert.equal((await fetch(`${server.issuer}/jwks.json`)).status, 200, 'still serving');
+    const line = server.log().split('\n').find((l) => l.includes('http: GET /code='));
+    assert.ok(line, 'the request is logged');
+    assert.ok(line.length < 2048, `a line of ${line.length} bytes`);
+    assert.match(line, /GET \/code=\*\*\*&xxcode=\*\*\*&xx.*\.\.\.\[cut\]$/);
+    assert.doesNotMatch(line, /code=a/);
+  });
+
   test('every answer says nosniff; error answers are not cached', async () => {
     const r = await fetch(`${server.issuer}/nope`);
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
