@@ -56,11 +56,45 @@ void op_err_clear(op_err_t *err)
         memset(err, 0, sizeof(*err));
 }
 
+/*
+ * Where a description cut at len bytes may end: before the lead byte of
+ * a UTF-8 sequence the cut left incomplete, so that a cut never makes
+ * invalid UTF-8 of valid text (the JSON writer refuses that).
+ */
+static size_t op_err_utf8_cut(const char *s, size_t len)
+{
+    size_t lead = len;
+
+    while (lead > 0 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80 && len - lead < 3)
+        lead--;
+    if (lead == 0)
+        return len;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > len - (lead - 1) ? lead - 1 : len;
+}
+
+/*
+ * The description is formatted into a buffer of its own and then copied:
+ * an argument may point into err->description itself (a caller adding
+ * context to the error it got, OP_ERR(err, c, "query: %s",
+ * err->description)), and vsnprintf with overlapping source and
+ * destination is undefined behaviour (glibc garbles it).
+ */
 int op_err_set(op_err_t *err, int code, const char *oauth_error, int status, const char *file,
                int line, const char *func, const char *fmt, ...)
 {
+    char desc[OP_ERR_DESC_MAX];
     if (err == NULL)
         return code;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(desc, sizeof(desc), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        desc[0] = '\0';
+    else if ((size_t)n >= sizeof(desc))
+        desc[op_err_utf8_cut(desc, sizeof(desc) - 1)] = '\0';
     const op_err_map_t *m = op_err_lookup(code);
     err->code = code;
     err->oauth_error = oauth_error != NULL ? oauth_error : m->oauth_error;
@@ -68,9 +102,6 @@ int op_err_set(op_err_t *err, int code, const char *oauth_error, int status, con
     err->file = file;
     err->line = line;
     err->func = func;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->description, sizeof(err->description), fmt, ap);
-    va_end(ap);
+    memcpy(err->description, desc, sizeof(desc));
     return code;
 }

@@ -53,7 +53,10 @@ void op_err_clear(op_err_t *err);
  * a table (OP_EINVAL -> invalid_request/400, OP_EUNAVAIL and OP_ETIMEDOUT
  * -> temporarily_unavailable/503, OP_ENOTFOUND -> not_found/404, ...).
  * Returns code so a caller can write `return OP_ERR(err, OP_EINVAL, ...)`.
- * err may be NULL.
+ * err may be NULL. The arguments may point into err->description (adding
+ * context to an error: OP_ERR(err, OP_EINVAL, "query: %s",
+ * err->description)). A description longer than OP_ERR_DESC_MAX - 1 bytes
+ * is cut, never inside a UTF-8 sequence.
  */
 #define OP_ERR(err, code, ...)                                                                     \
     op_err_set((err), (code), NULL, 0, __FILE__, __LINE__, __func__, __VA_ARGS__)

@@ -73,9 +73,69 @@ static void test_err_table(void)
     OP_CHECK_INT(OP_ERR(NULL, OP_EINVAL, "x"), OP_EINVAL);
 }
 
+/* RFC 6749 §5.2 error_description: context added to an error from its own
+ * description must read as written ("query: query: er 'scope' repeated"
+ * came from formatting err->description into itself). */
+static void test_err_context_from_own_description(void)
+{
+    op_err_t e;
+    char want[OP_ERR_DESC_MAX];
+    char long_desc[300];
+
+    op_err_clear(&e);
+    OP_ERR(&e, OP_ETOOBIG, "parameter 'scope' repeated");
+    OP_CHECK_INT(OP_ERR(&e, OP_EINVAL, "query: %s", e.description), OP_EINVAL);
+    OP_CHECK_STR(e.description, "query: parameter 'scope' repeated");
+    OP_CHECK_INT(e.http_status, 400);
+    OP_ERR_OAUTH(&e, OP_EINVAL, "invalid_request", 400, "claims: %s (%s)", e.description,
+                 e.description + 7);
+    OP_CHECK_STR(e.description, "claims: query: parameter 'scope' repeated "
+                                "(parameter 'scope' repeated)");
+    /* a full description, prefixed: cut at the end, the prefix intact */
+    memset(long_desc, 'x', sizeof(long_desc) - 1);
+    long_desc[sizeof(long_desc) - 1] = '\0';
+    OP_ERR(&e, OP_EINVAL, "%s", long_desc);
+    OP_CHECK_INT(strlen(e.description), OP_ERR_DESC_MAX - 1);
+    OP_ERR(&e, OP_EINVAL, "claims: %s", e.description);
+    memcpy(want, "claims: ", 8);
+    memset(want + 8, 'x', sizeof(want) - 9);
+    want[sizeof(want) - 1] = '\0';
+    OP_CHECK_STR(e.description, want);
+}
+
+/* A cut description stays valid UTF-8 (RFC 6749 §5.2 descriptions end up
+ * in JSON bodies, which the writer refuses to make invalid). */
+static void test_err_cut_utf8(void)
+{
+    op_err_t e;
+    char s[OP_ERR_DESC_MAX + 8];
+
+    /* 253 ASCII bytes, then a 3-byte character that does not fit */
+    memset(s, 'a', 253);
+    memcpy(s + 253, "\xe2\x82\xac", 4);
+    OP_ERR(&e, OP_EINVAL, "%s", s);
+    OP_CHECK_INT(strlen(e.description), 253);
+    OP_CHECK(op_json_utf8_valid(e.description, strlen(e.description)));
+    /* 252 + the 3-byte character fit exactly (255 bytes) */
+    OP_ERR(&e, OP_EINVAL, "%s", s + 1);
+    OP_CHECK_INT(strlen(e.description), 255);
+    OP_CHECK_STR(e.description + 252, "\xe2\x82\xac");
+    /* a 4-byte character cut after 2 of its bytes, and a 2-byte one after 1 */
+    memcpy(s + 253, "\xf0\x9f\x98\x80", 5);
+    OP_ERR(&e, OP_EINVAL, "%s", s);
+    OP_CHECK_INT(strlen(e.description), 253);
+    memcpy(s + 254, "\xc3\xa9", 3);
+    OP_ERR(&e, OP_EINVAL, "%s", s);
+    OP_CHECK_INT(strlen(e.description), 254);
+}
+
 static const op_test_case_t cases[] = {
-    {"parse_i64", test_parse_i64},         {"b64url_vectors", test_b64url_vectors},
-    {"b64url_strict", test_b64url_strict}, {"hex", test_hex},
+    {"parse_i64", test_parse_i64},
+    {"b64url_vectors", test_b64url_vectors},
+    {"b64url_strict", test_b64url_strict},
+    {"hex", test_hex},
     {"err_table", test_err_table},
+    {"err_context_from_own_description", test_err_context_from_own_description},
+    {"err_cut_utf8", test_err_cut_utf8},
 };
 OP_TEST_MAIN(cases)
