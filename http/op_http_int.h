@@ -203,6 +203,23 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
  * the connection. */
 void op_http_reply_oom(struct evhttp_request *evreq);
 
+/* An error answer as op_http_reply_error sends it. */
+typedef struct op_http_error_reply {
+    int status;            /* 400..599 */
+    const char *json;      /* {"error", "error_description"} */
+    size_t len;            /* of json */
+    const char *challenge; /* WWW-Authenticate of a 401 invalid_token, else NULL */
+} op_http_error_reply_t;
+
+/*
+ * Build the answer to err (RFC 6749 §5.2, RFC 6750 §3) in a: the
+ * description keeps only what an error_description may carry, so it is
+ * also safe in the quoted challenge. With a full arena the body is the
+ * static server_error one and the challenge the bare one. Pure, for the
+ * fuzz target of what error answers make of hostile descriptions.
+ */
+void op_http_reply_error_build(op_arena_t *a, const op_err_t *err, op_http_error_reply_t *out);
+
 /* ---- op_http_params.c ------------------------------------------------- */
 
 /*

@@ -244,46 +244,56 @@ static void op_http_reply_description(const char *s, char *out, size_t outsz)
  * answers server_error / 500; a status outside 400..599 becomes 500. A
  * 401 invalid_token also gets the RFC 6750 §3 challenge.
  */
-void op_http_reply_error(op_http_req_t *req, const op_err_t *err)
+void op_http_reply_error_build(op_arena_t *a, const op_err_t *err, op_http_error_reply_t *out)
 {
-    const char *error = "server_error", *json = NULL;
+    const char *error = "server_error";
     char desc[OP_ERR_DESC_MAX];
-    int status = 500;
-    size_t len = 0;
     op_json_w_t *w;
 
+    out->status = 500;
+    out->json = NULL;
+    out->len = 0;
+    out->challenge = NULL;
     desc[0] = '\0';
     if (err != NULL && err->code != OP_OK && err->oauth_error != NULL) {
         error = err->oauth_error;
         if (err->http_status >= 400 && err->http_status <= 599)
-            status = err->http_status;
+            out->status = err->http_status;
         op_http_reply_description(err->description, desc, sizeof(desc));
     }
-    if (status == 401 && strcmp(error, "invalid_token") == 0) {
-        const char *challenge =
-            op_arena_printf(req->arena, "Bearer error=\"invalid_token\"%s%s%s",
+    if (out->status == 401 && strcmp(error, "invalid_token") == 0) {
+        out->challenge =
+            op_arena_printf(a, "Bearer error=\"invalid_token\"%s%s%s",
                             desc[0] ? ", error_description=\"" : "", desc, desc[0] ? "\"" : "");
 
         /* desc is sanitised, so only a full arena can fail here. */
-        if (challenge == NULL)
-            challenge = "Bearer error=\"invalid_token\"";
-        op_http_add_header(req, "WWW-Authenticate", challenge);
+        if (out->challenge == NULL)
+            out->challenge = "Bearer error=\"invalid_token\"";
     }
-    w = op_json_w_new(req->arena, false);
+    w = op_json_w_new(a, false);
     if (w != NULL) {
         op_json_w_obj_open(w);
         op_json_w_kstr(w, "error", error);
         if (desc[0] != '\0')
             op_json_w_kstr(w, "error_description", desc);
         op_json_w_obj_close(w);
-        if (op_json_w_finish(w, &json, &len, NULL) != OP_OK)
-            json = NULL;
+        if (op_json_w_finish(w, &out->json, &out->len, NULL) != OP_OK)
+            out->json = NULL;
     }
-    if (json == NULL) {
-        json = op_http_reply_server_error;
-        len = sizeof(op_http_reply_server_error) - 1;
+    if (out->json == NULL) {
+        out->json = op_http_reply_server_error;
+        out->len = sizeof(op_http_reply_server_error) - 1;
     }
-    op_http_reply(req, status, "application/json", json, len, OP_REPLY_NO_STORE);
+}
+
+void op_http_reply_error(op_http_req_t *req, const op_err_t *err)
+{
+    op_http_error_reply_t r;
+
+    op_http_reply_error_build(req->arena, err, &r);
+    if (r.challenge != NULL)
+        op_http_add_header(req, "WWW-Authenticate", r.challenge);
+    op_http_reply(req, r.status, "application/json", r.json, r.len, OP_REPLY_NO_STORE);
 }
 
 /* See http/op_http.h: a Location with control bytes is never sent; the
