@@ -141,6 +141,13 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS)
 	@$(if $(V),,echo "  FUZZ  $@")
 	$(Q)clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
+# The login page's target also compiles the page's sources, all but main.
+build/fuzz/fuzz_login_page: tests/fuzz/fuzz_login_page.c $(LIB_SRC) $(LOGIN_LIB_SRC) $(HEADERS) \
+                            $(LOGIN_HEADERS)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  FUZZ  $@")
+	$(Q)clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -pthread $< $(LIB_SRC) $(LOGIN_LIB_SRC) -o $@ $(LDLIBS)
+
 fuzz: $(FUZZ_BINS)
 
 unit: $(UNIT_BINS)
