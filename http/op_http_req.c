@@ -249,9 +249,14 @@ char *op_http_req_allow(op_arena_t *a, unsigned methods)
     size_t off = 0;
 
     for (size_t i = 0; i < OP_NELEMS(op_http_req_methods); i++) {
-        if (methods & op_http_req_methods[i].method)
-            off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", off > 0 ? ", " : "",
-                                    op_http_req_methods[i].name);
+        if (!(methods & op_http_req_methods[i].method))
+            continue;
+        int n = snprintf(buf + off, sizeof(buf) - off, "%s%s", off > 0 ? ", " : "",
+                         op_http_req_methods[i].name);
+        /* every method of the table fits; a cut list is never sent */
+        if (n < 0 || (size_t)n >= sizeof(buf) - off)
+            return NULL;
+        off += (size_t)n;
     }
     return op_arena_strdup(a, buf);
 }
