@@ -42,7 +42,7 @@ bool op_log_enabled(op_log_level_t level)
 /* Value classes: how a value after a marker ends. */
 enum {
     OP_LOG_QUERY = 1, /* "code=x", "Bearer x": at & space , ; " ' */
-    OP_LOG_JSON = 2   /* "\"k\":\"x\"": at " */
+    OP_LOG_JSON = 2   /* "\"k\":\"x\"": at " not escaped by a backslash */
 };
 
 typedef struct op_log_marker {
@@ -146,7 +146,8 @@ static void op_log_cut(op_log_out_t *o)
  * One pass over in, writing into out and never past cap. A byte is
  * secret when it lies in the value of any marker, also of markers that
  * overlap or lie inside another value (so `"code":"k":"x"` masks both
- * values); each run of secret bytes is written as one "***". The scan
+ * values), and a JSON value runs to its first unescaped '"'; each run of
+ * secret bytes is written as one "***". The scan
  * keeps, per class, whether it is inside a value: all the open values of
  * a class end at the same byte. No secret byte is ever copied, so
  * cutting the output anywhere cannot reveal one.
@@ -155,7 +156,7 @@ size_t op_log_redact(char *out, size_t cap, const char *in, bool cut)
 {
     op_log_out_t o = {out, cap, 0, false};
     unsigned open = 0, starting = 0;
-    bool masked = false;
+    bool masked = false, escaped = false;
 
     if (cap == 0)
         return 0;
@@ -163,11 +164,13 @@ size_t op_log_redact(char *out, size_t cap, const char *in, bool cut)
         unsigned char c = (unsigned char)in[i];
 
         for (unsigned cls = OP_LOG_QUERY; cls <= OP_LOG_JSON; cls <<= 1) {
-            if (op_log_value_end(c, cls))
+            if (op_log_value_end(c, cls) && !(cls == OP_LOG_JSON && escaped))
                 open &= ~cls;
             else if (starting & cls)
                 open |= cls;
         }
+        /* in a JSON value, \" is part of the value */
+        escaped = (open & OP_LOG_JSON) && c == '\\' && !escaped;
         /* every marker ends in '=', ' ' or '"' */
         starting = c == '=' || c == ' ' || c == '"' ? op_log_markers_ending(in, i + 1) : 0;
         if (open != 0) {

@@ -75,6 +75,9 @@ static void test_log_redaction_overlapping(void)
     test_log_redact_is("password=xcode=y&z", 64, false, "password=***&z");
     test_log_redact_is("\"password\":\"a b&code=c\",n", 64, false, "\"password\":\"***\",n");
     test_log_redact_is("x_access_token=abc;", 64, false, "x_access_token=***;");
+    /* a JSON value ends at its first unescaped quote */
+    test_log_redact_is("{\"password\":\"a\\\"b\\\\\",\"x\":1}", 64, false,
+                       "{\"password\":\"***\",\"x\":1}");
 }
 
 /* The copy never passes cap: at every capacity the text is cut with the
