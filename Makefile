@@ -33,6 +33,7 @@ LIB_SRC := $(filter-out core/op_main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 MAIN_SRC := core/op_main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_HEADERS := $(wildcard tests/fuzz/*.h)
 HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)) tests/unit/*.h)
 
 define objs
@@ -136,14 +137,14 @@ $(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
 
 # libFuzzer targets: clang, sanitizers, the library sources compiled in.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS) $(FUZZ_HEADERS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  FUZZ  $@")
 	$(Q)clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
 # The login page's target also compiles the page's sources, all but main.
 build/fuzz/fuzz_login_page: tests/fuzz/fuzz_login_page.c $(LIB_SRC) $(LOGIN_LIB_SRC) $(HEADERS) \
-                            $(LOGIN_HEADERS)
+                            $(FUZZ_HEADERS) $(LOGIN_HEADERS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  FUZZ  $@")
 	$(Q)clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -pthread $< $(LIB_SRC) $(LOGIN_LIB_SRC) -o $@ $(LDLIBS)

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/op_authz_req.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,17 +54,6 @@ static bool fuzz_authz_resp_text_byte(unsigned char c)
     return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
 }
 
-static bool fuzz_authz_resp_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-static int fuzz_authz_resp_hex(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Decode s[0..len) where every byte must be unreserved or %XX (upper
  * case hex); NULL when one is not. */
 static char *fuzz_authz_resp_decode(op_arena_t *a, const char *s, size_t len)
@@ -74,13 +64,13 @@ static char *fuzz_authz_resp_decode(op_arena_t *a, const char *s, size_t len)
         abort();
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%') {
-            int hi = i + 2 < len ? fuzz_authz_resp_hex(s[i + 1]) : -1;
-            int lo = i + 2 < len ? fuzz_authz_resp_hex(s[i + 2]) : -1;
+            int hi = i + 2 < len ? fuzz_check_hex(s[i + 1]) : -1;
+            int lo = i + 2 < len ? fuzz_check_hex(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return NULL;
             *o++ = (char)(hi << 4 | lo);
             i += 2;
-        } else if (fuzz_authz_resp_unreserved((unsigned char)s[i])) {
+        } else if (fuzz_check_unreserved((unsigned char)s[i])) {
             *o++ = s[i];
         } else {
             return NULL;
@@ -193,25 +183,6 @@ static void fuzz_authz_resp_check_json(op_arena_t *a, const op_authz_resp_t *r)
         abort();
 }
 
-/* A length-prefixed string of the input ("" when it ran out); it ends at
- * a NUL, as the C strings the builder takes do. */
-static char *fuzz_authz_resp_string(op_arena_t *a, const uint8_t **p, const uint8_t *end)
-{
-    size_t n = 0;
-
-    if (*p < end) {
-        n = **p;
-        (*p)++;
-        if (n > (size_t)(end - *p))
-            n = (size_t)(end - *p);
-    }
-    char *s = op_arena_strndup(a, (const char *)*p, n);
-    if (s == NULL)
-        abort();
-    *p += n;
-    return s;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *p = data, *end = data + size;
@@ -235,9 +206,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&req, 0, sizeof(req));
     req.redirect_uri = base;
     req.response_mode = (op_authz_mode_t)((choice & 3) % 3);
-    char *state = fuzz_authz_resp_string(a, &p, end);
-    char *error = fuzz_authz_resp_string(a, &p, end);
-    char *desc = fuzz_authz_resp_string(a, &p, end);
+    char *state = fuzz_check_string(a, &p, end);
+    char *error = fuzz_check_string(a, &p, end);
+    char *desc = fuzz_check_string(a, &p, end);
     req.state = choice & 0x20 ? state : NULL;
     bool error_response = choice & 0x40;
 
@@ -250,8 +221,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             refused |= !fuzz_authz_resp_text_byte((unsigned char)*c);
     } else {
         for (; n < nparams; n++) {
-            params[n].name = fuzz_authz_resp_string(a, &p, end);
-            params[n].value = fuzz_authz_resp_string(a, &p, end);
+            params[n].name = fuzz_check_string(a, &p, end);
+            params[n].value = fuzz_check_string(a, &p, end);
             refused |= params[n].name[0] == '\0' || strcmp(params[n].name, "state") == 0 ||
                        strcmp(params[n].name, "iss") == 0;
             for (size_t j = 0; j < n; j++)

@@ -37,26 +37,9 @@
 
 #include "core/op_client_auth.h"
 #include "http/op_http_int.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A length-prefixed string ("" when the input ran out), cut at a NUL. */
-static char *fuzz_http_format_string(op_arena_t *a, const uint8_t **p, const uint8_t *end)
-{
-    size_t n = 0;
-
-    if (*p < end) {
-        n = **p;
-        (*p)++;
-        if (n > (size_t)(end - *p))
-            n = (size_t)(end - *p);
-    }
-    char *s = op_arena_strndup(a, (const char *)*p, n);
-    if (s == NULL)
-        abort();
-    *p += n;
-    return s;
-}
 
 /* RFC 9110 §5.6.2 tchar. */
 static bool fuzz_http_format_tchar(unsigned char c)
@@ -141,17 +124,6 @@ static void fuzz_http_format_cookie(op_arena_t *a, const char *name, const char 
         abort();
 }
 
-static bool fuzz_http_format_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-static int fuzz_http_format_hex(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 static void fuzz_http_format_urlencode(op_arena_t *a, const char *s, size_t len)
 {
     char *enc = op_http_urlencode(a, s, len);
@@ -162,14 +134,14 @@ static void fuzz_http_format_urlencode(op_arena_t *a, const char *s, size_t len)
     for (const char *e = enc; *e != '\0'; k++) {
         unsigned char c;
         if (*e == '%') {
-            int hi = fuzz_http_format_hex(e[1]), lo = hi >= 0 ? fuzz_http_format_hex(e[2]) : -1;
+            int hi = fuzz_check_hex(e[1]), lo = hi >= 0 ? fuzz_check_hex(e[2]) : -1;
             if (lo < 0)
                 abort();
             c = (unsigned char)(hi << 4 | lo);
-            if (fuzz_http_format_unreserved(c))
+            if (fuzz_check_unreserved(c))
                 abort(); /* unreserved bytes stay as they are */
             e += 3;
-        } else if (fuzz_http_format_unreserved((unsigned char)*e)) {
+        } else if (fuzz_check_unreserved((unsigned char)*e)) {
             c = (unsigned char)*e++;
         } else {
             abort();
@@ -288,10 +260,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t choice = *p++;
     int64_t max_age = (int16_t)(p[0] | p[1] << 8);
     p += 2;
-    char *name = fuzz_http_format_string(a, &p, end);
-    char *value = fuzz_http_format_string(a, &p, end);
-    char *path = fuzz_http_format_string(a, &p, end);
-    char *same_site = fuzz_http_format_string(a, &p, end);
+    char *name = fuzz_check_string(a, &p, end);
+    char *value = fuzz_check_string(a, &p, end);
+    char *path = fuzz_check_string(a, &p, end);
+    char *same_site = fuzz_check_string(a, &p, end);
     char *rest = op_arena_strndup(a, (const char *)p, (size_t)(end - p));
     if (rest == NULL)
         abort();

@@ -35,6 +35,7 @@
 #include <strings.h>
 
 #include "examples/login-page/login_page.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -296,13 +297,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned absent = (unsigned)data[0] | (unsigned)data[1] << 8;
     uint8_t choice = data[2];
     for (size_t i = 0; i < FUZZ_LOGIN_PAGE_STRINGS; i++) {
-        size_t n = p < end ? *p++ : 0;
-        if (n > (size_t)(end - p))
-            n = (size_t)(end - p);
-        char *s = op_arena_strndup(a, (const char *)p, n);
-        if (s == NULL)
-            abort();
-        p += n;
+        char *s = fuzz_check_string(a, &p, end);
         in.s[i] = absent & (1u << i) ? NULL : s;
         ph.s[i] = in.s[i] == NULL ? NULL : in.s[i][0] != '\0' ? "x" : "";
         fuzz_login_page_check_escape(a, s);
