@@ -4,7 +4,7 @@
 // them, checking how the programs exited (stopAll).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -184,3 +184,15 @@ export async function runServer(args, env = {}, ms = 20000) {
 }
 
 export const readJSON = (p) => JSON.parse(readFileSync(p, 'utf8'));
+
+// Writes the clients and the users the server is to read into dir
+// (clients.json, users.json); returns the environment that points the
+// server at them.
+export function writeRegistry(dir, clients, users) {
+  writeFileSync(join(dir, 'clients.json'), JSON.stringify(clients));
+  writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+  return {
+    TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
+    TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+  };
+}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { startServer, startRedis, stopAll, runServer, DEMO_CONFIG } from '../lib/harness.js';
+import { startServer, startRedis, stopAll, runServer, writeRegistry, DEMO_CONFIG } from '../lib/harness.js';
 import { signIn, start, apiJSON, responseParams } from '../lib/authz.js';
 
 const PAIRWISE_KEY = '{"kty":"oct","k":"c2VjdG9yLWtleS1mb3ItdGhlLXBhaXJ3aXNlLXRlc3Q"}';
@@ -112,14 +112,12 @@ for (const storage of ['memory', 'redis']) {
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tessera-client-md-'));
-      writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
-      writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+      const registry = writeRegistry(dir, CLIENTS, USERS);
       if (storage === 'redis') redis = await startRedis();
       server = await startServer({
         storage, redis,
         env: {
-          TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
-          TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+          ...registry,
           TESSERA_OP_SUBJECT_PAIRWISE_KEY: PAIRWISE_KEY,
         },
       });

@@ -365,12 +365,18 @@ function autoSubmit(action, f, { noReferrer = false } = {}) {
     + '</form><script>document.forms[0].submit()</script></body></html>';
 }
 
+// The sign-in form of a fresh authorisation request of the demo client that
+// forces a sign-in, as the attacker gets it in their own client (formOf).
+async function attackerForm(page, config, cookieName) {
+  const req = await buildAuthzRequest(config, { prompt: 'login' });
+  return formOf(page, `${req.url.pathname}${req.url.search}`, cookieName);
+}
+
 // The attacker, in their own client, signs in as bob and gives the demo
 // client a long-lived consent, so that a forged sign-in as bob would go
 // straight back to the client with a code and set the session cookie.
 async function attackerConsents(page, config, cookieName) {
-  const req = await buildAuthzRequest(config, { prompt: 'login' });
-  const f = await formOf(page, `${req.url.pathname}${req.url.search}`, cookieName);
+  const f = await attackerForm(page, config, cookieName);
   let r = await post(page, '/login', {
     sid: f.sid, csrf: f.csrf, action: 'signin', username: 'bob', password: 'bob-pass',
   }, { origin: page.url, cookie: f.cookie });
@@ -432,8 +438,7 @@ describe('login CSRF in Chromium over http, no Fetch Metadata (OWASP "Login CSRF
 
   for (const host of ['evil.test', 'evil.login.test']) {
     test(`a page on ${host} (${host === 'evil.test' ? 'another site' : 'a sibling origin of the same site'}) auto-submitting the sign-in form does not sign the victim in (RFC 6454 §7 Origin)`, async (t) => withTab(victim, t, async (tab) => {
-      const req = await buildAuthzRequest(config, { prompt: 'login' });
-      const f = await formOf(page, `${req.url.pathname}${req.url.search}`, 'pre_session');
+      const f = await attackerForm(page, config, 'pre_session');
       const evilUrl = `http://${host}:${evil.port}/`;
       const got = await victimOpens(tab, page, evil, evilUrl, autoSubmit(`${page.url}/login`, f));
       assert.equal(got.headers['sec-fetch-site'], undefined, 'Chromium sends no Fetch Metadata here');
@@ -445,8 +450,7 @@ describe('login CSRF in Chromium over http, no Fetch Metadata (OWASP "Login CSRF
   }
 
   test('the same from a page that sends no Referer (Origin: null) is refused too (Fetch §3.1 "null" origin)', async (t) => withTab(victim, t, async (tab) => {
-    const req = await buildAuthzRequest(config, { prompt: 'login' });
-    const f = await formOf(page, `${req.url.pathname}${req.url.search}`, 'pre_session');
+    const f = await attackerForm(page, config, 'pre_session');
     const got = await victimOpens(tab, page, evil, `http://evil.test:${evil.port}/`,
       autoSubmit(`${page.url}/login`, f, { noReferrer: true }));
     assert.equal(got.headers.origin, 'null');
@@ -510,8 +514,7 @@ describe('login CSRF in Chromium over https, "__Host-" cookies (RFC 6265bis §4.
   test('a cross-site page auto-submitting the sign-in form is refused (Fetch Metadata §2.1) and the victim keeps their session', async (t) => withTab(victim, t, async (tab) => {
     const before = (await victim.cookies()).find((c) => c.name === '__Host-sub_sid');
     assert.ok(before, 'the victim is signed in');
-    const req = await buildAuthzRequest(config, { prompt: 'login' });
-    const f = await formOf(page, `${req.url.pathname}${req.url.search}`, '__Host-pre_session');
+    const f = await attackerForm(page, config, '__Host-pre_session');
     const got = await victimOpens(tab, page, evil, `http://evil.test:${evil.port}/`,
       autoSubmit(`${page.url}/login`, f));
     assert.equal(got.headers['sec-fetch-site'], 'cross-site');

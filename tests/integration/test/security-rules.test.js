@@ -6,11 +6,11 @@
 import { test, describe, before, after } from '../lib/test.js';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, createPublicKey, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer, stopAll, DEMO_API_TOKEN } from '../lib/harness.js';
+import { startServer, stopAll, writeRegistry, DEMO_API_TOKEN } from '../lib/harness.js';
 import { api, start, signIn, responseParams } from '../lib/authz.js';
 import { rawRequest } from '../lib/raw.js';
 
@@ -83,12 +83,7 @@ describe('security rules end to end', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-rules-'));
-    writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
-    writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
-    const env = {
-      TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
-      TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
-    };
+    const env = writeRegistry(dir, CLIENTS, USERS);
     server = await startServer({ env });
     shortLived = await startServer({
       env: { ...env, TESSERA_AUTHZ_STORE_ACCESS_TOKEN_DEFAULT_LIFETIME: '1' },

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { startServer, startRedis, stopAll, DEMO_CONFIG } from '../lib/harness.js';
+import { startServer, startRedis, stopAll, writeRegistry, DEMO_CONFIG } from '../lib/harness.js';
 import { api, apiJSON, start, signIn, responseParams } from '../lib/authz.js';
 
 const REDIRECT = 'http://127.0.0.1:9999/callback';
@@ -90,16 +90,9 @@ for (const storage of ['memory', 'redis']) {
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-'));
-      writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
-      writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+      const env = writeRegistry(dir, CLIENTS, USERS);
       if (storage === 'redis') redis = await startRedis();
-      server = await startServer({
-        storage, redis,
-        env: {
-          TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
-          TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
-        },
-      });
+      server = await startServer({ storage, redis, env });
       const insecure = { execute: [client.allowInsecureRequests] };
       const issuer = new URL(server.issuer);
       for (const c of CLIENTS) {
@@ -517,16 +510,14 @@ describe('tokens with a slow claims source', () => {
   let config;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-slow-'));
-    writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
-    writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+    const registry = writeRegistry(dir, CLIENTS, USERS);
     // Plugin properties can only be set in the file.
     writeFileSync(join(dir, 'tessera.properties'),
       `${readFileSync(DEMO_CONFIG, 'utf8')}\nplugin.timer-claims.delayMs = 3000\n`);
     server = await startServer({
       args: ['--config', join(dir, 'tessera.properties')],
       env: {
-        TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
-        TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+        ...registry,
         TESSERA_SPI_PLUGINS: 'build/asan/plugins/timer_claims.so',
         TESSERA_SPI_CALL_TIMEOUT: '100',
       },
@@ -615,8 +606,7 @@ async function startClaimsHook() {
 
 // A server whose tokens' claims come from the hook (plugin.fake.*).
 async function startHookedServer(dir, hook, { storage = 'memory', redis, env = {} } = {}) {
-  writeFileSync(join(dir, 'clients.json'), JSON.stringify(CLIENTS));
-  writeFileSync(join(dir, 'users.json'), JSON.stringify(USERS));
+  const registry = writeRegistry(dir, CLIENTS, USERS);
   writeFileSync(join(dir, 'tessera.properties'), `${readFileSync(DEMO_CONFIG, 'utf8')}
 plugin.fake.mode = fetch
 plugin.fake.url = ${hook.url}
@@ -625,8 +615,7 @@ plugin.fake.url = ${hook.url}
     storage, redis,
     args: ['--config', join(dir, 'tessera.properties')],
     env: {
-      TESSERA_OP_REG_CLIENTS_FILE: join(dir, 'clients.json'),
-      TESSERA_CLAIMS_SOURCE_USERS_FILE: join(dir, 'users.json'),
+      ...registry,
       TESSERA_SPI_PLUGINS: 'build/asan/tests/plugins/fake_claims.so',
       TESSERA_SPI_CALL_TIMEOUT: '20000',
       ...env,
@@ -691,17 +680,23 @@ for (const storage of ['memory', 'redis']) {
       };
     }
 
-    test('a code replayed while its first exchange runs: both refused, nothing issued (RFC 6749 §4.1.2, §10.5)', { timeout: 60000 }, async () => {
-      const params = await codeGrant();
+    // The same grant twice: the second while the first is held in the hook,
+    // after its grant was spent; both are refused as invalid_grant.
+    async function exchangeTwiceWhileHeld(params, lateMessage) {
       hook.hold();
       const first = answer(tokenRequest('basic-client', params));
-      await hook.waitHeld(1); // the code is taken; the exchange waits for its claims
-      const replay = await answer(tokenRequest('basic-client', params));
-      assert.deepEqual([replay.status, replay.body.error], [400, 'invalid_grant']);
+      await hook.waitHeld(1);
+      const second = await answer(tokenRequest('basic-client', params));
+      assert.deepEqual([second.status, second.body.error], [400, 'invalid_grant']);
       hook.release();
       const late = await first;
-      assert.deepEqual([late.status, late.body.error], [400, 'invalid_grant'],
-        'no tokens out of a replayed code');
+      assert.deepEqual([late.status, late.body.error], [400, 'invalid_grant'], lateMessage);
+    }
+
+    test('a code replayed while its first exchange runs: both refused, nothing issued (RFC 6749 §4.1.2, §10.5)', { timeout: 60000 }, async () => {
+      const params = await codeGrant();
+      // The code is taken; the first exchange waits for its claims.
+      await exchangeTwiceWhileHeld(params, 'no tokens out of a replayed code');
     });
 
     test('a refresh token reused while its first exchange runs: both refused, the family revoked (RFC 9700 §4.14.2)', { timeout: 60000 }, async () => {
@@ -709,15 +704,8 @@ for (const storage of ['memory', 'redis']) {
       assert.equal(tokens.status, 200);
       const rt = tokens.body.refresh_token;
       const refresh = { grant_type: 'refresh_token', refresh_token: rt };
-      hook.hold();
-      const first = answer(tokenRequest('basic-client', refresh));
-      await hook.waitHeld(1); // rt is rotated out; the exchange waits for its claims
-      const reuse = await answer(tokenRequest('basic-client', refresh));
-      assert.deepEqual([reuse.status, reuse.body.error], [400, 'invalid_grant']);
-      hook.release();
-      const late = await first;
-      assert.deepEqual([late.status, late.body.error], [400, 'invalid_grant'],
-        'no successor in a revoked family');
+      // rt is rotated out; the first exchange waits for its claims.
+      await exchangeTwiceWhileHeld(refresh, 'no successor in a revoked family');
       const u = await fetch(`${server.issuer}/userinfo`, {
         headers: { authorization: `Bearer ${tokens.body.access_token}` },
       });
