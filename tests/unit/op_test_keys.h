@@ -270,4 +270,42 @@ static inline bool opened(void *arg)
     return ((opener_t *)arg)->calls > 0;
 }
 
+/* Open with a refresh timer of refresh_ms, poll until the callback has run
+ * (the timer keeps the loop busy) and check that the open succeeded. */
+static inline void open_polled(env_t *e, int store, const uint8_t *enc, uint64_t refresh_ms,
+                               opener_t *o)
+{
+    start_open(e, store, enc, refresh_ms, o);
+    poll_until(e, opened, o);
+    OP_CHECK_INT(o->status, OP_OK);
+}
+
+/* The stored record of a store names every kid of the given set. */
+static inline void check_record_names(env_t *e, int store, const op_keys_set_t *set)
+{
+    read_record(e, store);
+    for (size_t i = 0; i < set->nkeys; i++)
+        OP_CHECK(strstr(e->value, set->keys[i]->pub.kid) != NULL);
+}
+
+/* The stored record of a store names every kid of a key store's current
+ * set. */
+static inline void check_record_names_current(env_t *e, int store, op_keys_t *keys)
+{
+    op_keys_set_t *set = op_keys_current(keys);
+
+    check_record_names(e, store, set);
+    op_keys_set_release(set);
+}
+
+/* Two key stores sign with the same kids. */
+static inline void check_same_kids(op_keys_t *a, op_keys_t *b)
+{
+    char *ka = kids(a), *kb = kids(b);
+
+    OP_CHECK_STR(ka, kb);
+    free(ka);
+    free(kb);
+}
+
 #endif

@@ -23,10 +23,8 @@ static void test_generate_and_store(void)
     OP_CHECK_INT(set->nkeys, 3);
     OP_CHECK_INT(set->version, 1);
     OP_CHECK(op_keys_set_jwks(set, NULL) != NULL);
-    read_record(&e, 0);
     /* The record names every kid, holds sealed private parts only. */
-    for (size_t i = 0; i < set->nkeys; i++)
-        OP_CHECK(strstr(e.value, set->keys[i]->pub.kid) != NULL);
+    check_record_names(&e, 0, set);
     OP_CHECK(strncmp(e.value, "{\"format\":2,\"version\":1,", 24) == 0);
     OP_CHECK(strstr(e.value, "\"enc\":\"") != NULL);
     OP_CHECK(strstr(e.value, "\"nonce\":\"") != NULL);
@@ -96,6 +94,17 @@ static void expect_open_fails(env_t *e, const char *value, int code, const char 
     OP_CHECK(strstr(o.desc, text) != NULL);
 }
 
+/* The record rec with its first `from` replaced by `to` fails to open as
+ * expect_open_fails says. */
+static void expect_edit_fails(env_t *e, const char *rec, const char *from, const char *to, int code,
+                              const char *text)
+{
+    char *bad = replace(rec, from, to);
+
+    expect_open_fails(e, bad, code, text);
+    free(bad);
+}
+
 static void test_tampered_record(void)
 {
     env_t e;
@@ -115,35 +124,23 @@ static void test_tampered_record(void)
     expect_open_fails(&e, bad, OP_EDENIED, "keyStore.encJWK does not decrypt");
     free(bad);
     /* A ciphertext moved to another kid (the kid is the associated data). */
-    bad = replace(rec, "\"kid\":\"", "\"kid\":\"X");
-    expect_open_fails(&e, bad, OP_EDENIED, "keyStore.encJWK does not decrypt");
-    free(bad);
+    expect_edit_fails(&e, rec, "\"kid\":\"", "\"kid\":\"X", OP_EDENIED,
+                      "keyStore.encJWK does not decrypt");
     /* Not JSON, no version, no keys, a key without its ciphertext. */
     expect_open_fails(&e, "not json", OP_EINVAL, "stored key set is corrupt");
     expect_open_fails(&e, "{\"version\":1,\"version\":2}", OP_EINVAL, "corrupt");
-    bad = replace(rec, "\"version\":1", "\"versio\":1");
-    expect_open_fails(&e, bad, OP_EINVAL, "corrupt: no version");
-    free(bad);
+    expect_edit_fails(&e, rec, "\"version\":1", "\"versio\":1", OP_EINVAL, "corrupt: no version");
     expect_open_fails(&e, "{\"version\":1,\"created\":1,\"keys\":[]}", OP_EINVAL, "corrupt");
-    bad = replace(rec, "\"enc\":", "\"Enc\":");
-    expect_open_fails(&e, bad, OP_EINVAL, "corrupt");
-    free(bad);
-    bad = replace(rec, "\"alg\":\"RS256\"", "\"alg\":\"ES256\"");
-    expect_open_fails(&e, bad, OP_EINVAL, "does not match");
-    free(bad);
-    bad = replace(rec, "\"nonce\":\"", "\"nonce\":\"AAAA");
-    expect_open_fails(&e, bad, OP_EINVAL, "bad nonce");
-    free(bad);
+    expect_edit_fails(&e, rec, "\"enc\":", "\"Enc\":", OP_EINVAL, "corrupt");
+    expect_edit_fails(&e, rec, "\"alg\":\"RS256\"", "\"alg\":\"ES256\"", OP_EINVAL,
+                      "does not match");
+    expect_edit_fails(&e, rec, "\"nonce\":\"", "\"nonce\":\"AAAA", OP_EINVAL, "bad nonce");
     /* A format from the future, or not a number; format 1 is another key. */
-    bad = replace(rec, "\"format\":2", "\"format\":3");
-    expect_open_fails(&e, bad, OP_EINVAL, "record format this server does not know");
-    free(bad);
-    bad = replace(rec, "\"format\":2", "\"format\":\"2\"");
-    expect_open_fails(&e, bad, OP_EINVAL, "record format");
-    free(bad);
-    bad = replace(rec, "\"format\":2", "\"format\":1");
-    expect_open_fails(&e, bad, OP_EDENIED, "keyStore.encJWK does not decrypt");
-    free(bad);
+    expect_edit_fails(&e, rec, "\"format\":2", "\"format\":3", OP_EINVAL,
+                      "record format this server does not know");
+    expect_edit_fails(&e, rec, "\"format\":2", "\"format\":\"2\"", OP_EINVAL, "record format");
+    expect_edit_fails(&e, rec, "\"format\":2", "\"format\":1", OP_EDENIED,
+                      "keyStore.encJWK does not decrypt");
     /* The genuine record still opens. */
     write_record(&e, 0, rec);
     open_keys(&e, 0, key1, &o);
@@ -157,8 +154,6 @@ static void test_nx_race(void)
 {
     env_t e;
     opener_t a, b;
-    char *ka, *kb;
-    op_keys_set_t *set;
 
     env_init(&e, 1);
     start_open(&e, 0, key1, 0, &a);
@@ -169,17 +164,9 @@ static void test_nx_race(void)
     OP_CHECK(!a.early && !b.early);
     OP_CHECK_INT(a.status, OP_OK);
     OP_CHECK_INT(b.status, OP_OK);
-    ka = kids(a.keys);
-    kb = kids(b.keys);
-    OP_CHECK_STR(ka, kb);
+    check_same_kids(a.keys, b.keys);
     /* And they are the stored ones. */
-    read_record(&e, 0);
-    set = op_keys_current(a.keys);
-    for (size_t i = 0; i < set->nkeys; i++)
-        OP_CHECK(strstr(e.value, set->keys[i]->pub.kid) != NULL);
-    op_keys_set_release(set);
-    free(ka);
-    free(kb);
+    check_record_names_current(&e, 0, a.keys);
     op_keys_close(a.keys);
     op_keys_close(b.keys);
     env_free(&e);
@@ -218,9 +205,7 @@ static void test_record_v1_still_opens(void)
     OP_CHECK(strncmp(rec, "{\"version\":1,", 13) == 0);
     env_init(&e, 1);
     write_record(&e, 0, rec);
-    start_open(&e, 0, key1, 10, &o);
-    poll_until(&e, opened, &o);
-    OP_CHECK_INT(o.status, OP_OK);
+    open_polled(&e, 0, key1, 10, &o);
     set = op_keys_current(o.keys);
     OP_CHECK_INT(set->nkeys, 3);
     for (size_t i = 0; i < set->nkeys; i++)
@@ -304,37 +289,32 @@ static void test_store_error(void)
     env_free(&e);
 }
 
+/* op_keys_open on store with cfg is refused as OP_EINVAL, its callback run
+ * once and after the call returned, the description naming text. */
+static void expect_bad_config(env_t *e, op_store_t *store, const op_keys_config_t *cfg,
+                              const char *text)
+{
+    opener_t o;
+
+    memset(&o, 0, sizeof(o));
+    op_keys_open(e->loop, store, cfg, on_open, &o);
+    o.returned = true;
+    OP_CHECK_INT(op_loop_run(e->loop), OP_OK);
+    OP_CHECK_INT(o.calls, 1);
+    OP_CHECK(!o.early);
+    OP_CHECK_INT(o.status, OP_EINVAL);
+    OP_CHECK(strstr(o.desc, text) != NULL);
+}
+
 static void test_bad_config(void)
 {
     env_t e;
-    opener_t o;
     op_keys_config_t cfg = {.enc_key = key1, .rsa_bits = 1024};
 
     env_init(&e, 1);
-    memset(&o, 0, sizeof(o));
-    op_keys_open(e.loop, e.store[0], NULL, on_open, &o);
-    o.returned = true;
-    OP_CHECK_INT(op_loop_run(e.loop), OP_OK);
-    OP_CHECK_INT(o.calls, 1);
-    OP_CHECK(!o.early);
-    OP_CHECK_INT(o.status, OP_EINVAL);
-    OP_CHECK(strstr(o.desc, "keyStore.encJWK") != NULL);
-    memset(&o, 0, sizeof(o));
-    op_keys_open(e.loop, e.store[0], &cfg, on_open, &o);
-    o.returned = true;
-    OP_CHECK_INT(op_loop_run(e.loop), OP_OK);
-    OP_CHECK_INT(o.calls, 1);
-    OP_CHECK(!o.early);
-    OP_CHECK_INT(o.status, OP_EINVAL);
-    OP_CHECK(strstr(o.desc, "RSA key size 1024") != NULL);
-    memset(&o, 0, sizeof(o));
-    op_keys_open(e.loop, NULL, &cfg, on_open, &o);
-    o.returned = true;
-    OP_CHECK_INT(op_loop_run(e.loop), OP_OK);
-    OP_CHECK_INT(o.calls, 1);
-    OP_CHECK(!o.early);
-    OP_CHECK_INT(o.status, OP_EINVAL);
-    OP_CHECK(strstr(o.desc, "no store") != NULL);
+    expect_bad_config(&e, e.store[0], NULL, "keyStore.encJWK");
+    expect_bad_config(&e, e.store[0], &cfg, "RSA key size 1024");
+    expect_bad_config(&e, NULL, &cfg, "no store");
     env_free(&e);
 }
 

@@ -75,9 +75,7 @@ static void test_refresh_failure_keeps_set(void)
     watch_t w;
 
     env_init(&e, 1);
-    start_open(&e, 0, key1, 10, &a);
-    poll_until(&e, opened, &a);
-    OP_CHECK_INT(a.status, OP_OK);
+    open_polled(&e, 0, key1, 10, &a);
     k0 = kids(a.keys);
     read_record(&e, 0);
     rec = strdup(e.value);
@@ -137,9 +135,7 @@ static void test_refresh_other_set_same_version(void)
     bkids = kids(b.keys);
     read_record(&e, 1);
     rec = strdup(e.value);
-    start_open(&e, 0, key1, 10, &a);
-    poll_until(&e, opened, &a);
-    OP_CHECK_INT(a.status, OP_OK);
+    open_polled(&e, 0, key1, 10, &a);
     OP_CHECK_INT(a.keys->current->version, b.keys->current->version);
     start_write(&e, 0, rec);
     w = (watch_t){.keys = a.keys, .kid = op_keys_set_kid(b.keys->current, OP_JWS_ES256)};
@@ -163,13 +159,11 @@ static void test_refresh_restores_lost_record(void)
 {
     env_t e;
     opener_t a, b;
-    char *rec, *ka, *kb;
+    char *rec;
     watch_t w;
 
     env_init(&e, 1);
-    start_open(&e, 0, key1, 10, &a);
-    poll_until(&e, opened, &a);
-    OP_CHECK_INT(a.status, OP_OK);
+    open_polled(&e, 0, key1, 10, &a);
     read_record(&e, 0);
     rec = strdup(e.value);
     start_delete(&e, 0);
@@ -178,14 +172,8 @@ static void test_refresh_restores_lost_record(void)
     OP_CHECK_INT(e.put_status, OP_OK);
     read_record(&e, 0);
     OP_CHECK_STR(e.value, rec);
-    start_open(&e, 0, key1, 0, &b);
-    poll_until(&e, opened, &b);
-    OP_CHECK_INT(b.status, OP_OK);
-    ka = kids(a.keys);
-    kb = kids(b.keys);
-    OP_CHECK_STR(kb, ka);
-    free(ka);
-    free(kb);
+    open_polled(&e, 0, key1, 0, &b);
+    check_same_kids(a.keys, b.keys);
     free(rec);
     op_keys_close(a.keys);
     op_keys_close(b.keys);
@@ -202,23 +190,14 @@ static void test_lost_record_workers_converge(void)
     env_t e;
     opener_t a, b;
     pair_t p;
-    op_keys_set_t *set;
 
     env_init(&e, 1);
-    start_open(&e, 0, key1, 10, &a);
-    poll_until(&e, opened, &a);
-    OP_CHECK_INT(a.status, OP_OK);
+    open_polled(&e, 0, key1, 10, &a);
     start_delete(&e, 0);
-    start_open(&e, 0, key1, 10, &b);
-    poll_until(&e, opened, &b);
-    OP_CHECK_INT(b.status, OP_OK);
+    open_polled(&e, 0, key1, 10, &b);
     p = (pair_t){a.keys, b.keys};
     poll_until(&e, same_sets, &p);
-    read_record(&e, 0);
-    set = op_keys_current(a.keys);
-    for (size_t i = 0; i < set->nkeys; i++)
-        OP_CHECK(strstr(e.value, set->keys[i]->pub.kid) != NULL);
-    op_keys_set_release(set);
+    check_record_names_current(&e, 0, a.keys);
     op_keys_close(a.keys);
     op_keys_close(b.keys);
     env_free(&e);
@@ -242,7 +221,7 @@ static void test_restore_loses_to_stored_set(void)
 {
     env_t e;
     opener_t a, b;
-    char *rec, *ka, *kb;
+    char *rec;
 
     env_init(&e, 2);
     open_keys(&e, 1, key1, &b);
@@ -256,13 +235,9 @@ static void test_restore_loses_to_stored_set(void)
     start_write(&e, 0, rec);
     poll_until(&e, round_done, a.keys);
     OP_CHECK(!a.keys->warned);
-    ka = kids(a.keys);
-    kb = kids(b.keys);
-    OP_CHECK_STR(ka, kb);
+    check_same_kids(a.keys, b.keys);
     read_record(&e, 0);
     OP_CHECK_STR(e.value, rec);
-    free(ka);
-    free(kb);
     free(rec);
     op_keys_close(a.keys);
     op_keys_close(b.keys);
@@ -303,9 +278,7 @@ static void test_close_while_refreshing(void)
     e.loop = op_loop_new();
     op_store_open(e.loop, &cfg, on_store_open, &e);
     poll_until(&e, store_opened, &e); /* a connection keeps the loop running */
-    start_open(&e, 0, key1, 1, &a);
-    poll_until(&e, opened, &a);
-    OP_CHECK_INT(a.status, OP_OK);
+    open_polled(&e, 0, key1, 1, &a);
     op_test_redis_pause(&r);
     poll_until(&e, is_refreshing, a.keys);
     op_keys_close(a.keys);
