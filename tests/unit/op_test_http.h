@@ -5,7 +5,8 @@
  * client reads until the server closes; when the last open client is
  * done, op_test_http.on_all_done runs (default: stop the loop).
  *
- * The test's fixture sets op_test_http.loop and op_test_http.port.
+ * The test's fixture sets op_test_http.loop and op_test_http.port, or
+ * op_test_http_start does.
  */
 #ifndef OP_TEST_HTTP_H
 #define OP_TEST_HTTP_H
@@ -19,6 +20,7 @@
 #include <event2/event.h>
 
 #include "core/op.h"
+#include "http/op_http.h"
 #include "tests/unit/op_test.h"
 
 typedef struct op_test_http_client {
@@ -249,6 +251,27 @@ static inline void op_test_http_check_error(const op_test_http_client_t *c, int 
     OP_CHECK_STR(op_test_http_header(c, "Cache-Control"), "no-store");
     OP_CHECK_STR(op_test_http_json_str(c, "error"), error);
     OP_CHECK(op_test_http_json_str(c, "error_description") != NULL);
+}
+
+/* A new loop and an in-process server on it with cfg and the routes, its
+ * clients pointed at it (op_test_http.loop, op_test_http.port). The caller
+ * frees the server, then the loop. */
+static inline op_http_t *op_test_http_start(const op_http_config_t *cfg,
+                                            const op_http_route_t *routes, size_t nroutes)
+{
+    op_http_t *srv;
+    op_err_t err;
+
+    op_log_init(OP_LOG_WARN, 2);
+    op_test_http.loop = op_loop_new();
+    OP_CHECK(op_test_http.loop != NULL);
+    op_err_clear(&err);
+    srv = op_http_new(op_test_http.loop, cfg, routes, nroutes, &err);
+    if (srv == NULL)
+        fprintf(stderr, "op_http_new: %s\n", err.description);
+    OP_CHECK(srv != NULL);
+    op_test_http.port = op_http_port(srv);
+    return srv;
 }
 
 #endif

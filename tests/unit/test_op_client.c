@@ -35,6 +35,20 @@ static void parse_ok(op_arena_t *a, const char *json, op_client_t *c)
     OP_CHECK_INT(rc, OP_OK);
 }
 
+/* Case i, json, is refused as OP_EINVAL with a description that contains
+ * want (printed with the case when it is not); the error is left in *err. */
+static void parse_fails(op_arena_t *a, size_t i, const char *json, const char *want, op_err_t *err)
+{
+    op_client_t c;
+
+    op_err_clear(err);
+    int rc = op_client_parse(a, json, strlen(json), &c, err);
+    if (rc != OP_EINVAL || strstr(err->description, want) == NULL)
+        fprintf(stderr, "case %zu: %s\n  -> %d %s\n", i, json, rc, err->description);
+    OP_CHECK_INT(rc, OP_EINVAL);
+    OP_CHECK_HAS(err->description, want);
+}
+
 /* Serialise, parse back, serialise again: the same text and values. */
 static const char *round_trip(op_arena_t *a, const op_client_t *c, op_client_t *back)
 {
@@ -297,14 +311,9 @@ static void test_validation_rules(void)
     };
     op_arena_t *a = arena();
     for (size_t i = 0; i < OP_NELEMS(cases); i++) {
-        op_client_t c;
         op_err_t err;
-        op_err_clear(&err);
-        int rc = op_client_parse(a, cases[i].json, strlen(cases[i].json), &c, &err);
-        if (rc != OP_EINVAL || strstr(err.description, cases[i].want) == NULL)
-            fprintf(stderr, "case %zu: %s\n  -> %d %s\n", i, cases[i].json, rc, err.description);
-        OP_CHECK_INT(rc, OP_EINVAL);
-        OP_CHECK(strstr(err.description, cases[i].want) != NULL);
+
+        parse_fails(a, i, cases[i].json, cases[i].want, &err);
         /* The message starts with the client. */
         OP_CHECK(strncmp(err.description, "client", 6) == 0);
         OP_CHECK(strstr(err.description, "s3cret") == NULL);
@@ -482,13 +491,9 @@ static void test_refused_metadata(void)
         const char *name =
             op_arena_printf(a, "client \"c\": %.*s: not supported: ",
                             (int)(strchr(members[i] + 1, '"') - members[i] - 1), members[i] + 1);
-        op_client_t c;
         op_err_t err;
-        op_err_clear(&err);
-        OP_CHECK_INT(op_client_parse(a, json, strlen(json), &c, &err), OP_EINVAL);
-        if (strstr(err.description, name) == NULL)
-            fprintf(stderr, "%s -> %s\n", json, err.description);
-        OP_CHECK_HAS(err.description, name);
+
+        parse_fails(a, i, json, name, &err);
     }
     static const struct {
         const char *json;
@@ -528,14 +533,9 @@ static void test_refused_metadata(void)
          "client \"c\": subject_type: pairwise needs redirect_uris"},
     };
     for (size_t i = 0; i < OP_NELEMS(cases); i++) {
-        op_client_t c;
         op_err_t err;
-        op_err_clear(&err);
-        int rc = op_client_parse(a, cases[i].json, strlen(cases[i].json), &c, &err);
-        if (rc != OP_EINVAL || strstr(err.description, cases[i].want) == NULL)
-            fprintf(stderr, "case %zu: %s\n  -> %d %s\n", i, cases[i].json, rc, err.description);
-        OP_CHECK_INT(rc, OP_EINVAL);
-        OP_CHECK_HAS(err.description, cases[i].want);
+
+        parse_fails(a, i, cases[i].json, cases[i].want, &err);
     }
     /* require_pushed_authorization_requests false asks nothing. */
     op_client_t c;

@@ -266,18 +266,9 @@ static op_http_config_t test_config(void)
 
 static void start_with(const op_http_config_t *cfg)
 {
-    op_err_t err;
-    op_log_init(OP_LOG_WARN, 2);
-    loop = op_loop_new();
-    OP_CHECK(loop != NULL);
-    op_err_clear(&err);
-    srv = op_http_new(loop, cfg, routes, OP_NELEMS(routes), &err);
-    if (srv == NULL)
-        fprintf(stderr, "op_http_new: %s\n", err.description);
-    OP_CHECK(srv != NULL);
+    srv = op_test_http_start(cfg, routes, OP_NELEMS(routes));
+    loop = op_test_http.loop;
     OP_CHECK(op_http_port(srv) > 0);
-    op_test_http.loop = loop;
-    op_test_http.port = op_http_port(srv);
 }
 
 static void start(void)

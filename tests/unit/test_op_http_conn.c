@@ -55,16 +55,8 @@ static op_http_config_t test_config(void)
 
 static void start_with(const op_http_config_t *cfg)
 {
-    op_err_t err;
-
-    op_log_init(OP_LOG_WARN, 2);
-    loop = op_loop_new();
-    OP_CHECK(loop != NULL);
-    op_err_clear(&err);
-    srv = op_http_new(loop, cfg, routes, OP_NELEMS(routes), &err);
-    OP_CHECK(srv != NULL);
-    op_test_http.loop = loop;
-    op_test_http.port = op_http_port(srv);
+    srv = op_test_http_start(cfg, routes, OP_NELEMS(routes));
+    loop = op_test_http.loop;
 }
 
 static op_http_stats_t stats(void)

@@ -68,16 +68,9 @@ static void start(void)
         .idle_timeout_s = 2, /* a connection left open ends a failing case soon */
         .request_timeout_ms = 5000,
     };
-    op_err_t err;
 
-    op_log_init(OP_LOG_WARN, 2);
-    loop = op_loop_new();
-    OP_CHECK(loop != NULL);
-    op_err_clear(&err);
-    srv = op_http_new(loop, &cfg, routes, OP_NELEMS(routes), &err);
-    OP_CHECK(srv != NULL);
-    op_test_http.loop = loop;
-    op_test_http.port = op_http_port(srv);
+    srv = op_test_http_start(&cfg, routes, OP_NELEMS(routes));
+    loop = op_test_http.loop;
 }
 
 static void run(void)
