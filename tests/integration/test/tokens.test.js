@@ -49,6 +49,10 @@ const CLIENTS = [
   },
 ];
 const secretOf = (id) => CLIENTS.find((c) => c.client_id === id).client_secret;
+
+// basic-client (client_secret_basic) as openid-client configures it at server.
+const basicClient = (server) => client.discovery(new URL(server.issuer), 'basic-client', {},
+  client.ClientSecretBasic(secretOf('basic-client')), { execute: [client.allowInsecureRequests] });
 const USERS = {
   alice: {
     name: 'Alice Adams', 'name#de': 'Alicia Adams', given_name: 'Alice',
@@ -65,6 +69,17 @@ const consentWith = (extra = {}) => ({
 const form = (params) => new URLSearchParams(params).toString();
 const basic = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+// A raw token request to server with client_secret_basic.
+const tokenPost = (server, clientId, params, headers = {}) => fetch(`${server.issuer}/token`, {
+  method: 'POST',
+  headers: {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: basic(clientId, secretOf(clientId)),
+    ...headers,
+  },
+  body: form(params),
+});
 
 // The OAuth error of a rejected openid-client call.
 async function oauthError(promise) {
@@ -138,16 +153,7 @@ for (const storage of ['memory', 'redis']) {
     const redeem = (clientId, a) =>
       client.authorizationCodeGrant(configs[clientId], a.callback, a.checks);
 
-    // A raw token request with client_secret_basic.
-    const tokenRequest = (clientId, params, headers = {}) => fetch(`${server.issuer}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basic(clientId, secretOf(clientId)),
-        ...headers,
-      },
-      body: form(params),
-    });
+    const tokenRequest = (clientId, params, headers) => tokenPost(server, clientId, params, headers);
 
     const userinfo = (token, init = {}) => fetch(`${server.issuer}/userinfo`, {
       ...init, headers: { authorization: `Bearer ${token}`, ...init.headers },
@@ -522,9 +528,7 @@ describe('tokens with a slow claims source', () => {
         TESSERA_SPI_CALL_TIMEOUT: '100',
       },
     });
-    config = await client.discovery(new URL(server.issuer), 'basic-client',
-      {}, client.ClientSecretBasic(secretOf('basic-client')),
-      { execute: [client.allowInsecureRequests] });
+    config = await basicClient(server);
   });
   after(async () => {
     try {
@@ -627,6 +631,20 @@ plugin.fake.url = ${hook.url}
 // so every exchange (code, refresh, hybrid response) asks the hook for it.
 const HOOKED_CONSENT = { scope: ['*'], claims: ['id_token:fake_claim', 'fake_claim'], long_lived: false };
 
+// An authorisation of basic-client (config) with the hooked consent, through
+// the session API: the final message, and the PKCE verifier and state kept.
+async function hookedAuthorize(server, config) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT, scope: 'openid email', state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const msg = await signIn(server, url.search.slice(1), { consent: HOOKED_CONSENT });
+  return { msg, verifier, state };
+}
+
 for (const storage of ['memory', 'redis']) {
   describe(`single use while the first exchange is still running, on the ${storage} store`, () => {
     let redis;
@@ -639,8 +657,7 @@ for (const storage of ['memory', 'redis']) {
       hook = await startClaimsHook();
       if (storage === 'redis') redis = await startRedis();
       server = await startHookedServer(dir, hook, { storage, redis });
-      config = await client.discovery(new URL(server.issuer), 'basic-client', {},
-        client.ClientSecretBasic(secretOf('basic-client')), { execute: [client.allowInsecureRequests] });
+      config = await basicClient(server);
     });
     after(async () => {
       hook?.release();
@@ -652,14 +669,7 @@ for (const storage of ['memory', 'redis']) {
       }
     });
 
-    const tokenRequest = (clientId, params) => fetch(`${server.issuer}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basic(clientId, secretOf(clientId)),
-      },
-      body: form(params),
-    });
+    const tokenRequest = (clientId, params) => tokenPost(server, clientId, params);
     const answer = async (promise) => {
       const r = await promise;
       return { status: r.status, body: await r.json() };
@@ -667,13 +677,7 @@ for (const storage of ['memory', 'redis']) {
 
     // A code for basic-client, and the form that redeems it.
     async function codeGrant() {
-      const verifier = client.randomPKCECodeVerifier();
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT, scope: 'openid email', state: client.randomState(),
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
-      const msg = await signIn(server, url.search.slice(1), { consent: HOOKED_CONSENT });
+      const { msg, verifier } = await hookedAuthorize(server, config);
       return {
         grant_type: 'authorization_code', code: responseParams(msg).get('code'),
         redirect_uri: REDIRECT, code_verifier: verifier,
@@ -778,8 +782,7 @@ describe('the request deadline once a code is taken', () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-deadline-'));
     hook = await startClaimsHook();
     server = await startHookedServer(dir, hook, { env: { TESSERA_HTTP_REQUEST_TIMEOUT: '1000' } });
-    config = await client.discovery(new URL(server.issuer), 'basic-client', {},
-      client.ClientSecretBasic(secretOf('basic-client')), { execute: [client.allowInsecureRequests] });
+    config = await basicClient(server);
   });
   after(async () => {
     hook?.release();
@@ -792,14 +795,7 @@ describe('the request deadline once a code is taken', () => {
   });
 
   async function codeGrant() {
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT, scope: 'openid email', state,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const msg = await signIn(server, url.search.slice(1), { consent: HOOKED_CONSENT });
+    const { msg, verifier, state } = await hookedAuthorize(server, config);
     return { callback: new URL(msg.parameters.uri), checks: { pkceCodeVerifier: verifier, expectedState: state } };
   }
 
