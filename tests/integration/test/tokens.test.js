@@ -645,31 +645,38 @@ async function hookedAuthorize(server, config) {
   return { msg, verifier, state };
 }
 
+// Registers, in the describe it is called in, a server whose claims come from
+// a hook (startHookedServer), on redis when storage is 'redis', and
+// basic-client's configuration; the returned scene holds server, hook and
+// config once the describe's before has run.
+function hookedScene(prefix, { storage = 'memory', env } = {}) {
+  const scene = {};
+  let redis;
+  let dir;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    scene.hook = await startClaimsHook();
+    if (storage === 'redis') redis = await startRedis();
+    scene.server = await startHookedServer(dir, scene.hook, { storage, redis, env });
+    scene.config = await basicClient(scene.server);
+  });
+  after(async () => {
+    scene.hook?.release();
+    try {
+      await stopAll(scene.server, redis);
+    } finally {
+      if (scene.hook) await scene.hook.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return scene;
+}
+
 for (const storage of ['memory', 'redis']) {
   describe(`single use while the first exchange is still running, on the ${storage} store`, () => {
-    let redis;
-    let server;
-    let hook;
-    let dir;
-    let config;
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-once-'));
-      hook = await startClaimsHook();
-      if (storage === 'redis') redis = await startRedis();
-      server = await startHookedServer(dir, hook, { storage, redis });
-      config = await basicClient(server);
-    });
-    after(async () => {
-      hook?.release();
-      try {
-        await stopAll(server, redis);
-      } finally {
-        if (hook) await hook.close();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    const scene = hookedScene('tessera-tokens-once-', { storage });
 
-    const tokenRequest = (clientId, params) => tokenPost(server, clientId, params);
+    const tokenRequest = (clientId, params) => tokenPost(scene.server, clientId, params);
     const answer = async (promise) => {
       const r = await promise;
       return { status: r.status, body: await r.json() };
@@ -677,7 +684,7 @@ for (const storage of ['memory', 'redis']) {
 
     // A code for basic-client, and the form that redeems it.
     async function codeGrant() {
-      const { msg, verifier } = await hookedAuthorize(server, config);
+      const { msg, verifier } = await hookedAuthorize(scene.server, scene.config);
       return {
         grant_type: 'authorization_code', code: responseParams(msg).get('code'),
         redirect_uri: REDIRECT, code_verifier: verifier,
@@ -687,12 +694,12 @@ for (const storage of ['memory', 'redis']) {
     // The same grant twice: the second while the first is held in the hook,
     // after its grant was spent; both are refused as invalid_grant.
     async function exchangeTwiceWhileHeld(params, lateMessage) {
-      hook.hold();
+      scene.hook.hold();
       const first = answer(tokenRequest('basic-client', params));
-      await hook.waitHeld(1);
+      await scene.hook.waitHeld(1);
       const second = await answer(tokenRequest('basic-client', params));
       assert.deepEqual([second.status, second.body.error], [400, 'invalid_grant']);
-      hook.release();
+      scene.hook.release();
       const late = await first;
       assert.deepEqual([late.status, late.body.error], [400, 'invalid_grant'], lateMessage);
     }
@@ -710,7 +717,7 @@ for (const storage of ['memory', 'redis']) {
       const refresh = { grant_type: 'refresh_token', refresh_token: rt };
       // rt is rotated out; the first exchange waits for its claims.
       await exchangeTwiceWhileHeld(refresh, 'no successor in a revoked family');
-      const u = await fetch(`${server.issuer}/userinfo`, {
+      const u = await fetch(`${scene.server.issuer}/userinfo`, {
         headers: { authorization: `Bearer ${tokens.body.access_token}` },
       });
       assert.equal(u.status, 401, 'the family\'s access token dies with it');
@@ -725,15 +732,15 @@ for (const storage of ['memory', 'redis']) {
         code_challenge: await client.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       }).toString();
-      const auth = (await start(server, query)).body;
+      const auth = (await start(scene.server, query)).body;
       assert.equal(auth.type, 'auth');
-      const prompt = (await apiJSON(server, 'PUT', `/${auth.sid}`, { sub: `race-${storage}-${Date.now()}` })).body;
+      const prompt = (await apiJSON(scene.server, 'PUT', `/${auth.sid}`, { sub: `race-${storage}-${Date.now()}` })).body;
       assert.equal(prompt.type, 'consent');
-      hook.hold();
+      scene.hook.hold();
       const puts = Array.from({ length: N },
-        () => apiJSON(server, 'PUT', `/${prompt.sid}`, HOOKED_CONSENT));
-      await hook.waitHeld(N); // every PUT read the session and waits for ID token claims
-      hook.release();
+        () => apiJSON(scene.server, 'PUT', `/${prompt.sid}`, HOOKED_CONSENT));
+      await scene.hook.waitHeld(N); // every PUT read the session and waits for ID token claims
+      scene.hook.release();
       const results = await Promise.all(puts);
       const won = results.filter((r) => r.status === 200);
       assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));
@@ -744,25 +751,25 @@ for (const storage of ['memory', 'redis']) {
         grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier,
       }));
       assert.equal(tokens.status, 200);
-      assert.equal((await apiJSON(server, 'GET', `/${prompt.sid}`)).status, 404);
-      assert.equal((await api(server, 'DELETE', `/${prompt.sid}`)).status, 404);
+      assert.equal((await apiJSON(scene.server, 'GET', `/${prompt.sid}`)).status, 404);
+      assert.equal((await api(scene.server, 'DELETE', `/${prompt.sid}`)).status, 404);
     });
 
     test('a refused PUT leaves the session for the next one; a DELETE racing the consent: one answer (reference §2.1)', { timeout: 60000 }, async () => {
-      const r = await start(server, new URLSearchParams({
+      const r = await start(scene.server, new URLSearchParams({
         response_type: 'code id_token', client_id: 'hybrid-client', redirect_uri: REDIRECT,
         scope: 'openid', state: 's-del', nonce: 'n-del',
         code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
       }).toString());
-      const prompt = (await apiJSON(server, 'PUT', `/${r.body.sid}`, { sub: `del-${storage}-${Date.now()}` })).body;
+      const prompt = (await apiJSON(scene.server, 'PUT', `/${r.body.sid}`, { sub: `del-${storage}-${Date.now()}` })).body;
       assert.equal(prompt.type, 'consent');
-      assert.equal((await apiJSON(server, 'PUT', `/${prompt.sid}`, { scope: 'openid' })).status, 400);
-      hook.hold();
-      const put = apiJSON(server, 'PUT', `/${prompt.sid}`, HOOKED_CONSENT);
-      await hook.waitHeld(1);
-      const del = await apiJSON(server, 'DELETE', `/${prompt.sid}`);
+      assert.equal((await apiJSON(scene.server, 'PUT', `/${prompt.sid}`, { scope: 'openid' })).status, 400);
+      scene.hook.hold();
+      const put = apiJSON(scene.server, 'PUT', `/${prompt.sid}`, HOOKED_CONSENT);
+      await scene.hook.waitHeld(1);
+      const del = await apiJSON(scene.server, 'DELETE', `/${prompt.sid}`);
       assert.equal(responseParams(del.body).get('error'), 'access_denied');
-      hook.release();
+      scene.hook.release();
       assert.equal((await put).status, 409, 'the session already ended');
     });
   });
@@ -774,46 +781,30 @@ for (const storage of ['memory', 'redis']) {
 // after it, held the same way, proves the deadline has passed: its own 503 comes
 // first (one timer queue, later deadline).
 describe('the request deadline once a code is taken', () => {
-  let server;
-  let hook;
-  let dir;
-  let config;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-deadline-'));
-    hook = await startClaimsHook();
-    server = await startHookedServer(dir, hook, { env: { TESSERA_HTTP_REQUEST_TIMEOUT: '1000' } });
-    config = await basicClient(server);
-  });
-  after(async () => {
-    hook?.release();
-    try {
-      await stopAll(server);
-    } finally {
-      if (hook) await hook.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
+  const scene = hookedScene('tessera-tokens-deadline-', {
+    env: { TESSERA_HTTP_REQUEST_TIMEOUT: '1000' },
   });
 
   async function codeGrant() {
-    const { msg, verifier, state } = await hookedAuthorize(server, config);
+    const { msg, verifier, state } = await hookedAuthorize(scene.server, scene.config);
     return { callback: new URL(msg.parameters.uri), checks: { pkceCodeVerifier: verifier, expectedState: state } };
   }
 
   test('a taken code is always answered, never a 503 and a lost grant (RFC 6749 §4.1.2, §5.1)', { timeout: 60000 }, async () => {
-    const sentinel = await client.authorizationCodeGrant(config, ...Object.values(await codeGrant()));
+    const sentinel = await client.authorizationCodeGrant(scene.config, ...Object.values(await codeGrant()));
     const g = await codeGrant();
-    hook.hold();
-    const exchange = client.authorizationCodeGrant(config, g.callback, g.checks);
-    await hook.waitHeld(1);
-    const info = fetch(`${server.issuer}/userinfo`, {
+    scene.hook.hold();
+    const exchange = client.authorizationCodeGrant(scene.config, g.callback, g.checks);
+    await scene.hook.waitHeld(1);
+    const info = fetch(`${scene.server.issuer}/userinfo`, {
       headers: { authorization: `Bearer ${sentinel.access_token}` },
     });
-    await hook.waitHeld(2);
+    await scene.hook.waitHeld(2);
     const late = await info;
     assert.equal(late.status, 503, 'UserInfo, started later, had its deadline');
-    hook.release();
+    scene.hook.release();
     const tokens = await exchange;
     assert.ok(tokens.access_token);
-    assert.ok((await client.refreshTokenGrant(config, tokens.refresh_token)).access_token);
+    assert.ok((await client.refreshTokenGrant(scene.config, tokens.refresh_token)).access_token);
   });
 });
