@@ -81,6 +81,20 @@ const tokenPost = (server, clientId, params, headers = {}) => fetch(`${server.is
   body: form(params),
 });
 
+// An authorisation of basic-client (config) with consent, through the session
+// API: the final message, and the PKCE verifier and state the client kept.
+async function authorizeWith(server, config, consent) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT, scope: 'openid email', state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const msg = await signIn(server, url.search.slice(1), { consent });
+  return { msg, verifier, state };
+}
+
 // The OAuth error of a rejected openid-client call.
 async function oauthError(promise) {
   try {
@@ -539,14 +553,7 @@ describe('tokens with a slow claims source', () => {
   });
 
   async function tokensWith(claims) {
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT, scope: 'openid email', state,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const msg = await signIn(server, url.search.slice(1), { consent: consentWith({ claims }) });
+    const { msg, verifier, state } = await authorizeWith(server, config, consentWith({ claims }));
     return client.authorizationCodeGrant(config, new URL(msg.parameters.uri),
       { pkceCodeVerifier: verifier, expectedState: state });
   }
@@ -631,20 +638,6 @@ plugin.fake.url = ${hook.url}
 // so every exchange (code, refresh, hybrid response) asks the hook for it.
 const HOOKED_CONSENT = { scope: ['*'], claims: ['id_token:fake_claim', 'fake_claim'], long_lived: false };
 
-// An authorisation of basic-client (config) with the hooked consent, through
-// the session API: the final message, and the PKCE verifier and state kept.
-async function hookedAuthorize(server, config) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope: 'openid email', state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const msg = await signIn(server, url.search.slice(1), { consent: HOOKED_CONSENT });
-  return { msg, verifier, state };
-}
-
 // Registers, in the describe it is called in, a server whose claims come from
 // a hook (startHookedServer), on redis when storage is 'redis', and
 // basic-client's configuration; the returned scene holds server, hook and
@@ -684,7 +677,7 @@ for (const storage of ['memory', 'redis']) {
 
     // A code for basic-client, and the form that redeems it.
     async function codeGrant() {
-      const { msg, verifier } = await hookedAuthorize(scene.server, scene.config);
+      const { msg, verifier } = await authorizeWith(scene.server, scene.config, HOOKED_CONSENT);
       return {
         grant_type: 'authorization_code', code: responseParams(msg).get('code'),
         redirect_uri: REDIRECT, code_verifier: verifier,
@@ -786,7 +779,7 @@ describe('the request deadline once a code is taken', () => {
   });
 
   async function codeGrant() {
-    const { msg, verifier, state } = await hookedAuthorize(scene.server, scene.config);
+    const { msg, verifier, state } = await authorizeWith(scene.server, scene.config, HOOKED_CONSENT);
     return { callback: new URL(msg.parameters.uri), checks: { pkceCodeVerifier: verifier, expectedState: state } };
   }
 
