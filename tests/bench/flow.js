@@ -6,7 +6,14 @@
 //   refresh <per second> <count>
 // Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows|refresh]
 // (only the flows, or only the refresh grants; default both)
+// FLOW_SERVER=oidc-provider drives tests/bench/compare/server.js instead:
+// the same flow through its own front channel (GET /auth, POST
+// /interaction/:uid, the resumed GET /auth/:uid, each with the user agent's
+// cookies), with PKCE S256 as that server requires, and UserInfo at /me.
+import { createHash, randomBytes } from 'node:crypto';
+
 const [issuer, secondsArg, concArg, only] = process.argv.slice(2);
+const peer = process.env.FLOW_SERVER === 'oidc-provider';
 const seconds = Number(secondsArg ?? 5);
 const concurrency = Number(concArg ?? 16);
 const API = `${issuer}/authz-sessions/rest/v3`;
@@ -30,7 +37,48 @@ const token = (form) => call(`${issuer}/token`, {
   body: new URLSearchParams(form).toString(),
 });
 
+// One front-channel step of the peer: the request with this user agent's
+// cookies (jar: name -> value, updated from the answer), which must
+// redirect; returns the Location.
+async function redirected(jar, url, init = {}) {
+  const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const r = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
+  for (const c of r.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const eq = pair.indexOf('=');
+    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  await r.arrayBuffer();
+  const location = r.headers.get('location');
+  if (r.status < 300 || r.status > 399 || !location) throw new Error(`${url}: ${r.status}`);
+  return new URL(location, url);
+}
+
+async function peerFlow(n) {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const jar = new Map();
+  const interaction = await redirected(jar, `${issuer}/auth?${query}&${new URLSearchParams({
+    code_challenge: challenge, code_challenge_method: 'S256',
+  })}`);
+  const resume = await redirected(jar, interaction, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ sub: `bench-${n}` }).toString(),
+  });
+  const callback = await redirected(jar, resume);
+  const code = callback.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${callback}`);
+  const tokens = await token({
+    grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9999/callback',
+    code_verifier: verifier,
+  });
+  await call(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  return tokens.refresh_token;
+}
+
 async function flow(n) {
+  if (peer) return peerFlow(n);
   const auth = await call(API, { method: 'POST', headers: apiHeaders, body: JSON.stringify({ query }) });
   const consent = await call(`${API}/${auth.sid}`, {
     method: 'PUT', headers: apiHeaders, body: JSON.stringify({ sub: `bench-${n}` }),
