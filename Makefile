@@ -5,6 +5,8 @@
 #   make test-counts  build, run the unit and integration tests and rewrite
 #                tests/expected-counts with the numbers of tests they ran
 #   make bench   signing ratios to `openssl speed`, HTTP throughput with wrk
+#   make bench-compare  the same workloads against Tessera and oidc-provider
+#                (npm, pinned in tests/bench/compare), with the ratios
 #   make lint    clang-format dry run + banned functions
 #   make deps    install missing Debian 12 packages (as root), else print the command
 #
@@ -62,7 +64,8 @@ ASAN_PLUGINS := $(patsubst examples/plugins/%.c,build/asan/plugins/%.so,$(PLUGIN
 TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/asan/tests/plugins/%.so,\
                   $(wildcard tests/unit/plugins/*.c))
 
-.PHONY: all run test test-counts unit bench lint clean deps deps-test deps-bench fuzz check-config
+.PHONY: all run test test-counts unit bench bench-compare lint clean deps deps-test deps-bench fuzz \
+        check-config
 all: $(BIN) $(ASAN_BIN) $(LOGIN_BIN) $(ASAN_LOGIN_BIN) $(PLUGINS) $(ASAN_PLUGINS)
 
 build/release/%.o: %.c $(HEADERS)
@@ -200,6 +203,12 @@ test-counts: deps-test
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)
 	@tests/bench/run.sh
+
+bench-compare: deps-bench
+	@$(MAKE) --no-print-directory $(BIN)
+	@[ -d tests/bench/compare/node_modules ] || \
+	    (cd tests/bench/compare && npm ci --no-audit --no-fund)
+	@tests/bench/compare.sh
 
 check-config: $(BIN)
 	@$(BIN) --check-config examples/tessera.properties

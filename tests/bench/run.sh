@@ -46,25 +46,11 @@ while read -r _ alg rate; do
     printf '  %-6s %10d JWS/s   ratio %.2f\n' "$alg" "$rate" "$(awk "BEGIN {print $rate / $ceil}")"
 done <"$tmp/sign"
 
-# start_server [ENV=VALUE...]: one release worker on a free port -> $port
-start_server() {
-    [ -n "$server_pid" ] && { kill "$server_pid"; wait "$server_pid" 2>/dev/null; }
-    : >"$tmp/server.log"
-    env TESSERA_HTTP_PORT=0 "$@" build/release/tessera --config examples/tessera.properties \
-        >"$tmp/server.log" 2>&1 &
-    server_pid=$!
-    port=
-    for _ in $(seq 200); do
-        port=$(sed -n 's/.*ready: .* on [0-9.]*:\([0-9]*\) .*/\1/p' "$tmp/server.log")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "server did not start:"; cat "$tmp/server.log"; exit 1; }
-}
+. tests/bench/lib.sh
 # Discovery and the ID token name the issuer: give the worker its own.
 start_server
 start_server TESSERA_OP_ISSUER="http://127.0.0.1:$port" TESSERA_HTTP_PORT="$port"
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
+rss=$(rss "$server_pid")
 echo "== HTTP, one worker, memory store (wrk -t1 -c32 -d${secs}s)"
 printf '  RSS after start: %d KiB\n' "$rss"
 for path in /jwks.json /.well-known/openid-configuration; do
@@ -75,19 +61,16 @@ for path in /jwks.json /.well-known/openid-configuration; do
         "$path" "$rps" "$p99" "$(awk "BEGIN {print $rps / $ceil_ec}")"
 done
 
-# CPU seconds the worker has used so far (user + system).
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$server_pid/stat"; }
-
 # measure <label> <flows|refresh>: rate against the running worker, and
 # the worker's own CPU time per operation. On a 2-core machine the driver
 # (Node, on the other core) limits the rate, so operations per server CPU
 # second is what one core of the server sustains.
 measure() {
     local c0 c1 rate n
-    c0=$(cpu)
+    c0=$(cpu "$server_pid")
     node tests/bench/flow.js "http://127.0.0.1:$port" "$secs" 16 "$2" >"$tmp/flow" \
         || { echo "flow driver failed"; cat "$tmp/flow"; tail -20 "$tmp/server.log"; exit 1; }
-    c1=$(cpu)
+    c1=$(cpu "$server_pid")
     rate=$(awk -v k="$2" '$1 == k {print $2}' "$tmp/flow")
     n=$(awk -v k="$2" '$1 == k {print $3}' "$tmp/flow")
     printf '  %-7s %-8s %7d/s (%.2f per RS256 signature)   server CPU %.3f ms each: %6.0f per CPU second (%.2f)\n' \

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# make bench-compare: Tessera side by side with oidc-provider (the peer,
+# tests/bench/compare/server.js: configured like the demo), both started
+# here on free loopback ports and loaded in turn with the same workloads:
+#   1. GET discovery and the JWKS with wrk (-t1 -c32 --latency), after a
+#      one-second warm-up of each: requests/s, p50/p99 latency and the
+#      server's own CPU time per request (from /proc/<pid>/stat)
+#   2. RSS of each server at idle (after start) and after the load, and its
+#      peak (VmHWM)
+# Each figure is also given as the ratio Tessera / peer (above 1 is more
+# requests per second, or more latency, CPU or memory, for Tessera).
+# Tessera runs one release worker on the memory store; the peer is one Node
+# process with its in-memory adapter. wrk and each server share the 2 cores.
+# BENCH_SECONDS sets each run (default 5).
+set -eu
+cd "$(dirname "$0")/../.."
+secs=${BENCH_SECONDS:-5}
+tmp=$(mktemp -d /tmp/tessera-bench-compare.XXXXXX)
+server_pid=
+peer_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+    [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+. tests/bench/lib.sh
+
+[ -d tests/bench/compare/node_modules ] ||
+    { echo "run npm ci in tests/bench/compare first (make bench-compare does)"; exit 1; }
+peer_version=$(node -p 'require("./tests/bench/compare/node_modules/oidc-provider/package.json").version')
+
+# Discovery and the ID token name the issuer: give the worker its own.
+start_server
+start_server TESSERA_OP_ISSUER="http://127.0.0.1:$port" TESSERA_HTTP_PORT="$port"
+node tests/bench/compare/server.js >"$tmp/peer.log" 2>&1 &
+peer_pid=$!
+peer_port=
+for _ in $(seq 200); do
+    peer_port=$(sed -n 's/^ready on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/peer.log")
+    [ -n "$peer_port" ] && break
+    sleep 0.05
+done
+[ -n "$peer_port" ] || { echo "oidc-provider did not start:"; cat "$tmp/peer.log"; exit 1; }
+tessera="http://127.0.0.1:$port"
+peer="http://127.0.0.1:$peer_port"
+idle_t=$(rss "$server_pid")
+idle_p=$(rss "$peer_pid")
+
+# ms LATENCY: a wrk latency (us, ms or s) in milliseconds.
+ms() { awk -v v="$1" 'BEGIN {
+    u = v; sub(/^[0-9.]+/, "", u); n = v + 0
+    print (u == "us") ? n / 1000 : (u == "s") ? n * 1000 : n }'; }
+
+# wrk_row NAME PID URL: one wrk run; appends "NAME req/s p50 p99 CPU" (ms,
+# and µs of server CPU per request) to $tmp/rows.
+wrk_row() {
+    local c0 c1
+    c0=$(cpu "$2")
+    wrk -t1 -c32 -d"${secs}s" --latency "$3" >"$tmp/wrk"
+    c1=$(cpu "$2")
+    awk -v name="$1" -v c0="$c0" -v c1="$c1" \
+        -v p50="$(ms "$(awk '$1 == "50%" {print $2}' "$tmp/wrk")")" \
+        -v p99="$(ms "$(awk '$1 == "99%" {print $2}' "$tmp/wrk")")" \
+        '/requests in/ {n = $1} /^Requests\/sec/ {rps = $2}
+         END {printf "%s %s %s %s %s\n", name, rps, p50, p99, (c1 - c0) * 1e6 / n}' \
+        "$tmp/wrk" >>"$tmp/rows"
+}
+
+# table TITLE UNIT: prints $tmp/rows (Tessera's row, then the peer's) and
+# the ratio of each figure, then empties it.
+table() {
+    echo "  $1"
+    printf '    %-16s %10s %9s %9s %13s\n' "" "$2/s" "p50 ms" "p99 ms" "CPU us/$2"
+    awk '{printf "    %-16s %10.0f %9.3f %9.3f %13.1f\n", $1, $2, $3, $4, $5
+          for (i = 2; i <= 5; i++) v[NR, i] = $i}
+         END {printf "    %-16s", "tessera/peer"
+              split("10.2 9.2 9.2 13.2", w, " ")
+              for (i = 2; i <= 5; i++)
+                  printf " %" w[i - 1] "f", v[2, i] ? v[1, i] / v[2, i] : 0
+              print ""}' "$tmp/rows"
+    : >"$tmp/rows"
+}
+
+echo "== Tessera (release, one worker, memory store) vs oidc-provider $peer_version" \
+    "(node $(node --version), in-memory adapter)"
+echo "== GET with wrk -t1 -c32 -d${secs}s --latency, each after a 1 s warm-up"
+: >"$tmp/rows"
+for pair in "/.well-known/openid-configuration /.well-known/openid-configuration" \
+    "/jwks.json /jwks"; do
+    read -r path peer_path <<<"$pair"
+    wrk -t1 -c32 -d1s "$tessera$path" >/dev/null
+    wrk -t1 -c32 -d1s "$peer$peer_path" >/dev/null
+    wrk_row tessera "$server_pid" "$tessera$path"
+    wrk_row oidc-provider "$peer_pid" "$peer$peer_path"
+    table "GET $path (peer: $peer_path)" req
+done
+
+echo "== memory (KiB)"
+printf '    %-16s %10s %10s %10s\n' "" "idle" "after" "peak"
+printf '    %-16s %10d %10d %10d\n' tessera "$idle_t" "$(rss "$server_pid")" \
+    "$(rss "$server_pid" VmHWM)" oidc-provider "$idle_p" "$(rss "$peer_pid")" \
+    "$(rss "$peer_pid" VmHWM)"
+printf '    %-16s %10.2f %10.2f %10.2f\n' tessera/peer \
+    "$(awk "BEGIN {print $idle_t / $idle_p}")" \
+    "$(awk "BEGIN {print $(rss "$server_pid") / $(rss "$peer_pid")}")" \
+    "$(awk "BEGIN {print $(rss "$server_pid" VmHWM) / $(rss "$peer_pid" VmHWM)}")"
