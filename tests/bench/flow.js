@@ -1,9 +1,9 @@
 // Load driver for `make bench`: complete authorisation-code flows through
 // the authorisation session API (POST session, PUT authentication, PUT
 // consent, token, UserInfo), then refresh_token grants, against a running
-// server. Prints one line per figure:
-//   flows <per second> <count>
-//   refresh <per second> <count>
+// server. Prints one line per figure (latency of one operation, in ms):
+//   flows <per second> <count> <p50> <p99>
+//   refresh <per second> <count> <p50> <p99>
 // Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows|refresh]
 // (only the flows, or only the refresh grants; default both)
 // FLOW_SERVER=oidc-provider drives tests/bench/compare/server.js instead:
@@ -95,19 +95,23 @@ async function flow(n) {
 }
 
 async function run(label, work) {
-  let count = 0;
+  const took = [];
   let next = 0;
   const end = Date.now() + seconds * 1000;
   const start = Date.now();
   await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
     let state = null;
     while (Date.now() < end) {
+      const t0 = performance.now();
       state = await work(next++, w, state);
-      count++;
+      took.push(performance.now() - t0);
     }
   }));
   const elapsed = (Date.now() - start) / 1000;
-  console.log(`${label} ${Math.round(count / elapsed)} ${count}`);
+  took.sort((a, b) => a - b);
+  const at = (q) => took[Math.min(took.length - 1, Math.floor(q * took.length))].toFixed(3);
+  const rate = Math.round(took.length / elapsed);
+  console.log(`${label} ${rate} ${took.length} ${at(0.5)} ${at(0.99)}`);
 }
 
 if (only !== 'refresh') await run('flows', (n) => flow(n));

@@ -54,6 +54,8 @@ const configuration = {
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   // Tessera issues a refresh token to a client allowed the grant; so here.
   issueRefreshToken: async (ctx, c) => c.grantTypeAllowed('refresh_token'),
+  // Tessera rotates refresh tokens (authzStore.refreshToken.rotate = true).
+  rotateRefreshToken: true,
   findAccount: async (ctx, sub) => ({
     accountId: sub,
     claims: async () => ({ sub, name: sub, email: `${sub}@example.com`, email_verified: true }),
