@@ -1,7 +1,8 @@
 // Load driver for `make bench`: complete authorisation-code flows through
 // the authorisation session API (POST session, PUT authentication, PUT
-// consent, token, UserInfo), then refresh_token grants, against a running
-// server. Prints one line per figure (latency of one operation, in ms):
+// consent, token, UserInfo; PKCE S256, RFC 7636), then refresh_token
+// grants, against a running server. Prints one line per figure (latency of
+// one operation, in ms):
 //   flows <per second> <count> <p50> <p99>
 //   refresh <per second> <count> <p50> <p99>
 // Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows|refresh]
@@ -9,7 +10,7 @@
 // FLOW_SERVER=oidc-provider drives tests/bench/compare/server.js instead:
 // the same flow through its own front channel (GET /auth, POST
 // /interaction/:uid, the resumed GET /auth/:uid, each with the user agent's
-// cookies), with PKCE S256 as that server requires, and UserInfo at /me.
+// cookies), and UserInfo at /me.
 import { createHash, randomBytes } from 'node:crypto';
 
 const [issuer, secondsArg, concArg, only] = process.argv.slice(2);
@@ -19,10 +20,19 @@ const concurrency = Number(concArg ?? 16);
 const API = `${issuer}/authz-sessions/rest/v3`;
 const apiHeaders = { authorization: 'Bearer demo-api-token', 'content-type': 'application/json' };
 const basic = `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}`;
-const query = new URLSearchParams({
-  response_type: 'code', client_id: 'demo-client', redirect_uri: 'http://127.0.0.1:9999/callback',
-  scope: 'openid email', state: 'bench',
-}).toString();
+const redirectUri = 'http://127.0.0.1:9999/callback';
+
+// The authorisation request of one flow and its PKCE code_verifier (RFC 7636
+// §4.1-4.2: S256).
+function authorisation() {
+  const verifier = randomBytes(32).toString('base64url');
+  const query = new URLSearchParams({
+    response_type: 'code', client_id: 'demo-client', redirect_uri: redirectUri,
+    scope: 'openid email', state: 'bench', code_challenge_method: 'S256',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+  }).toString();
+  return { query, verifier };
+}
 
 async function call(url, init) {
   const r = await fetch(url, init);
@@ -36,6 +46,16 @@ const token = (form) => call(`${issuer}/token`, {
   headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(form).toString(),
 });
+
+// The code's token request, then UserInfo with its access token; returns
+// the refresh token.
+async function redeem(code, verifier, userinfo) {
+  const tokens = await token({
+    grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier,
+  });
+  await call(userinfo, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  return tokens.refresh_token;
+}
 
 // One front-channel step of the peer: the request with this user agent's
 // cookies (jar: name -> value, updated from the answer), which must
@@ -55,12 +75,9 @@ async function redirected(jar, url, init = {}) {
 }
 
 async function peerFlow(n) {
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const { query, verifier } = authorisation();
   const jar = new Map();
-  const interaction = await redirected(jar, `${issuer}/auth?${query}&${new URLSearchParams({
-    code_challenge: challenge, code_challenge_method: 'S256',
-  })}`);
+  const interaction = await redirected(jar, `${issuer}/auth?${query}`);
   const resume = await redirected(jar, interaction, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -69,16 +86,12 @@ async function peerFlow(n) {
   const callback = await redirected(jar, resume);
   const code = callback.searchParams.get('code');
   if (!code) throw new Error(`no code: ${callback}`);
-  const tokens = await token({
-    grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9999/callback',
-    code_verifier: verifier,
-  });
-  await call(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-  return tokens.refresh_token;
+  return redeem(code, verifier, `${issuer}/me`);
 }
 
 async function flow(n) {
   if (peer) return peerFlow(n);
+  const { query, verifier } = authorisation();
   const auth = await call(API, { method: 'POST', headers: apiHeaders, body: JSON.stringify({ query }) });
   const consent = await call(`${API}/${auth.sid}`, {
     method: 'PUT', headers: apiHeaders, body: JSON.stringify({ sub: `bench-${n}` }),
@@ -86,12 +99,8 @@ async function flow(n) {
   const resp = await call(`${API}/${consent.sid}`, {
     method: 'PUT', headers: apiHeaders, body: JSON.stringify({ scope: ['*'], claims: ['*'] }),
   });
-  const code = new URL(resp.parameters.uri).searchParams.get('code');
-  const tokens = await token({
-    grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9999/callback',
-  });
-  await call(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-  return tokens.refresh_token;
+  return redeem(new URL(resp.parameters.uri).searchParams.get('code'), verifier,
+    `${issuer}/userinfo`);
 }
 
 async function run(label, work) {
