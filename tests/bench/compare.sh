@@ -27,8 +27,8 @@ tmp=$(mktemp -d /tmp/tessera-bench-compare.XXXXXX)
 server_pid=
 peer_pid=
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-    [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null
+    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+    [ -z "$peer_pid" ] || kill "$peer_pid" 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT

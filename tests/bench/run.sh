@@ -21,8 +21,8 @@ tmp=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 server_pid=
 redis_pid=
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+    [ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
