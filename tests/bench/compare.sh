@@ -23,16 +23,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-5}
-tmp=$(mktemp -d /tmp/tessera-bench-compare.XXXXXX)
-server_pid=
-peer_pid=
-cleanup() {
-    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    [ -z "$peer_pid" ] || kill "$peer_pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 . tests/bench/lib.sh
+bench_setup tessera-bench-compare server_pid peer_pid
 
 [ -d tests/bench/compare/node_modules ] ||
     { echo "run npm ci in tests/bench/compare first (make bench-compare does)"; exit 1; }
@@ -44,12 +36,8 @@ start_peer() {
     [ -n "$peer_pid" ] && { kill "$peer_pid"; wait "$peer_pid" 2>/dev/null; }
     env "$@" node tests/bench/compare/server.js >"$tmp/peer.log" 2>&1 &
     peer_pid=$!
-    local p=
-    for _ in $(seq 200); do
-        p=$(sed -n 's/^ready on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/peer.log")
-        [ -n "$p" ] && break
-        sleep 0.05
-    done
+    local p
+    p=$(wait_port "$tmp/peer.log" 's/^ready on 127\.0\.0\.1:\([0-9]*\)$/\1/p')
     [ -n "$p" ] || { echo "oidc-provider did not start:"; cat "$tmp/peer.log"; exit 1; }
     peer="http://127.0.0.1:$p"
     idle_p=$(rss "$peer_pid")

@@ -17,15 +17,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-5}
-tmp=$(mktemp -d /tmp/tessera-bench.XXXXXX)
-server_pid=
-redis_pid=
-cleanup() {
-    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    [ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. tests/bench/lib.sh
+bench_setup tessera-bench server_pid redis_pid
 
 echo "== signing ceiling: openssl speed ($(openssl version | cut -d' ' -f1-2))"
 openssl speed -seconds 2 rsa2048 ecdsap256 ed25519 >"$tmp/speed" 2>/dev/null
@@ -46,7 +39,6 @@ while read -r _ alg rate; do
     printf '  %-6s %10d JWS/s   ratio %.2f\n' "$alg" "$rate" "$(awk "BEGIN {print $rate / $ceil}")"
 done <"$tmp/sign"
 
-. tests/bench/lib.sh
 # Discovery and the ID token name the issuer: give the worker its own.
 start_server
 start_server TESSERA_OP_ISSUER="http://127.0.0.1:$port" TESSERA_HTTP_PORT="$port"
