@@ -30,10 +30,12 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=all
 LDLIBS = $(PKG_LIBS) -ldl -lm
 
-MODULES := core http spi storage keys
-LIB_SRC := $(filter-out core/op_main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
+# core/ is in layers (base, config, proto, flows, server; main on top), the
+# other modules are flat. tests/unit/ mirrors the tree.
+MODULES := core/base core/config core/proto core/flows core/server http spi storage keys
+LIB_SRC := $(wildcard $(addsuffix /*.c,$(MODULES)))
 MAIN_SRC := core/op_main.c
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_HEADERS := $(wildcard tests/fuzz/*.h)
 HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)) tests/unit/*.h)
@@ -103,7 +105,7 @@ $(ASAN_LOGIN_BIN): $(call objs,asan,$(LOGIN_SRC)) build/asan/libtessera.a
 	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -pthread $^ -o $@ $(LDLIBS)
 
 # The login page's unit test links its sources, all but main.
-build/asan/tests/test_login_page: tests/unit/test_login_page.c $(call objs,asan,$(LOGIN_LIB_SRC)) \
+build/asan/tests/examples/test_login_page: tests/unit/examples/test_login_page.c $(call objs,asan,$(LOGIN_LIB_SRC)) \
                                   build/asan/libtessera.a $(HEADERS) $(LOGIN_HEADERS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD    $@")
@@ -130,8 +132,8 @@ build/asan/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard tests/unit/plug
 	@$(if $(V),,echo "  SO    $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -fPIC -shared $< -o $@
 
-build/asan/tests/test_op_spi: build/asan/plugins/timer_claims.so $(TEST_PLUGINS)
-build/asan/tests/test_op_token_endpoint: $(TEST_PLUGINS)
+build/asan/tests/spi/test_op_spi: build/asan/plugins/timer_claims.so $(TEST_PLUGINS)
+build/asan/tests/flows/test_op_token_endpoint: $(TEST_PLUGINS)
 
 $(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
 	@mkdir -p $(dir $@)

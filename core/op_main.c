@@ -19,8 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/op_client.h"
-#include "core/op_server.h"
+#include "core/proto/op_client.h"
+#include "core/flows/op_flows.h"
+#include "core/server/op_server.h"
 
 #define OP_MAIN_MAX_WORKERS  256
 #define OP_MAIN_MAX_RESPAWNS 10 /* per worker slot */
@@ -73,7 +74,7 @@ static pid_t op_main_spawn(op_config_t *cfg)
     if (pid == 0) {
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        int rc = op_server_run(cfg, true);
+        int rc = op_server_run(cfg, true, op_flows_endpoints, op_flows_n_endpoints);
         op_config_release(cfg);
         exit(rc);
     }
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
     } else if (workers > 1) {
         rc = op_main_supervise(cfg, (int)workers);
     } else {
-        rc = op_server_run(cfg, false);
+        rc = op_server_run(cfg, false, op_flows_endpoints, op_flows_n_endpoints);
     }
     op_config_release(cfg);
     return rc;

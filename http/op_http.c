@@ -100,7 +100,7 @@ static int op_http_parse_target(op_http_req_t *req, op_err_t *err)
     if (query != NULL)
         query_len = strlen(query);
 
-    rc = op_http_params_decode(req->arena, path, path_len, false, &decoded, &len);
+    rc = op_params_decode(req->arena, path, path_len, false, &decoded, &len);
     if (rc == OP_ENOMEM)
         return OP_ERR_OAUTH(err, OP_ENOMEM, "temporarily_unavailable", 503, "out of memory");
     if (rc != OP_OK || memchr(decoded, '\0', len) != NULL || !op_json_utf8_valid(decoded, len))

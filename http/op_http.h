@@ -1,6 +1,7 @@
 /*
  * http/op_http.h - the HTTP front-end (evhttp), its request and reply
- * API, the strict form/query and cookie parsers, and the async outbound
+ * API, the strict cookie parser (the form/query parser is
+ * core/base/op_params.h), and the async outbound
  * HTTP(S) client. Only http/ includes <event2/http.h>; handlers see
  * op_http_req_t and never an evhttp type.
  *
@@ -19,49 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/op.h"
-
-/* ---- strict x-www-form-urlencoded / query parser ---------------------- */
-
-typedef struct op_param {
-    const char *name; /* decoded, NUL-terminated */
-    size_t name_len;
-    const char *value; /* decoded, NUL-terminated */
-    size_t value_len;
-} op_param_t;
-
-typedef struct op_params {
-    op_param_t *items;
-    size_t n;
-} op_params_t;
-
-typedef struct op_params_limits {
-    size_t max_params;    /* default 64 */
-    size_t max_name_len;  /* default 128 */
-    size_t max_value_len; /* default 16384 */
-} op_params_limits_t;
-
-extern const op_params_limits_t op_params_default_limits;
-
-/*
- * Parse "a=1&b=2" (application/x-www-form-urlencoded, also used for
- * query strings). Names and values are percent-decoded and '+' becomes a
- * space in both. Rejected with OP_EINVAL and a description naming the
- * parameter: malformed percent-encoding, a decoded NUL, invalid UTF-8, an
- * empty name, a repeated name (RFC 6749 §3.1: "parameters MUST NOT be
- * included more than once"). Over a limit: OP_ETOOBIG. Names are
- * case-sensitive. "a" alone means a="" and empty pieces ("a=1&&b=2") are
- * skipped. lim may be NULL (defaults).
- */
-int op_params_parse(op_arena_t *a, const char *s, size_t len, const op_params_limits_t *lim,
-                    op_params_t *out, op_err_t *err);
-
-/* Value of a parameter, NULL when absent. */
-const char *op_params_get(const op_params_t *p, const char *name);
-const op_param_t *op_params_find(const op_params_t *p, const char *name);
-
-/* Percent-encode for a query/form value (RFC 3986 unreserved kept). */
-char *op_http_urlencode(op_arena_t *a, const char *s, size_t len);
+#include "core/base/op.h"
+#include "core/base/op_params.h"
 
 /* ---- cookies ---------------------------------------------------------- */
 

@@ -50,7 +50,7 @@ static int op_http_cookie_bad(op_err_t *err, size_t k, const char *why)
 /*
  * See http/op_http.h. Names and values are NUL-terminated copies in a;
  * a quoted value is returned without its quotes. Of repeated names the
- * first is kept (found in O(n log n), see op_http_params_mark_dups).
+ * first is kept (found in O(n log n), see op_params_mark_dups).
  */
 int op_cookies_parse(op_arena_t *a, const char *header, size_t len, op_params_t *out, op_err_t *err)
 {
@@ -86,7 +86,7 @@ int op_cookies_parse(op_arena_t *a, const char *header, size_t len, op_params_t 
             return op_http_cookie_bad(err, n, "no '='");
         it->name_len = (size_t)(eq - name);
         it->value_len = plen - it->name_len - 1;
-        if (!op_http_params_is_token(name, it->name_len))
+        if (!op_params_is_token(name, it->name_len))
             return op_http_cookie_bad(err, n, "bad name");
         if (!op_http_cookie_value_ok(eq + 1, it->value_len))
             return op_http_cookie_bad(err, n, "bad value");
@@ -108,7 +108,7 @@ int op_cookies_parse(op_arena_t *a, const char *header, size_t len, op_params_t 
             return op_http_cookie_bad(err, n, "trailing ';'");
     }
 
-    if (op_http_params_mark_dups(a, items, n, dup, &ndup) != OP_OK)
+    if (op_params_mark_dups(a, items, n, dup, &ndup) != OP_OK)
         return OP_ERR(err, OP_ENOMEM, "out of memory parsing cookies");
     if (ndup > 0) {
         size_t kept = 0;
@@ -166,7 +166,7 @@ char *op_cookie_format(op_arena_t *a, const char *name, const char *value,
     if (attrs == NULL)
         attrs = &defaults;
     path = attrs->path != NULL ? attrs->path : "/";
-    if (name == NULL || value == NULL || !op_http_params_is_token(name, strlen(name)) ||
+    if (name == NULL || value == NULL || !op_params_is_token(name, strlen(name)) ||
         !op_http_cookie_value_ok(value, strlen(value)) || !op_http_cookie_path_ok(path))
         return NULL;
     if (attrs->same_site != NULL) {

@@ -59,7 +59,7 @@ static const char *const op_http_head_singletons[] = {
 /* tchar of RFC 9110 §5.6.2. */
 static bool op_http_head_is_tchar(unsigned char c)
 {
-    return op_http_params_is_token((const char *)&c, 1);
+    return op_params_is_token((const char *)&c, 1);
 }
 
 void op_http_head_reset(op_http_head_t *h)

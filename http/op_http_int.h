@@ -220,26 +220,4 @@ typedef struct op_http_error_reply {
  */
 void op_http_reply_error_build(op_arena_t *a, const op_err_t *err, op_http_error_reply_t *out);
 
-/* ---- op_http_params.c ------------------------------------------------- */
-
-/*
- * Percent-decode s[0..len) into a NUL-terminated copy in a ('+' becomes a
- * space when plus_space). OP_EINVAL on a malformed %XY, OP_ENOMEM. The
- * caller checks the result for NUL bytes and UTF-8.
- */
-int op_http_params_decode(op_arena_t *a, const char *s, size_t len, bool plus_space, char **out,
-                          size_t *out_len);
-
-/*
- * Flag every item whose name (case-sensitive) appeared earlier in items:
- * dup[i] = true. Pairwise for a few items, sorted beyond that, so a
- * hostile input stays O(n log n). *ndup gets the count. OP_OK or
- * OP_ENOMEM.
- */
-int op_http_params_mark_dups(op_arena_t *a, const op_param_t *items, size_t n, bool *dup,
-                             size_t *ndup);
-
-/* True when s is a non-empty HTTP token (RFC 9110 §5.6.2). */
-bool op_http_params_is_token(const char *s, size_t len);
-
 #endif

@@ -161,7 +161,7 @@ void op_http_reply_oom(struct evhttp_request *evreq)
  * them, from the body it sends. */
 int op_http_add_header(op_http_req_t *req, const char *name, const char *value)
 {
-    if (name == NULL || value == NULL || !op_http_params_is_token(name, strlen(name)) ||
+    if (name == NULL || value == NULL || !op_params_is_token(name, strlen(name)) ||
         !op_http_reply_value_ok(value) || strcasecmp(name, "Content-Length") == 0 ||
         strcasecmp(name, "Transfer-Encoding") == 0)
         return OP_EINVAL;

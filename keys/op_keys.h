@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "storage/op_store.h"
 
 typedef enum {

@@ -25,7 +25,7 @@ _Static_assert((int)OP_SPI_OK == (int)OP_OK && (int)OP_SPI_ERROR == (int)OP_ERRO
                    (int)OP_SPI_ECANCELED == (int)OP_ECANCELED &&
                    (int)OP_SPI_EUNAVAIL == (int)OP_EUNAVAIL &&
                    (int)OP_SPI_ETOOBIG == (int)OP_ETOOBIG,
-               "op_spi.h status values differ from core/op_err.h");
+               "op_spi.h status values differ from core/base/op_err.h");
 _Static_assert((int)OP_SPI_JSON_NULL == (int)OP_JSON_NULL &&
                    (int)OP_SPI_JSON_FALSE == (int)OP_JSON_FALSE &&
                    (int)OP_SPI_JSON_TRUE == (int)OP_JSON_TRUE &&
@@ -33,12 +33,12 @@ _Static_assert((int)OP_SPI_JSON_NULL == (int)OP_JSON_NULL &&
                    (int)OP_SPI_JSON_STRING == (int)OP_JSON_STRING &&
                    (int)OP_SPI_JSON_ARRAY == (int)OP_JSON_ARRAY &&
                    (int)OP_SPI_JSON_OBJECT == (int)OP_JSON_OBJECT,
-               "op_spi.h JSON types differ from core/op_json.h");
+               "op_spi.h JSON types differ from core/base/op_json.h");
 _Static_assert((int)OP_SPI_LOG_DEBUG == (int)OP_LOG_DEBUG &&
                    (int)OP_SPI_LOG_INFO == (int)OP_LOG_INFO &&
                    (int)OP_SPI_LOG_WARN == (int)OP_LOG_WARN &&
                    (int)OP_SPI_LOG_ERROR == (int)OP_LOG_ERROR,
-               "op_spi.h log levels differ from core/op_log.h");
+               "op_spi.h log levels differ from core/base/op_log.h");
 
 #define OP_SPI_HOST_LOG_MAX     1024 /* bytes of one plugin log message */
 #define OP_SPI_HOST_KEY_MAX     128  /* a property key */

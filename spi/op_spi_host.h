@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "http/op_http.h"
 
 typedef struct op_spi op_spi_t;

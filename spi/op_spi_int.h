@@ -19,7 +19,7 @@
 #ifndef OP_SPI_INT_H
 #define OP_SPI_INT_H
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "http/op_http.h"
 #include "spi/op_spi.h"
 #include "spi/op_spi_host.h"

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 
 typedef struct op_store op_store_t;
 

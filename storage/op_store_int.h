@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "storage/op_store.h"
 
 /* Namespace and index names: 1..64 visible ASCII bytes other than ':'. */

@@ -118,11 +118,12 @@ run_unit() {
     echo "== unit tests"
     mkdir -p "$log_dir/unit"
     local src name bin out err rc summary p f
-    for src in tests/unit/test_*.c; do
-        name=$(basename "$src" .c)
+    for src in tests/unit/*/test_*.c; do
+        name=${src#tests/unit/}
+        name=${name%.c}
         bin=build/asan/tests/$name
-        out=$log_dir/unit/$name.out
-        err=$log_dir/unit/$name.err
+        out=$log_dir/unit/${name//\//.}.out
+        err=$log_dir/unit/${name//\//.}.err
         if [ ! -x "$bin" ]; then
             suite_fail "unit/$name" "$bin is not built"
             continue

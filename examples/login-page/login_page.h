@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "http/op_http.h"
 
 #define LOGIN_PAGE_SECRET_LEN   32   /* page secret, and each key derived from it */

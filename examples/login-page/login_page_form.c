@@ -127,8 +127,8 @@ char *login_page_form_query(op_arena_t *a, const op_params_t *q)
     if (enc == NULL)
         return NULL;
     for (size_t i = 0; i < q->n; i++) {
-        enc[2 * i] = op_http_urlencode(a, q->items[i].name, q->items[i].name_len);
-        enc[2 * i + 1] = op_http_urlencode(a, q->items[i].value, q->items[i].value_len);
+        enc[2 * i] = op_params_urlencode(a, q->items[i].name, q->items[i].name_len);
+        enc[2 * i + 1] = op_params_urlencode(a, q->items[i].value, q->items[i].value_len);
         if (enc[2 * i] == NULL || enc[2 * i + 1] == NULL)
             return NULL;
         total += strlen(enc[2 * i]) + strlen(enc[2 * i + 1]) + 2; /* '=' and '&' */

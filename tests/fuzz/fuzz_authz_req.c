@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_authz_req.c - libFuzzer target for the authorisation
- * request model (core/op_authz_req.c, op_authz_claims.c, op_authz_resp.c).
+ * request model (core/proto/op_authz_req.c, op_authz_claims.c, op_authz_resp.c).
  *
  * Each input is an authorisation request query, parsed against a fixed
  * set of demo clients (plain PKCE allowed for odd sizes). Whatever the
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/op_authz_req.h"
+#include "core/proto/op_authz_req.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_authz_resp.c - libFuzzer target for the authorisation
- * response builder (core/op_authz_resp.c): the redirect URI with its
+ * response builder (core/proto/op_authz_resp.c): the redirect URI with its
  * query or fragment, the form_post fields, the error response and its
  * JSON form (op_authz_resp_write), from hostile state, error,
  * error_description and parameters, against each kind of registered
@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/op_authz_req.h"
+#include "core/proto/op_authz_req.h"
 #include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "core/op_arena.h"
+#include "core/base/op_arena.h"
 
 /* A length-prefixed string of the input: one length byte, then that many
  * bytes (fewer when the input runs out; "" when it has run out). The copy

@@ -1,10 +1,10 @@
 /*
  * tests/fuzz/fuzz_http_format.c - libFuzzer target for what http/ writes
  * from hostile bytes: Set-Cookie values (op_cookie_format), percent-
- * encoding (op_http_urlencode) and error answers with their
+ * encoding (op_params_urlencode) and error answers with their
  * WWW-Authenticate challenge (op_http_reply_error_build); and the form
  * that the token endpoint rebuilds from the bytes of Basic credentials
- * (core/op_client_auth.c).
+ * (core/proto/op_client_auth.c).
  *
  * Input: a byte of choices (cookie flags, the error's OAuth code and
  * status), two bytes of Max-Age, then length-prefixed strings: cookie
@@ -16,7 +16,7 @@
  *    only with Secure), and the __Secure- / __Host- prefixes have what
  *    RFC 6265bis §4.1.3 asks; the result is "name=value; Path=...", one
  *    "; " per attribute, no control byte, and its pair parses back;
- *  - op_http_urlencode writes only unreserved bytes and %XX, which decode
+ *  - op_params_urlencode writes only unreserved bytes and %XX, which decode
  *    back to exactly the input (NUL included);
  *  - an error answer has a 4xx/5xx status, a JSON body that parses and
  *    names the error, an error_description of RFC 6749 §5.2 bytes only,
@@ -35,7 +35,7 @@
 
 #include <sodium.h>
 
-#include "core/op_client_auth.h"
+#include "core/proto/op_client_auth.h"
 #include "http/op_http_int.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -126,7 +126,7 @@ static void fuzz_http_format_cookie(op_arena_t *a, const char *name, const char 
 
 static void fuzz_http_format_urlencode(op_arena_t *a, const char *s, size_t len)
 {
-    char *enc = op_http_urlencode(a, s, len);
+    char *enc = op_params_urlencode(a, s, len);
     size_t k = 0;
 
     if (enc == NULL)
@@ -213,7 +213,7 @@ static const char *fuzz_http_format_form_part(op_arena_t *a, const char *s, size
     char *out;
     size_t n;
 
-    if (op_http_params_decode(a, s, len, true, &out, &n) != OP_OK || !op_json_utf8_valid(out, n))
+    if (op_params_decode(a, s, len, true, &out, &n) != OP_OK || !op_json_utf8_valid(out, n))
         return NULL;
     return out;
 }

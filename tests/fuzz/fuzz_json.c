@@ -1,6 +1,6 @@
 /*
- * tests/fuzz/fuzz_json.c - libFuzzer target for core/op_json.c and
- * core/op_json_write.c.
+ * tests/fuzz/fuzz_json.c - libFuzzer target for core/base/op_json.c and
+ * core/base/op_json_write.c.
  *
  * Each input is parsed with the default limits in a fresh arena. When it
  * parses, the tree is written back (compact or pretty) and the output
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "tests/unit/op_test_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

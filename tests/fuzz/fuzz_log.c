@@ -1,7 +1,7 @@
 /*
  * tests/fuzz/fuzz_log.c - libFuzzer target for the runtime's text
- * formatters: the logger (core/op_log.c), error descriptions
- * (core/op_err.c) and op_arena_printf (core/op_arena.c). Every field they
+ * formatters: the logger (core/base/op_log.c), error descriptions
+ * (core/base/op_err.c) and op_arena_printf (core/base/op_arena.c). Every field they
  * format may be hostile; the rules that must hold (design rule: secrets
  * never reach a log):
  *  - op_log_redact never writes past its capacity (the output buffer is
@@ -32,7 +32,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

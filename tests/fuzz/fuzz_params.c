@@ -1,11 +1,11 @@
 /*
- * tests/fuzz/fuzz_params.c - libFuzzer target for http/op_http_params.c.
+ * tests/fuzz/fuzz_params.c - libFuzzer target for core/base/op_params.c.
  *
  * Each input is parsed as a form / query string, with the default limits
  * or (odd sizes) with wider ones. A failure must be clean: a known code,
  * a description, no parameters. A success must hold only non-empty,
  * NUL-terminated, valid UTF-8 names and values without repeats; written
- * back with op_http_urlencode and parsed again, it must give the same
+ * back with op_params_urlencode and parsed again, it must give the same
  * list. Any broken rule aborts.
  *
  *   make build/fuzz/fuzz_params
@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Write the list back, percent-encoded, and parse it again. */
     for (size_t i = 0; i < p.n; i++) {
-        char *n = op_http_urlencode(a, p.items[i].name, p.items[i].name_len);
-        char *v = op_http_urlencode(a, p.items[i].value, p.items[i].value_len);
+        char *n = op_params_urlencode(a, p.items[i].name, p.items[i].name_len);
+        char *v = op_params_urlencode(a, p.items[i].value, p.items[i].value_len);
         if (n == NULL || v == NULL)
             abort();
         form = op_arena_printf(a, "%s%s%s=%s", form != NULL ? form : "", i > 0 ? "&" : "", n, v);

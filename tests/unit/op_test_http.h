@@ -19,7 +19,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "http/op_http.h"
 #include "tests/unit/op_test.h"
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 
 /* Deep structural equality of two trees (keys in document order). Numbers
  * compare by their text (and their int64 value when they have one). */

@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/op.h"
+#include "core/base/op.h"
 #include "storage/op_store.h"
 #include "tests/unit/op_test.h"
 

@@ -1,6 +1,6 @@
 /*
  * tests/unit/plugins/bad_desc.h - a claims plugin whose descriptor is
- * wrong in one way, for the loader's refusals (tests/unit/test_op_spi.c).
+ * wrong in one way, for the loader's refusals (tests/unit/spi/test_op_spi.c).
  * Each bad_*.c defines one of the macros below, then includes this file.
  */
 #ifndef BAD_DESC_H

@@ -1,6 +1,6 @@
 /*
  * tests/unit/plugins/fake_claims.c - a scriptable claims source for
- * tests/unit/test_op_spi.c, named "fake". Its properties (plugin.fake.*):
+ * tests/unit/spi/test_op_spi.c, named "fake". Its properties (plugin.fake.*):
  *
  *   claims   comma-separated supported names (default "fake_claim")
  *   mode     how get() answers:

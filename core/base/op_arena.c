@@ -1,0 +1,202 @@
+/*
+ * core/base/op_arena.c - per-flow memory arena (bump allocator over a chain of
+ * blocks, with cleanups). See core/base/op_arena.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/op.h"
+
+#define OP_ARENA_ALIGN 16
+#define OP_ARENA_BLOCK 4096
+
+typedef struct op_arena_block {
+    struct op_arena_block *next;
+    size_t size; /* usable bytes after the header */
+    size_t used;
+    _Alignas(OP_ARENA_ALIGN) unsigned char data[];
+} op_arena_block_t;
+
+typedef struct op_arena_cleanup {
+    struct op_arena_cleanup *next;
+    void (*fn)(void *);
+    void *p;
+} op_arena_cleanup_t;
+
+struct op_arena {
+    op_arena_block_t *head; /* current block first */
+    op_arena_cleanup_t *cleanups;
+    size_t max;
+    size_t used;
+    unsigned char *last; /* the most recent allocation, for in-place grow */
+    bool debug;          /* OP_DEBUG_ARENA=1: one malloc per allocation */
+};
+
+static size_t op_arena_round(size_t n)
+{
+    return (n + OP_ARENA_ALIGN - 1) & ~(size_t)(OP_ARENA_ALIGN - 1);
+}
+
+op_arena_t *op_arena_new(size_t max_bytes)
+{
+    op_arena_t *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->max = max_bytes;
+    const char *dbg = getenv("OP_DEBUG_ARENA");
+    a->debug = dbg != NULL && strcmp(dbg, "1") == 0;
+    return a;
+}
+
+void op_arena_free(op_arena_t *a)
+{
+    if (a == NULL)
+        return;
+    /* Cleanups live in the blocks: run them all before freeing any. */
+    for (op_arena_cleanup_t *c = a->cleanups; c != NULL; c = c->next)
+        c->fn(c->p);
+    op_arena_block_t *b = a->head;
+    while (b != NULL) {
+        op_arena_block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(a);
+}
+
+/* A new block of at least n usable bytes, pushed in front of the chain
+ * (oversized requests get a block of their own, behind the current one, so
+ * the current block keeps serving small allocations). */
+static op_arena_block_t *op_arena_grow(op_arena_t *a, size_t n)
+{
+    size_t size = n > OP_ARENA_BLOCK / 2 || a->debug ? n : OP_ARENA_BLOCK;
+    op_arena_block_t *b = malloc(sizeof(*b) + size);
+    if (b == NULL)
+        return NULL;
+    b->size = size;
+    b->used = 0;
+    if (a->head != NULL && size != OP_ARENA_BLOCK && !a->debug) {
+        b->next = a->head->next;
+        a->head->next = b;
+    } else {
+        b->next = a->head;
+        a->head = b;
+    }
+    return b;
+}
+
+void *op_arena_alloc(op_arena_t *a, size_t n)
+{
+    size_t need = op_arena_round(n == 0 ? 1 : n);
+    if (need < n || need > a->max - a->used)
+        return NULL;
+    op_arena_block_t *b = a->head;
+    if (b == NULL || a->debug || b->size - b->used < need) {
+        b = op_arena_grow(a, need);
+        if (b == NULL)
+            return NULL;
+    }
+    unsigned char *p = b->data + b->used;
+    b->used += need;
+    a->used += need;
+    a->last = p;
+    return p;
+}
+
+void *op_arena_calloc(op_arena_t *a, size_t nmemb, size_t size)
+{
+    if (size != 0 && nmemb > SIZE_MAX / size)
+        return NULL;
+    void *p = op_arena_alloc(a, nmemb * size);
+    if (p != NULL)
+        memset(p, 0, nmemb * size);
+    return p;
+}
+
+void *op_arena_realloc(op_arena_t *a, void *old, size_t old_n, size_t n)
+{
+    if (old != NULL && n <= old_n)
+        return old;
+    /* The last allocation of the current block grows in place. */
+    op_arena_block_t *b = a->head;
+    if (old != NULL && old == a->last && b != NULL && !a->debug &&
+        (unsigned char *)old >= b->data && (unsigned char *)old < b->data + b->size) {
+        size_t start = (size_t)((unsigned char *)old - b->data);
+        size_t old_r = b->used - start;
+        size_t need = op_arena_round(n);
+        if (need >= n && start + need <= b->size && need - old_r <= a->max - a->used) {
+            b->used = start + need;
+            a->used += need - old_r;
+            return old;
+        }
+    }
+    void *p = op_arena_alloc(a, n);
+    if (p != NULL && old != NULL)
+        memcpy(p, old, old_n);
+    return p;
+}
+
+void *op_arena_memdup(op_arena_t *a, const void *src, size_t n)
+{
+    void *p = op_arena_alloc(a, n);
+    if (p != NULL && n > 0)
+        memcpy(p, src, n);
+    return p;
+}
+
+char *op_arena_strndup(op_arena_t *a, const char *s, size_t n)
+{
+    char *p = op_arena_alloc(a, n + 1);
+    if (p == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *op_arena_strdup(op_arena_t *a, const char *s)
+{
+    return op_arena_strndup(a, s, strlen(s));
+}
+
+char *op_arena_vprintf(op_arena_t *a, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return NULL;
+    char *p = op_arena_alloc(a, (size_t)n + 1);
+    if (p != NULL)
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *op_arena_printf(op_arena_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = op_arena_vprintf(a, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+int op_arena_cleanup_add(op_arena_t *a, void (*fn)(void *), void *p)
+{
+    op_arena_cleanup_t *c = op_arena_alloc(a, sizeof(*c));
+    if (c == NULL)
+        return OP_ENOMEM;
+    c->fn = fn;
+    c->p = p;
+    c->next = a->cleanups;
+    a->cleanups = c;
+    return OP_OK;
+}
+
+size_t op_arena_used(const op_arena_t *a)
+{
+    return a->used;
+}

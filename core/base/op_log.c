@@ -1,0 +1,237 @@
+/*
+ * core/base/op_log.c - levelled logging with request ids and redaction.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/base/op.h"
+
+static op_log_level_t op_log_min = OP_LOG_INFO;
+static int op_log_fd = 2;
+
+static const char *const op_log_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
+
+void op_log_init(op_log_level_t min_level, int fd)
+{
+    op_log_min = min_level;
+    op_log_fd = fd;
+}
+
+bool op_log_level_parse(const char *name, op_log_level_t *out)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (size_t i = 0; i < OP_NELEMS(names); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (op_log_level_t)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool op_log_enabled(op_log_level_t level)
+{
+    return level >= op_log_min;
+}
+
+/* Value classes: how a value after a marker ends. */
+enum {
+    OP_LOG_QUERY = 1, /* "code=x", "Bearer x": at & space , ; " ' */
+    OP_LOG_JSON = 2   /* "\"k\":\"x\"": at " not escaped by a backslash */
+};
+
+typedef struct op_log_marker {
+    const char *text; /* lower case, matched case-insensitively */
+    size_t len;
+    unsigned cls; /* OP_LOG_QUERY or OP_LOG_JSON */
+} op_log_marker_t;
+
+#define OP_LOG_MARKER(s, cls)                                                                      \
+    {                                                                                              \
+        s, sizeof(s) - 1, cls                                                                      \
+    }
+
+/*
+ * Markers after which a secret value follows, up to the end its class
+ * says. Query-style ("code=..."), header-style ("Bearer ..."), and
+ * JSON-style ("\"client_secret\":\"...\"") forms are covered. Each ends
+ * in '=', ' ' or '"': op_log_redact looks for them only there.
+ */
+static const op_log_marker_t op_log_markers[] = {
+    OP_LOG_MARKER("bearer ", OP_LOG_QUERY),
+    OP_LOG_MARKER("basic ", OP_LOG_QUERY),
+    OP_LOG_MARKER("client_secret=", OP_LOG_QUERY),
+    OP_LOG_MARKER("password=", OP_LOG_QUERY),
+    OP_LOG_MARKER("code=", OP_LOG_QUERY),
+    OP_LOG_MARKER("access_token=", OP_LOG_QUERY),
+    OP_LOG_MARKER("refresh_token=", OP_LOG_QUERY),
+    OP_LOG_MARKER("id_token=", OP_LOG_QUERY),
+    OP_LOG_MARKER("client_assertion=", OP_LOG_QUERY),
+    OP_LOG_MARKER("code_verifier=", OP_LOG_QUERY),
+    OP_LOG_MARKER("token=", OP_LOG_QUERY),
+    OP_LOG_MARKER("\"client_secret\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"password\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"k\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"d\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"access_token\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"refresh_token\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"id_token\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"code\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"p\":\"", OP_LOG_JSON),
+    OP_LOG_MARKER("\"q\":\"", OP_LOG_JSON),
+};
+
+/* True when byte c ends a value of class cls. */
+static bool op_log_value_end(unsigned char c, unsigned cls)
+{
+    if (cls == OP_LOG_JSON)
+        return c == '"';
+    return c == '&' || c == ' ' || c == ',' || c == ';' || c == '"' || c == '\'';
+}
+
+/* The classes of the markers that end with in[end - 1] (each marker's
+ * value starts right after it). */
+static unsigned op_log_markers_ending(const char *in, size_t end)
+{
+    unsigned cls = 0;
+
+    for (size_t m = 0; m < OP_NELEMS(op_log_markers); m++) {
+        const op_log_marker_t *k = &op_log_markers[m];
+        if (k->len <= end && k->text[k->len - 1] == in[end - 1] &&
+            strncasecmp(in + end - k->len, k->text, k->len) == 0)
+            cls |= k->cls;
+    }
+    return cls;
+}
+
+/* The output of op_log_redact: len < cap always; full once a piece did
+ * not fit (nothing more is written then). */
+typedef struct op_log_out {
+    char *p;
+    size_t cap, len;
+    bool full;
+} op_log_out_t;
+
+static void op_log_put(op_log_out_t *o, const char *s, size_t n)
+{
+    if (o->full)
+        return;
+    if (n >= o->cap - o->len) {
+        o->full = true;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+/* End the output with OP_LOG_CUT, over its tail if need be. */
+static void op_log_cut(op_log_out_t *o)
+{
+    size_t n = strlen(OP_LOG_CUT);
+
+    if (n > o->cap - 1)
+        n = o->cap - 1;
+    if (o->len > o->cap - 1 - n)
+        o->len = o->cap - 1 - n;
+    memcpy(o->p + o->len, OP_LOG_CUT, n);
+    o->len += n;
+}
+
+/*
+ * One pass over in, writing into out and never past cap. A byte is
+ * secret when it lies in the value of any marker, also of markers that
+ * overlap or lie inside another value (so `"code":"k":"x"` masks both
+ * values), and a JSON value runs to its first unescaped '"'; each run of
+ * secret bytes is written as one "***". The scan
+ * keeps, per class, whether it is inside a value: all the open values of
+ * a class end at the same byte. No secret byte is ever copied, so
+ * cutting the output anywhere cannot reveal one.
+ */
+size_t op_log_redact(char *out, size_t cap, const char *in, bool cut)
+{
+    op_log_out_t o = {out, cap, 0, false};
+    unsigned open = 0, starting = 0;
+    bool masked = false, escaped = false;
+
+    if (cap == 0)
+        return 0;
+    for (size_t i = 0; in[i] != '\0' && !o.full; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        for (unsigned cls = OP_LOG_QUERY; cls <= OP_LOG_JSON; cls <<= 1) {
+            if (op_log_value_end(c, cls) && !(cls == OP_LOG_JSON && escaped))
+                open &= ~cls;
+            else if (starting & cls)
+                open |= cls;
+        }
+        /* in a JSON value, \" is part of the value */
+        escaped = (open & OP_LOG_JSON) && c == '\\' && !escaped;
+        /* every marker ends in '=', ' ' or '"' */
+        starting = c == '=' || c == ' ' || c == '"' ? op_log_markers_ending(in, i + 1) : 0;
+        if (open != 0) {
+            if (!masked)
+                op_log_put(&o, "***", 3);
+            masked = true;
+            continue;
+        }
+        masked = false;
+        /* Control characters from data would forge log lines. */
+        char safe = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        op_log_put(&o, &safe, 1);
+    }
+    if (o.full || cut)
+        op_log_cut(&o);
+    out[o.len] = '\0';
+    return o.len;
+}
+
+/*
+ * Format the line into raw (cut when it does not fit), then copy it,
+ * masked, into line, which keeps room for the newline. Both buffers are
+ * on the stack: logging allocates nothing.
+ */
+void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list ap)
+{
+    if (!op_log_enabled(level))
+        return;
+    char raw[OP_LOG_LINE_MAX], line[OP_LOG_LINE_MAX];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = snprintf(raw, sizeof(raw), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%s] ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), op_log_names[level], req_id != NULL ? req_id : "-");
+    if (n < 0)
+        return;
+    size_t off = (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+    int m = vsnprintf(raw + off, sizeof(raw) - off, fmt, ap);
+    if (m < 0)
+        raw[off] = '\0';
+    bool cut = (size_t)n >= sizeof(raw) || m < 0 || (size_t)m >= sizeof(raw) - off;
+    size_t len = op_log_redact(line, sizeof(line), raw, cut);
+    line[len++] = '\n';
+    const char *w = line;
+    while (len > 0) {
+        ssize_t k = write(op_log_fd, w, len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        w += k;
+        len -= (size_t)k;
+    }
+}
+
+void op_log(op_log_level_t level, const char *req_id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    op_log_v(level, req_id, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,64 @@
+/*
+ * core/base/op_log.h - levelled logging with a request id on every line.
+ *
+ * Lines look like
+ *   2026-11-22T04:35:39.123Z INFO  [r-3f2a9c1d] http: GET /jwks.json 200 0.4ms
+ * and go to stderr (or the fd given to op_log_init). Before a line is
+ * written, the values of secret-bearing fields are masked: "Bearer x",
+ * "client_secret=x", "password=x", "code=x", "access_token=x",
+ * "refresh_token=x", "\"k\":\"x\"", ... become "***", and control bytes
+ * '?'. Never rely on that alone: do not pass secrets to the logger.
+ *
+ * Every logged field may be hostile: a line never grows past
+ * OP_LOG_LINE_MAX, whatever its arguments or the masking do to it. A
+ * longer line is cut and ends in OP_LOG_CUT.
+ */
+#ifndef OP_LOG_H
+#define OP_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The longest line written, its newline included, and the end of a line
+ * that had to be cut to fit. */
+#define OP_LOG_LINE_MAX 2048
+#define OP_LOG_CUT      "...[cut]"
+
+typedef enum { OP_LOG_DEBUG = 0, OP_LOG_INFO, OP_LOG_WARN, OP_LOG_ERROR } op_log_level_t;
+
+/* Minimum level and output fd (2 by default). */
+void op_log_init(op_log_level_t min_level, int fd);
+
+/* Parse "debug", "info", "warn", "error". Returns false on a bad name. */
+bool op_log_level_parse(const char *name, op_log_level_t *out);
+
+bool op_log_enabled(op_log_level_t level);
+
+/* req_id may be NULL (logged as "-"). */
+void op_log(op_log_level_t level, const char *req_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+#define op_log_debug(rid, ...)                                                                     \
+    do {                                                                                           \
+        if (op_log_enabled(OP_LOG_DEBUG))                                                          \
+            op_log(OP_LOG_DEBUG, (rid), __VA_ARGS__);                                              \
+    } while (0)
+#define op_log_info(rid, ...)  op_log(OP_LOG_INFO, (rid), __VA_ARGS__)
+#define op_log_warn(rid, ...)  op_log(OP_LOG_WARN, (rid), __VA_ARGS__)
+#define op_log_error(rid, ...) op_log(OP_LOG_ERROR, (rid), __VA_ARGS__)
+
+/*
+ * Copy the text in (NUL-terminated) into out as it may be logged: the
+ * value of every secret-bearing field becomes "***", every control byte
+ * '?'. The copy is bounded by construction: out gets at most cap bytes,
+ * its NUL included, and no byte of a secret value. Text that does not fit,
+ * or that the caller already had to cut short (cut), ends in OP_LOG_CUT
+ * (or as much of it as fits). Returns the length of out (< cap); cap 0
+ * writes nothing. Exposed for tests; op_log applies it to every line.
+ */
+size_t op_log_redact(char *out, size_t cap, const char *in, bool cut);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * core/base/op_loop.c - the event loop (libevent), deferred calls, timers,
+ * the exactly-once completion handle, and libevent's own log lines. See
+ * core/base/op_loop.h.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "core/base/op.h"
+
+/* A deferred call. Nodes are either allocated by op_defer (freed after
+ * running) or embedded in an op_call_t (never freed here). */
+typedef struct op_defer_node {
+    struct op_defer_node *next;
+    op_fn_t fn;
+    void *arg;
+    bool heap;
+} op_defer_node_t;
+
+typedef struct op_loop_sig {
+    struct op_loop_sig *next;
+    struct event *ev;
+    op_fn_t fn;
+    void *arg;
+} op_loop_sig_t;
+
+struct op_loop {
+    struct event_base *base;
+    struct event *defer_ev; /* activated while the queue is non-empty */
+    op_defer_node_t *head, *tail;
+    op_loop_sig_t *signals;
+};
+
+struct op_timer {
+    struct event ev;
+    op_fn_t fn;
+    void *arg;
+};
+
+struct op_call {
+    op_loop_t *loop;
+    int refs;   /* requester + operation */
+    bool ended; /* the requester's outcome is fixed */
+    int status;
+    void *result;
+    void (*result_free)(void *);
+    op_call_cb cb;
+    void *arg;
+    op_timer_t *deadline;
+    op_defer_node_t deliver;
+};
+
+/* ---- libevent's log ------------------------------------------------- */
+
+/* At most this many libevent lines per window; the rest are counted. */
+#define OP_LOOP_LOG_BURST     10
+#define OP_LOOP_LOG_WINDOW_MS 1000u
+
+/* libevent logs process-wide, so its limiter is process-wide too. */
+static struct {
+    uint64_t window_start_ms;
+    unsigned lines;      /* written in this window */
+    unsigned suppressed; /* dropped since the last summary */
+} op_loop_log;
+
+/* Say how many lines were dropped, once a window has passed or the loop
+ * goes away. */
+static void op_loop_log_summary(void)
+{
+    if (op_loop_log.suppressed > 0)
+        op_log_warn(NULL, "libevent: %u more lines suppressed", op_loop_log.suppressed);
+    op_loop_log.suppressed = 0;
+}
+
+/*
+ * libevent's log callback. Its messages can carry peer data (a header
+ * that failed to parse, an accept error per connection), so they go
+ * through our logger (which masks controls and secrets) and at most
+ * OP_LOOP_LOG_BURST of them per second: a flood of "Error from accept()"
+ * or of bad requests cannot fill the disk. It must not call libevent.
+ */
+static void op_loop_on_libevent_log(int severity, const char *msg)
+{
+    op_log_level_t level = severity == EVENT_LOG_ERR    ? OP_LOG_ERROR
+                           : severity == EVENT_LOG_WARN ? OP_LOG_WARN
+                           : severity == EVENT_LOG_MSG  ? OP_LOG_INFO
+                                                        : OP_LOG_DEBUG;
+    uint64_t now = op_loop_now_ms();
+
+    if (!op_log_enabled(level))
+        return;
+    if (now - op_loop_log.window_start_ms >= OP_LOOP_LOG_WINDOW_MS) {
+        op_loop_log_summary();
+        op_loop_log.window_start_ms = now;
+        op_loop_log.lines = 0;
+    }
+    if (op_loop_log.lines >= OP_LOOP_LOG_BURST) {
+        op_loop_log.suppressed++;
+        return;
+    }
+    op_loop_log.lines++;
+    op_log(level, NULL, "libevent: %s", msg != NULL ? msg : "");
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+/* Run the calls queued before this pass started (the queue is detached
+ * first); later ones wait for the next pass, so a callback that defers
+ * again cannot starve the loop. */
+static void op_loop_run_deferred(evutil_socket_t fd, short what, void *arg)
+{
+    OP_UNUSED(fd);
+    OP_UNUSED(what);
+    op_loop_t *loop = arg;
+    op_defer_node_t *n = loop->head;
+    loop->head = loop->tail = NULL;
+    while (n != NULL) {
+        op_defer_node_t *next = n->next;
+        op_fn_t fn = n->fn;
+        void *fn_arg = n->arg;
+        if (n->heap)
+            free(n);
+        fn(fn_arg);
+        n = next;
+    }
+}
+
+op_loop_t *op_loop_new(void)
+{
+    op_loop_t *loop = calloc(1, sizeof(*loop));
+    if (loop == NULL)
+        return NULL;
+    event_set_log_callback(op_loop_on_libevent_log);
+    loop->base = event_base_new();
+    if (loop->base == NULL)
+        goto out_free_loop;
+    loop->defer_ev = event_new(loop->base, -1, 0, op_loop_run_deferred, loop);
+    if (loop->defer_ev == NULL)
+        goto out_free_base;
+    return loop;
+out_free_base:
+    event_base_free(loop->base);
+out_free_loop:
+    free(loop);
+    return NULL;
+}
+
+void op_loop_free(op_loop_t *loop)
+{
+    if (loop == NULL)
+        return;
+    op_defer_node_t *n = loop->head;
+    while (n != NULL) {
+        op_defer_node_t *next = n->next;
+        if (n->heap)
+            free(n);
+        n = next;
+    }
+    while (loop->signals != NULL) {
+        op_loop_sig_t *next = loop->signals->next;
+        event_free(loop->signals->ev);
+        free(loop->signals);
+        loop->signals = next;
+    }
+    event_free(loop->defer_ev);
+    event_base_free(loop->base);
+    free(loop);
+    op_loop_log_summary();
+}
+
+void *op_loop_base(op_loop_t *loop)
+{
+    return loop->base;
+}
+
+int op_loop_run(op_loop_t *loop)
+{
+    return event_base_dispatch(loop->base) < 0 ? OP_ERROR : OP_OK;
+}
+
+void op_loop_stop(op_loop_t *loop)
+{
+    event_base_loopbreak(loop->base);
+}
+
+static void op_loop_on_signal(evutil_socket_t fd, short what, void *arg)
+{
+    OP_UNUSED(fd);
+    OP_UNUSED(what);
+    op_loop_sig_t *sig = arg;
+    sig->fn(sig->arg);
+}
+
+int op_loop_signal(op_loop_t *loop, int signo, op_fn_t fn, void *arg)
+{
+    op_loop_sig_t *sig = calloc(1, sizeof(*sig));
+    if (sig == NULL)
+        return OP_ERROR;
+    sig->fn = fn;
+    sig->arg = arg;
+    sig->ev = evsignal_new(loop->base, signo, op_loop_on_signal, sig);
+    if (sig->ev == NULL || evsignal_add(sig->ev, NULL) != 0) {
+        if (sig->ev != NULL)
+            event_free(sig->ev);
+        free(sig);
+        return OP_ERROR;
+    }
+    sig->next = loop->signals;
+    loop->signals = sig;
+    return OP_OK;
+}
+
+uint64_t op_loop_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t op_loop_epoch(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void op_loop_enqueue(op_loop_t *loop, op_defer_node_t *n)
+{
+    n->next = NULL;
+    if (loop->tail != NULL)
+        loop->tail->next = n;
+    else
+        loop->head = n;
+    loop->tail = n;
+    event_active(loop->defer_ev, 0, 0);
+}
+
+int op_defer(op_loop_t *loop, op_fn_t fn, void *arg)
+{
+    op_defer_node_t *n = malloc(sizeof(*n));
+    if (n == NULL)
+        return OP_ENOMEM;
+    n->fn = fn;
+    n->arg = arg;
+    n->heap = true;
+    op_loop_enqueue(loop, n);
+    return OP_OK;
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static void op_timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+    OP_UNUSED(fd);
+    OP_UNUSED(what);
+    op_timer_t *t = arg;
+    t->fn(t->arg);
+}
+
+op_timer_t *op_timer_new(op_loop_t *loop, op_fn_t fn, void *arg)
+{
+    op_timer_t *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    if (evtimer_assign(&t->ev, loop->base, op_timer_fire, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void op_timer_start(op_timer_t *t, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(&t->ev, &tv);
+}
+
+void op_timer_stop(op_timer_t *t)
+{
+    evtimer_del(&t->ev);
+}
+
+bool op_timer_pending(const op_timer_t *t)
+{
+    return evtimer_pending(&t->ev, NULL) != 0;
+}
+
+void op_timer_free(op_timer_t *t)
+{
+    if (t == NULL)
+        return;
+    evtimer_del(&t->ev);
+    free(t);
+}
+
+/* ---- exactly-once completion ----------------------------------------- */
+
+static void op_call_unref(op_call_t *call)
+{
+    assert(call->refs > 0);
+    if (--call->refs > 0)
+        return;
+    op_timer_free(call->deadline);
+    free(call);
+}
+
+static void op_call_deliver(void *arg)
+{
+    op_call_t *call = arg;
+    call->cb(call->status, call->result, call->arg);
+    if (call->result_free != NULL)
+        call->result_free(call->result);
+    op_call_unref(call);
+}
+
+/* Fix the requester's outcome and schedule its callback. */
+static void op_call_end(op_call_t *call, int status, void *result, void (*result_free)(void *))
+{
+    call->ended = true;
+    call->status = status;
+    call->result = result;
+    call->result_free = result_free;
+    if (call->deadline != NULL)
+        op_timer_stop(call->deadline);
+    call->deliver.fn = op_call_deliver;
+    call->deliver.arg = call;
+    call->deliver.heap = false;
+    op_loop_enqueue(call->loop, &call->deliver);
+}
+
+static void op_call_on_deadline(void *arg)
+{
+    op_call_t *call = arg;
+    if (!call->ended)
+        op_call_end(call, OP_ETIMEDOUT, NULL, NULL);
+}
+
+op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb, void *arg)
+{
+    op_call_t *call = calloc(1, sizeof(*call));
+    if (call == NULL)
+        return NULL;
+    call->loop = loop;
+    call->refs = 2;
+    call->cb = cb;
+    call->arg = arg;
+    if (deadline_ms > 0) {
+        call->deadline = op_timer_new(loop, op_call_on_deadline, call);
+        if (call->deadline == NULL) {
+            free(call);
+            return NULL;
+        }
+        op_timer_start(call->deadline, deadline_ms);
+    }
+    return call;
+}
+
+void op_call_complete(op_call_t *call, int status, void *result, void (*result_free)(void *))
+{
+    if (!call->ended)
+        op_call_end(call, status, result, result_free);
+    else if (result_free != NULL)
+        result_free(result); /* late: nobody will read it */
+    op_call_unref(call);
+}
+
+void op_call_cancel(op_call_t *call)
+{
+    if (!call->ended)
+        op_call_end(call, OP_ECANCELED, NULL, NULL);
+}
+
+bool op_call_ended(const op_call_t *call)
+{
+    return call->ended;
+}

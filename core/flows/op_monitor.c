@@ -1,0 +1,103 @@
+/*
+ * core/flows/op_monitor.c - GET monitor/v1/healthcheck.
+ *
+ * Bearer-protected by monitor.apiAccessTokenSHA256 (also accepted as
+ * ?access_token= for load balancers that cannot send headers, as the
+ * reference allows). One store round trip tells whether the store
+ * answers; the body follows the Dropwizard health check layout:
+ *   {"storage":{"healthy":true}}                         200
+ *   {"storage":{"healthy":false,"message":"..."}}        503
+ */
+#include "core/flows/op_flows.h"
+
+enum { HC_AUTH, HC_PING, HC_REPLY, HC_MAX };
+static const char *const op_monitor_states[HC_MAX] = {"auth", "ping", "reply"};
+
+typedef struct op_monitor_hc {
+    op_server_t *srv;
+    op_http_req_t *req;
+    int ping_status;
+} op_monitor_hc_t;
+
+static void op_monitor_on_ping(int status, const op_store_res_t *res, void *arg)
+{
+    OP_UNUSED(res);
+    op_flow_t *f = arg;
+    op_monitor_hc_t *hc = f->ctx;
+    hc->ping_status = status;
+    op_flow_set_state(f, HC_REPLY);
+    op_flow_resume(f);
+}
+
+static void op_monitor_reply(op_flow_t *f)
+{
+    op_monitor_hc_t *hc = f->ctx;
+    bool healthy = hc->ping_status == OP_OK;
+    op_json_w_t *w = op_json_w_new(f->arena, false);
+    const char *body = NULL;
+    size_t len = 0;
+    if (w != NULL) {
+        op_json_w_obj_open(w);
+        op_json_w_key(w, "storage");
+        op_json_w_obj_open(w);
+        op_json_w_kbool(w, "healthy", healthy);
+        if (!healthy) {
+            op_json_w_kstr(w, "message",
+                           hc->ping_status == OP_ETIMEDOUT ? "store timed out"
+                                                           : "store unavailable");
+        }
+        op_json_w_obj_close(w);
+        op_json_w_obj_close(w);
+    }
+    if (w == NULL || op_json_w_finish(w, &body, &len, NULL) != OP_OK) {
+        op_err_t err;
+        OP_ERR(&err, OP_ENOMEM, "out of memory");
+        op_http_reply_error(hc->req, &err);
+        return;
+    }
+    op_http_reply_json(hc->req, healthy ? 200 : 503, body, len, OP_REPLY_NO_STORE);
+}
+
+static int op_monitor_step(op_flow_t *f)
+{
+    op_monitor_hc_t *hc = f->ctx;
+    const op_config_t *cfg = hc->srv->cfg;
+    switch (f->state) {
+    case HC_AUTH:
+        if (!op_api_token_ok(hc->req, cfg->monitor_tokens, cfg->n_monitor_tokens, true)) {
+            op_api_reply_unauthorized(hc->req);
+            return OP_DONE;
+        }
+        op_flow_set_state(f, HC_PING);
+        return OP_OK;
+    case HC_PING:
+        op_flow_hold(f);
+        op_store_ping(hc->srv->store, op_monitor_on_ping, f);
+        return OP_AGAIN;
+    case HC_REPLY:
+        op_monitor_reply(f);
+        return OP_DONE;
+    }
+    return OP_DONE;
+}
+
+static const op_flow_def_t op_monitor_hc_flow = {
+    "healthcheck", HC_MAX, op_monitor_states, op_monitor_step, NULL,
+};
+
+static void op_monitor_healthcheck_handle(op_http_req_t *req, void *arg)
+{
+    op_server_t *srv = arg;
+    op_flow_t *f;
+    op_monitor_hc_t *hc = op_server_flow_new(srv, req, &op_monitor_hc_flow, 4096, sizeof(*hc), &f);
+    if (hc == NULL)
+        return;
+    hc->srv = srv;
+    hc->req = req;
+    op_flow_run(f);
+}
+
+const op_endpoint_t op_monitor_endpoint = {
+    .name = "monitor",
+    .routes = {{OP_HTTP_GET, "/monitor/v1/healthcheck", 0, op_monitor_healthcheck_handle, NULL}},
+};
