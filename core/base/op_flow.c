@@ -52,6 +52,24 @@ void op_flow_release(op_flow_t *f)
     op_arena_free(f->arena);
 }
 
+/*
+ * A flow that ends on a server-side error (an answer of 500 and up: the
+ * store down, a deadline, out of memory, a bug) logs it with where it was
+ * raised (OP_ERR keeps the file, line and function) and the state it
+ * ended in: the answer itself shows the caller only the description.
+ * Every flow gets this here, whatever its error state does.
+ */
+static void op_flow_log_failure(const op_flow_t *f)
+{
+    const op_err_t *e = &f->err;
+
+    if (e->code == OP_OK || e->http_status < 500)
+        return;
+    op_log_error(f->req_id, "flow %s: %d %s in state %s: %s (at %s:%d, %s)", f->def->name,
+                 e->http_status, op_status_name(e->code), op_flow_state_name(f), e->description,
+                 e->file != NULL ? e->file : "?", e->line, e->func != NULL ? e->func : "?");
+}
+
 void op_flow_run(op_flow_t *f)
 {
     assert(!f->running && !f->done);
@@ -64,6 +82,7 @@ void op_flow_run(op_flow_t *f)
         f->running = false;
         if (rc == OP_DONE) {
             f->done = true;
+            op_flow_log_failure(f);
             op_flow_release(f); /* the runner's reference */
         }
         return;

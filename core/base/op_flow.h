@@ -49,7 +49,8 @@ struct op_flow {
     op_arena_t *arena;
     const char *req_id; /* in the arena; for logs */
     void *ctx;          /* the flow's own data, in the arena */
-    op_err_t err;       /* the error that sent the flow to its error state */
+    op_err_t err;       /* the flow's one error channel: what sent it to its
+                           error state, with where it was raised (OP_ERR) */
     int refs;
     bool scheduled;
     bool running;
@@ -68,7 +69,9 @@ op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def, size_t arena_m
 void op_flow_set_state(op_flow_t *f, int to);
 
 /* Step until OP_AGAIN or OP_DONE. After OP_DONE the runner's reference is
- * dropped. Never call from a completion callback: use op_flow_resume. */
+ * dropped, and a server-side error in f->err (HTTP status 500 and up) is
+ * logged with its origin (file, line, function) and the final state.
+ * Never call from a completion callback: use op_flow_resume. */
 void op_flow_run(op_flow_t *f);
 
 /* Schedule op_flow_run on the loop (once, however often called). */

@@ -1,4 +1,6 @@
 /* Unit tests: core/base/op_flow.c - states, waits, references. */
+#include <unistd.h>
+
 #include "core/base/op.h"
 #include "tests/unit/op_test.h"
 
@@ -79,8 +81,53 @@ static void test_schedule_is_idempotent(void)
     op_loop_free(loop);
 }
 
+/* A flow that fails with status code (err_line: where it raised it). */
+static int err_code, err_line;
+
+static int fail_step(op_flow_t *f)
+{
+    err_line = __LINE__ + 1;
+    OP_ERR(&f->err, err_code, "the backend said no");
+    return OP_DONE;
+}
+
+static const op_flow_def_t fail_def = {"failing", 1, names, fail_step, NULL};
+
+/* What running a flow that fails with code logs, read back from a pipe. */
+static char *failure_log(int code, char *buf, size_t size)
+{
+    int fds[2];
+    OP_CHECK(pipe(fds) == 0);
+    op_log_init(OP_LOG_WARN, fds[1]);
+    err_code = code;
+    op_flow_t *f = op_flow_new(NULL, &fail_def, 4096, "r-fail");
+    OP_CHECK(f != NULL);
+    op_flow_run(f);
+    op_log_init(OP_LOG_WARN, 2);
+    close(fds[1]);
+    ssize_t n = read(fds[0], buf, size - 1);
+    close(fds[0]);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+/* A server-side error (5xx) is logged when the flow ends, with where it
+ * was raised; a caller's error (4xx) is only answered. */
+static void test_failure_logged_with_origin(void)
+{
+    char buf[4096], where[64];
+
+    failure_log(OP_EUNAVAIL, buf, sizeof(buf));
+    snprintf(where, sizeof(where), "test_op_flow.c:%d, fail_step", err_line);
+    OP_CHECK_HAS(buf, "r-fail");
+    OP_CHECK_HAS(buf, "flow failing: 503 OP_EUNAVAIL in state start: the backend said no");
+    OP_CHECK_HAS(buf, where);
+    OP_CHECK_STR(failure_log(OP_EINVAL, buf, sizeof(buf)), "");
+}
+
 static const op_test_case_t cases[] = {
     {"flow_waits_and_finishes_once", test_flow_waits_and_finishes_once},
     {"schedule_is_idempotent", test_schedule_is_idempotent},
+    {"failure_logged_with_origin", test_failure_logged_with_origin},
 };
 OP_TEST_MAIN(cases)
