@@ -8,7 +8,7 @@
 #include "core/flows/op_authz_session.h"
 
 /* The aud claim (a string or an array of strings) names client_id. */
-static bool op_as_aud_has(const op_json_t *aud, const char *client_id)
+static bool op_authz_decide_aud_has(const op_json_t *aud, const char *client_id)
 {
     if (op_json_is(aud, OP_JSON_STRING))
         return strcmp(aud->u.str.s, client_id) == 0;
@@ -30,8 +30,8 @@ static bool op_as_aud_has(const op_json_t *aud, const char *client_id)
  * never has exp or iat (protocol claims are never copied into it), the
  * metadata has no sub.
  */
-const char *op_as_hint_subject(const op_keys_set_t *keys, const char *issuer, const char *client_id,
-                               const char *hint, op_arena_t *a)
+const char *op_authz_decide_hint_subject(const op_keys_set_t *keys, const char *issuer,
+                                         const char *client_id, const char *hint, op_arena_t *a)
 {
     static const unsigned algs =
         1u << OP_JWS_RS256 | 1u << OP_JWS_PS256 | 1u << OP_JWS_ES256 | 1u << OP_JWS_EDDSA;
@@ -46,7 +46,7 @@ const char *op_as_hint_subject(const op_keys_set_t *keys, const char *issuer, co
         !op_json_is(claims, OP_JSON_OBJECT))
         return NULL;
     if (!op_streq(op_json_get_str(claims, "iss"), issuer) ||
-        !op_as_aud_has(op_json_get(claims, "aud"), client_id) ||
+        !op_authz_decide_aud_has(op_json_get(claims, "aud"), client_id) ||
         !op_json_get_int(claims, "exp", &exp) || !op_json_get_int(claims, "iat", &iat) ||
         op_json_get(claims, "client_id") != NULL)
         return NULL;
@@ -56,11 +56,12 @@ const char *op_as_hint_subject(const op_keys_set_t *keys, const char *issuer, co
 /* The subject of the request's id_token_hint, or NULL. A pairwise client
  * knows the subject by its pairwise identifier (OIDC Core §8.1): only the
  * session's own subject maps back. */
-static const char *op_as_hint_sub(op_as_t *as)
+static const char *op_authz_decide_hint_sub(op_authz_session_t *as)
 {
     const op_client_t *c = as->areq.client;
-    const char *sub = op_as_hint_subject(as->keys, as->srv->cfg->issuer, as->areq.client_id,
-                                         as->areq.id_token_hint, as->flow->arena);
+    const char *sub =
+        op_authz_decide_hint_subject(as->keys, as->srv->cfg->issuer, as->areq.client_id,
+                                     as->areq.id_token_hint, as->flow->arena);
     if (sub == NULL || c->subject_type != OP_CLIENT_SUB_PAIRWISE)
         return sub;
     return as->have_sub &&
@@ -69,7 +70,7 @@ static const char *op_as_hint_sub(op_as_t *as)
                : NULL;
 }
 
-bool op_as_needs_auth(op_as_t *as)
+bool op_authz_decide_needs_auth(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     int64_t now = op_loop_epoch();
@@ -87,7 +88,7 @@ bool op_as_needs_auth(op_as_t *as)
             return true;
     }
     if (r->id_token_hint != NULL) {
-        const char *sub = op_as_hint_sub(as);
+        const char *sub = op_authz_decide_hint_sub(as);
         if (sub == NULL || strcmp(sub, as->sub.sub) != 0)
             return true;
     }
@@ -97,7 +98,7 @@ bool op_as_needs_auth(op_as_t *as)
 
 /* Every claim name the request asks for (scope and claims parameter),
  * without language tags. */
-void op_as_requested_claims(op_as_t *as, op_strs_t *out)
+void op_authz_decide_requested_claims(op_authz_session_t *as, op_strs_t *out)
 {
     const op_authz_req_t *r = &as->areq;
     op_arena_t *a = as->flow->arena;
@@ -124,7 +125,7 @@ void op_as_requested_claims(op_as_t *as, op_strs_t *out)
     }
 }
 
-bool op_as_consent_covered(op_as_t *as)
+bool op_authz_decide_covered(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     if (!as->have_stored || (r->prompt & OP_AUTHZ_PROMPT_CONSENT) ||
@@ -135,7 +136,7 @@ bool op_as_consent_covered(op_as_t *as)
             return false;
     }
     op_strs_t wanted;
-    op_as_requested_claims(as, &wanted);
+    op_authz_decide_requested_claims(as, &wanted);
     for (size_t i = 0; i < wanted.n; i++) {
         if (!op_strs_has(&as->stored.clm, wanted.items[i]) &&
             !op_strs_has(&as->stored.idc, wanted.items[i]))
@@ -144,40 +145,9 @@ bool op_as_consent_covered(op_as_t *as)
     return true;
 }
 
-/* ---- answers ------------------------------------------------------------- */
+/* ---- the prompts ------------------------------------------------------------ */
 
-void op_as_answer_error(op_as_t *as, const op_err_t *err)
-{
-    op_json_w_t *w = op_as_writer(as);
-    if (w == NULL)
-        return;
-    op_json_w_obj_open(w);
-    op_json_w_kstr(w, "type", "error");
-    op_json_w_kstr(w, "error", err->oauth_error != NULL ? err->oauth_error : "invalid_request");
-    op_json_w_kstr(w, "error_description", err->description);
-    op_json_w_obj_close(w);
-    op_as_answer(as, w);
-}
-
-void op_as_respond_error(op_as_t *as, const char *error, const char *description)
-{
-    op_authz_resp_t resp;
-    op_json_w_t *w = op_as_writer(as);
-    if (w == NULL)
-        return;
-    if (op_authz_resp_error(as->flow->arena, &as->areq, as->srv->cfg->issuer, error, description,
-                            &resp, &as->err) != OP_OK) {
-        as->answer = NULL;
-        op_flow_set_state(as->flow, AS_REPLY);
-        return;
-    }
-    op_json_w_obj_open(w);
-    op_authz_resp_write(&resp, w);
-    op_json_w_obj_close(w);
-    op_as_answer(as, w);
-}
-
-static void op_as_write_common(op_as_t *as, op_json_w_t *w, const char *type)
+static void op_authz_decide_write_common(op_authz_session_t *as, op_json_w_t *w, const char *type)
 {
     op_json_w_kstr(w, "type", type);
     op_json_w_kstr(w, "sid", as->sid);
@@ -189,7 +159,7 @@ static void op_as_write_common(op_as_t *as, op_json_w_t *w, const char *type)
 }
 
 /* The registered client as the prompts show it (reference §2.1). */
-static void op_as_write_client(op_as_t *as, op_json_w_t *w)
+static void op_authz_decide_write_client(op_authz_session_t *as, op_json_w_t *w)
 {
     const op_client_t *c = as->areq.client;
     op_json_w_key(w, "client");
@@ -208,7 +178,7 @@ static void op_as_write_client(op_as_t *as, op_json_w_t *w)
     op_json_w_obj_close(w);
 }
 
-static void op_as_write_list(op_json_w_t *w, const char *key, const op_client_strs_t *l)
+static void op_authz_decide_write_list(op_json_w_t *w, const char *key, const op_client_strs_t *l)
 {
     if (l->n == 0)
         return;
@@ -219,26 +189,23 @@ static void op_as_write_list(op_json_w_t *w, const char *key, const op_client_st
     op_json_w_arr_close(w);
 }
 
-void op_as_prompt_auth(op_as_t *as)
+/* {"type": "auth", ...}: what the login page needs to sign the subject in. */
+int op_authz_decide_auth_prompt(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
-    if (r->prompt & OP_AUTHZ_PROMPT_NONE) {
-        op_as_end_with_error(as, "login_required", "the subject must sign in");
-        return;
-    }
-    op_json_w_t *w = op_as_writer(as);
+    op_json_w_t *w = op_authz_session_writer(as);
     if (w == NULL)
-        return;
+        return OP_ENOMEM;
     op_json_w_obj_open(w);
-    op_as_write_common(as, w, "auth");
+    op_authz_decide_write_common(as, w, "auth");
     op_json_w_kbool(w, "select_account", (r->prompt & OP_AUTHZ_PROMPT_SELECT_ACCOUNT) != 0);
     op_json_w_kbool(w, "create_account", (r->prompt & OP_AUTHZ_PROMPT_CREATE) != 0);
     if (r->login_hint != NULL)
         op_json_w_kstr(w, "login_hint", r->login_hint);
-    op_as_write_list(w, "acr_values", &r->acr_values);
-    op_as_write_list(w, "ui_locales", &r->ui_locales);
+    op_authz_decide_write_list(w, "acr_values", &r->acr_values);
+    op_authz_decide_write_list(w, "ui_locales", &r->ui_locales);
     if (r->id_token_hint != NULL) {
-        const char *hint_sub = op_as_hint_sub(as);
+        const char *hint_sub = op_authz_decide_hint_sub(as);
         if (hint_sub != NULL)
             op_json_w_kstr(w, "required_sub", hint_sub);
     }
@@ -249,22 +216,19 @@ void op_as_prompt_auth(op_as_t *as)
         op_json_w_obj_close(w);
     }
     if (as->srv->cfg->authz_client_info_in_auth_prompt)
-        op_as_write_client(as, w);
+        op_authz_decide_write_client(as, w);
     op_json_w_obj_close(w);
-    op_as_answer(as, w);
-    op_as_save_session(as, "auth");
+    return op_authz_session_doc(as, w);
 }
 
-void op_as_prompt_consent(op_as_t *as)
+/* {"type": "consent", ...}: the client, the scope and the claims, new
+ * and already consented (reference §2.1). */
+int op_authz_decide_consent_prompt(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
-    if ((r->prompt & OP_AUTHZ_PROMPT_NONE) && !as->srv->cfg->authz_always_prompt_consent) {
-        op_as_end_with_error(as, "consent_required", "the subject must consent");
-        return;
-    }
-    op_json_w_t *w = op_as_writer(as);
+    op_json_w_t *w = op_authz_session_writer(as);
     if (w == NULL)
-        return;
+        return OP_ENOMEM;
     const op_strs_t none = {0};
     const op_strs_t *scp = as->have_stored ? &as->stored.scp : &none;
     op_strs_t claims = {0};
@@ -275,17 +239,16 @@ void op_as_prompt_consent(op_as_t *as)
             op_strs_add(as->flow->arena, &claims, as->stored.idc.items[i]);
     }
     op_json_w_obj_open(w);
-    op_as_write_common(as, w, "consent");
+    op_authz_decide_write_common(as, w, "consent");
     op_json_w_key(w, "sub_session");
     op_json_w_obj_open(w);
     op_sub_session_write_api(w, &as->sub, as->sub_sid);
     op_json_w_obj_close(w);
-    op_as_write_client(as, w);
+    op_authz_decide_write_client(as, w);
     op_json_w_key(w, "scope");
     op_authz_req_scope_prompt(r, scp->items, scp->n, w);
     op_json_w_key(w, "claims");
     op_authz_claims_prompt(r, claims.items, claims.n, w);
     op_json_w_obj_close(w);
-    op_as_answer(as, w);
-    op_as_save_session(as, "consent");
+    return op_authz_session_doc(as, w);
 }

@@ -9,13 +9,16 @@
 #include "core/flows/op_authz_session.h"
 
 /* Bounds of what the authentication reports besides the subject. */
-#define OP_AS_ACR_MAX   255
-#define OP_AS_AMR_MAX   16 /* values */
-#define OP_AS_AMR_VALUE 64 /* bytes each (RFC 8176 §2 values are short) */
-#define OP_AS_STR_(x)   #x
-#define OP_AS_STR(x)    OP_AS_STR_(x)
+#define OP_AUTHZ_ISSUE_ACR_MAX   255
+#define OP_AUTHZ_ISSUE_AMR_MAX   16 /* values */
+#define OP_AUTHZ_ISSUE_AMR_VALUE 64 /* bytes each (RFC 8176 §2 values are short) */
+#define OP_AUTHZ_ISSUE_STR_(x)   #x
+#define OP_AUTHZ_ISSUE_STR(x)    OP_AUTHZ_ISSUE_STR_(x)
+#define OP_AUTHZ_ISSUE_AMR_BAD   "amr: at most 16 values of 1 to 64 printable ASCII characters"
+_Static_assert(OP_AUTHZ_ISSUE_AMR_MAX == 16 && OP_AUTHZ_ISSUE_AMR_VALUE == 64,
+               "OP_AUTHZ_ISSUE_AMR_BAD names the amr bounds");
 
-bool op_as_id_ok(const op_json_t *v, size_t max)
+bool op_authz_issue_id_ok(const op_json_t *v, size_t max)
 {
     if (v == NULL || v->type != OP_JSON_STRING || v->u.str.len == 0 || v->u.str.len > max)
         return false;
@@ -27,23 +30,23 @@ bool op_as_id_ok(const op_json_t *v, size_t max)
     return true;
 }
 
-/* amr: absent, null, or an array of at most OP_AS_AMR_MAX identifiers. */
-static bool op_as_amr_ok(const op_json_t *amr)
+/* amr: absent, null, or an array of at most OP_AUTHZ_ISSUE_AMR_MAX identifiers. */
+static bool op_authz_issue_amr_ok(const op_json_t *amr)
 {
     if (amr == NULL || amr->type == OP_JSON_NULL)
         return true;
-    if (amr->type != OP_JSON_ARRAY || amr->u.arr.n > OP_AS_AMR_MAX)
+    if (amr->type != OP_JSON_ARRAY || amr->u.arr.n > OP_AUTHZ_ISSUE_AMR_MAX)
         return false;
     for (size_t i = 0; i < amr->u.arr.n; i++) {
-        if (!op_as_id_ok(amr->u.arr.items[i], OP_AS_AMR_VALUE))
+        if (!op_authz_issue_id_ok(amr->u.arr.items[i], OP_AUTHZ_ISSUE_AMR_VALUE))
             return false;
     }
     return true;
 }
 
 /* An optional integer member: absent is fine, else within [min, max]. */
-static bool op_as_opt_int(const op_json_t *o, const char *key, int64_t min, int64_t max,
-                          int64_t *out)
+static bool op_authz_issue_opt_int(const op_json_t *o, const char *key, int64_t min, int64_t max,
+                                   int64_t *out)
 {
     const op_json_t *v = op_json_get(o, key);
     if (v == NULL)
@@ -54,7 +57,7 @@ static bool op_as_opt_int(const op_json_t *o, const char *key, int64_t min, int6
     return true;
 }
 
-static bool op_as_opt_obj(const op_json_t *o, const char *key, const op_json_t **out)
+static bool op_authz_issue_opt_obj(const op_json_t *o, const char *key, const op_json_t **out)
 {
     const op_json_t *v = op_json_get(o, key);
     if (v == NULL || v->type == OP_JSON_NULL)
@@ -64,20 +67,17 @@ static bool op_as_opt_obj(const op_json_t *o, const char *key, const op_json_t *
 }
 
 /* Write the subject session record (TTL from its timeouts, index sub). */
-void op_as_write_sub(op_as_t *as)
+int op_authz_issue_write_sub(op_authz_session_t *as)
 {
     const char *json;
     size_t len;
-    if (op_sub_session_write(as->flow->arena, &as->sub, &json, &len, &as->err) != OP_OK) {
-        op_as_fail(as, as->err.code, "%s", as->err.description);
-        return;
-    }
+    int rc = op_sub_session_write(as->flow->arena, &as->sub, &json, &len, &as->flow->err);
+    if (rc != OP_OK)
+        return rc;
     /* in the arena: the batch reads the record when it is sent */
     op_store_index_t *idx = op_arena_alloc(as->flow->arena, sizeof(*idx));
-    if (idx == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
-        return;
-    }
+    if (idx == NULL)
+        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
     *idx = (op_store_index_t){"sub", as->sub.sub, strlen(as->sub.sub)};
     op_store_rec_t rec = {
         .ns = OP_AS_NS_SUB,
@@ -92,9 +92,10 @@ void op_as_write_sub(op_as_t *as)
     /* A session this call did not create is only updated, never brought
      * back: it may have been closed meanwhile (logout). */
     op_writes_put(&as->writes, &rec, as->sub_created ? 0 : OP_STORE_XX);
+    return OP_OK;
 }
 
-int op_as_authenticated(op_as_t *as)
+int op_authz_issue_authenticated(op_authz_session_t *as)
 {
     const op_json_t *b = as->body;
     const op_json_t *sub = op_json_get(b, "sub"), *amr = op_json_get(b, "amr");
@@ -104,42 +105,37 @@ int op_as_authenticated(op_as_t *as)
             mi = as->srv->cfg->session_max_idle_min;
     op_sub_session_t *s = &as->sub;
 
-    if (sub == NULL || !op_as_id_ok(sub, OP_GRANT_SUB_MAX)) {
-        op_as_fail(as, OP_EINVAL,
-                   "this session expects the authentication: "
-                   "{\"sub\": \"<subject>\", ...}");
-        return OP_EINVAL;
+    if (sub == NULL || !op_authz_issue_id_ok(sub, OP_GRANT_SUB_MAX)) {
+        return OP_ERR(&as->flow->err, OP_EINVAL,
+                      "this session expects the authentication: "
+                      "{\"sub\": \"<subject>\", ...}");
     }
     const char *bad = NULL;
-    if (acr != NULL && !op_as_id_ok(acr, OP_AS_ACR_MAX))
-        bad = "acr: 1 to " OP_AS_STR(OP_AS_ACR_MAX) " printable ASCII characters";
-    else if (!op_as_amr_ok(amr))
-        bad = "amr: at most " OP_AS_STR(OP_AS_AMR_MAX) " values of 1 to " OP_AS_STR(
-            OP_AS_AMR_VALUE) " printable ASCII characters";
-    else if (!op_as_opt_int(b, "auth_time", 0, now, &auth_time))
+    if (acr != NULL && !op_authz_issue_id_ok(acr, OP_AUTHZ_ISSUE_ACR_MAX))
+        bad = "acr: 1 to " OP_AUTHZ_ISSUE_STR(OP_AUTHZ_ISSUE_ACR_MAX) " printable ASCII characters";
+    else if (!op_authz_issue_amr_ok(amr))
+        bad = OP_AUTHZ_ISSUE_AMR_BAD;
+    else if (!op_authz_issue_opt_int(b, "auth_time", 0, now, &auth_time))
         bad = "auth_time: seconds since the epoch, not in the future";
     else if (!op_authz_req_auth_ok(&as->areq, auth_time, auth_time >= as->created, now))
         bad = "auth_time: the request asks for an authentication made for it (prompt=login, "
               "max_age=0) or within max_age seconds (OIDC Core 3.1.2.1)";
-    else if (!op_as_opt_int(b, "max_life", -1, 525600, &ml) || ml == 0)
+    else if (!op_authz_issue_opt_int(b, "max_life", -1, 525600, &ml) || ml == 0)
         bad = "max_life: minutes, -1 or 1 to 525600";
-    else if (!op_as_opt_int(b, "auth_life", -1, 525600, &al) || al == 0)
+    else if (!op_authz_issue_opt_int(b, "auth_life", -1, 525600, &al) || al == 0)
         bad = "auth_life: minutes, -1 or 1 to 525600";
-    else if (!op_as_opt_int(b, "max_idle", -1, 525600, &mi) || mi == 0)
+    else if (!op_authz_issue_opt_int(b, "max_idle", -1, 525600, &mi) || mi == 0)
         bad = "max_idle: minutes, -1 or 1 to 525600";
-    else if (!op_as_opt_obj(b, "data", &data) || !op_as_opt_obj(b, "claims", &claims))
+    else if (!op_authz_issue_opt_obj(b, "data", &data) ||
+             !op_authz_issue_opt_obj(b, "claims", &claims))
         bad = "data and claims: JSON objects";
-    if (bad != NULL) {
-        op_as_fail(as, OP_EINVAL, "authentication: %s", bad);
-        return OP_EINVAL;
-    }
+    if (bad != NULL)
+        return OP_ERR(&as->flow->err, OP_EINVAL, "authentication: %s", bad);
     as->sub_sid = op_sub_session_new_id(as->flow->arena);
     if (as->sub_sid == NULL ||
         op_sub_session_new(as->flow->arena, as->srv->cfg, sub->u.str.s, auth_time, s) != OP_OK ||
-        op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
-        return OP_ENOMEM;
-    }
+        op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK)
+        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
     s->data = data;
     s->claims = claims;
     s->acr = acr != NULL ? acr->u.str.s : NULL;
@@ -156,7 +152,7 @@ int op_as_authenticated(op_as_t *as)
 }
 
 /* The claims the request asks for, by where they were asked. */
-static bool op_as_claim_requested_in_id_token(const op_authz_req_t *r, const char *name)
+static bool op_authz_issue_in_id_token(const op_authz_req_t *r, const char *name)
 {
     for (size_t i = 0; i < r->claims.n_id_token; i++) {
         if (strcmp(r->claims.id_token[i].name, name) == 0)
@@ -168,7 +164,7 @@ static bool op_as_claim_requested_in_id_token(const op_authz_req_t *r, const cha
 /* Does the response hand out an access token (a code, or token)? Without
  * one, consented claims can only travel in the ID token (OIDC Core
  * §5.4). */
-static bool op_as_issues_access_token(const op_as_t *as)
+static bool op_authz_issue_issues_at(const op_authz_session_t *as)
 {
     return (as->areq.response_type & (OP_CLIENT_RT_CODE | OP_CLIENT_RT_TOKEN)) != 0;
 }
@@ -176,21 +172,21 @@ static bool op_as_issues_access_token(const op_as_t *as)
 /* Put a claim name where it goes without a directive: UserInfo, or the
  * ID token when no access token is issued or when the claims parameter
  * asked for it there. */
-static int op_as_place_claim(op_as_t *as, const char *name)
+static int op_authz_issue_place_claim(op_authz_session_t *as, const char *name)
 {
     op_arena_t *a = as->flow->arena;
     op_grant_t *g = &as->grant;
-    if (!op_as_issues_access_token(as) || op_as_claim_requested_in_id_token(&as->areq, name))
+    if (!op_authz_issue_issues_at(as) || op_authz_issue_in_id_token(&as->areq, name))
         return op_strs_add(a, &g->idc, name);
     return op_strs_add(a, &g->clm, name);
 }
 
 /* A claim name of the login page's consent: its "id_token:" and
  * "access_token:" prefixes choose the list (reference §2.1), else
- * op_as_place_claim. Only the login page directs placement: names the
- * request brings are placed with op_as_place_claim (and the claims
+ * op_authz_issue_place_claim. Only the login page directs placement: names the
+ * request brings are placed with op_authz_issue_place_claim (and the claims
  * parameter refuses the prefixes, core/proto/op_authz_claims.c). */
-static int op_as_add_claim(op_as_t *as, const char *name)
+static int op_authz_issue_add_claim(op_authz_session_t *as, const char *name)
 {
     op_arena_t *a = as->flow->arena;
     op_grant_t *g = &as->grant;
@@ -198,11 +194,11 @@ static int op_as_add_claim(op_as_t *as, const char *name)
         return op_strs_add(a, &g->idc, name + strlen("id_token:"));
     if (op_str_has_prefix(name, "access_token:"))
         return op_strs_add(a, &g->atc, name + strlen("access_token:"));
-    return op_as_place_claim(as, name);
+    return op_authz_issue_place_claim(as, name);
 }
 
 /* Every claim the request asks for, for "*" (language tags kept). */
-static int op_as_add_all_claims(op_as_t *as)
+static int op_authz_issue_add_all_claims(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     int rc = OP_OK;
@@ -212,11 +208,11 @@ static int op_as_add_all_claims(op_as_t *as)
         size_t n;
         const char *const *names = op_authz_claims_of_scope(r->scope.items[i], &n);
         for (size_t j = 0; j < n && rc == OP_OK; j++)
-            rc = op_as_place_claim(as, names[j]);
+            rc = op_authz_issue_place_claim(as, names[j]);
     }
     for (size_t i = 0; i < r->claims.n_userinfo && rc == OP_OK; i++) {
         if (strcmp(r->claims.userinfo[i].name, "sub") != 0)
-            rc = op_as_place_claim(as, r->claims.userinfo[i].name);
+            rc = op_authz_issue_place_claim(as, r->claims.userinfo[i].name);
     }
     for (size_t i = 0; i < r->claims.n_id_token && rc == OP_OK; i++) {
         if (strcmp(r->claims.id_token[i].name, "sub") != 0)
@@ -227,7 +223,7 @@ static int op_as_add_all_claims(op_as_t *as)
 
 /* The request's claims_locales become the grant's (OIDC Core §5.2): the
  * claims sources are asked in these languages. */
-static void op_as_claims_locales(op_as_t *as)
+static void op_authz_issue_claims_locales(op_authz_session_t *as)
 {
     memset(&as->grant.cll, 0, sizeof(as->grant.cll));
     for (size_t i = 0; i < as->areq.claims_locales.n; i++)
@@ -236,7 +232,7 @@ static void op_as_claims_locales(op_as_t *as)
 
 /* consent "scope": the granted values, "*" for all requested; a value the
  * request did not ask for cannot be granted. */
-static const char *op_as_consent_scope(op_as_t *as, const op_json_t *scope)
+static const char *op_authz_issue_consent_scope(op_authz_session_t *as, const op_json_t *scope)
 {
     op_arena_t *a = as->flow->arena;
     if (scope == NULL || scope->type == OP_JSON_NULL)
@@ -259,7 +255,7 @@ static const char *op_as_consent_scope(op_as_t *as, const op_json_t *scope)
     return NULL;
 }
 
-static const char *op_as_consent_claims(op_as_t *as, const op_json_t *claims)
+static const char *op_authz_issue_consent_claims(op_authz_session_t *as, const op_json_t *claims)
 {
     if (claims == NULL || claims->type == OP_JSON_NULL)
         return NULL;
@@ -269,35 +265,35 @@ static const char *op_as_consent_claims(op_as_t *as, const op_json_t *claims)
         const op_json_t *v = claims->u.arr.items[i];
         if (v->type != OP_JSON_STRING || v->u.str.len == 0)
             return "claims must be an array of strings";
-        int rc = strcmp(v->u.str.s, "*") == 0 ? op_as_add_all_claims(as)
-                                              : op_as_add_claim(as, v->u.str.s);
+        int rc = strcmp(v->u.str.s, "*") == 0 ? op_authz_issue_add_all_claims(as)
+                                              : op_authz_issue_add_claim(as, v->u.str.s);
         if (rc != OP_OK)
             return "out of memory";
     }
     return NULL;
 }
 
-int op_as_consented(op_as_t *as)
+int op_authz_issue_consented(op_authz_session_t *as)
 {
     const op_json_t *b = as->body, *pc = NULL, *v;
     op_grant_t *g = &as->grant;
     const char *bad = NULL;
 
-    if (op_json_get(b, "sub") != NULL) {
-        op_as_fail(as, OP_EINVAL, "this session expects the consent, not an authentication");
-        return OP_EINVAL;
-    }
+    if (op_json_get(b, "sub") != NULL)
+        return OP_ERR(&as->flow->err, OP_EINVAL,
+                      "this session expects the consent, not an authentication");
     op_grant_defaults(g, as->srv->cfg);
     g->sub = as->sub.sub;
     g->cid = as->areq.client_id;
-    op_as_claims_locales(as);
-    bad = op_as_consent_scope(as, op_json_get(b, "scope"));
+    op_authz_issue_claims_locales(as);
+    bad = op_authz_issue_consent_scope(as, op_json_get(b, "scope"));
     if (bad == NULL)
-        bad = op_as_consent_claims(as, op_json_get(b, "claims"));
-    if (bad == NULL && !op_as_opt_obj(b, "preset_claims", &pc))
+        bad = op_authz_issue_consent_claims(as, op_json_get(b, "claims"));
+    if (bad == NULL && !op_authz_issue_opt_obj(b, "preset_claims", &pc))
         bad = "preset_claims must be an object";
     if (bad == NULL && pc != NULL &&
-        (!op_as_opt_obj(pc, "id_token", &g->idp) || !op_as_opt_obj(pc, "userinfo", &g->uip)))
+        (!op_authz_issue_opt_obj(pc, "id_token", &g->idp) ||
+         !op_authz_issue_opt_obj(pc, "userinfo", &g->uip)))
         bad = "preset_claims.id_token and .userinfo must be objects";
     if (bad == NULL && op_strs_from_json(as->flow->arena, op_json_get(b, "audience"), &g->aud))
         bad = "audience must be an array of strings";
@@ -310,16 +306,14 @@ int op_as_consented(op_as_t *as)
         op_grant_read_specs(g, op_json_get(b, "access_token"), op_json_get(b, "refresh_token"),
                             op_json_get(b, "id_token")) != NULL)
         bad = "bad access_token, refresh_token or id_token spec";
-    if (bad == NULL && !op_as_opt_obj(b, "data", &g->dat))
+    if (bad == NULL && !op_authz_issue_opt_obj(b, "data", &g->dat))
         bad = "data must be an object";
     if (bad == NULL && as->areq.client->subject_type == OP_CLIENT_SUB_PAIRWISE &&
         op_streq(op_json_get_str(op_json_get(b, "access_token"), "encoding"), "SELF_CONTAINED"))
         bad = "a pairwise client's access tokens are identifiers: a JWT would show the local "
               "subject (OIDC Core §8.1)";
-    if (bad != NULL) {
-        op_as_fail(as, OP_EINVAL, "consent: %s", bad);
-        return OP_EINVAL;
-    }
+    if (bad != NULL)
+        return OP_ERR(&as->flow->err, OP_EINVAL, "consent: %s", bad);
     /* a new consent: the long-lived one replaces what was stored */
     as->save_authz = g->long_lived;
     return OP_OK;
@@ -334,7 +328,7 @@ int op_as_consented(op_as_t *as)
  * stored authorisation stays as it is (as->save_authz is not set), so a
  * narrower request never narrows it (OIDC Core §3.1.2.1).
  */
-void op_as_grant_from_stored(op_as_t *as)
+void op_authz_issue_from_stored(op_authz_session_t *as)
 {
     op_grant_t *g = &as->grant;
     op_strs_t wanted;
@@ -345,35 +339,22 @@ void op_as_grant_from_stored(op_as_t *as)
     memset(&g->atc, 0, sizeof(g->atc));
     for (size_t i = 0; i < as->areq.scope.n; i++)
         op_strs_add(as->flow->arena, &g->scp, as->areq.scope.items[i]);
-    op_as_claims_locales(as);
-    op_as_requested_claims(as, &wanted);
+    op_authz_issue_claims_locales(as);
+    op_authz_decide_requested_claims(as, &wanted);
     for (size_t i = 0; i < wanted.n; i++) {
         const char *n = wanted.items[i];
         if (op_strs_has(&as->stored.idc, n))
             op_strs_add(as->flow->arena, &g->idc, n);
         else if (op_strs_has(&as->stored.clm, n))
-            op_as_place_claim(as, n);
+            op_authz_issue_place_claim(as, n);
         if (op_strs_has(&as->stored.atc, n))
             op_strs_add(as->flow->arena, &g->atc, n);
     }
 }
 
-bool op_as_wants_id_token(const op_as_t *as)
+static bool op_authz_issue_wants_id_token(const op_authz_session_t *as)
 {
     return (as->areq.response_type & OP_CLIENT_RT_ID_TOKEN) != 0;
-}
-
-static void op_as_on_claims(int status, const op_json_t *claims, const op_err_t *err, void *arg)
-{
-    op_as_t *as = arg;
-    if (status == OP_OK)
-        as->id_claims = claims;
-    else if (status != OP_ENOTFOUND)
-        op_log_warn(as->flow->req_id, "authz: ID token claims left out: %s",
-                    err != NULL ? err->description : op_status_name(status));
-    if (as->flow->state == AS_CLAIMS)
-        op_flow_set_state(as->flow, AS_MINT);
-    op_flow_resume(as->flow);
 }
 
 /*
@@ -381,57 +362,44 @@ static void op_as_on_claims(int status, const op_json_t *claims, const op_err_t 
  * the access_token: ones of an access token issued here (implicit and
  * hybrid flows); one lookup for both.
  */
-void op_as_fetch_claims(op_as_t *as)
+int op_authz_issue_claim_names(op_authz_session_t *as)
 {
-    op_strs_t *names = op_arena_calloc(as->flow->arena, 1, sizeof(*names));
-    if (names == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
-        return;
-    }
-    for (size_t i = 0; op_as_wants_id_token(as) && i < as->grant.idc.n; i++)
-        op_strs_add(as->flow->arena, names, as->grant.idc.items[i]);
-    for (size_t i = 0; (as->areq.response_type & OP_CLIENT_RT_TOKEN) && i < as->grant.atc.n; i++)
-        op_strs_add(as->flow->arena, names, as->grant.atc.items[i]);
-    if (names->n == 0) {
-        op_flow_set_state(as->flow, AS_MINT);
-        return;
-    }
-    op_flow_set_state(as->flow, AS_CLAIMS);
-    op_flow_hold(as->flow);
-    op_token_claims_fetch(as->srv->spi, as->srv->cfg->spi_timeout_ms, &as->grant, names, "id_token",
-                          as->flow->req_id, as->flow->arena, op_as_on_claims, as);
+    op_strs_t *names = &as->claim_names;
+    int rc = OP_OK;
+
+    memset(names, 0, sizeof(*names));
+    for (size_t i = 0; op_authz_issue_wants_id_token(as) && i < as->grant.idc.n && rc == OP_OK; i++)
+        rc = op_strs_add(as->flow->arena, names, as->grant.idc.items[i]);
+    for (size_t i = 0;
+         (as->areq.response_type & OP_CLIENT_RT_TOKEN) && i < as->grant.atc.n && rc == OP_OK; i++)
+        rc = op_strs_add(as->flow->arena, names, as->grant.atc.items[i]);
+    return rc == OP_OK ? OP_OK : OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
 }
 
 /* The long-lived authorisation record (no TTL, indexes sub and cid). */
-static void op_as_write_authz(op_as_t *as)
+static int op_authz_issue_write_authz(op_authz_session_t *as)
 {
-    op_json_w_t *w = op_as_writer(as);
+    op_err_t *err = &as->flow->err;
+    op_json_w_t *w = op_authz_session_writer(as);
     const char *json;
     size_t len;
     char *key = op_arena_alloc(as->flow->arena, 65);
     if (w == NULL)
-        return;
-    if (key == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
-        return;
-    }
-    if (op_grant_key(as->grant.sub, as->grant.cid, key) != OP_OK) {
-        op_as_fail(as, OP_ERROR, "no long-lived authorisation can be kept for this subject");
-        return;
-    }
+        return OP_ENOMEM;
+    if (key == NULL)
+        return OP_ERR(err, OP_ENOMEM, "out of memory");
+    if (op_grant_key(as->grant.sub, as->grant.cid, key) != OP_OK)
+        return OP_ERR(err, OP_ERROR, "no long-lived authorisation can be kept for this subject");
     op_json_w_obj_open(w);
     op_grant_write(w, &as->grant);
     op_json_w_kint(w, "iat", op_loop_epoch());
     op_json_w_obj_close(w);
-    if (op_json_w_finish(w, &json, &len, &as->err) != OP_OK) {
-        op_as_fail(as, as->err.code, "%s", as->err.description);
-        return;
-    }
+    int rc = op_json_w_finish(w, &json, &len, err);
+    if (rc != OP_OK)
+        return rc;
     op_store_index_t *idx = op_arena_alloc(as->flow->arena, 2 * sizeof(*idx));
-    if (idx == NULL) {
-        op_as_fail(as, OP_ENOMEM, "out of memory");
-        return;
-    }
+    if (idx == NULL)
+        return OP_ERR(err, OP_ENOMEM, "out of memory");
     idx[0] = (op_store_index_t){"sub", as->grant.sub, strlen(as->grant.sub)};
     idx[1] = (op_store_index_t){"cid", as->grant.cid, strlen(as->grant.cid)};
     op_store_rec_t rec = {
@@ -443,14 +411,15 @@ static void op_as_write_authz(op_as_t *as)
         .indexes = idx,
         .nindexes = 2,
     };
-    op_as_write(as, &rec);
+    op_writes_put(&as->writes, &rec, 0);
+    return OP_OK;
 }
 
-#define OP_AS_MAX_PARAMS 8
+#define OP_AUTHZ_ISSUE_MAX_PARAMS 8
 
 /* Mint the code / access token / ID token of the response type into
  * params; the records to store go out as writes. */
-static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
+static int op_authz_issue_mint_tokens(op_authz_session_t *as, op_authz_param_t *params, size_t *n)
 {
     op_arena_t *a = as->flow->arena;
     const op_config_t *cfg = as->srv->cfg;
@@ -479,17 +448,17 @@ static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
             .cc = as->areq.code_challenge,
             .ccm = as->areq.code_challenge_method,
         };
-        if ((rc = op_token_code_mint(cfg, now, &c, a, &code, &as->err)) != OP_OK)
+        if ((rc = op_token_code_mint(cfg, now, &c, a, &code, &as->flow->err)) != OP_OK)
             return rc;
-        op_as_write(as, &code.rec);
+        op_writes_put(&as->writes, &code.rec, 0);
         params[(*n)++] = (op_authz_param_t){"code", code.token};
     }
     if (rt & OP_CLIENT_RT_TOKEN) {
         if ((rc = op_token_at_mint(&ctx, &as->grant, as->sub.sid_claim, NULL, as->id_claims, a, &at,
-                                   &as->err)) != OP_OK)
+                                   &as->flow->err)) != OP_OK)
             return rc;
         if (at.rec.ns != NULL)
-            op_as_write(as, &at.rec);
+            op_writes_put(&as->writes, &at.rec, 0);
         params[(*n)++] = (op_authz_param_t){"access_token", at.token};
         params[(*n)++] = (op_authz_param_t){"token_type", "Bearer"};
         params[(*n)++] =
@@ -508,45 +477,39 @@ static int op_as_mint_tokens(op_as_t *as, op_authz_param_t *params, size_t *n)
             .claims = as->id_claims,
         };
         char *idt;
-        if ((rc = op_token_id_mint(&ctx, &r, a, &idt, &as->err)) != OP_OK)
+        if ((rc = op_token_id_mint(&ctx, &r, a, &idt, &as->flow->err)) != OP_OK)
             return rc;
         params[(*n)++] = (op_authz_param_t){"id_token", idt};
     }
     return OP_OK;
 }
 
-void op_as_mint(op_as_t *as)
+int op_authz_issue_mint(op_authz_session_t *as)
 {
-    op_authz_param_t params[OP_AS_MAX_PARAMS];
+    op_authz_param_t params[OP_AUTHZ_ISSUE_MAX_PARAMS];
     op_authz_resp_t resp;
     size_t n;
-    op_json_w_t *w = op_as_writer(as);
-    if (w == NULL)
-        return;
-    if (op_as_mint_tokens(as, params, &n) != OP_OK ||
-        op_authz_resp_build(as->flow->arena, &as->areq, as->srv->cfg->issuer, params, n, &resp,
-                            &as->err) != OP_OK) {
-        as->answer = NULL;
-        op_flow_set_state(as->flow, AS_WAIT_WRITES);
-        return;
-    }
-    if (as->save_authz) {
-        op_as_write_authz(as);
-        if (as->err.code != OP_OK)
-            return; /* failed: REPLY answers it, nothing is written */
-    }
+    op_json_w_t *w = op_authz_session_writer(as);
+    int rc = w != NULL ? op_authz_issue_mint_tokens(as, params, &n) : OP_ENOMEM;
+
+    if (rc == OP_OK)
+        rc = op_authz_resp_build(as->flow->arena, &as->areq, as->srv->cfg->issuer, params, n, &resp,
+                                 &as->flow->err);
+    if (rc == OP_OK && as->save_authz)
+        rc = op_authz_issue_write_authz(as);
+    if (rc != OP_OK)
+        return rc;
     /* The subject session: one more relying party, used now. */
-    op_strs_add(as->flow->arena, &as->sub.rps, as->areq.client_id);
+    if (op_strs_add(as->flow->arena, &as->sub.rps, as->areq.client_id) != OP_OK)
+        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
     as->sub.last_used = op_loop_epoch();
     as->sub_dirty = true;
-    if (as->have_sess)
-        op_as_delete(as, OP_AS_NS, as->sess_key);
+    op_authz_record_drop(as);
 
     op_json_w_obj_open(w);
     op_authz_resp_write(&resp, w);
     if (as->sub_new)
         op_json_w_kstr(w, "sub_sid", as->sub_sid);
     op_json_w_obj_close(w);
-    op_flow_set_state(as->flow, AS_WAIT_WRITES);
-    op_as_answer(as, w);
+    return op_authz_session_doc(as, w);
 }

@@ -2,7 +2,7 @@
  * tests/unit/flows/test_op_authz_session.c - the decisions and the issuing of
  * the authorisation session API (core/flows/op_authz_decide.c,
  * core/flows/op_authz_issue.c) and the key of the long-lived authorisation
- * (core/proto/op_grant.c), on an op_as_t built by hand: no HTTP, no store.
+ * (core/proto/op_grant.c), on an op_authz_session_t built by hand: no HTTP, no store.
  * What a call would write is read from its batch (as->writes).
  *
  *   grant_key          length-prefixed, bounded, never cut short
@@ -28,12 +28,8 @@ static const char CLIENTS[] = "[{\"client_id\":\"web\",\"client_secret\":\"s3cre
 
 #define WEB "client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code"
 
-static const char *const state_names[AS_MAX] = {
-    "begin",         "load_sess",   "parse",          "load_sub",  "decide_auth",
-    "authenticated", "load_authz",  "decide_consent", "consented", "claims",
-    "mint",          "wait_writes", "reply",
-};
-static const op_flow_def_t flow_def = {"authz-session-test", AS_MAX, state_names, NULL, NULL};
+static const char *const state_names[1] = {"test"};
+static const op_flow_def_t flow_def = {"authz-session-test", 1, state_names, NULL, NULL};
 
 static struct env {
     op_arena_t *a;
@@ -43,7 +39,7 @@ static struct env {
     op_client_t *clients;
     size_t n_clients;
     op_flow_t *flow;
-    op_as_t as;
+    op_authz_session_t as;
 } E;
 
 static const op_client_t *find_client(void *arg, const char *client_id)
@@ -96,27 +92,26 @@ static void teardown(void)
 
 /* A fresh call on request query, in state PARSE, with alice's session
  * (authenticated at auth_time, no auth_life limit). */
-static op_as_t *call(const char *query, int64_t auth_time)
+static op_authz_session_t *call(const char *query, int64_t auth_time)
 {
     const op_authz_clients_t lookup = {find_client, NULL};
-    op_as_t *as = &E.as;
+    op_authz_session_t *as = &E.as;
 
     if (E.flow != NULL)
         op_flow_release(E.flow);
     memset(as, 0, sizeof(*as));
     E.flow = op_flow_new(NULL, &flow_def, 4 << 20, "t");
     OP_CHECK(E.flow != NULL);
-    op_flow_set_state(E.flow, AS_PARSE);
     as->srv = &E.srv;
     as->flow = E.flow;
     as->keys = E.keys;
-    as->op = OP_AS_START;
     as->sid = "sid";
     as->created = op_loop_epoch();
-    if (op_authz_req_parse(E.flow->arena, query, strlen(query), &lookup, NULL, &as->areq,
-                           &as->aerr) != OP_OK)
-        fprintf(stderr, "%s: %s\n", query, as->aerr.err.description);
-    OP_CHECK(as->areq.client != NULL && as->aerr.err.code == OP_OK);
+    op_authz_error_t aerr;
+    if (op_authz_req_parse(E.flow->arena, query, strlen(query), &lookup, NULL, &as->areq, &aerr) !=
+        OP_OK)
+        fprintf(stderr, "%s: %s\n", query, aerr.err.description);
+    OP_CHECK(as->areq.client != NULL && aerr.err.code == OP_OK);
     OP_CHECK_INT(op_sub_session_new(E.flow->arena, &E.cfg, "alice", auth_time, &as->sub), OP_OK);
     as->sub.auth_life = -1;
     as->have_sub = true;
@@ -134,7 +129,7 @@ static const op_json_t *json(const char *text)
 }
 
 /* The number of puts in the call's batch into namespace ns. */
-static int puts_into(const op_as_t *as, const char *ns)
+static int puts_into(const op_authz_session_t *as, const char *ns)
 {
     int n = 0;
 
@@ -229,29 +224,29 @@ static void test_login_page_ids(void)
 
     setup();
     for (size_t i = 0; i < OP_NELEMS(rows); i++) {
-        if (op_as_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) != rows[i].ok)
+        if (op_authz_issue_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) != rows[i].ok)
             fprintf(stderr, "row %zu: %s\n", i, rows[i].json);
-        OP_CHECK(op_as_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) == rows[i].ok);
+        OP_CHECK(op_authz_issue_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) == rows[i].ok);
     }
     big[0] = '"';
     memset(big + 1, 'a', OP_GRANT_SUB_MAX);
     snprintf(big + 1 + OP_GRANT_SUB_MAX, sizeof(big) - 1 - OP_GRANT_SUB_MAX, "\"");
-    OP_CHECK(op_as_id_ok(json(big), OP_GRANT_SUB_MAX));
+    OP_CHECK(op_authz_issue_id_ok(json(big), OP_GRANT_SUB_MAX));
     snprintf(big + 1 + OP_GRANT_SUB_MAX, sizeof(big) - 1 - OP_GRANT_SUB_MAX, "a\"");
-    OP_CHECK(!op_as_id_ok(json(big), OP_GRANT_SUB_MAX));
-    OP_CHECK(!op_as_id_ok(NULL, OP_GRANT_SUB_MAX));
+    OP_CHECK(!op_authz_issue_id_ok(json(big), OP_GRANT_SUB_MAX));
+    OP_CHECK(!op_authz_issue_id_ok(NULL, OP_GRANT_SUB_MAX));
     teardown();
 }
 
 /* The authentication PUT of body on a fresh call on query: its status. */
 static int authenticate(const char *query, const char *body)
 {
-    op_as_t *as = call(query, 0);
+    op_authz_session_t *as = call(query, 0);
 
     as->have_sub = false;
-    as->op = OP_AS_SUBMIT;
+    as->submit = true;
     as->body = json(body);
-    return op_as_authenticated(as);
+    return op_authz_issue_authenticated(as);
 }
 
 /* What the authentication reports is bounded (reference §2.1, RFC 8176
@@ -271,9 +266,9 @@ static void test_authentication_checked(void)
     OP_CHECK_INT(E.as.sub.amr.n, 2);
     OP_CHECK_INT(authenticate(WEB, "{\"sub\":\"alice\",\"amr\":null}"), OP_OK);
     OP_CHECK_INT(authenticate(WEB, "{\"sub\":\"alice\",\"acr\":\"a\\tb\"}"), OP_EINVAL);
-    OP_CHECK_HAS(E.as.err.description, "acr");
+    OP_CHECK_HAS(E.flow->err.description, "acr");
     OP_CHECK_INT(authenticate(WEB, "{\"sub\":\"alice\",\"amr\":\"pwd\"}"), OP_EINVAL);
-    OP_CHECK_HAS(E.as.err.description, "amr");
+    OP_CHECK_HAS(E.flow->err.description, "amr");
     OP_CHECK_INT(authenticate(WEB, "{\"sub\":\"alice\",\"amr\":[\"a\",\"b\",\"c\",\"d\",\"e\","
                                    "\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\","
                                    "\"p\",\"q\"]}"),
@@ -296,10 +291,10 @@ static void test_authentication_checked(void)
                  (long long)(now - rows[i].age));
         int rc = authenticate(q, body);
         if (rc != rows[i].rc)
-            fprintf(stderr, "row %zu: %d %s\n", i, rc, E.as.err.description);
+            fprintf(stderr, "row %zu: %d %s\n", i, rc, E.flow->err.description);
         OP_CHECK_INT(rc, rows[i].rc);
         if (rc != OP_OK)
-            OP_CHECK_HAS(E.as.err.description, "auth_time");
+            OP_CHECK_HAS(E.flow->err.description, "auth_time");
     }
     teardown();
 }
@@ -314,12 +309,12 @@ static void test_max_age_same_second(void)
 {
     setup();
     int64_t now = op_loop_epoch();
-    OP_CHECK(op_as_needs_auth(call(WEB "&scope=openid&max_age=0", now)));
-    OP_CHECK(op_as_needs_auth(call(WEB "&scope=openid&max_age=0", now + 5)));
-    OP_CHECK(!op_as_needs_auth(call(WEB "&scope=openid&max_age=3600", now)));
-    OP_CHECK(op_as_needs_auth(call(WEB "&scope=openid&max_age=3600", now - 3700)));
-    OP_CHECK(!op_as_needs_auth(call(WEB "&scope=openid", now - 3700)));
-    OP_CHECK(op_as_needs_auth(call(WEB "&scope=openid&prompt=login", now)));
+    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=0", now)));
+    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=0", now + 5)));
+    OP_CHECK(!op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=3600", now)));
+    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=3600", now - 3700)));
+    OP_CHECK(!op_authz_decide_needs_auth(call(WEB "&scope=openid", now - 3700)));
+    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&prompt=login", now)));
     teardown();
 }
 
@@ -339,7 +334,7 @@ static char *signed_jwt(const char *typ, const char *payload)
 
 static const char *hint(const char *client_id, const char *jwt)
 {
-    return op_as_hint_subject(E.keys, ISS, client_id, jwt, E.a);
+    return op_authz_decide_hint_subject(E.keys, ISS, client_id, jwt, E.a);
 }
 
 /* OIDC Core §3.1.2.1: id_token_hint is an ID token the server issued
@@ -404,7 +399,7 @@ static void test_hint_only_id_tokens(void)
 /* ---- consent -------------------------------------------------------------- */
 
 /* The long-lived authorisation alice gave web. */
-static void stored(op_as_t *as)
+static void stored(op_authz_session_t *as)
 {
     op_err_t err;
 
@@ -429,15 +424,15 @@ static void test_covered_keeps_consent(void)
 {
     setup();
     int64_t now = op_loop_epoch();
-    op_as_t *as = call(WEB "&scope=openid&prompt=none&state=s", now);
+    op_authz_session_t *as = call(WEB "&scope=openid&prompt=none&state=s", now);
     stored(as);
-    OP_CHECK(op_as_consent_covered(as));
-    op_as_grant_from_stored(as);
+    OP_CHECK(op_authz_decide_covered(as));
+    op_authz_issue_from_stored(as);
     OP_CHECK_INT(as->grant.scp.n, 1);
     OP_CHECK_STR(as->grant.scp.items[0], "openid");
     OP_CHECK_INT(as->grant.clm.n + as->grant.idc.n + as->grant.atc.n, 0);
     OP_CHECK(as->grant.long_lived);
-    op_as_mint(as);
+    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
     OP_CHECK(as->answer != NULL);
     OP_CHECK_HAS(as->answer, "code=");
     OP_CHECK_INT(puts_into(as, OP_TOKEN_NS_CODE), 1);
@@ -447,25 +442,25 @@ static void test_covered_keeps_consent(void)
     /* the full request is still covered, and gets its claims back */
     as = call(WEB "&scope=openid+email+offline_access&prompt=none", now);
     stored(as);
-    OP_CHECK(op_as_consent_covered(as));
-    op_as_grant_from_stored(as);
+    OP_CHECK(op_authz_decide_covered(as));
+    op_authz_issue_from_stored(as);
     OP_CHECK_INT(as->grant.scp.n, 3);
     OP_CHECK(op_strs_has(&as->grant.clm, "email") && op_strs_has(&as->grant.atc, "email"));
-    op_as_mint(as);
+    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
     OP_CHECK_INT(puts_into(as, OP_AS_NS_AUTHZ), 0);
 
     /* a consent given now, long-lived: the record is written */
     as = call(WEB "&scope=openid+email&state=s", now);
     stored(as);
     as->body = json("{\"scope\":[\"*\"],\"claims\":[\"*\"],\"long_lived\":true}");
-    OP_CHECK_INT(op_as_consented(as), OP_OK);
-    op_as_mint(as);
+    OP_CHECK_INT(op_authz_issue_consented(as), OP_OK);
+    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
     OP_CHECK_INT(puts_into(as, OP_AS_NS_AUTHZ), 1);
     /* ... and a transient one is not */
     as = call(WEB "&scope=openid+email&state=s", now);
     as->body = json("{\"scope\":[\"*\"],\"claims\":[\"*\"],\"long_lived\":false}");
-    OP_CHECK_INT(op_as_consented(as), OP_OK);
-    op_as_mint(as);
+    OP_CHECK_INT(op_authz_issue_consented(as), OP_OK);
+    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
     OP_CHECK_INT(puts_into(as, OP_AS_NS_AUTHZ), 0);
     teardown();
 }
