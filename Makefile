@@ -134,6 +134,7 @@ build/asan/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard tests/unit/plug
 
 build/asan/tests/spi/test_op_spi: build/asan/plugins/timer_claims.so $(TEST_PLUGINS)
 build/asan/tests/flows/test_op_token_endpoint: $(TEST_PLUGINS)
+build/asan/tests/flows/test_op_authz_session: $(TEST_PLUGINS)
 
 $(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
 	@mkdir -p $(dir $@)
