@@ -17,6 +17,7 @@
  *   late_claims_source        a claims source answering late, in time
  *   claims_source_never_answers  the deadline: 503, nothing written
  *   store_down_mid_put        the store dies mid-PUT: 503, session kept
+ *   deadline_before_writes    an SSO POST past its deadline writes nothing
  */
 #include "core/flows/op_authz_session.h"
 #include "core/flows/op_flows.h"
@@ -897,6 +898,8 @@ static const op_json_t *redeem(const char *code, int http_status)
 #define HYBRID_QUERY                                                                               \
     "client_id=web&redirect_uri=" RURI "&response_type=code+id_token&scope=openid&state=st-2"      \
     "&nonce=n-2"
+/* ... asking for the claim in the ID token (OIDC Core §5.5) */
+#define CLAIM_QUERY   HYBRID_QUERY "&claims=%7B%22id_token%22%3A%7B%22fake_claim%22%3Anull%7D%7D"
 #define CONSENT_CLAIM "{\"scope\":[\"*\"],\"claims\":[\"id_token:fake_claim\"]}"
 
 /*
@@ -1024,6 +1027,45 @@ static void test_store_down_mid_put(void)
     srv_teardown();
 }
 
+/*
+ * A POST answered by SSO and a covered consent (OIDC Core §3.1.2.1: no
+ * interaction) that outlives its deadline in the claims fetch: the
+ * deadline answers 503, and when the fetch ends the flow stores nothing -
+ * no code (RFC 6749 §4.1.2: the code is for the client that receives
+ * it), no subject session update - since nobody received the response.
+ */
+static void test_deadline_before_writes(void)
+{
+    reply_t r, barrier;
+
+    srv_setup(
+        (srv_opts_t){.kind = OP_STORE_MEMORY, .plugin_mode = "fetch", .request_timeout_ms = 300});
+    const char *path = to_consent(CLAIM_QUERY);
+    const op_json_t *b = call_api(OP_HTTP_PUT, path,
+                                  "{\"scope\":[\"*\"],\"claims\":[\"id_token:fake_claim\"],"
+                                  "\"long_lived\":true}",
+                                  200);
+    const char *sub_sid = op_json_get_str(b, "sub_sid");
+    OP_CHECK(sub_sid != NULL);
+    const char *sub_before = stored_record(OP_AS_NS_SUB, sub_sid);
+    OP_CHECK(sub_before != NULL);
+
+    api_start(OP_HTTP_POST, "",
+              op_arena_printf(S.a, "{\"query\":\"%s\",\"sub_sid\":\"%s\"}", CLAIM_QUERY, sub_sid),
+              &r);
+    waited = &r;
+    run_until(hook_held_or_answered);
+    b = wait_reply(&r, 503);
+    OP_CHECK_STR(op_json_get_str(b, "error"), "temporarily_unavailable");
+    uint64_t ops = store_ops();
+    release_hooks(); /* the flow goes on to mint and write */
+    api_start(OP_HTTP_GET, "/unknown.sid", NULL, &barrier);
+    wait_reply(&barrier, 404);
+    OP_CHECK_INT(store_ops() - ops, 1); /* the GET's read: no batch */
+    OP_CHECK_STR(stored_record(OP_AS_NS_SUB, sub_sid), sub_before);
+    srv_teardown();
+}
+
 static const op_test_case_t cases[] = {
     {"grant_key", test_grant_key},
     {"login_page_ids", test_login_page_ids},
@@ -1035,6 +1077,7 @@ static const op_test_case_t cases[] = {
     {"late_claims_source", test_late_claims_source},
     {"claims_source_never_answers", test_claims_source_never_answers},
     {"store_down_mid_put", test_store_down_mid_put},
+    {"deadline_before_writes", test_deadline_before_writes},
 };
 
 OP_TEST_MAIN(cases)
