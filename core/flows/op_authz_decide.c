@@ -193,7 +193,7 @@ static void op_authz_decide_write_list(op_json_w_t *w, const char *key, const op
 int op_authz_decide_auth_prompt(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
-    op_json_w_t *w = op_authz_session_writer(as);
+    op_json_w_t *w = op_authz_call_writer(as);
     if (w == NULL)
         return OP_ENOMEM;
     op_json_w_obj_open(w);
@@ -218,7 +218,7 @@ int op_authz_decide_auth_prompt(op_authz_session_t *as)
     if (as->srv->cfg->authz_client_info_in_auth_prompt)
         op_authz_decide_write_client(as, w);
     op_json_w_obj_close(w);
-    return op_authz_session_doc(as, w);
+    return op_authz_call_doc(as, w);
 }
 
 /* {"type": "consent", ...}: the client, the scope and the claims, new
@@ -226,7 +226,7 @@ int op_authz_decide_auth_prompt(op_authz_session_t *as)
 int op_authz_decide_consent_prompt(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
-    op_json_w_t *w = op_authz_session_writer(as);
+    op_json_w_t *w = op_authz_call_writer(as);
     if (w == NULL)
         return OP_ENOMEM;
     const op_strs_t none = {0};
@@ -250,5 +250,5 @@ int op_authz_decide_consent_prompt(op_authz_session_t *as)
     op_json_w_key(w, "claims");
     op_authz_claims_prompt(r, claims.items, claims.n, w);
     op_json_w_obj_close(w);
-    return op_authz_session_doc(as, w);
+    return op_authz_call_doc(as, w);
 }

@@ -380,7 +380,7 @@ int op_authz_issue_claim_names(op_authz_session_t *as)
 static int op_authz_issue_write_authz(op_authz_session_t *as)
 {
     op_err_t *err = &as->flow->err;
-    op_json_w_t *w = op_authz_session_writer(as);
+    op_json_w_t *w = op_authz_call_writer(as);
     const char *json;
     size_t len;
     char *key = op_arena_alloc(as->flow->arena, 65);
@@ -489,7 +489,7 @@ int op_authz_issue_mint(op_authz_session_t *as)
     op_authz_param_t params[OP_AUTHZ_ISSUE_MAX_PARAMS];
     op_authz_resp_t resp;
     size_t n;
-    op_json_w_t *w = op_authz_session_writer(as);
+    op_json_w_t *w = op_authz_call_writer(as);
     int rc = w != NULL ? op_authz_issue_mint_tokens(as, params, &n) : OP_ENOMEM;
 
     if (rc == OP_OK)
@@ -511,5 +511,5 @@ int op_authz_issue_mint(op_authz_session_t *as)
     if (as->sub_new)
         op_json_w_kstr(w, "sub_sid", as->sub_sid);
     op_json_w_obj_close(w);
-    return op_authz_session_doc(as, w);
+    return op_authz_call_doc(as, w);
 }

@@ -54,7 +54,7 @@ const char *op_authz_record_sid_client(op_authz_session_t *as)
 static int op_authz_record_write(op_authz_session_t *as, const char *stage, const char **json,
                                  size_t *len)
 {
-    op_json_w_t *w = op_authz_session_writer(as);
+    op_json_w_t *w = op_authz_call_writer(as);
 
     if (w == NULL)
         return OP_ENOMEM;

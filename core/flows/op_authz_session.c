@@ -1,8 +1,8 @@
 /*
  * core/flows/op_authz_session.c - authz-sessions/rest/v3 (see
  * core/flows/op_authz_session.h): the handler, which gives each API
- * operation its flow, the flow of a start (POST) and a submission (PUT
- * {sid}), and the tail every flow of the API ends with.
+ * operation its flow, and the flow of a start (POST) and a submission
+ * (PUT {sid}); what every call shares is in op_authz_call.c.
  *
  *   POST       BEGIN -> PARSE -> [SUB] -> DECIDE_AUTH
  *   PUT {sid}  BEGIN -> SESSION -> PARSE -> AUTHENTICATED | CONSENTED
@@ -53,59 +53,6 @@ static const char *const op_authz_session_states[AS_MAX] = {
     "write",      "written", "error",
 };
 
-/* ---- store reads ------------------------------------------------------------ */
-
-/* Keep a copy of one op's status and value. */
-static void op_authz_session_keep(op_flow_t *f, op_authz_session_res_t *r, int st, const char *val,
-                                  size_t len)
-{
-    r->st = st;
-    r->val = NULL;
-    r->len = len;
-    if (st == OP_OK && val != NULL && (r->val = op_arena_memdup(f->arena, val, len)) == NULL)
-        r->st = OP_ENOMEM;
-}
-
-static void op_authz_session_on_get(int status, const op_store_res_t *res, void *arg)
-{
-    op_flow_t *f = arg;
-    op_authz_session_t *as = f->ctx;
-
-    as->batch_st = OP_OK;
-    op_authz_session_keep(f, &as->res[0], status, res != NULL ? res->value : NULL,
-                          res != NULL ? res->value_len : 0);
-    op_flow_resume(f);
-}
-
-static void op_authz_session_on_batch(int status, const op_store_batch_res_t *results, size_t n,
-                                      void *arg)
-{
-    op_flow_t *f = arg;
-    op_authz_session_t *as = f->ctx;
-
-    as->batch_st = status;
-    for (size_t i = 0; i < n && i < OP_NELEMS(as->res); i++)
-        op_authz_session_keep(f, &as->res[i], results[i].status, results[i].res.value,
-                              results[i].res.value_len);
-    op_flow_resume(f);
-}
-
-void op_authz_session_get(op_flow_t *f, const char *ns, const char *key)
-{
-    op_authz_session_t *as = f->ctx;
-
-    op_flow_hold(f);
-    op_store_get(as->srv->store, ns, key, 64, op_authz_session_on_get, f);
-}
-
-void op_authz_session_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n)
-{
-    op_authz_session_t *as = f->ctx;
-
-    op_flow_hold(f);
-    op_store_batch(as->srv->store, ops, n, op_authz_session_on_batch, f);
-}
-
 /* The long-lived authorisation read into r: kept when there is a good
  * one; an unreadable one counts as none. */
 static int op_authz_session_stored(op_authz_session_t *as, const op_authz_session_res_t *r)
@@ -122,126 +69,7 @@ static int op_authz_session_stored(op_authz_session_t *as, const op_authz_sessio
     return OP_OK;
 }
 
-/* ---- answers ------------------------------------------------------------------ */
-
-bool op_authz_session_authorised(op_authz_session_t *as)
-{
-    const op_config_t *cfg = as->srv->cfg;
-
-    if (op_api_token_ok(as->req, cfg->api_tokens, cfg->n_api_tokens, false))
-        return true;
-    op_api_reply_unauthorized(as->req);
-    return false;
-}
-
-op_json_w_t *op_authz_session_writer(op_authz_session_t *as)
-{
-    op_json_w_t *w = op_json_w_new(as->flow->arena, false);
-
-    if (w == NULL)
-        OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
-    return w;
-}
-
-int op_authz_session_doc(op_authz_session_t *as, op_json_w_t *w)
-{
-    as->http_status = 200;
-    return op_json_w_finish(w, &as->answer, &as->answer_len, &as->flow->err);
-}
-
-int op_authz_session_error_doc(op_authz_session_t *as, const op_err_t *err)
-{
-    op_json_w_t *w = op_authz_session_writer(as);
-
-    if (w == NULL)
-        return OP_ENOMEM;
-    op_json_w_obj_open(w);
-    op_json_w_kstr(w, "type", "error");
-    op_json_w_kstr(w, "error", err->oauth_error != NULL ? err->oauth_error : "invalid_request");
-    op_json_w_kstr(w, "error_description", err->description);
-    op_json_w_obj_close(w);
-    return op_authz_session_doc(as, w);
-}
-
-int op_authz_session_error_response(op_authz_session_t *as, const char *error,
-                                    const char *description)
-{
-    op_json_w_t *w = op_authz_session_writer(as);
-    op_authz_resp_t resp;
-
-    if (w == NULL)
-        return OP_ENOMEM;
-    int rc = op_authz_resp_error(as->flow->arena, &as->areq, as->srv->cfg->issuer, error,
-                                 description, &resp, &as->flow->err);
-    if (rc != OP_OK)
-        return rc;
-    op_json_w_obj_open(w);
-    op_authz_resp_write(&resp, w);
-    op_json_w_obj_close(w);
-    return op_authz_session_doc(as, w);
-}
-
-/* ---- the tail: writes and the answer ------------------------------------------ */
-
-int op_authz_session_flush(op_flow_t *f)
-{
-    op_authz_session_t *as = f->ctx;
-
-    if (as->sub_dirty) {
-        int rc = op_authz_issue_write_sub(as);
-        if (rc != OP_OK)
-            return rc;
-        as->sub_dirty = false;
-    }
-    /* The batch goes only while the answer is still to be given: once the
-     * deadline has answered, nothing is stored that nobody received. */
-    if (as->writes.n > 0 && !op_http_req_commit(as->req))
-        return OP_ERR(&f->err, OP_ETIMEDOUT, "the request took too long");
-    return op_writes_flush(&as->writes, as->srv->store, f) ? OP_AGAIN : OP_OK;
-}
-
-int op_authz_session_written(op_flow_t *f)
-{
-    op_authz_session_t *as = f->ctx;
-
-    if (as->writes.status == OP_ECONFLICT)
-        return OP_ERR(&f->err, OP_ECONFLICT,
-                      "the authorisation session was completed or changed by another call");
-    if (as->writes.status != OP_OK)
-        return OP_ERR(&f->err, as->writes.status, "storage: %s", op_status_name(as->writes.status));
-    if (as->quota_after)
-        op_sub_quota_enforce(as->srv, as->sub.sub, as->sub_key);
-    return OP_OK;
-}
-
-int op_authz_session_reply(op_flow_t *f)
-{
-    op_authz_session_t *as = f->ctx;
-
-    if (as->http_status == 204)
-        op_http_reply(as->req, 204, NULL, NULL, 0, OP_REPLY_NO_STORE);
-    else
-        op_http_reply_json(as->req, as->http_status, as->answer, as->answer_len, OP_REPLY_NO_STORE);
-    return OP_DONE;
-}
-
-int op_authz_session_reply_error(op_flow_t *f)
-{
-    op_authz_session_t *as = f->ctx;
-
-    if (f->err.code == OP_OK)
-        OP_ERR(&f->err, OP_ERROR, "internal error");
-    op_http_reply_error(as->req, &f->err);
-    return OP_DONE;
-}
-
 /* ---- start and submit: the steps ------------------------------------------------- */
-
-static const op_client_t *op_authz_session_find_client(void *arg, const char *client_id)
-{
-    op_server_t *srv = arg;
-    return op_client_find(srv->clients, client_id);
-}
 
 /*
  * POST body: {"query": "...", "sub_sid": "..." | null}. The API's own
@@ -299,7 +127,7 @@ static int op_authz_session_begin(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (!op_authz_session_authorised(as))
+    if (!op_authz_call_authorised(as))
         return OP_DONE;
     if (!as->submit) {
         op_flow_set_state(f, op_authz_session_start_body(as) == OP_OK ? AS_PARSE : AS_ERROR);
@@ -314,7 +142,7 @@ static int op_authz_session_begin(op_flow_t *f)
     const char *cid = sub != NULL ? op_authz_record_sid_client(as) : NULL;
     op_flow_set_state(f, AS_SESSION);
     if (cid == NULL || op_grant_key(sub->u.str.s, cid, as->authz_key) != OP_OK) {
-        op_authz_session_get(f, OP_AS_NS, as->sess_key);
+        op_authz_call_get(f, OP_AS_NS, as->sess_key);
         return OP_AGAIN;
     }
     as->authz_cid = cid;
@@ -322,7 +150,7 @@ static int op_authz_session_begin(op_flow_t *f)
         {OP_STORE_BATCH_GET, {.ns = OP_AS_NS, .key = as->sess_key, .key_len = 64}, 0},
         {OP_STORE_BATCH_GET, {.ns = OP_AS_NS_AUTHZ, .key = as->authz_key, .key_len = 64}, 0},
     };
-    op_authz_session_batch(f, ops, OP_NELEMS(ops));
+    op_authz_call_batch(f, ops, OP_NELEMS(ops));
     return OP_AGAIN;
 }
 
@@ -345,28 +173,10 @@ static int op_authz_session_session(op_flow_t *f)
     return OP_OK;
 }
 
-/* See core/flows/op_authz_session.h. The parse says itself whether its
- * error may be redirected (op_authz_error_t.redirectable). */
-int op_authz_session_parse(op_authz_session_t *as)
-{
-    op_authz_clients_t clients = {op_authz_session_find_client, as->srv};
-    op_authz_policy_t policy = {.pkce_plain = as->srv->cfg->authz_allow_plain_pkce};
-    op_authz_error_t e;
-
-    if (op_authz_req_parse(as->flow->arena, as->query, as->query_len, &clients, &policy, &as->areq,
-                           &e) == OP_OK)
-        return OP_OK;
-    op_authz_record_drop(as);
-    int rc = e.redirectable
-                 ? op_authz_session_error_response(as, e.err.oauth_error, e.err.description)
-                 : op_authz_session_error_doc(as, &e.err);
-    return rc == OP_OK ? OP_DECLINED : rc;
-}
-
 static int op_authz_session_parsed(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
-    int rc = op_authz_session_parse(as);
+    int rc = op_authz_call_parse(as);
 
     if (rc == OP_OK && !as->submit)
         rc = op_authz_record_new(as);
@@ -384,7 +194,7 @@ static int op_authz_session_parsed(op_flow_t *f)
         return OP_OK;
     }
     op_flow_set_state(f, AS_SUB);
-    op_authz_session_get(f, OP_AS_NS_SUB, as->sub_key);
+    op_authz_call_get(f, OP_AS_NS_SUB, as->sub_key);
     return OP_AGAIN;
 }
 
@@ -417,7 +227,7 @@ static int op_authz_session_prompt(op_authz_session_t *as, const char *stage, co
 
     if (none && (strcmp(stage, "auth") == 0 || !as->srv->cfg->authz_always_prompt_consent)) {
         op_authz_record_drop(as);
-        return op_authz_session_error_response(as, error, description);
+        return op_authz_call_error_response(as, error, description);
     }
     rc = strcmp(stage, "auth") == 0 ? op_authz_decide_auth_prompt(as)
                                     : op_authz_decide_consent_prompt(as);
@@ -461,7 +271,7 @@ static int op_authz_session_load_authz(op_flow_t *f)
         return OP_OK;
     }
     op_flow_set_state(f, AS_AUTHZ);
-    op_authz_session_get(f, OP_AS_NS_AUTHZ, as->authz_key);
+    op_authz_call_get(f, OP_AS_NS_AUTHZ, as->authz_key);
     return OP_AGAIN;
 }
 
@@ -549,7 +359,7 @@ static int op_authz_session_write(op_flow_t *f)
     int rc;
 
     op_flow_set_state(f, AS_WRITTEN);
-    rc = op_authz_session_flush(f);
+    rc = op_authz_call_flush(f);
     if (rc == OP_AGAIN)
         return OP_AGAIN;
     if (rc != OP_OK)
@@ -559,11 +369,11 @@ static int op_authz_session_write(op_flow_t *f)
 
 static int op_authz_session_written_step(op_flow_t *f)
 {
-    if (op_authz_session_written(f) != OP_OK) {
+    if (op_authz_call_written(f) != OP_OK) {
         op_flow_set_state(f, AS_ERROR);
         return OP_OK;
     }
-    return op_authz_session_reply(f);
+    return op_authz_call_reply(f);
 }
 
 static int op_authz_session_step(op_flow_t *f)
@@ -601,19 +411,11 @@ static int op_authz_session_step(op_flow_t *f)
     case AS_MAX:
         break;
     }
-    return op_authz_session_reply_error(f);
-}
-
-void op_authz_session_free(op_flow_t *f)
-{
-    op_authz_session_t *as = f->ctx;
-
-    if (as != NULL && as->keys != NULL)
-        op_keys_set_release(as->keys);
+    return op_authz_call_reply_error(f);
 }
 
 static const op_flow_def_t op_authz_session_flow = {
-    "authz-session", AS_MAX, op_authz_session_states, op_authz_session_step, op_authz_session_free,
+    "authz-session", AS_MAX, op_authz_session_states, op_authz_session_step, op_authz_call_free,
 };
 
 /* ---- the handler --------------------------------------------------------------- */

@@ -2,11 +2,13 @@
  * core/flows/op_authz_session.h - the authorisation session API,
  * authz-sessions/rest/v3 (reference §2.1), shared by its files:
  *
- *   op_authz_session.c      the handler (one flow per API operation), the
- *                           start (POST) and submit (PUT {sid}) flow, and
- *                           the tail every flow ends with (writes, answer)
+ *   op_authz_session.c      the handler (one flow per API operation) and
+ *                           the flow of a start (POST) and a submission
+ *                           (PUT {sid})
  *   op_authz_session_ops.c  the small flows: GET {sid}, GET and PUT
  *                           {sid}/data, DELETE {sid}
+ *   op_authz_call.c         what every call shares: store reads, the parse,
+ *                           the answers, the writes that end it
  *   op_authz_record.c       the session record: its id, serialising,
  *                           sealing, parsing, the compare-and-set guard
  *   op_authz_decide.c       SSO and consent decisions, the prompts
@@ -102,7 +104,7 @@ typedef struct op_authz_session {
     const char *claims_why;     /* ... and its failure */
     const op_json_t *id_claims; /* ... the claims fetched */
 
-    /* the call's writes, sent as one batch by op_authz_session_flush */
+    /* the call's writes, sent as one batch by op_authz_call_flush */
     op_writes_t writes;
     bool guarded;     /* ... only if the session record is unchanged */
     bool sub_dirty;   /* the subject session changed: written with the batch */
@@ -115,19 +117,19 @@ typedef struct op_authz_session {
     size_t answer_len;
 } op_authz_session_t;
 
-/* ---- op_authz_session.c: what every flow of the API shares ---------------- */
+/* ---- op_authz_call.c: what every call of the API shares -------------------- */
 
 /* The API's bearer token (op.authz API tokens); when it is missing or
  * wrong, the 401 is answered here and the flow ends (OP_DONE). */
-bool op_authz_session_authorised(op_authz_session_t *as);
+bool op_authz_call_authorised(op_authz_session_t *as);
 
 /* Start a get of (ns, key) whose result (as->res[0]) the flow's next
  * state reads; the flow waits (OP_AGAIN). key is 64 hex digits. */
-void op_authz_session_get(op_flow_t *f, const char *ns, const char *key);
+void op_authz_call_get(op_flow_t *f, const char *ns, const char *key);
 
 /* Start a batch of ops[0..n) (n <= 2, copied by the store) whose results
  * (as->batch_st, as->res[0..n)) the next state reads. */
-void op_authz_session_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n);
+void op_authz_call_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n);
 
 /*
  * The one parse of the call's request (as->query). OP_OK; OP_DECLINED
@@ -136,44 +138,44 @@ void op_authz_session_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t
  * else to the login page ({"type":"error"}); either way the session ends
  * (its record dropped from the writes). Else the error (f->err).
  */
-int op_authz_session_parse(op_authz_session_t *as);
+int op_authz_call_parse(op_authz_session_t *as);
 
 /* A JSON writer in the flow's arena; NULL (f->err set) on OOM. */
-op_json_w_t *op_authz_session_writer(op_authz_session_t *as);
+op_json_w_t *op_authz_call_writer(op_authz_session_t *as);
 
 /* Finish w (an answer object) as the 200 answer. OP_OK or the error. */
-int op_authz_session_doc(op_authz_session_t *as, op_json_w_t *w);
+int op_authz_call_doc(op_authz_session_t *as, op_json_w_t *w);
 
 /* The answer {"type":"error", error, error_description} of err (shown by
  * the login page, never redirected). */
-int op_authz_session_error_doc(op_authz_session_t *as, const op_err_t *err);
+int op_authz_call_error_doc(op_authz_session_t *as, const op_err_t *err);
 
 /* The request's redirectable error response (error, description; state
  * and iss added, RFC 6749 §4.1.2.1, RFC 9207). */
-int op_authz_session_error_response(op_authz_session_t *as, const char *error,
-                                    const char *description);
+int op_authz_call_error_response(op_authz_session_t *as, const char *error,
+                                 const char *description);
 
 /*
  * Send the call's writes as one batch. A batch that changes or ends the
  * session (as->guarded) decides the call: the request deadline stops
  * before it goes, and when the deadline already answered it never goes
  * (OP_ETIMEDOUT). OP_AGAIN: it went, the flow waits, and the next state
- * reads it with op_authz_session_written; OP_OK: nothing to send.
+ * reads it with op_authz_call_written; OP_OK: nothing to send.
  */
-int op_authz_session_flush(op_flow_t *f);
+int op_authz_call_flush(op_flow_t *f);
 
 /* How the batch went: OP_OK, OP_ECONFLICT (another call changed or ended
  * the session first: nothing applied, a 409) or the store's failure. */
-int op_authz_session_written(op_flow_t *f);
+int op_authz_call_written(op_flow_t *f);
 
 /* Send the prepared answer (the document or a 204). Returns OP_DONE. */
-int op_authz_session_reply(op_flow_t *f);
+int op_authz_call_reply(op_flow_t *f);
 
 /* Send f->err. Returns OP_DONE. */
-int op_authz_session_reply_error(op_flow_t *f);
+int op_authz_call_reply_error(op_flow_t *f);
 
 /* Every flow's on_free: the key set goes. */
-void op_authz_session_free(op_flow_t *f);
+void op_authz_call_free(op_flow_t *f);
 
 /* ---- op_authz_session_ops.c: the flows of GET, .../data and DELETE ------ */
 
