@@ -22,7 +22,7 @@
 #include "core/flows/op_authz_session.h"
 #include "core/flows/op_flows.h"
 #include "keys/op_keys_int.h"
-#include "tests/unit/op_test_redis.h"
+#include "tests/unit/op_test_server.h"
 
 #define NOW 1800000000
 #define ISS "https://op.example.com"
@@ -476,348 +476,80 @@ static void test_covered_keeps_consent(void)
 /* ---- in process: a server, the API and the token endpoint ---------------------- */
 
 /*
- * A real op_http server on 127.0.0.1:0 serving the authorisation session
- * API and /token, on the memory or a redis store, driven by the project's
- * own HTTP client. The test claims source (tests/unit/plugins/fake_claims.c)
- * answers in "fetch" mode through this server's /hook route, which the
- * test holds until it chooses (release_hooks), or in "never" mode not at
- * all. Waits run the loop until a condition holds; nothing sleeps.
+ * The API and /token on an in-process server (tests/unit/op_test_server.h),
+ * with the memory or a redis store. The test claims source answers in
+ * "fetch" mode through the held /hook route (released when the case
+ * chooses), or in "never" mode not at all.
  */
-#define FAKE_SO   "build/asan/tests/plugins/fake_claims.so"
 #define API_TOKEN "api-token-for-the-login-page"
 #define RURI      "https%3A%2F%2Fapp.example%2Fcb"
 /* RFC 7636 appendix B */
 #define VERIFIER  "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
-typedef struct srv_opts {
-    op_store_kind_t kind;
-    const char *plugin_mode;     /* NULL: no claims source */
-    uint64_t request_timeout_ms; /* 0: 10 s */
-} srv_opts_t;
+static uint8_t api_hash[1][OP_CONFIG_TOKEN_HASH_BYTES];
 
-typedef struct reply {
-    int calls;
-    int status;      /* of the fetch */
-    int http_status; /* of the answer */
-    const op_json_t *body;
-} reply_t;
-
-static struct srv_env {
-    srv_opts_t o;
-    op_server_t srv;
-    op_config_t cfg;
-    uint8_t api_hash[1][OP_CONFIG_TOKEN_HASH_BYTES];
-    op_arena_t *a;
-    op_http_client_t *hc;
-    op_test_redis_t redis;
-    op_timer_t *tick, *guard;
-    char base[96];
-    char hook_url[128];
-    int pending;
-    int store_status;
-    op_http_req_t *hooks[4];
-    int nhooks;
-} S;
-
-static void srv_on_store(int status, op_store_t *store, const op_err_t *err, void *arg)
+static void srv_setup(op_store_kind_t kind, const char *plugin_mode, uint64_t request_timeout_ms)
 {
-    OP_UNUSED(err);
-    OP_UNUSED(arg);
-    OP_CHECK_INT(status, OP_OK);
-    S.srv.store = store;
-    op_loop_stop(S.srv.loop);
-}
-
-static void srv_on_keys(int status, op_keys_t *keys, const op_err_t *err, void *arg)
-{
-    OP_UNUSED(err);
-    OP_UNUSED(arg);
-    OP_CHECK_INT(status, OP_OK);
-    S.srv.keys = keys;
-    op_loop_stop(S.srv.loop);
-}
-
-/* The claims source's fetch, held until release_hooks answers it. */
-static void srv_on_hook(op_http_req_t *req, void *arg)
-{
-    OP_UNUSED(arg);
-    OP_CHECK(S.nhooks < (int)OP_NELEMS(S.hooks));
-    OP_CHECK(op_http_req_commit(req));
-    op_http_req_hold(req);
-    S.hooks[S.nhooks++] = req;
-    op_loop_stop(S.srv.loop);
-}
-
-static void release_hooks(void)
-{
-    static const char claims[] = "{\"fake_claim\":\"held\"}";
-
-    for (int i = 0; i < S.nhooks; i++) {
-        op_http_reply_json(S.hooks[i], 200, claims, sizeof(claims) - 1, 0);
-        op_http_req_release(S.hooks[i]);
-    }
-    S.nhooks = 0;
-}
-
-static const char *srv_plugin_prop(void *arg, const char *key)
-{
-    OP_UNUSED(arg);
-    if (strcmp(key, "plugin.fake.mode") == 0)
-        return S.o.plugin_mode;
-    if (strcmp(key, "plugin.fake.url") == 0)
-        return S.hook_url;
-    return NULL;
-}
-
-static void srv_on_tick(void *arg)
-{
-    OP_UNUSED(arg);
-    op_loop_stop(S.srv.loop);
-}
-
-static void srv_on_guard(void *arg)
-{
-    OP_UNUSED(arg);
-    OP_CHECK(!"a wait on the loop did not end");
-}
-
-static void srv_setup(srv_opts_t o)
-{
-    static const char *const plugins[] = {FAKE_SO};
     static const char clients_json[] = "[{\"client_id\":\"web\",\"client_secret\":\"s3cret\","
                                        "\"redirect_uris\":[\"https://app.example/cb\"],"
                                        "\"grant_types\":[\"authorization_code\",\"implicit\"],"
                                        "\"response_types\":[\"code\",\"code id_token\"]}]";
-    op_store_config_t sc = {.kind = o.kind, .timeout_ms = 5000};
-    op_keys_config_t kc = {.enc_key = (const uint8_t *)"0123456789abcdef0123456789abcdef",
-                           .rsa_bits = 2048};
+    const op_test_server_opts_t o = {kind, clients_json, plugin_mode, request_timeout_ms};
     const op_http_route_t routes[] = {
         {OP_HTTP_GET | OP_HTTP_POST | OP_HTTP_PUT | OP_HTTP_DELETE, "/authz-sessions/rest/v3",
-         OP_ROUTE_PREFIX | OP_ROUTE_SECRET, op_authz_session_endpoint.routes[0].handler, &S.srv},
-        {OP_HTTP_POST, "/token", 0, op_token_endpoint.routes[0].handler, &S.srv},
-        {OP_HTTP_POST, "/hook", 0, srv_on_hook, NULL},
+         OP_ROUTE_PREFIX | OP_ROUTE_SECRET, op_authz_session_endpoint.routes[0].handler,
+         &OP_TS.srv},
+        {OP_HTTP_POST, "/token", 0, op_token_endpoint.routes[0].handler, &OP_TS.srv},
     };
-    op_http_config_t hcfg = {
-        .address = "127.0.0.1",
-        .fd = -1,
-        .max_body = 1 << 20,
-        .max_headers = 16384,
-        .idle_timeout_s = 10,
-        .request_timeout_ms = o.request_timeout_ms > 0 ? o.request_timeout_ms : 10000,
-        .arena_max = 4 << 20,
-    };
-    op_http_client_config_t cc = {
-        .connect_timeout_ms = 5000, .timeout_ms = 20000, .max_response = 1 << 20};
-    op_client_t *clients = NULL;
-    size_t n = 0;
-    op_err_t err;
 
-    memset(&S, 0, sizeof(S));
-    S.o = o;
-    op_err_clear(&err);
-    op_log_init(OP_LOG_WARN, 2);
-    OP_CHECK_INT(op_keys_global_init(), OP_OK);
-    S.a = op_arena_new(8 << 20);
-    S.srv.loop = op_loop_new();
-    OP_CHECK(S.a != NULL && S.srv.loop != NULL);
-    S.tick = op_timer_new(S.srv.loop, srv_on_tick, NULL);
-    S.guard = op_timer_new(S.srv.loop, srv_on_guard, NULL);
-    S.cfg.issuer = ISS;
-    S.cfg.id_token_algs[0] = OP_JWS_RS256;
-    S.cfg.n_id_token_algs = 1;
-    S.cfg.id_token_lifetime_s = 900;
-    S.cfg.authz_code_lifetime_s = 300;
-    S.cfg.at_lifetime_s = 600;
-    S.cfg.at_jws_alg = OP_JWS_ES256;
-    S.cfg.rt_lifetime_s = 86400;
-    S.cfg.authz_session_lifetime_s = 900;
-    S.cfg.session_max_life_min = 600;
-    S.cfg.session_auth_life_min = -1;
-    S.cfg.session_max_idle_min = 60;
-    S.cfg.session_quota = 5;
-    S.cfg.spi_timeout_ms = 30000; /* longer than any wait here */
-    op_sha256(API_TOKEN, strlen(API_TOKEN), S.api_hash[0]);
-    S.cfg.api_tokens = S.api_hash;
-    S.cfg.n_api_tokens = 1;
-    S.srv.cfg = &S.cfg;
-    if (o.kind == OP_STORE_REDIS) {
-        op_test_redis_start(&S.redis);
-        sc.redis_address = S.redis.addr;
-    }
-    op_store_open(S.srv.loop, &sc, srv_on_store, NULL);
-    OP_CHECK_INT(op_loop_run(S.srv.loop), OP_OK);
-    op_keys_open(S.srv.loop, S.srv.store, &kc, srv_on_keys, NULL);
-    OP_CHECK_INT(op_loop_run(S.srv.loop), OP_OK);
-    OP_CHECK_INT(
-        op_clients_parse(S.a, clients_json, strlen(clients_json), "test", &clients, &n, &err),
-        OP_OK);
-    OP_CHECK_INT(op_client_registry_new(clients, n, S.a, &S.srv.clients, &err), OP_OK);
-    S.srv.http = op_http_new(S.srv.loop, &hcfg, routes, OP_NELEMS(routes), &err);
-    S.hc = op_http_client_new(S.srv.loop, &cc, &err);
-    OP_CHECK(S.srv.http != NULL && S.hc != NULL);
-    snprintf(S.base, sizeof(S.base), "http://127.0.0.1:%d", op_http_port(S.srv.http));
-    snprintf(S.hook_url, sizeof(S.hook_url), "%s/hook", S.base);
-    if (o.plugin_mode != NULL) {
-        op_spi_settings_t s = {plugins, 1, srv_plugin_prop, NULL};
-        OP_CHECK_INT(op_spi_open(S.srv.loop, S.hc, &s, NULL, &S.srv.spi, &err), OP_OK);
-    }
+    op_test_server_open(&o, routes, OP_NELEMS(routes));
+    OP_TS.cfg.authz_session_lifetime_s = 900;
+    OP_TS.cfg.session_max_life_min = 600;
+    OP_TS.cfg.session_auth_life_min = -1;
+    OP_TS.cfg.session_max_idle_min = 60;
+    OP_TS.cfg.session_quota = 5;
+    op_sha256(API_TOKEN, strlen(API_TOKEN), api_hash[0]);
+    OP_TS.cfg.api_tokens = api_hash;
+    OP_TS.cfg.n_api_tokens = 1;
 }
 
-static void srv_on_store_closed(void *arg)
-{
-    OP_UNUSED(arg);
-    S.srv.store = NULL;
-    op_loop_stop(S.srv.loop);
-}
-
-static void srv_teardown(void)
-{
-    OP_CHECK_INT(S.nhooks, 0);
-    op_spi_close(S.srv.spi);
-    op_http_client_free(S.hc);
-    op_http_free(S.srv.http);
-    op_keys_close(S.srv.keys);
-    op_store_close(S.srv.store, srv_on_store_closed, NULL);
-    OP_CHECK_INT(op_loop_run(S.srv.loop), OP_OK);
-    op_timer_free(S.tick);
-    op_timer_free(S.guard);
-    op_loop_free(S.srv.loop);
-    op_arena_free(S.a);
-    op_test_redis_cleanup();
-}
-
-/* Run the loop until pred() holds (a 10 ms tick looks again), at most 20 s. */
-static void run_until(bool (*pred)(void))
-{
-    op_timer_start(S.guard, 20000);
-    while (!pred()) {
-        op_timer_start(S.tick, 10);
-        OP_CHECK_INT(op_loop_run(S.srv.loop), OP_OK);
-    }
-    op_timer_stop(S.tick);
-    op_timer_stop(S.guard);
-}
-
-static bool hook_held(void)
-{
-    return S.nhooks > 0;
-}
-
-static bool store_up(void)
-{
-    return op_store_up(S.srv.store);
-}
-
-static void on_reply(int status, const op_http_response_t *resp, const op_err_t *err, void *arg)
-{
-    reply_t *r = arg;
-    op_json_t *v = NULL;
-    op_err_t e;
-
-    OP_UNUSED(err);
-    r->calls++;
-    r->status = status;
-    if (status == OP_OK) {
-        r->http_status = resp->status;
-        op_err_clear(&e);
-        if (resp->body_len > 0)
-            OP_CHECK_INT(op_json_parse(S.a, resp->body, resp->body_len, NULL, &v, &e), OP_OK);
-        r->body = v;
-    }
-    S.pending--;
-    op_loop_stop(S.srv.loop);
-}
-
-/* Start an API call (path after /authz-sessions/rest/v3, body may be
- * NULL); run it with wait_reply or call. */
-static void api_start(op_http_method_t m, const char *path, const char *body, reply_t *r)
+/* An API call (path after /authz-sessions/rest/v3, body may be NULL). */
+static op_http_fetch_t api(op_http_method_t m, const char *path, const char *body)
 {
     static const op_http_header_t auth[] = {{"Authorization", "Bearer " API_TOKEN}};
-    char *url = op_arena_printf(S.a, "%s/authz-sessions/rest/v3%s", S.base, path);
-    op_http_fetch_t f = {
+
+    return (op_http_fetch_t){
         .method = m,
-        .url = url,
+        .url = op_arena_printf(OP_TS.a, "%s/authz-sessions/rest/v3%s", OP_TS.base, path),
         .headers = auth,
         .nheaders = 1,
         .body = body,
         .body_len = body != NULL ? strlen(body) : 0,
         .content_type = body != NULL ? "application/json" : NULL,
     };
-
-    memset(r, 0, sizeof(*r));
-    S.pending++;
-    op_http_fetch(S.hc, &f, on_reply, r);
 }
 
-static const reply_t *waited;
-
-static bool waited_answered(void)
+static void api_start(op_http_method_t m, const char *path, const char *body, op_test_reply_t *r)
 {
-    return waited->calls > 0;
+    const op_http_fetch_t f = api(m, path, body);
+    op_test_server_fetch(&f, r);
 }
 
-static bool hook_held_or_answered(void)
-{
-    return S.nhooks > 0 || waited->calls > 0;
-}
-
-/* Wait for r's one answer, of this HTTP status. */
-static const op_json_t *wait_reply(const reply_t *r, int http_status)
-{
-    waited = r;
-    run_until(waited_answered);
-    OP_CHECK_INT(r->calls, 1);
-    OP_CHECK_INT(r->status, OP_OK);
-    if (r->http_status != http_status)
-        fprintf(stderr, "answer %d: %s\n", r->http_status,
-                r->body != NULL ? op_json_get_str(r->body, "error_description") : "-");
-    OP_CHECK_INT(r->http_status, http_status);
-    return r->body;
-}
-
-/* An API call run to its answer, any held claims fetch released. */
 static const op_json_t *call_api(op_http_method_t m, const char *path, const char *body,
                                  int http_status)
 {
-    static reply_t r;
-
-    api_start(m, path, body, &r);
-    while (r.calls == 0) {
-        waited = &r;
-        run_until(hook_held_or_answered);
-        release_hooks();
-    }
-    return wait_reply(&r, http_status);
-}
-
-static uint64_t store_ops(void)
-{
-    op_store_stats_t st;
-
-    op_store_get_stats(S.srv.store, &st);
-    return st.ops;
-}
-
-static void srv_on_get(int status, const op_store_res_t *res, void *arg)
-{
-    char **value = arg;
-
-    S.store_status = status;
-    *value = status == OP_OK ? op_arena_strndup(S.a, res->value, res->value_len) : NULL;
-    op_loop_stop(S.srv.loop);
+    const op_http_fetch_t f = api(m, path, body);
+    return op_test_server_call(&f, http_status);
 }
 
 /* The stored record (ns, sha256hex(id)), NULL when there is none. */
 static const char *stored_record(const char *ns, const char *id)
 {
-    char key[65], *value = NULL;
+    char key[65];
 
     op_sha256_hex(id, strlen(id), key);
-    op_store_get(S.srv.store, ns, key, 64, srv_on_get, &value);
-    OP_CHECK_INT(op_loop_run(S.srv.loop), OP_OK);
-    OP_CHECK(S.store_status == OP_OK || S.store_status == OP_ENOTFOUND);
-    return value;
+    return op_test_server_get(ns, key);
 }
 
 /* Parameter name of the response's redirect URI (query or fragment). */
@@ -831,7 +563,7 @@ static const char *uri_param(const op_json_t *resp, const char *name)
     const char *q = uri + strcspn(uri, "?#");
     OP_CHECK(*q != '\0');
     op_err_clear(&err);
-    OP_CHECK_INT(op_params_parse(S.a, q + 1, strlen(q + 1), NULL, &p, &err), OP_OK);
+    OP_CHECK_INT(op_params_parse(OP_TS.a, q + 1, strlen(q + 1), NULL, &p, &err), OP_OK);
     return op_params_get(&p, name);
 }
 
@@ -841,7 +573,7 @@ static const char *jwt_payload(const char *jwt)
     const char *dot = strchr(jwt, '.');
     OP_CHECK(dot != NULL);
     size_t n = strcspn(dot + 1, ".");
-    uint8_t *out = op_arena_alloc(S.a, n + 1);
+    uint8_t *out = op_arena_alloc(OP_TS.a, n + 1);
     size_t len = 0;
 
     OP_CHECK(out != NULL && op_b64url_decode(dot + 1, n, out, &len));
@@ -854,9 +586,9 @@ static const char *jwt_payload(const char *jwt)
 static const char *to_consent(const char *query)
 {
     const op_json_t *b =
-        call_api(OP_HTTP_POST, "", op_arena_printf(S.a, "{\"query\":\"%s\"}", query), 200);
+        call_api(OP_HTTP_POST, "", op_arena_printf(OP_TS.a, "{\"query\":\"%s\"}", query), 200);
     OP_CHECK_STR(op_json_get_str(b, "type"), "auth");
-    const char *path = op_arena_printf(S.a, "/%s", op_json_get_str(b, "sid"));
+    const char *path = op_arena_printf(OP_TS.a, "/%s", op_json_get_str(b, "sid"));
     b = call_api(OP_HTTP_PUT, path, "{\"sub\":\"alice\",\"acr\":\"urn:acr:pwd\"}", 200);
     OP_CHECK_STR(op_json_get_str(b, "type"), "consent");
     return path;
@@ -873,23 +605,19 @@ static const op_json_t *redeem(const char *code, int http_status)
 {
     static const op_http_header_t auth[] = {{"Authorization", "Basic d2ViOnMzY3JldA=="}};
     const char *form = op_arena_printf(
-        S.a, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", code, RURI,
-        VERIFIER);
-    op_http_fetch_t f = {
+        OP_TS.a, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", code,
+        RURI, VERIFIER);
+    const op_http_fetch_t f = {
         .method = OP_HTTP_POST,
-        .url = op_arena_printf(S.a, "%s/token", S.base),
+        .url = op_arena_printf(OP_TS.a, "%s/token", OP_TS.base),
         .headers = auth,
         .nheaders = 1,
         .body = form,
         .body_len = strlen(form),
         .content_type = "application/x-www-form-urlencoded",
     };
-    static reply_t r;
 
-    memset(&r, 0, sizeof(r));
-    S.pending++;
-    op_http_fetch(S.hc, &f, on_reply, &r);
-    return wait_reply(&r, http_status);
+    return op_test_server_call(&f, http_status);
 }
 
 #define CODE_QUERY                                                                                 \
@@ -911,7 +639,7 @@ static const op_json_t *redeem(const char *code, int http_status)
  */
 static void test_whole_flow_in_process(void)
 {
-    srv_setup((srv_opts_t){.kind = OP_STORE_MEMORY});
+    srv_setup(OP_STORE_MEMORY, NULL, 0);
     const char *path = to_consent(CODE_QUERY);
     OP_CHECK_HAS(session_record(path), "\"stage\":\"consent\"");
     const op_json_t *b = call_api(OP_HTTP_PUT, path, "{\"scope\":[\"*\"],\"claims\":[\"*\"]}", 200);
@@ -937,7 +665,7 @@ static void test_whole_flow_in_process(void)
     OP_CHECK_HAS(idt, "\"acr\":\"urn:acr:pwd\"");
     OP_CHECK(stored_record(OP_TOKEN_NS_CODE, code) == NULL);
     redeem(code, 400);
-    srv_teardown();
+    op_test_server_close();
 }
 
 /*
@@ -948,17 +676,17 @@ static void test_whole_flow_in_process(void)
  */
 static void test_late_claims_source(void)
 {
-    reply_t r;
+    op_test_reply_t r;
 
-    srv_setup((srv_opts_t){.kind = OP_STORE_MEMORY, .plugin_mode = "fetch"});
+    srv_setup(OP_STORE_MEMORY, "fetch", 0);
     const char *path = to_consent(HYBRID_QUERY);
     const char *before = session_record(path);
     api_start(OP_HTTP_PUT, path, CONSENT_CLAIM, &r);
-    run_until(hook_held);
+    op_test_server_run_until(op_test_server_hook_held);
     OP_CHECK_INT(r.calls, 0);
     OP_CHECK_STR(session_record(path), before);
-    release_hooks();
-    const op_json_t *b = wait_reply(&r, 200);
+    op_test_server_release_hooks();
+    const op_json_t *b = op_test_server_wait(&r, 200);
     OP_CHECK_STR(op_json_get_str(b, "type"), "response");
     OP_CHECK_STR(op_json_get_str(b, "mode"), "fragment");
     OP_CHECK(uri_param(b, "code") != NULL);
@@ -966,7 +694,7 @@ static void test_late_claims_source(void)
     OP_CHECK_HAS(idt, "\"fake_claim\":\"held\"");
     OP_CHECK_HAS(idt, "\"nonce\":\"n-2\"");
     OP_CHECK(session_record(path) == NULL);
-    srv_teardown();
+    op_test_server_close();
 }
 
 /*
@@ -978,21 +706,20 @@ static void test_late_claims_source(void)
  */
 static void test_claims_source_never_answers(void)
 {
-    srv_setup(
-        (srv_opts_t){.kind = OP_STORE_MEMORY, .plugin_mode = "never", .request_timeout_ms = 300});
+    srv_setup(OP_STORE_MEMORY, "never", 300);
     const char *path = to_consent(HYBRID_QUERY);
     const char *before = session_record(path);
     const op_json_t *b = call_api(OP_HTTP_PUT, path, CONSENT_CLAIM, 503);
     OP_CHECK_STR(op_json_get_str(b, "error"), "temporarily_unavailable");
     OP_CHECK_STR(session_record(path), before);
-    uint64_t ops = store_ops();
-    op_spi_close(S.srv.spi); /* the held call ends (OP_ECANCELED): so does the flow */
-    S.srv.spi = NULL;
+    uint64_t ops = op_test_server_ops();
+    op_spi_close(OP_TS.srv.spi); /* the held call ends (OP_ECANCELED): so does the flow */
+    OP_TS.srv.spi = NULL;
     b = call_api(OP_HTTP_GET, path, NULL, 200);
     OP_CHECK_STR(op_json_get_str(b, "stage"), "consent");
     OP_CHECK_STR(session_record(path), before);
-    OP_CHECK_INT(store_ops() - ops, 2); /* the GET's read and ours: no write */
-    srv_teardown();
+    OP_CHECK_INT(op_test_server_ops() - ops, 2); /* the GET's read and ours: no write */
+    op_test_server_close();
 }
 
 /*
@@ -1006,25 +733,25 @@ static void test_store_down_mid_put(void)
 {
     static const char *save[] = {"SAVE"};
     char out[128];
-    reply_t r;
+    op_test_reply_t r;
 
-    srv_setup((srv_opts_t){.kind = OP_STORE_REDIS, .plugin_mode = "fetch"});
+    srv_setup(OP_STORE_REDIS, "fetch", 0);
     const char *path = to_consent(HYBRID_QUERY);
     const char *before = session_record(path);
     api_start(OP_HTTP_PUT, path, CONSENT_CLAIM, &r);
-    run_until(hook_held);
-    OP_CHECK(op_test_redis_cmd(&S.redis, 0, out, sizeof(out), 1, save));
-    op_test_redis_kill(&S.redis, SIGKILL);
-    release_hooks();
-    const op_json_t *b = wait_reply(&r, 503);
+    op_test_server_run_until(op_test_server_hook_held);
+    OP_CHECK(op_test_redis_cmd(&OP_TS.redis, 0, out, sizeof(out), 1, save));
+    op_test_redis_kill(&OP_TS.redis, SIGKILL);
+    op_test_server_release_hooks();
+    const op_json_t *b = op_test_server_wait(&r, 503);
     OP_CHECK_STR(op_json_get_str(b, "error"), "temporarily_unavailable");
-    op_test_redis_start(&S.redis);
-    run_until(store_up);
+    op_test_redis_start(&OP_TS.redis);
+    op_test_server_run_until(op_test_server_store_up);
     OP_CHECK_STR(session_record(path), before);
     b = call_api(OP_HTTP_PUT, path, CONSENT_CLAIM, 200);
     OP_CHECK_STR(op_json_get_str(b, "type"), "response");
     OP_CHECK(session_record(path) == NULL);
-    srv_teardown();
+    op_test_server_close();
 }
 
 /*
@@ -1036,10 +763,9 @@ static void test_store_down_mid_put(void)
  */
 static void test_deadline_before_writes(void)
 {
-    reply_t r, barrier;
+    op_test_reply_t r, barrier;
 
-    srv_setup(
-        (srv_opts_t){.kind = OP_STORE_MEMORY, .plugin_mode = "fetch", .request_timeout_ms = 300});
+    srv_setup(OP_STORE_MEMORY, "fetch", 300);
     const char *path = to_consent(CLAIM_QUERY);
     const op_json_t *b = call_api(OP_HTTP_PUT, path,
                                   "{\"scope\":[\"*\"],\"claims\":[\"id_token:fake_claim\"],"
@@ -1050,20 +776,21 @@ static void test_deadline_before_writes(void)
     const char *sub_before = stored_record(OP_AS_NS_SUB, sub_sid);
     OP_CHECK(sub_before != NULL);
 
-    api_start(OP_HTTP_POST, "",
-              op_arena_printf(S.a, "{\"query\":\"%s\",\"sub_sid\":\"%s\"}", CLAIM_QUERY, sub_sid),
-              &r);
-    waited = &r;
-    run_until(hook_held_or_answered);
-    b = wait_reply(&r, 503);
+    api_start(
+        OP_HTTP_POST, "",
+        op_arena_printf(OP_TS.a, "{\"query\":\"%s\",\"sub_sid\":\"%s\"}", CLAIM_QUERY, sub_sid),
+        &r);
+    OP_TS.waited = &r;
+    op_test_server_run_until(op_test_server_held_or_answered);
+    b = op_test_server_wait(&r, 503);
     OP_CHECK_STR(op_json_get_str(b, "error"), "temporarily_unavailable");
-    uint64_t ops = store_ops();
-    release_hooks(); /* the flow goes on to mint and write */
+    uint64_t ops = op_test_server_ops();
+    op_test_server_release_hooks(); /* the flow goes on to mint and write */
     api_start(OP_HTTP_GET, "/unknown.sid", NULL, &barrier);
-    wait_reply(&barrier, 404);
-    OP_CHECK_INT(store_ops() - ops, 1); /* the GET's read: no batch */
+    op_test_server_wait(&barrier, 404);
+    OP_CHECK_INT(op_test_server_ops() - ops, 1); /* the GET's read: no batch */
     OP_CHECK_STR(stored_record(OP_AS_NS_SUB, sub_sid), sub_before);
-    srv_teardown();
+    op_test_server_close();
 }
 
 static const op_test_case_t cases[] = {
