@@ -18,6 +18,7 @@
  *   claims_source_never_answers  the deadline: 503, nothing written
  *   store_down_mid_put        the store dies mid-PUT: 503, session kept
  *   deadline_before_writes    an SSO POST past its deadline writes nothing
+ *   mint_failure_writes_nothing  a response that cannot be minted: no code
  */
 #include "core/flows/op_authz_session.h"
 #include "core/flows/op_flows.h"
@@ -793,6 +794,26 @@ static void test_deadline_before_writes(void)
     op_test_server_close();
 }
 
+/*
+ * The response cannot be minted (no ID token signing algorithm: a 500
+ * whose origin the flow logs): nothing of it is stored - not the code
+ * minted before the ID token failed - and the session stays at its
+ * consent stage.
+ */
+static void test_mint_failure_writes_nothing(void)
+{
+    srv_setup(OP_STORE_MEMORY, NULL, 0);
+    const char *path = to_consent(HYBRID_QUERY);
+    const char *before = session_record(path);
+    uint64_t ops = op_test_server_ops();
+    OP_TS.cfg.n_id_token_algs = 0;
+    const op_json_t *b = call_api(OP_HTTP_PUT, path, "{\"scope\":[\"*\"],\"claims\":[\"*\"]}", 500);
+    OP_CHECK_STR(op_json_get_str(b, "error"), "server_error");
+    OP_CHECK_INT(op_test_server_ops() - ops, 1); /* the PUT's read: no batch */
+    OP_CHECK_STR(session_record(path), before);
+    op_test_server_close();
+}
+
 static const op_test_case_t cases[] = {
     {"grant_key", test_grant_key},
     {"login_page_ids", test_login_page_ids},
@@ -805,6 +826,7 @@ static const op_test_case_t cases[] = {
     {"claims_source_never_answers", test_claims_source_never_answers},
     {"store_down_mid_put", test_store_down_mid_put},
     {"deadline_before_writes", test_deadline_before_writes},
+    {"mint_failure_writes_nothing", test_mint_failure_writes_nothing},
 };
 
 OP_TEST_MAIN(cases)
