@@ -56,7 +56,7 @@ const char *op_authz_decide_hint_subject(const op_keys_set_t *keys, const char *
 /* The subject of the request's id_token_hint, or NULL. A pairwise client
  * knows the subject by its pairwise identifier (OIDC Core §8.1): only the
  * session's own subject maps back. */
-static const char *op_authz_decide_hint_sub(op_authz_session_t *as)
+static const char *op_authz_decide_hint_map(op_authz_session_t *as)
 {
     const op_client_t *c = as->areq.client;
     const char *sub =
@@ -68,6 +68,17 @@ static const char *op_authz_decide_hint_sub(op_authz_session_t *as)
                    op_streq(sub, op_client_sub(c, as->srv->cfg, as->sub.sub, as->flow->arena))
                ? as->sub.sub
                : NULL;
+}
+
+/* The same, its signature checked once per call: the decision and the
+ * auth prompt both ask. */
+static const char *op_authz_decide_hint_sub(op_authz_session_t *as)
+{
+    if (!as->hint_checked) {
+        as->hint_sub = op_authz_decide_hint_map(as);
+        as->hint_checked = true;
+    }
+    return as->hint_sub;
 }
 
 bool op_authz_decide_needs_auth(op_authz_session_t *as)

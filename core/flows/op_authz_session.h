@@ -81,6 +81,8 @@ typedef struct op_authz_session {
 
     /* the request, parsed once per call */
     op_authz_req_t areq;
+    bool hint_checked;    /* its id_token_hint verified: */
+    const char *hint_sub; /* ... the subject it names, or NULL */
 
     /* the subject session */
     const char *sub_sid; /* raw id: from the POST, or of a new session (random) */
