@@ -6,8 +6,6 @@
  * end the call. Errors go to the flow's f->err; no function here sets a
  * flow's state.
  */
-#include <string.h>
-
 #include "core/flows/op_authz_session.h"
 
 /* ---- store reads ------------------------------------------------------------ */
