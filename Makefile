@@ -58,6 +58,7 @@ LOGIN_BIN := build/release/login-page
 ASAN_LOGIN_BIN := build/asan/login-page
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 BENCH_BIN := build/release/tests/bench_sign
+LOAD_BIN := build/release/tests/bench_load
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 # Plugins (.so, spi/op_spi.h only): the examples, and the unit tests' own.
 PLUGIN_SRC := $(wildcard examples/plugins/*.c)
@@ -136,10 +137,15 @@ build/asan/tests/spi/test_op_spi: build/asan/plugins/timer_claims.so $(TEST_PLUG
 build/asan/tests/flows/test_op_token_endpoint: $(TEST_PLUGINS)
 build/asan/tests/flows/test_op_authz_session: $(TEST_PLUGINS)
 
-$(BENCH_BIN): tests/bench/bench_sign.c build/release/libtessera.a
+# The benchmarks' C programs: the signing throughput (make bench) and the
+# load driver (make bench-compare).
+$(BENCH_BIN): tests/bench/bench_sign.c
+$(LOAD_BIN): tests/bench/load.c tests/bench/load_flow.c tests/bench/load.h
+$(BENCH_BIN) $(LOAD_BIN): build/release/libtessera.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD    $@")
-	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $< build/release/libtessera.a -o $@ $(LDLIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) $(PKG_CFLAGS) $(filter %.c,$^) \
+	    build/release/libtessera.a -o $@ $(LDLIBS)
 
 # libFuzzer targets: clang, sanitizers, the library sources compiled in.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
