@@ -6,7 +6,9 @@
 #                tests/expected-counts with the numbers of tests they ran
 #   make bench   signing ratios to `openssl speed`, HTTP throughput with wrk
 #   make bench-compare  the same workloads against Tessera and oidc-provider
-#                (npm, pinned in tests/bench/compare), with the ratios
+#                (npm, pinned in tests/bench/compare), with the ratios, a table
+#                (build/bench/compare.md) and a chart (build/bench/compare.svg);
+#                BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY change the runs
 #   make lint    clang-format dry run + banned functions
 #   make deps    install missing Debian 12 packages (as root), else print the command
 #
@@ -214,7 +216,7 @@ bench: deps-bench
 	@tests/bench/run.sh
 
 bench-compare: deps-bench
-	@$(MAKE) --no-print-directory $(BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(LOAD_BIN)
 	@[ -d tests/bench/compare/node_modules ] || \
 	    (cd tests/bench/compare && npm ci --no-audit --no-fund)
 	@tests/bench/compare.sh

@@ -21,16 +21,30 @@
 #include "tests/bench/load.h"
 
 /* The demo configuration both servers share (examples/clients.json). */
-#define BENCH_LOAD_API         "/authz-sessions/rest/v3"
-#define BENCH_LOAD_API_AUTH    "Bearer demo-api-token"
-#define BENCH_LOAD_CLIENT_AUTH "Basic ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ=" /* demo-client:... */
-#define BENCH_LOAD_REDIRECT    "http%3A%2F%2F127.0.0.1%3A9999%2Fcallback"
-#define BENCH_LOAD_QUERY                                                                           \
-    "response_type=code&client_id=demo-client&redirect_uri=" BENCH_LOAD_REDIRECT                   \
-    "&scope=openid+email&state=bench&code_challenge_method=S256&code_challenge="
+#define BENCH_LOAD_API          "/authz-sessions/rest/v3"
+#define BENCH_LOAD_API_AUTH     "Bearer demo-api-token"
+#define BENCH_LOAD_CLIENT_AUTH  "Basic ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ=" /* demo-client:... */
+#define BENCH_LOAD_REDIRECT     "http://127.0.0.1:9999/callback"
 #define BENCH_LOAD_CONSENT_BODY "{\"scope\":[\"*\"],\"claims\":[\"*\"]}"
 #define BENCH_LOAD_JSON         "application/json"
 #define BENCH_LOAD_FORM         "application/x-www-form-urlencoded"
+
+/*
+ * "name=value&..." with the values percent-encoded (a query, or an
+ * application/x-www-form-urlencoded body, as flow.js's URLSearchParams
+ * writes them), from pairs = {name, value, ..., NULL}, in the operation's
+ * arena. NULL when out of memory.
+ */
+static const char *bench_load_flow_form(bench_load_worker_t *w, const char *const *pairs)
+{
+    const char *out = "";
+
+    for (size_t i = 0; out != NULL && pairs[i] != NULL; i += 2) {
+        const char *v = op_params_urlencode(w->a, pairs[i + 1], strlen(pairs[i + 1]));
+        out = v == NULL ? NULL : op_arena_printf(w->a, "%s%s%s=%s", out, i ? "&" : "", pairs[i], v);
+    }
+    return out;
+}
 
 /*
  * A new authorisation request (RFC 7636 §4.1-4.2): a code_verifier of 32
@@ -50,7 +64,11 @@ int bench_load_flow_begin(bench_load_worker_t *w, op_err_t *err)
     op_sha256(verifier, strlen(verifier), hash);
     op_b64url_encode(hash, sizeof(hash), challenge);
     w->verifier = verifier;
-    w->query = op_arena_printf(w->a, "%s%s", BENCH_LOAD_QUERY, challenge);
+    w->query = bench_load_flow_form(
+        w,
+        (const char *const[]){"response_type", "code", "client_id", "demo-client", "redirect_uri",
+                              BENCH_LOAD_REDIRECT, "scope", "openid email", "state", "bench",
+                              "code_challenge_method", "S256", "code_challenge", challenge, NULL});
     return w->query != NULL ? OP_OK : OP_ERR(err, OP_ENOMEM, "query");
 }
 
@@ -94,15 +112,6 @@ static int bench_load_flow_request(bench_load_worker_t *w, enum evhttp_cmd_type 
     if (evhttp_make_request(w->evcon, req, method, path) != 0)
         return OP_ERR(err, OP_EUNAVAIL, "cannot send %s", path);
     return OP_OK;
-}
-
-/* s percent-encoded in the operation's arena ("" when out of memory, which
- * the server then refuses). */
-static const char *bench_load_flow_encode(bench_load_worker_t *w, const char *s)
-{
-    const char *out = op_params_urlencode(w->a, s, strlen(s));
-
-    return out != NULL ? out : "";
 }
 
 /* {"<key>": "<value>"} in the operation's arena, or NULL. */
@@ -156,7 +165,7 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
             return OP_ERR(err, OP_ENOMEM, "authorisation request");
         return bench_load_flow_request(w, EVHTTP_REQ_GET, path, NULL, NULL, NULL, err);
     case BENCH_LOAD_LOGIN:
-        body = op_arena_printf(w->a, "sub=%s", bench_load_flow_encode(w, w->sub));
+        body = bench_load_flow_form(w, (const char *const[]){"sub", w->sub, NULL});
         if (body == NULL)
             return OP_ERR(err, OP_ENOMEM, "login form");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, w->path, NULL, BENCH_LOAD_FORM, body,
@@ -164,11 +173,10 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
     case BENCH_LOAD_RESUME:
         return bench_load_flow_request(w, EVHTTP_REQ_GET, w->path, NULL, NULL, NULL, err);
     case BENCH_LOAD_CODE:
-        body =
-            op_arena_printf(w->a,
-                            "grant_type=authorization_code&code=%s&redirect_uri=%s"
-                            "&code_verifier=%s",
-                            bench_load_flow_encode(w, w->code), BENCH_LOAD_REDIRECT, w->verifier);
+        body = bench_load_flow_form(w, (const char *const[]){"grant_type", "authorization_code",
+                                                             "code", w->code, "redirect_uri",
+                                                             BENCH_LOAD_REDIRECT, "code_verifier",
+                                                             w->verifier, NULL});
         if (body == NULL)
             return OP_ERR(err, OP_ENOMEM, "token request");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, "/token", BENCH_LOAD_CLIENT_AUTH,
@@ -180,8 +188,9 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
         return bench_load_flow_request(w, EVHTTP_REQ_GET, run->server->userinfo, body, NULL, NULL,
                                        err);
     case BENCH_LOAD_REFRESH:
-        body = op_arena_printf(w->a, "grant_type=refresh_token&refresh_token=%s",
-                               bench_load_flow_encode(w, w->refresh_token));
+        body =
+            bench_load_flow_form(w, (const char *const[]){"grant_type", "refresh_token",
+                                                          "refresh_token", w->refresh_token, NULL});
         if (body == NULL)
             return OP_ERR(err, OP_ENOMEM, "refresh request");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, "/token", BENCH_LOAD_CLIENT_AUTH,
