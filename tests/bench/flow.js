@@ -7,14 +7,11 @@
 //   refresh <per second> <count> <p50> <p99>
 // Usage: node flow.js ISSUER SECONDS CONCURRENCY [flows|refresh]
 // (only the flows, or only the refresh grants; default both)
-// FLOW_SERVER=oidc-provider drives tests/bench/compare/server.js instead:
-// the same flow through its own front channel (GET /auth, POST
-// /interaction/:uid, the resumed GET /auth/:uid, each with the user agent's
-// cookies), and UserInfo at /me.
+// `make bench-compare` drives the same flows (and oidc-provider's, through
+// its interaction routes) with the C driver tests/bench/load.c instead.
 import { createHash, randomBytes } from 'node:crypto';
 
 const [issuer, secondsArg, concArg, only] = process.argv.slice(2);
-const peer = process.env.FLOW_SERVER === 'oidc-provider';
 const seconds = Number(secondsArg ?? 5);
 const concurrency = Number(concArg ?? 16);
 const API = `${issuer}/authz-sessions/rest/v3`;
@@ -49,48 +46,15 @@ const token = (form) => call(`${issuer}/token`, {
 
 // The code's token request, then UserInfo with its access token; returns
 // the refresh token.
-async function redeem(code, verifier, userinfo) {
+async function redeem(code, verifier) {
   const tokens = await token({
     grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier,
   });
-  await call(userinfo, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  await call(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
   return tokens.refresh_token;
 }
 
-// One front-channel step of the peer: the request with this user agent's
-// cookies (jar: name -> value, updated from the answer), which must
-// redirect; returns the Location.
-async function redirected(jar, url, init = {}) {
-  const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const r = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
-  for (const c of r.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const eq = pair.indexOf('=');
-    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  await r.arrayBuffer();
-  const location = r.headers.get('location');
-  if (r.status < 300 || r.status > 399 || !location) throw new Error(`${url}: ${r.status}`);
-  return new URL(location, url);
-}
-
-async function peerFlow(n) {
-  const { query, verifier } = authorisation();
-  const jar = new Map();
-  const interaction = await redirected(jar, `${issuer}/auth?${query}`);
-  const resume = await redirected(jar, interaction, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ sub: `bench-${n}` }).toString(),
-  });
-  const callback = await redirected(jar, resume);
-  const code = callback.searchParams.get('code');
-  if (!code) throw new Error(`no code: ${callback}`);
-  return redeem(code, verifier, `${issuer}/me`);
-}
-
 async function flow(n) {
-  if (peer) return peerFlow(n);
   const { query, verifier } = authorisation();
   const auth = await call(API, { method: 'POST', headers: apiHeaders, body: JSON.stringify({ query }) });
   const consent = await call(`${API}/${auth.sid}`, {
@@ -99,8 +63,7 @@ async function flow(n) {
   const resp = await call(`${API}/${consent.sid}`, {
     method: 'PUT', headers: apiHeaders, body: JSON.stringify({ scope: ['*'], claims: ['*'] }),
   });
-  return redeem(new URL(resp.parameters.uri).searchParams.get('code'), verifier,
-    `${issuer}/userinfo`);
+  return redeem(new URL(resp.parameters.uri).searchParams.get('code'), verifier);
 }
 
 async function run(label, work) {

@@ -7,9 +7,9 @@
  *   discovery  GET /.well-known/openid-configuration
  *   jwks       GET the JWK set (Tessera /jwks.json, the peer /jwks)
  *   flow       one complete authorisation-code flow with PKCE S256
- *              (RFC 7636 §4.1-4.2), the requests of tests/bench/flow.js:
- *              Tessera through the authorisation session API (POST the
- *              request, PUT the user, PUT the consent), the peer through
+ *              (RFC 7636 §4.1-4.2): Tessera through the authorisation
+ *              session API (POST the request, PUT the user, PUT the
+ *              consent: the requests of tests/bench/flow.js), the peer through
  *              its interaction routes (GET /auth, POST /interaction/:uid,
  *              the resumed GET /auth/:uid, with the user agent's cookies);
  *              then the token request and UserInfo (Tessera /userinfo,
@@ -379,7 +379,7 @@ static int bench_load_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The q quantile of the sorted latencies, in ms (flow.js's pick). */
+/* The q quantile of the sorted latencies, in ms: the one at index q * n. */
 static double bench_load_quantile(const bench_load_run_t *run, double q)
 {
     size_t i = (size_t)(q * (double)run->nlat);

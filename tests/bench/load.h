@@ -1,7 +1,7 @@
 /*
- * tests/bench/load.h - the load driver's workers (tests/bench/load.c runs
- * them and measures; tests/bench/load_flow.c sends each state's request and
- * reads its answer, as tests/bench/flow.js does).
+ * tests/bench/load.h - the load driver's workers: tests/bench/load.c runs
+ * them and measures, tests/bench/load_flow.c sends each state's request and
+ * reads its answer.
  */
 #ifndef BENCH_LOAD_H
 #define BENCH_LOAD_H

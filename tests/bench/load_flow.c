@@ -1,9 +1,9 @@
 /*
  * tests/bench/load_flow.c - the requests of the load driver's states and
- * the reading of their answers: the same requests, headers and bodies as
- * tests/bench/flow.js, for Tessera's authorisation session API and for
- * oidc-provider's interaction routes (with the user agent's cookie jar and
- * its redirects), then the token request, UserInfo and refresh grants.
+ * the reading of their answers: for Tessera's authorisation session API
+ * the same requests, headers and bodies as tests/bench/flow.js; for
+ * oidc-provider's interaction routes a user agent's (a cookie jar, the
+ * redirects followed); then the token request, UserInfo and refresh grants.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +31,8 @@
 
 /*
  * "name=value&..." with the values percent-encoded (a query, or an
- * application/x-www-form-urlencoded body, as flow.js's URLSearchParams
- * writes them), from pairs = {name, value, ..., NULL}, in the operation's
- * arena. NULL when out of memory.
+ * application/x-www-form-urlencoded body), from pairs = {name, value, ..., NULL}, in the
+ * operation's arena. NULL when out of memory.
  */
 static const char *bench_load_flow_form(bench_load_worker_t *w, const char *const *pairs)
 {
@@ -48,8 +47,7 @@ static const char *bench_load_flow_form(bench_load_worker_t *w, const char *cons
 
 /*
  * A new authorisation request (RFC 7636 §4.1-4.2): a code_verifier of 32
- * random bytes, base64url, and the query with its S256 challenge, as
- * flow.js builds them.
+ * random bytes, base64url, and the query with its S256 challenge.
  */
 int bench_load_flow_begin(bench_load_worker_t *w, op_err_t *err)
 {
@@ -131,8 +129,7 @@ static const char *bench_load_flow_json_member(bench_load_worker_t *w, const cha
 }
 
 /*
- * Send the request of the worker's state: the same requests, headers and
- * bodies as tests/bench/flow.js. OP_OK or an error in err.
+ * Send the request of the worker's state. OP_OK or an error in err.
  */
 int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
 {
@@ -204,8 +201,8 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
 
 /* ---- answers ---------------------------------------------------------- */
 
-/* The answer's body as JSON, which must come with a 2xx status (flow.js's
- * call()). OP_OK and *out, or an error in err. */
+/* The answer's body as JSON, which must come with a 2xx status. OP_OK and
+ * *out, or an error in err. */
 static int bench_load_flow_json(bench_load_worker_t *w, struct evhttp_request *req,
                                 const op_json_t **out, op_err_t *err)
 {
@@ -234,7 +231,8 @@ static int bench_load_flow_member(const op_json_t *json, const char *key, const 
 }
 
 /* Keep one Set-Cookie value in the jar: its name=value pair, replacing one
- * of the same name (flow.js keeps no attribute either). */
+ * of the same name. No attribute is kept and every cookie goes back: the
+ * peer's paths and expiries change nothing for one flow's steps. */
 static int bench_load_flow_cookie(bench_load_worker_t *w, const char *set_cookie, op_err_t *err)
 {
     size_t len = strcspn(set_cookie, ";");
@@ -259,8 +257,8 @@ static int bench_load_flow_cookie(bench_load_worker_t *w, const char *set_cookie
 }
 
 /*
- * A front-channel answer of the peer (flow.js's redirected()): its cookies
- * go into the jar, and it must redirect. *location is the Location, and
+ * A front-channel answer of the peer: its cookies go into the jar, and it
+ * must redirect. *location is the Location, and
  * *path its path and query when it points back at the server (else NULL).
  */
 static int bench_load_flow_redirect(bench_load_worker_t *w, struct evhttp_request *req,
