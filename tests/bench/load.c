@@ -395,7 +395,8 @@ static void bench_load_report(bench_load_run_t *run)
     double secs = (double)(run->t1 - run->t0) / (double)BENCH_LOAD_NS;
     double n = run->nlat > 0 ? (double)run->nlat : 1;
 
-    qsort(run->lat, run->nlat, sizeof(*run->lat), bench_load_cmp);
+    if (run->nlat > 0)
+        qsort(run->lat, run->nlat, sizeof(*run->lat), bench_load_cmp);
     printf("workload=%s server=%s concurrency=%zu seconds=%.3f ops=%zu ops_per_s=%.1f "
            "p50_ms=%.3f p99_ms=%.3f errors=%llu driver_cpu_us_per_op=%.1f",
            run->workload->name, run->server->name, run->nworkers, secs, run->nlat,
