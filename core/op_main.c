@@ -48,8 +48,8 @@ static int op_main_check(const char *path)
         op_arena_t *a = op_arena_new(16u << 20);
         op_client_t *clients;
         size_t n;
-        if (a == NULL || op_clients_load_file(cfg->clients_file, a, &clients, &n, &err) != OP_OK ||
-            op_clients_check_config(clients, n, cfg, &err) != OP_OK) {
+        if (a == NULL || op_client_load_file(cfg->clients_file, a, &clients, &n, &err) != OP_OK ||
+            op_client_check_config(clients, n, cfg, &err) != OP_OK) {
             fprintf(stderr, "%s\n", a == NULL ? "out of memory" : err.description);
             rc = 1;
         }
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             int64_t v;
             const char *s = argv[++i];
-            if (!op_parse_i64(s, strlen(s), 1, OP_MAIN_MAX_WORKERS, &v)) {
+            if (!op_str_parse_i64(s, strlen(s), 1, OP_MAIN_MAX_WORKERS, &v)) {
                 fprintf(stderr, "--workers: expected 1..%d, got \"%s\"\n", OP_MAIN_MAX_WORKERS, s);
                 return 2;
             }

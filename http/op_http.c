@@ -141,7 +141,7 @@ static bool op_http_route_match(const op_http_route_t *r, const char *path, cons
 /*
  * The path as the access log shows it: the path, but for the segment
  * after the path of an OP_ROUTE_SECRET route (a bearer secret, e.g. an
- * authorisation session id), which becomes "~" and its op_secret_tag.
+ * authorisation session id), which becomes "~" and its op_keys_crypto_secret_tag.
  * "-" when out of memory.
  */
 static const char *op_http_log_path(const op_http_t *http, const char *path, op_arena_t *a)
@@ -155,7 +155,7 @@ static const char *op_http_log_path(const op_http_t *http, const char *path, op_
         if (!(r->flags & OP_ROUTE_SECRET) || !op_http_route_match(r, path, &sub) || *sub == '\0')
             continue;
         n = strcspn(sub, "/");
-        op_secret_tag(sub, n, tag);
+        op_keys_crypto_secret_tag(sub, n, tag);
         s = op_arena_printf(a, "%.*s~%s%s", (int)(sub - path), path, tag, sub + n);
         return s != NULL ? s : "-";
     }
@@ -189,11 +189,11 @@ static void op_http_cors(op_http_t *http, op_http_req_t *req)
  * a CORS route when the origin is allowed. */
 static void op_http_options(op_http_req_t *req, const char *allow, bool cors)
 {
-    op_http_add_header(req, "Allow", allow);
+    op_http_reply_header(req, "Allow", allow);
     if (cors && req->cors_origin != NULL) {
-        op_http_add_header(req, "Access-Control-Allow-Methods", allow);
-        op_http_add_header(req, "Access-Control-Allow-Headers", OP_HTTP_CORS_HEADERS);
-        op_http_add_header(req, "Access-Control-Max-Age", OP_HTTP_CORS_MAX_AGE);
+        op_http_reply_header(req, "Access-Control-Allow-Methods", allow);
+        op_http_reply_header(req, "Access-Control-Allow-Headers", OP_HTTP_CORS_HEADERS);
+        op_http_reply_header(req, "Access-Control-Max-Age", OP_HTTP_CORS_MAX_AGE);
     }
     op_http_reply(req, 204, NULL, NULL, 0, 0);
 }
@@ -255,7 +255,7 @@ static void op_http_route(op_http_t *http, op_http_req_t *req)
     } else if (req->method == OP_HTTP_OPTIONS) {
         op_http_options(req, allow, cors);
     } else {
-        op_http_add_header(req, "Allow", allow);
+        op_http_reply_header(req, "Allow", allow);
         OP_ERR_OAUTH(&err, OP_EINVAL, "invalid_request", 405, "method not allowed");
         op_http_reply_error(req, &err);
     }

@@ -30,8 +30,8 @@
  * repeated name keeps the first (browsers send the most specific first).
  * Values may be quoted. Bad syntax: OP_EINVAL.
  */
-int op_cookies_parse(op_arena_t *a, const char *header, size_t len, op_params_t *out,
-                     op_err_t *err);
+int op_http_cookie_parse(op_arena_t *a, const char *header, size_t len, op_params_t *out,
+                         op_err_t *err);
 
 typedef struct op_cookie_attrs {
     const char *path; /* default "/" */
@@ -43,8 +43,8 @@ typedef struct op_cookie_attrs {
 
 /* Set-Cookie value; NULL when name or value has bytes not allowed by
  * RFC 6265 §4.1.1. */
-char *op_cookie_format(op_arena_t *a, const char *name, const char *value,
-                       const op_cookie_attrs_t *attrs);
+char *op_http_cookie_format(op_arena_t *a, const char *name, const char *value,
+                            const op_cookie_attrs_t *attrs);
 
 /* ---- the server ------------------------------------------------------- */
 
@@ -65,7 +65,7 @@ typedef enum {
 #define OP_ROUTE_CORS   0x1 /* public endpoint: CORS headers + preflight */
 #define OP_ROUTE_PREFIX 0x2 /* path matches as "<path>/..." too */
 /* With PREFIX: the segment after "<path>/" is a bearer secret (a session
- * id); the access log shows its op_secret_tag instead. */
+ * id); the access log shows its op_keys_crypto_secret_tag instead. */
 #define OP_ROUTE_SECRET 0x4
 
 typedef void (*op_http_handler_t)(op_http_req_t *req, void *ctx);
@@ -126,7 +126,7 @@ typedef struct op_http_stats {
 } op_http_stats_t;
 
 /* Counters of the connection layer (monitoring). */
-void op_http_get_stats(const op_http_t *http, op_http_stats_t *out);
+void op_http_conn_stats(const op_http_t *http, op_http_stats_t *out);
 
 void op_http_free(op_http_t *http);
 
@@ -185,7 +185,7 @@ bool op_http_req_commit(op_http_req_t *req);
 
 /* Add a response header before replying. OP_EINVAL if the value has CR,
  * LF or NUL (never sent). */
-int op_http_add_header(op_http_req_t *req, const char *name, const char *value);
+int op_http_reply_header(op_http_req_t *req, const char *name, const char *value);
 
 void op_http_reply(op_http_req_t *req, int status, const char *content_type, const char *body,
                    size_t len, unsigned flags);
@@ -219,7 +219,7 @@ typedef struct op_http_header {
     const char *value;
 } op_http_header_t;
 
-typedef struct op_http_fetch {
+typedef struct op_http_client_fetch {
     op_http_method_t method; /* GET, POST, PUT or DELETE (a body with POST and PUT) */
     const char *url;         /* http:// or https:// */
     const op_http_header_t *headers;
@@ -247,6 +247,7 @@ typedef struct op_http_response {
  */
 typedef void (*op_http_fetch_cb)(int status, const op_http_response_t *resp, const op_err_t *err,
                                  void *arg);
-void op_http_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http_fetch_cb cb, void *arg);
+void op_http_client_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http_fetch_cb cb,
+                          void *arg);
 
 #endif

@@ -4,7 +4,7 @@
  * Used for web hooks, jwks_uri and request_uri fetching and logout
  * notifications. One fetch is one job:
  *
- *   op_http_fetch -> parse and check the URL and headers
+ *   op_http_client_fetch -> parse and check the URL and headers
  *                 -> evhttp_connection (plain, or over bufferevent_openssl)
  *                 -> evhttp_make_request, connect and overall timers
  *   evhttp callbacks / timers -> op_http_client_finish(job, status)
@@ -61,7 +61,7 @@
 
 typedef struct op_http_client_job op_http_client_job_t;
 
-/* What the requester gets. Allocated at op_http_fetch, handed to op_call
+/* What the requester gets. Allocated at op_http_client_fetch, handed to op_call
  * as the result, freed by op_call after the callback has run. */
 typedef struct op_http_client_outcome {
     op_http_fetch_cb cb;
@@ -549,7 +549,7 @@ out_free_uri:
     return rc;
 }
 
-/* The evhttp method of one of the methods op_http_fetch takes. */
+/* The evhttp method of one of the methods op_http_client_fetch takes. */
 static enum evhttp_cmd_type op_http_client_evmethod(op_http_method_t m)
 {
     switch (m) {
@@ -748,7 +748,7 @@ out_free_target:
 
 /*
  * Out of memory before there is a call to defer through: the contract
- * (callback exactly once, never inside op_http_fetch) cannot be kept any
+ * (callback exactly once, never inside op_http_client_fetch) cannot be kept any
  * other way, so stop like redis does on OOM.
  */
 static void op_http_client_oom(void)
@@ -757,11 +757,12 @@ static void op_http_client_oom(void)
     abort();
 }
 
-void op_http_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http_fetch_cb cb, void *arg)
+void op_http_client_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http_fetch_cb cb,
+                          void *arg)
 {
     if (c == NULL || cb == NULL) {
         /* no loop to defer through or nobody to tell: a programming error */
-        op_log_error(NULL, "http client: op_http_fetch without %s",
+        op_log_error(NULL, "http client: op_http_client_fetch without %s",
                      c == NULL ? "a client" : "a callback");
         return;
     }

@@ -488,7 +488,7 @@ void op_http_conn_after_free(op_http_t *http)
     http->nby_fd = 0;
 }
 
-void op_http_get_stats(const op_http_t *http, op_http_stats_t *out)
+void op_http_conn_stats(const op_http_t *http, op_http_stats_t *out)
 {
     *out = http->stats;
 }

@@ -52,7 +52,8 @@ static int op_http_cookie_bad(op_err_t *err, size_t k, const char *why)
  * a quoted value is returned without its quotes. Of repeated names the
  * first is kept (found in O(n log n), see op_params_mark_dups).
  */
-int op_cookies_parse(op_arena_t *a, const char *header, size_t len, op_params_t *out, op_err_t *err)
+int op_http_cookie_parse(op_arena_t *a, const char *header, size_t len, op_params_t *out,
+                         op_err_t *err)
 {
     size_t i = 0, n = 0, cap = 1, ndup = 0;
     op_param_t *items;
@@ -156,8 +157,8 @@ static const char *op_http_cookie_same_site(const char *s)
  * prefixes ("__Secure-" needs Secure; "__Host-" needs Secure and Path=/).
  * A negative max_age makes a session cookie.
  */
-char *op_cookie_format(op_arena_t *a, const char *name, const char *value,
-                       const op_cookie_attrs_t *attrs)
+char *op_http_cookie_format(op_arena_t *a, const char *name, const char *value,
+                            const op_cookie_attrs_t *attrs)
 {
     static const op_cookie_attrs_t defaults = {"/", -1, false, false, NULL};
     const char *path, *same_site = NULL;

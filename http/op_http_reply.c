@@ -159,7 +159,7 @@ void op_http_reply_oom(struct evhttp_request *evreq)
 /* See http/op_http.h. Besides control bytes, the framing headers
  * (Content-Length, Transfer-Encoding) are refused: only the server sets
  * them, from the body it sends. */
-int op_http_add_header(op_http_req_t *req, const char *name, const char *value)
+int op_http_reply_header(op_http_req_t *req, const char *name, const char *value)
 {
     if (name == NULL || value == NULL || !op_params_is_token(name, strlen(name)) ||
         !op_http_reply_value_ok(value) || strcasecmp(name, "Content-Length") == 0 ||
@@ -292,7 +292,7 @@ void op_http_reply_error(op_http_req_t *req, const op_err_t *err)
 
     op_http_reply_error_build(req->arena, err, &r);
     if (r.challenge != NULL)
-        op_http_add_header(req, "WWW-Authenticate", r.challenge);
+        op_http_reply_header(req, "WWW-Authenticate", r.challenge);
     op_http_reply(req, r.status, "application/json", r.json, r.len, OP_REPLY_NO_STORE);
 }
 
@@ -303,7 +303,7 @@ void op_http_reply_redirect(op_http_req_t *req, const char *location)
 {
     op_err_t err;
 
-    if (location == NULL || op_http_add_header(req, "Location", location) != OP_OK) {
+    if (location == NULL || op_http_reply_header(req, "Location", location) != OP_OK) {
         OP_ERR(&err, OP_ERROR, "invalid redirect location");
         op_http_reply_error(req, &err);
         return;

@@ -371,8 +371,8 @@ const char *op_http_req_cookie(op_http_req_t *req, const char *name)
         const char *h = op_http_req_header_one(req, "Cookie");
 
         req->cookies_parsed = true;
-        req->cookies_ok =
-            h != NULL && op_cookies_parse(req->arena, h, strlen(h), &req->cookies, NULL) == OP_OK;
+        req->cookies_ok = h != NULL && op_http_cookie_parse(req->arena, h, strlen(h), &req->cookies,
+                                                            NULL) == OP_OK;
     }
     return req->cookies_ok ? op_params_get(&req->cookies, name) : NULL;
 }

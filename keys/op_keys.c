@@ -9,7 +9,7 @@
  *      "jwk":{<public JWK>},"nonce":"<b64url>","enc":"<b64url>"}, ...]}
  *
  * "enc" is the key's PKCS#8 DER sealed with XChaCha20-Poly1305-IETF under
- * op_kdf(keyStore.encJWK, OP_KDF_INFO_JWK), with a random 24-byte "nonce"
+ * op_keys_crypto_kdf(keyStore.encJWK, OP_KDF_INFO_JWK), with a random 24-byte "nonce"
  * and the kid as associated data (so a ciphertext cannot be moved to
  * another entry). Format 1 (no "format" member, written before subkeys)
  * sealed under keyStore.encJWK itself; it is still read, and kept as it is
@@ -152,7 +152,7 @@ static int op_keys_set_bind(op_keys_set_t *set, const char *rec, size_t len, op_
     if (set->rec == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory keeping the key record");
     set->rec_len = len;
-    op_sha256(rec, len, set->digest);
+    op_keys_crypto_sha256(rec, len, set->digest);
     op_hex_encode(set->digest, OP_SECRET_TAG_LEN / 2, set->tag);
     return OP_OK;
 }
@@ -198,7 +198,7 @@ static int op_keys_rec_write_key(op_json_w_t *w, const op_keys_key_t *key, const
         return rc;
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "kid", key->pub.kid);
-    op_json_w_kstr(w, "alg", op_jws_alg_name(op_keys_rec_alg(key)));
+    op_json_w_kstr(w, "alg", op_keys_jws_alg_name(op_keys_rec_alg(key)));
     op_json_w_kint(w, "created", key->created);
     op_json_w_key(w, "jwk");
     op_keys_jwk_write(w, &key->pub);
@@ -307,7 +307,8 @@ static int op_keys_rec_read_key(op_keys_set_t *set, const op_json_t *e, const ui
     rc = op_keys_gen_add(set, pkey, created, &key, err);
     if (rc != OP_OK)
         return rc;
-    if (!op_streq(key->pub.kid, kid) || op_jws_alg_parse(alg, strlen(alg)) != op_keys_rec_alg(key))
+    if (!op_str_eq(key->pub.kid, kid) ||
+        op_keys_jws_alg_parse(alg, strlen(alg)) != op_keys_rec_alg(key))
         return OP_ERR(err, OP_EINVAL,
                       "stored key set is corrupt: key %.64s does not match "
                       "its kid or alg",
@@ -417,7 +418,7 @@ static int op_keys_refresh_apply(op_keys_t *keys, const op_store_res_t *res, op_
     uint8_t digest[32];
     int rc;
 
-    op_sha256(res->value, res->value_len, digest);
+    op_keys_crypto_sha256(res->value, res->value_len, digest);
     if (memcmp(digest, old->digest, sizeof(digest)) == 0)
         return OP_OK;
     rc = op_keys_rec_read(keys, res->value, res->value_len, &set, err);
@@ -487,7 +488,7 @@ static void op_keys_on_refresh(int status, const op_store_res_t *res, void *arg)
     else if (status == OP_ENOTFOUND)
         rc = OP_ERR(&err, OP_ECONFLICT, "the key record was stored by another worker, then lost");
     else
-        rc = OP_ERR(&err, status, "cannot read the key set: %s", op_status_name(status));
+        rc = OP_ERR(&err, status, "cannot read the key set: %s", op_err_status_name(status));
     op_keys_refresh_done(keys, rc, &err);
 }
 
@@ -511,7 +512,7 @@ static void op_keys_on_restore(int status, const op_store_res_t *res, void *arg)
                     keys->current->tag);
     else
         OP_ERR(&err, status, "the key record is missing and cannot be stored again: %s",
-               op_status_name(status));
+               op_err_status_name(status));
     op_keys_refresh_done(keys, status, &err);
 }
 
@@ -598,7 +599,7 @@ static void op_keys_on_put(int status, const op_store_res_t *res, void *arg)
         op_keys_read(keys, op_keys_on_get);
         return;
     }
-    OP_ERR(&keys->err, status, "cannot store the new key set: %s", op_status_name(status));
+    OP_ERR(&keys->err, status, "cannot store the new key set: %s", op_err_status_name(status));
     op_keys_open_done(keys, status);
 }
 
@@ -643,7 +644,7 @@ static void op_keys_on_get(int status, const op_store_res_t *res, void *arg)
         return;
     }
     if (status != OP_OK) {
-        OP_ERR(&keys->err, status, "cannot read the key set: %s", op_status_name(status));
+        OP_ERR(&keys->err, status, "cannot read the key set: %s", op_err_status_name(status));
         op_keys_open_done(keys, status);
         return;
     }
@@ -671,7 +672,8 @@ void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cf
         OP_ERR(&keys->err, OP_EINVAL, "keyStore.encJWK is not set");
     } else {
         memcpy(keys->enc_key, cfg->enc_key, sizeof(keys->enc_key));
-        if (op_kdf(keys->enc_key, sizeof(keys->enc_key), OP_KDF_INFO_JWK, keys->jwk_key) != OP_OK)
+        if (op_keys_crypto_kdf(keys->enc_key, sizeof(keys->enc_key), OP_KDF_INFO_JWK,
+                               keys->jwk_key) != OP_OK)
             OP_ERR(&keys->err, OP_ERROR, "cannot derive the key that seals private JWKs");
         keys->refresh_ms = cfg->refresh_ms;
         keys->rsa_bits = cfg->rsa_bits != 0 ? cfg->rsa_bits : OP_KEYS_RSA_MIN_BITS;
@@ -689,7 +691,7 @@ void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cf
         op_keys_read(keys, op_keys_on_get);
         return;
     }
-    if (op_defer(loop, op_keys_open_fail, keys) != OP_OK) {
+    if (op_loop_defer(loop, op_keys_open_fail, keys) != OP_OK) {
         op_log_error(NULL, "keys: out of memory opening the key store");
         abort();
     }

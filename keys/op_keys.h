@@ -7,7 +7,7 @@
  * P-256, Ed25519) and writes it create-only; a worker that loses that race
  * loads the winner's set. Private parts are encrypted at rest with
  * XChaCha20-Poly1305 under a subkey derived from the 256-bit key of
- * keyStore.encJWK (op_kdf). Each worker caches the set and re-reads the
+ * keyStore.encJWK (op_keys_crypto_kdf). Each worker caches the set and re-reads the
  * record every refresh_ms; a record whose content differs from the one the
  * worker holds replaces its set, so a rotation made by another worker
  * reaches all of them. A worker that finds the record missing (the store
@@ -44,8 +44,8 @@ typedef enum {
 } op_jws_alg_t;
 
 /* "RS256" <-> OP_JWS_RS256. Parse returns OP_JWS_NONE when unknown. */
-const char *op_jws_alg_name(op_jws_alg_t alg);
-op_jws_alg_t op_jws_alg_parse(const char *name, size_t len);
+const char *op_keys_jws_alg_name(op_jws_alg_t alg);
+op_jws_alg_t op_keys_jws_alg_parse(const char *name, size_t len);
 
 /* Library setup, once at start before anything else here: sodium_init,
  * cjose allocators. Returns OP_OK or OP_ERROR. */
@@ -94,13 +94,14 @@ const char *op_keys_set_kid(const op_keys_set_t *set, op_jws_alg_t alg);
  * PS256, ES256, EdDSA). Header: {"alg":..,"kid":..[,"typ":typ]}. typ may
  * be NULL. The result is NUL-terminated in a.
  */
-int op_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ, const char *payload,
-                size_t payload_len, op_arena_t *a, char **out, op_err_t *err);
+int op_keys_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ,
+                     const char *payload, size_t payload_len, op_arena_t *a, char **out,
+                     op_err_t *err);
 
 /* HS256 with a shared secret (client_secret_jwt). */
-int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
-                      const char *payload, size_t payload_len, op_arena_t *a, char **out,
-                      op_err_t *err);
+int op_keys_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
+                           const char *payload, size_t payload_len, op_arena_t *a, char **out,
+                           op_err_t *err);
 
 /* A parsed compact JWS (the three parts decoded, header parsed). */
 typedef struct op_jws {
@@ -122,8 +123,8 @@ typedef struct op_jws {
  * `allowed` (bit set of 1u << op_jws_alg_t; "none" never passes), "crit".
  * The alg check comes first, before any key is looked at.
  */
-int op_jws_parse(const char *jws, size_t len, unsigned allowed, op_arena_t *a, op_jws_t *out,
-                 op_err_t *err);
+int op_keys_jws_parse(const char *jws, size_t len, unsigned allowed, op_arena_t *a, op_jws_t *out,
+                      op_err_t *err);
 
 /*
  * Parse (as above) and verify against a JWK set given as JSON text (a
@@ -132,38 +133,39 @@ int op_jws_parse(const char *jws, size_t len, unsigned allowed, op_arena_t *a, o
  * Returns OP_OK, OP_EINVAL (malformed), or OP_EDENIED (bad signature,
  * no usable key).
  */
-int op_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char *jwks_json,
-                       size_t jwks_len, op_arena_t *a, op_jws_t *out, op_err_t *err);
+int op_keys_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char *jwks_json,
+                            size_t jwks_len, op_arena_t *a, op_jws_t *out, op_err_t *err);
 
 /* Verify against the server's own set (its public keys). */
-int op_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len, unsigned allowed,
-                      op_arena_t *a, op_jws_t *out, op_err_t *err);
+int op_keys_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len, unsigned allowed,
+                           op_arena_t *a, op_jws_t *out, op_err_t *err);
 
 /* Verify an HS256 JWS with a shared secret. */
-int op_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size_t secret_len,
-                        op_arena_t *a, op_jws_t *out, op_err_t *err);
+int op_keys_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size_t secret_len,
+                             op_arena_t *a, op_jws_t *out, op_err_t *err);
 
 /* ---- crypto helpers ---------------------------------------------------- */
 
 /* Cryptographically secure random bytes. */
-void op_rand_bytes(void *buf, size_t n);
+void op_keys_crypto_rand_bytes(void *buf, size_t n);
 /* n random bytes as base64url, NUL-terminated, in a. */
-char *op_rand_token(op_arena_t *a, size_t n);
+char *op_keys_crypto_rand_token(op_arena_t *a, size_t n);
 
 /* SHA-256 (32 bytes out). */
-void op_sha256(const void *data, size_t n, uint8_t out[32]);
+void op_keys_crypto_sha256(const void *data, size_t n, uint8_t out[32]);
 /* SHA-256 as 64 lowercase hex chars + NUL. */
-void op_sha256_hex(const void *data, size_t n, char out[65]);
+void op_keys_crypto_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* SHA-512 (64 bytes out). */
-void op_sha512(const void *data, size_t n, uint8_t out[64]);
+void op_keys_crypto_sha512(const void *data, size_t n, uint8_t out[64]);
 
 /* HMAC-SHA-256 (RFC 2104). */
-void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t out[32]);
+void op_keys_crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
+                                uint8_t out[32]);
 
 /* Constant-time equality of two byte strings (lengths compared too,
  * without an early exit on the contents). */
-bool op_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+bool op_keys_crypto_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /*
  * A tag for logs of a bearer secret (session id, code, token): the first
@@ -174,13 +176,13 @@ bool op_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
  * password) can be searched for.
  */
 #define OP_SECRET_TAG_LEN 8
-void op_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1]);
+void op_keys_crypto_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1]);
 
 /* ---- key derivation and sealing ---------------------------------------- */
 
 /*
  * One key, one purpose: every use of a key of ours goes through a subkey
- * op_kdf derives for that use, named by one of these labels (RFC 5869
+ * op_keys_crypto_kdf derives for that use, named by one of these labels (RFC 5869
  * "info"). The labels are all here, so that they stay distinct.
  */
 #define OP_KDF_INFO_JWK     "tessera keys v1: private JWKs at rest"
@@ -194,7 +196,8 @@ void op_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1]
  * random bits or more (a key, a session id). OP_OK or OP_ERROR (the
  * OpenSSL error queue is cleared).
  */
-int op_kdf(const void *ikm, size_t ikm_len, const char *info, uint8_t out[OP_SUBKEY_LEN]);
+int op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
+                       uint8_t out[OP_SUBKEY_LEN]);
 
 /*
  * XChaCha20-Poly1305-IETF seal of pt under key with a random 24-byte nonce

@@ -30,7 +30,7 @@
 /* Stored ciphertexts are private keys: a few KiB. Bound what we decode. */
 #define OP_KEYS_CRYPTO_MAX_CT (64 * 1024)
 
-void op_rand_bytes(void *buf, size_t n)
+void op_keys_crypto_rand_bytes(void *buf, size_t n)
 {
     randombytes_buf(buf, n);
 }
@@ -39,7 +39,7 @@ void op_rand_bytes(void *buf, size_t n)
  * n random bytes, base64url-encoded into a. The raw bytes are wiped; the
  * token itself is the caller's secret.
  */
-char *op_rand_token(op_arena_t *a, size_t n)
+char *op_keys_crypto_rand_token(op_arena_t *a, size_t n)
 {
     uint8_t *raw = op_arena_alloc(a, n);
     char *tok;
@@ -54,44 +54,45 @@ char *op_rand_token(op_arena_t *a, size_t n)
 
 /* The one-shot SHA256() is the fastest path in OpenSSL 3.0 (no provider
  * fetch per call) and is not deprecated, unlike SHA256_Init. */
-void op_sha256(const void *data, size_t n, uint8_t out[32])
+void op_keys_crypto_sha256(const void *data, size_t n, uint8_t out[32])
 {
     SHA256(data, n, out);
 }
 
-void op_sha512(const void *data, size_t n, uint8_t out[64])
+void op_keys_crypto_sha512(const void *data, size_t n, uint8_t out[64])
 {
     SHA512(data, n, out);
 }
 
-void op_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t out[32])
+void op_keys_crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
+                                uint8_t out[32])
 {
     unsigned int len = 32;
 
     HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len);
 }
 
-void op_sha256_hex(const void *data, size_t n, char out[65])
+void op_keys_crypto_sha256_hex(const void *data, size_t n, char out[65])
 {
     uint8_t md[32];
 
-    op_sha256(data, n, md);
+    op_keys_crypto_sha256(data, n, md);
     op_hex_encode(md, sizeof(md), out);
 }
 
 /* Lengths are not secret; the contents are compared in constant time. */
-bool op_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+bool op_keys_crypto_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
     if (alen != blen)
         return false;
     return sodium_memcmp(a, b, alen) == 0;
 }
 
-void op_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1])
+void op_keys_crypto_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1])
 {
     uint8_t md[32];
 
-    op_sha256(secret, n, md);
+    op_keys_crypto_sha256(secret, n, md);
     op_hex_encode(md, OP_SECRET_TAG_LEN / 2, out);
 }
 
@@ -103,7 +104,8 @@ void op_secret_tag(const void *secret, size_t n, char out[OP_SECRET_TAG_LEN + 1]
  * (no global to free at exit). OSSL_PARAM has non-const pointers because
  * it serves reads and writes; a derive only reads these.
  */
-int op_kdf(const void *ikm, size_t ikm_len, const char *info, uint8_t out[OP_SUBKEY_LEN])
+int op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
+                       uint8_t out[OP_SUBKEY_LEN])
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;

@@ -32,7 +32,7 @@ struct evp_pkey_ctx_st; /* EVP_PKEY_CTX */
 #define OP_KEYS_NS      "keys" /* store namespace and key of the record */
 #define OP_KEYS_REC_KEY "op"
 
-#define OP_KEYS_ENC_KEY_LEN      32 /* keyStore.encJWK: op_kdf input */
+#define OP_KEYS_ENC_KEY_LEN      32 /* keyStore.encJWK: op_keys_crypto_kdf input */
 #define OP_KEYS_MAX_KEYS         16 /* keys in one set */
 #define OP_KEYS_RSA_MIN_BITS     2048
 #define OP_KEYS_RSA_MAX_BITS     8192 /* foreign verification keys */
@@ -100,7 +100,7 @@ struct op_keys {
     op_loop_t *loop;
     op_store_t *store;
     uint8_t enc_key[OP_KEYS_ENC_KEY_LEN]; /* keyStore.encJWK: format 1 records */
-    uint8_t jwk_key[OP_SUBKEY_LEN];       /* op_kdf(enc_key, OP_KDF_INFO_JWK) */
+    uint8_t jwk_key[OP_SUBKEY_LEN];       /* op_keys_crypto_kdf(enc_key, OP_KDF_INFO_JWK) */
     uint64_t refresh_ms;
     int rsa_bits;
     op_keys_set_t *current;

@@ -249,7 +249,7 @@ char *op_keys_jwk_thumbprint(const op_keys_pub_t *pub, op_arena_t *a)
 {
     uint8_t md[32];
 
-    op_sha256(pub->canon, strlen(pub->canon), md);
+    op_keys_crypto_sha256(pub->canon, strlen(pub->canon), md);
     return op_b64url_encode_arena(a, md, sizeof(md));
 }
 
@@ -274,7 +274,7 @@ void op_keys_jwk_write(op_json_w_t *w, const op_keys_pub_t *pub)
     }
     op_json_w_kstr(w, "use", "sig");
     if (pub->alg != OP_JWS_NONE)
-        op_json_w_kstr(w, "alg", op_jws_alg_name(pub->alg));
+        op_json_w_kstr(w, "alg", op_keys_jws_alg_name(pub->alg));
     if (pub->kid != NULL)
         op_json_w_kstr(w, "kid", pub->kid);
     op_json_w_obj_close(w);
@@ -282,7 +282,7 @@ void op_keys_jwk_write(op_json_w_t *w, const op_keys_pub_t *pub)
 
 bool op_keys_jwk_fits(const op_keys_pub_t *pub, op_jws_alg_t alg, const char *kid)
 {
-    if (kid != NULL && !op_streq(kid, pub->kid))
+    if (kid != NULL && !op_str_eq(kid, pub->kid))
         return false;
     if (pub->alg != OP_JWS_NONE && pub->alg != alg)
         return false;
@@ -303,7 +303,7 @@ static bool op_keys_jwk_has(const op_json_t *v, const char *s)
 {
     for (size_t i = 0; i < v->u.arr.n; i++) {
         const op_json_t *it = v->u.arr.items[i];
-        if (it->type == OP_JSON_STRING && op_streq(it->u.str.s, s))
+        if (it->type == OP_JSON_STRING && op_str_eq(it->u.str.s, s))
             return true;
     }
     return false;
@@ -326,17 +326,17 @@ static bool op_keys_jwk_meta(const op_json_t *jwk, op_keys_pub_t *pub)
         return false;
     kty = op_json_get_str(jwk, "kty");
     for (k = 0; k < OP_NELEMS(op_keys_jwk_kty_names); k++)
-        if (op_streq(kty, op_keys_jwk_kty_names[k]))
+        if (op_str_eq(kty, op_keys_jwk_kty_names[k]))
             break;
     if (k == OP_NELEMS(op_keys_jwk_kty_names))
         return false;
     pub->kty = (op_keys_kty_t)k;
     crv = op_json_get_str(jwk, "crv");
-    if ((pub->kty == OP_KEYS_KTY_EC && !op_streq(crv, "P-256")) ||
-        (pub->kty == OP_KEYS_KTY_OKP && !op_streq(crv, "Ed25519")))
+    if ((pub->kty == OP_KEYS_KTY_EC && !op_str_eq(crv, "P-256")) ||
+        (pub->kty == OP_KEYS_KTY_OKP && !op_str_eq(crv, "Ed25519")))
         return false;
     if ((v = op_json_get(jwk, "use")) != NULL &&
-        !(v->type == OP_JSON_STRING && op_streq(v->u.str.s, "sig")))
+        !(v->type == OP_JSON_STRING && op_str_eq(v->u.str.s, "sig")))
         return false;
     if ((v = op_json_get(jwk, "key_ops")) != NULL &&
         !(v->type == OP_JSON_ARRAY && op_keys_jwk_has(v, "verify")))
@@ -344,7 +344,7 @@ static bool op_keys_jwk_meta(const op_json_t *jwk, op_keys_pub_t *pub)
     if ((v = op_json_get(jwk, "alg")) != NULL) {
         if (v->type != OP_JSON_STRING)
             return false;
-        pub->alg = op_jws_alg_parse(v->u.str.s, v->u.str.len);
+        pub->alg = op_keys_jws_alg_parse(v->u.str.s, v->u.str.len);
         if (pub->alg == OP_JWS_NONE)
             return false; /* an alg we do not verify with */
     }

@@ -47,14 +47,14 @@ static const op_json_limits_t op_keys_jws_hdr_limits = {
 static const op_json_limits_t op_keys_jws_jwks_limits = {
     .max_bytes = 256 * 1024, .max_depth = 4, .max_members = 4096};
 
-const char *op_jws_alg_name(op_jws_alg_t alg)
+const char *op_keys_jws_alg_name(op_jws_alg_t alg)
 {
     if ((unsigned)alg >= OP_JWS_ALG_MAX)
         return NULL;
     return op_keys_jws_alg_names[alg];
 }
 
-op_jws_alg_t op_jws_alg_parse(const char *name, size_t len)
+op_jws_alg_t op_keys_jws_alg_parse(const char *name, size_t len)
 {
     if (name == NULL)
         return OP_JWS_NONE;
@@ -184,15 +184,16 @@ static bool op_keys_jws_sig(const op_keys_key_t *key, op_jws_alg_t alg, const ch
 
     if (alg == OP_JWS_EDDSA)
         return crypto_sign_detached(sig, NULL, (const unsigned char *)input, n, key->ed_sk) == 0;
-    op_sha256(input, n, md);
+    op_keys_crypto_sha256(input, n, md);
     if (alg == OP_JWS_ES256)
         return op_keys_jws_sign_ec(key, md, sig);
     return EVP_PKEY_sign(key->ctx[alg == OP_JWS_PS256], sig, &len, md, sizeof(md)) == 1 &&
            len == key->pub.sig_len;
 }
 
-int op_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ, const char *payload,
-                size_t payload_len, op_arena_t *a, char **out, op_err_t *err)
+int op_keys_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ,
+                     const char *payload, size_t payload_len, op_arena_t *a, char **out,
+                     op_err_t *err)
 {
     uint8_t sig[OP_KEYS_MAX_SIG];
     const op_keys_key_t *key;
@@ -202,14 +203,14 @@ int op_jws_sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ, con
 
     if (set == NULL || (unsigned)alg >= OP_JWS_ALG_MAX || (key = set->sign[alg]) == NULL)
         return OP_ERR(err, OP_EINVAL, "no signing key for JWS alg %s",
-                      op_jws_alg_name(alg) ? op_jws_alg_name(alg) : "?");
+                      op_keys_jws_alg_name(alg) ? op_keys_jws_alg_name(alg) : "?");
     rc = op_keys_jws_begin(alg, key->pub.kid, typ, payload, payload_len, key->pub.sig_len, a, &buf,
                            &input_len, err);
     if (rc != OP_OK)
         return rc;
     if (!op_keys_jws_sig(key, alg, buf, input_len, sig)) {
         ERR_clear_error();
-        return OP_ERR(err, OP_ERROR, "JWS signing with %s failed", op_jws_alg_name(alg));
+        return OP_ERR(err, OP_ERROR, "JWS signing with %s failed", op_keys_jws_alg_name(alg));
     }
     op_keys_jws_end(buf, input_len, sig, key->pub.sig_len);
     *out = buf;
@@ -224,9 +225,9 @@ static int op_keys_jws_secret_ok(const uint8_t *secret, size_t secret_len, op_er
     return OP_OK;
 }
 
-int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
-                      const char *payload, size_t payload_len, op_arena_t *a, char **out,
-                      op_err_t *err)
+int op_keys_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
+                           const char *payload, size_t payload_len, op_arena_t *a, char **out,
+                           op_err_t *err)
 {
     uint8_t mac[32];
     size_t input_len;
@@ -240,7 +241,7 @@ int op_jws_sign_hs256(const uint8_t *secret, size_t secret_len, const char *typ,
                            &input_len, err);
     if (rc != OP_OK)
         return rc;
-    op_hmac_sha256(secret, secret_len, buf, input_len, mac);
+    op_keys_crypto_hmac_sha256(secret, secret_len, buf, input_len, mac);
     op_keys_jws_end(buf, input_len, mac, sizeof(mac));
     sodium_memzero(mac, sizeof(mac));
     *out = buf;
@@ -302,11 +303,12 @@ static int op_keys_jws_hdr(const uint8_t *raw, size_t n, unsigned allowed, op_ar
     alg = op_json_get(hdr, "alg");
     if (!op_json_is(alg, OP_JSON_STRING))
         return OP_ERR(err, OP_EINVAL, "JWS header has no alg string");
-    out->alg = op_jws_alg_parse(alg->u.str.s, alg->u.str.len);
+    out->alg = op_keys_jws_alg_parse(alg->u.str.s, alg->u.str.len);
     if (out->alg == OP_JWS_NONE)
         return OP_ERR(err, OP_EINVAL, "JWS alg is none or unsupported");
     if ((allowed & (1u << out->alg)) == 0)
-        return OP_ERR(err, OP_EINVAL, "JWS alg %s is not allowed here", op_jws_alg_name(out->alg));
+        return OP_ERR(err, OP_EINVAL, "JWS alg %s is not allowed here",
+                      op_keys_jws_alg_name(out->alg));
     if (op_json_get(hdr, "crit") != NULL)
         return OP_ERR(err, OP_EINVAL, "JWS header has crit: no extension is understood");
     if (!op_keys_jws_hdr_str(hdr, "kid", &out->kid) || !op_keys_jws_hdr_str(hdr, "typ", &out->typ))
@@ -317,7 +319,7 @@ static int op_keys_jws_hdr(const uint8_t *raw, size_t n, unsigned allowed, op_ar
 
 /*
  * Parse into out and parts. Nothing in out is meaningful unless OP_OK.
- * The order of the checks is the contract of op_jws_parse.
+ * The order of the checks is the contract of op_keys_jws_parse.
  */
 static int op_keys_jws_split(const char *jws, size_t len, unsigned allowed, op_arena_t *a,
                              op_jws_t *out, op_keys_jws_parts_t *parts, op_err_t *err)
@@ -360,8 +362,8 @@ static int op_keys_jws_split(const char *jws, size_t len, unsigned allowed, op_a
     return OP_OK;
 }
 
-int op_jws_parse(const char *jws, size_t len, unsigned allowed, op_arena_t *a, op_jws_t *out,
-                 op_err_t *err)
+int op_keys_jws_parse(const char *jws, size_t len, unsigned allowed, op_arena_t *a, op_jws_t *out,
+                      op_err_t *err)
 {
     op_keys_jws_parts_t parts;
 
@@ -392,7 +394,7 @@ static int op_keys_jws_check_cjose(const op_keys_jws_parts_t *parts, op_jws_alg_
     }
     memset(&cerr, 0, sizeof(cerr));
     calg = cjose_header_get(cjose_jws_get_protected(cj), CJOSE_HDR_ALG, &cerr);
-    if (!op_streq(calg, op_jws_alg_name(alg))) {
+    if (!op_str_eq(calg, op_keys_jws_alg_name(alg))) {
         OP_ERR(err, OP_EDENIED, "JWS header read differently by cjose");
         goto out_release_jws;
     }
@@ -423,8 +425,8 @@ static int op_keys_jws_check(const op_keys_jws_parts_t *parts, op_jws_alg_t alg,
     return OP_OK;
 }
 
-int op_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char *jwks_json,
-                       size_t jwks_len, op_arena_t *a, op_jws_t *out, op_err_t *err)
+int op_keys_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char *jwks_json,
+                            size_t jwks_len, op_arena_t *a, op_jws_t *out, op_err_t *err)
 {
     op_keys_jws_parts_t parts;
     op_keys_pub_t pub;
@@ -447,8 +449,8 @@ int op_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char
     return op_keys_jws_check(&parts, out->alg, &pub, err);
 }
 
-int op_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len, unsigned allowed,
-                      op_arena_t *a, op_jws_t *out, op_err_t *err)
+int op_keys_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len, unsigned allowed,
+                           op_arena_t *a, op_jws_t *out, op_err_t *err)
 {
     op_keys_jws_parts_t parts;
     const op_keys_pub_t *pub = NULL;
@@ -470,8 +472,8 @@ int op_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len, uns
     return op_keys_jws_check(&parts, out->alg, pub, err);
 }
 
-int op_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size_t secret_len,
-                        op_arena_t *a, op_jws_t *out, op_err_t *err)
+int op_keys_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size_t secret_len,
+                             op_arena_t *a, op_jws_t *out, op_err_t *err)
 {
     op_keys_jws_parts_t parts;
     uint8_t mac[32];
@@ -484,8 +486,8 @@ int op_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size
     rc = op_keys_jws_split(jws, len, 1u << OP_JWS_HS256, a, out, &parts, err);
     if (rc != OP_OK)
         return rc;
-    op_hmac_sha256(secret, secret_len, parts.compact, parts.input_len, mac);
-    ok = op_ct_equal(mac, sizeof(mac), parts.sig, parts.sig_len);
+    op_keys_crypto_hmac_sha256(secret, secret_len, parts.compact, parts.input_len, mac);
+    ok = op_keys_crypto_ct_equal(mac, sizeof(mac), parts.sig, parts.sig_len);
     sodium_memzero(mac, sizeof(mac));
     if (!ok)
         return OP_ERR(err, OP_EDENIED, "JWS signature is invalid");

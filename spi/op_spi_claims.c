@@ -26,7 +26,7 @@
 #define OP_SPI_CLAIMS_RUN_ARENA_MAX (16u << 20)
 
 struct op_spi_claims_run {
-    op_spi_t *spi; /* NULL once op_spi_close detached the run */
+    op_spi_t *spi; /* NULL once op_spi_loader_close detached the run */
     op_arena_t *arena;
     op_call_t *call; /* the requester's side; valid until answered */
     op_spi_claims_cb cb;
@@ -216,7 +216,7 @@ static void op_spi_claims_pending_names(const op_spi_claims_run_t *run, char *bu
 
 /* op_call's callback: hand the outcome to the requester. result is the
  * run when the run answered, NULL when op_call ended it (deadline or
- * op_spi_close). */
+ * op_spi_loader_close). */
 static void op_spi_claims_deliver(int status, void *result, void *arg)
 {
     op_spi_claims_run_t *run = arg;
@@ -309,7 +309,7 @@ static void op_spi_claims_source_error(const op_spi_call_t *call, op_err_t *err)
     }
     if (call->status != OP_ECANCELED)
         op_log_warn(call->req_id, "spi: claims source %s: %s (%s%s%s)", name,
-                    op_status_name(call->status), call->status == OP_ERROR ? call->error : "",
+                    op_err_status_name(call->status), call->status == OP_ERROR ? call->error : "",
                     call->status == OP_ERROR ? ": " : "", desc != NULL ? desc : "no description");
 }
 

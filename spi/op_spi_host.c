@@ -6,7 +6,7 @@
  * plugin's fini.
  *
  * Everything a plugin starts is recorded on its op_spi_config_t, so that
- * op_spi_close can free or detach it after fini and no callback ever
+ * op_spi_loader_close can free or detach it after fini and no callback ever
  * reaches an unloaded .so.
  */
 #include <stdarg.h>
@@ -260,7 +260,7 @@ static const char *op_spi_host_fetch_conv(op_spi_config_t *p, const op_spi_http_
 }
 
 /*
- * host->http_fetch: op_http_fetch on the server's client, with the answer
+ * host->http_fetch: op_http_client_fetch on the server's client, with the answer
  * converted for the plugin. A request refused here (no client, bad
  * method) is answered from a zero-delay timer, never inside the call.
  */
@@ -289,7 +289,7 @@ static void op_spi_host_http_fetch(const op_spi_config_t *self, const op_spi_htt
     op_http_header_t h[OP_SPI_HOST_HEADERS_MAX];
     const char *why = op_spi_host_fetch_conv(p, req, &hf, h);
     if (why == NULL) {
-        op_http_fetch(p->spi->http, &hf, op_spi_host_on_fetch, f);
+        op_http_client_fetch(p->spi->http, &hf, op_spi_host_on_fetch, f);
         return;
     }
     f->fail_status = p->spi->http == NULL ? OP_SPI_EUNAVAIL : OP_SPI_EINVAL;
@@ -319,7 +319,7 @@ static bool op_spi_host_key_ok(const char *key)
 }
 
 /* host->config_get: plugin.<name>.<key> through the server's lookup; the
- * built-in users source gets its "file" from op_spi_open. */
+ * built-in users source gets its "file" from op_spi_loader_open. */
 static const char *op_spi_host_config_get(const op_spi_config_t *self, const char *key)
 {
     if (self == NULL || key == NULL || !op_spi_host_key_ok(key))
@@ -366,7 +366,7 @@ void op_spi_host_release(op_spi_config_t *p)
 static void op_spi_host_random_bytes(void *buf, size_t n)
 {
     if (buf != NULL && n > 0)
-        op_rand_bytes(buf, n);
+        op_keys_crypto_rand_bytes(buf, n);
 }
 
 /* ---- the table ------------------------------------------------------------ */

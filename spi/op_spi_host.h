@@ -4,8 +4,8 @@
  * sources, unload. core/ includes this header; plugins include only
  * spi/op_spi.h.
  *
- * Plugins are loaded at start-up (op_spi_open: dlopen, checks, init) and
- * unloaded at shutdown (op_spi_close: fini, dlclose). Every call into a
+ * Plugins are loaded at start-up (op_spi_loader_open: dlopen, checks, init) and
+ * unloaded at shutdown (op_spi_loader_close: fini, dlclose). Every call into a
  * plugin goes through an exactly-once token with a deadline; see
  * spi/op_spi.h for the plugin's side of the contract.
  */
@@ -26,9 +26,9 @@ typedef struct op_spi op_spi_t;
  *    '/', so that dlopen never searches the library path);
  *  - lookup(lookup_arg, "plugin.<name>.<key>"): the value of a plugin's
  *    property, or NULL when unset. The returned strings must stay valid
- *    until op_spi_close.
- * Everything is borrowed during op_spi_open only (lookup and its argument
- * until op_spi_close).
+ *    until op_spi_loader_close.
+ * Everything is borrowed during op_spi_loader_open only (lookup and its argument
+ * until op_spi_loader_close).
  */
 typedef struct op_spi_settings {
     const char *const *paths;
@@ -46,14 +46,14 @@ typedef struct op_spi_settings {
  * no claim name may be supported by two sources (reference §3.0).
  *
  * Blocking (start-up only). On OP_OK *out is the module (free it with
- * op_spi_close). On failure every plugin loaded so far is unloaded, the
+ * op_spi_loader_close). On failure every plugin loaded so far is unloaded, the
  * reason is logged and in err (OP_EINVAL for a refused plugin or a bad
  * users file, OP_ENOMEM), *out is NULL. http may be NULL (plugins'
  * fetches then fail with OP_SPI_EUNAVAIL); loop and http must outlive
  * the module.
  */
-int op_spi_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t *s,
-                const char *users_file, op_spi_t **out, op_err_t *err);
+int op_spi_loader_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t *s,
+                       const char *users_file, op_spi_t **out, op_err_t *err);
 
 /*
  * Unload: claims requests still waiting end with OP_ECANCELED (from the
@@ -62,7 +62,7 @@ int op_spi_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t
  * it left are freed or detached; then dlclose. NULL is a no-op. Not from
  * inside a plugin.
  */
-void op_spi_close(op_spi_t *spi);
+void op_spi_loader_close(op_spi_t *spi);
 
 /* ---- claims ------------------------------------------------------------ */
 

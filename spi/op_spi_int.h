@@ -2,7 +2,7 @@
  * spi/op_spi_int.h - private to spi/: the module's structures and the
  * functions its files share.
  *
- *   op_spi_loader.c  op_spi_open / op_spi_close: dlopen, checks, init, fini
+ *   op_spi_loader.c  op_spi_loader_open / op_spi_loader_close: dlopen, checks, init, fini
  *   op_spi_host.c    the services table plugins get (op_spi_host_table):
  *                    logging, timers, fetches, properties, random bytes
  *   op_spi_call.c    call tokens: completion, the reaper
@@ -125,7 +125,7 @@ op_spi_call_t *op_spi_call_new(op_spi_config_t *plugin, op_spi_claims_run_t *run
                                const char *req_id);
 
 /* Hand every completed call to its run (op_spi_claims_on_done), then free
- * it. Runs from the reaper timer, and from op_spi_close. */
+ * it. Runs from the reaper timer, and from op_spi_loader_close. */
 void op_spi_call_reap(void *spi);
 
 /* End every pending call of plugin as OP_ECANCELED (for the reaper). */
@@ -190,7 +190,7 @@ void op_spi_claims_on_done(op_spi_call_t *call);
 /* The run of call no longer waits for it. */
 bool op_spi_claims_ended(const op_spi_call_t *call);
 
-/* op_spi_close: end every run with OP_ECANCELED and detach it from spi. */
+/* op_spi_loader_close: end every run with OP_ECANCELED and detach it from spi. */
 void op_spi_claims_close(op_spi_t *spi);
 
 /* ---- op_spi_users.c ------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
- * spi/op_spi_loader.c - loading and unloading plugins: op_spi_open and
- * op_spi_close (spi/op_spi_host.h).
+ * spi/op_spi_loader.c - loading and unloading plugins: op_spi_loader_open and
+ * op_spi_loader_close (spi/op_spi_host.h).
  *
  * A .so is opened with RTLD_NOW | RTLD_LOCAL (unresolved symbols fail
  * here, at start-up, and plugins cannot see each other's symbols), its
@@ -78,7 +78,7 @@ static int op_spi_loader_check(const op_spi_t *spi, const op_spi_plugin_t *d, co
  * Check a descriptor, record the plugin, init it and take what its SPIs
  * support. dl (may be NULL) is consumed: on failure it is closed, after
  * the plugin's leftovers are freed. The record joins spi->plugins before
- * init so that op_spi_close can unload it whatever happens next.
+ * init so that op_spi_loader_close can unload it whatever happens next.
  */
 static int op_spi_loader_add(op_spi_t *spi, op_spi_loader_entry_fn entry, void *dl,
                              const char *path, const char *builtin_file, op_err_t *err)
@@ -103,7 +103,7 @@ static int op_spi_loader_add(op_spi_t *spi, op_spi_loader_entry_fn entry, void *
         rc = d->init(&op_spi_host_table, p, &p->data);
         if (rc != OP_SPI_OK)
             return OP_ERR(err, OP_EINVAL, "plugin %s (%s): init failed (%s)", path, p->name,
-                          op_status_name(rc));
+                          op_err_status_name(rc));
     }
     p->inited = true;
     if ((d->kinds & OP_SPI_KIND_CLAIMS) != 0 && (rc = op_spi_claims_add_source(p, err)) != OP_OK)
@@ -142,8 +142,8 @@ static int op_spi_loader_load(op_spi_t *spi, const char *path, op_err_t *err)
     return op_spi_loader_add(spi, entry, dl, path, NULL, err);
 }
 
-int op_spi_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t *s,
-                const char *users_file, op_spi_t **out, op_err_t *err)
+int op_spi_loader_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t *s,
+                       const char *users_file, op_spi_t **out, op_err_t *err)
 {
     op_err_t local;
     if (err == NULL)
@@ -179,14 +179,14 @@ int op_spi_open(op_loop_t *loop, op_http_client_t *http, const op_spi_settings_t
         rc = op_spi_claims_check_sources(spi, err);
     if (rc != OP_OK) {
         op_log_error(NULL, "spi: %s", err->description);
-        op_spi_close(spi);
+        op_spi_loader_close(spi);
         return rc;
     }
     *out = spi;
     return OP_OK;
 }
 
-void op_spi_close(op_spi_t *spi)
+void op_spi_loader_close(op_spi_t *spi)
 {
     if (spi == NULL)
         return;

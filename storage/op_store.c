@@ -26,7 +26,7 @@
 /* Close waits at most this long (or timeout_ms, if shorter) for the
  * operations in flight before cancelling them. */
 #define OP_STORE_DRAIN_MS 1000
-/* Retry delay when op_defer() is out of memory. */
+/* Retry delay when op_loop_defer() is out of memory. */
 #define OP_STORE_RETRY_MS 10
 
 /* ---- queue and completion --------------------------------------------- */
@@ -195,7 +195,7 @@ static void op_store_schedule_finish(op_store_t *s)
 {
     if (s->finish_scheduled)
         return;
-    if (op_defer(s->loop, op_store_finish, s) == OP_OK)
+    if (op_loop_defer(s->loop, op_store_finish, s) == OP_OK)
         s->finish_scheduled = true;
     else
         op_timer_start(s->kick, OP_STORE_RETRY_MS); /* try again */
@@ -697,7 +697,7 @@ static void op_store_open_oom(op_loop_t *loop, op_store_open_cb cb, void *arg)
     if (o != NULL) {
         o->cb = cb;
         o->arg = arg;
-        if (op_defer(loop, op_store_oom_run, o) == OP_OK)
+        if (op_loop_defer(loop, op_store_oom_run, o) == OP_OK)
             return;
         free(o);
     }
@@ -796,7 +796,7 @@ void op_store_opened(op_store_t *s, int status, const op_err_t *err)
         if (err != NULL && err->code != OP_OK)
             s->open_err = *err;
         else
-            OP_ERR(&s->open_err, status, "storage: open failed: %s", op_status_name(status));
+            OP_ERR(&s->open_err, status, "storage: open failed: %s", op_err_status_name(status));
     }
     op_timer_start(s->kick, 0);
 }

@@ -86,7 +86,7 @@ struct op_store_redis_conn {
 static int op_store_redis_conn_port(op_store_redis_conn_t *c, const char *s, op_err_t *err)
 {
     int64_t port = 0;
-    if (!op_parse_i64(s, strlen(s), 1, 65535, &port))
+    if (!op_str_parse_i64(s, strlen(s), 1, 65535, &port))
         return OP_ERR(err, OP_EINVAL,
                       "storage.redis.address %s: bad port "
                       "(expected ip:port, [ipv6]:port or unix:/path)",

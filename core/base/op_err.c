@@ -45,7 +45,7 @@ static const op_err_map_t *op_err_lookup(int code)
     return &op_err_table[4]; /* OP_ERROR */
 }
 
-const char *op_status_name(int status)
+const char *op_err_status_name(int status)
 {
     return op_err_lookup(status)->name;
 }

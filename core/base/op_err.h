@@ -31,7 +31,7 @@ enum {
 };
 
 /* Static name of a status ("OP_OK", "OP_ETIMEDOUT", ...). */
-const char *op_status_name(int status);
+const char *op_err_status_name(int status);
 
 #define OP_ERR_DESC_MAX 256
 

@@ -66,7 +66,7 @@ static void op_flow_log_failure(const op_flow_t *f)
     if (e->code == OP_OK || e->http_status < 500)
         return;
     op_log_error(f->req_id, "flow %s: %d %s in state %s: %s (at %s:%d, %s)", f->def->name,
-                 e->http_status, op_status_name(e->code), op_flow_state_name(f), e->description,
+                 e->http_status, op_err_status_name(e->code), op_flow_state_name(f), e->description,
                  e->file != NULL ? e->file : "?", e->line, e->func != NULL ? e->func : "?");
 }
 
@@ -104,7 +104,7 @@ void op_flow_schedule(op_flow_t *f)
         return;
     f->refs++;
     f->scheduled = true;
-    if (op_defer(f->loop, op_flow_run_scheduled, f) != OP_OK) {
+    if (op_loop_defer(f->loop, op_flow_run_scheduled, f) != OP_OK) {
         /* Out of memory: nothing else can make progress; fail loudly. */
         op_log_error(f->req_id, "flow %s: cannot schedule a step", f->def->name);
         abort();

@@ -1,6 +1,6 @@
 /*
  * core/base/op_json.c - strict JSON reader (yajl_parse) and the helpers the
- * reader and the writer (core/base/op_json_write.c) share.
+ * reader and the writer (core/base/op_json_w.c) share.
  *
  * yajl is included by core/op_json*.c only. The reader drives yajl_parse
  * with callbacks that build an op_json_t tree in the caller's arena and
@@ -422,7 +422,7 @@ static int op_json_on_number(void *ctx, const char *s, size_t n)
     if (v == NULL || raw == NULL)
         return op_json_oom(c);
     v->u.num.raw = raw;
-    v->u.num.is_int = op_parse_i64(raw, n, INT64_MIN, INT64_MAX, &v->u.num.i);
+    v->u.num.is_int = op_str_parse_i64(raw, n, INT64_MIN, INT64_MAX, &v->u.num.i);
     v->u.num.d = strtod(raw, NULL);
     return op_json_add(c, v);
 }

@@ -1,6 +1,6 @@
 /*
  * core/base/op_json_int.h - private to core/base/op_json.c (the reader) and
- * core/base/op_json_write.c (the writer), the only files that include yajl;
+ * core/base/op_json_w.c (the writer), the only files that include yajl;
  * no other file includes this header.
  *
  * Both hand yajl an allocator over an arena (op_json_ya_t, implemented in

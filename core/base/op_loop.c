@@ -12,7 +12,7 @@
 
 #include "core/base/op.h"
 
-/* A deferred call. Nodes are either allocated by op_defer (freed after
+/* A deferred call. Nodes are either allocated by op_loop_defer (freed after
  * running) or embedded in an op_call_t (never freed here). */
 typedef struct op_defer_node {
     struct op_defer_node *next;
@@ -237,7 +237,7 @@ static void op_loop_enqueue(op_loop_t *loop, op_defer_node_t *n)
     event_active(loop->defer_ev, 0, 0);
 }
 
-int op_defer(op_loop_t *loop, op_fn_t fn, void *arg)
+int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg)
 {
     op_defer_node_t *n = malloc(sizeof(*n));
     if (n == NULL)

@@ -54,7 +54,7 @@ int64_t op_loop_epoch(void);
 
 /* Run fn(arg) from the loop on its next iteration. Returns OP_OK or
  * OP_ENOMEM (fn is then not called). */
-int op_defer(op_loop_t *loop, op_fn_t fn, void *arg);
+int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg);
 
 /* A reusable timer. op_timer_start re-arms; op_timer_stop is idempotent. */
 op_timer_t *op_timer_new(op_loop_t *loop, op_fn_t fn, void *arg);

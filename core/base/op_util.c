@@ -5,13 +5,13 @@
 
 #include "core/base/op.h"
 
-bool op_str_eq(op_str_t a, const char *b)
+bool op_str_is(op_str_t a, const char *b)
 {
     size_t n = strlen(b);
     return a.len == n && memcmp(a.ptr, b, n) == 0;
 }
 
-bool op_streq(const char *a, const char *b)
+bool op_str_eq(const char *a, const char *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
@@ -23,7 +23,7 @@ bool op_str_has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-bool op_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+bool op_str_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;

@@ -21,15 +21,15 @@ typedef struct op_str {
 
 #define OP_STR(lit) ((op_str_t){(lit), sizeof(lit) - 1})
 
-bool op_str_eq(op_str_t a, const char *b);
-bool op_streq(const char *a, const char *b); /* NULL-safe */
+bool op_str_is(op_str_t a, const char *b);
+bool op_str_eq(const char *a, const char *b); /* NULL-safe */
 bool op_str_has_prefix(const char *s, const char *prefix);
 
 /*
  * Strict decimal parse of s[0..len): optional '-', digits only, no
  * leading '+' or spaces, within [min, max]. Returns false on anything else.
  */
-bool op_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
+bool op_str_parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
 
 /* base64url without padding (RFC 4648 §5, RFC 7515 §2). */
 size_t op_b64url_encoded_len(size_t n);

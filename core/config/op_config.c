@@ -248,8 +248,9 @@ static int op_config_check(op_config_ctx_t *c)
         OP_OK)
         return rc;
     /* One key, one purpose: the pairwise key is not the key store's. */
-    if (cfg->pairwise_key_set && op_ct_equal(cfg->pairwise_key, sizeof(cfg->pairwise_key),
-                                             cfg->keys_enc_key, sizeof(cfg->keys_enc_key))) {
+    if (cfg->pairwise_key_set &&
+        op_keys_crypto_ct_equal(cfg->pairwise_key, sizeof(cfg->pairwise_key), cfg->keys_enc_key,
+                                sizeof(cfg->keys_enc_key))) {
         const op_config_entry_t *e =
             op_config_entry_of(c, op_config_props_named("op.subject.pairwiseKey"));
         return op_config_fail_at(c, e->line, e->env,

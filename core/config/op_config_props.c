@@ -77,8 +77,8 @@ static bool op_config_props_int(op_config_ctx_t *c, const op_config_prop_t *p, c
     OP_UNUSED(label);
     int64_t n;
     bool alt = (p->flags & OP_CONFIG_F_ALT) != 0;
-    if (!op_parse_i64(v, len, p->min, p->max, &n) &&
-        !(alt && op_parse_i64(v, len, p->alt, p->alt, &n))) {
+    if (!op_str_parse_i64(v, len, p->min, p->max, &n) &&
+        !(alt && op_str_parse_i64(v, len, p->alt, p->alt, &n))) {
         char alt_text[64] = "";
         if (alt)
             snprintf(alt_text, sizeof(alt_text), "%lld (%s) or ", (long long)p->alt, p->alt_what);
@@ -214,7 +214,7 @@ static bool op_config_props_cors(op_config_ctx_t *c, const op_config_prop_t *p, 
     while (op_config_props_next(v, len, " \t", &i, &tok)) {
         op_config_url_t u;
         count++;
-        if (op_str_eq(tok, "*")) {
+        if (op_str_is(tok, "*")) {
             star = true;
         } else if (!op_config_url_parse(tok.ptr, tok.len, &u) || !u.has_authority ||
                    !(op_config_url_scheme_is(&u, "https") || op_config_url_scheme_is(&u, "http")) ||
@@ -300,7 +300,7 @@ static bool op_config_props_oct32(op_config_ctx_t *c, const char *v, size_t len,
         !op_json_is(jwk, OP_JSON_OBJECT))
         return op_config_why(c, "must be a JSON oct JWK: "
                                 "{\"kty\":\"oct\",\"k\":\"<base64url of 32 bytes>\"}");
-    if (!op_streq(op_json_get_str(jwk, "kty"), "oct"))
+    if (!op_str_eq(op_json_get_str(jwk, "kty"), "oct"))
         return op_config_why(c, "\"kty\" must be \"oct\"");
     const char *k = op_json_get_str(jwk, "k");
     uint8_t key[OP_CONFIG_ENC_KEY_BYTES + 16];
@@ -372,7 +372,7 @@ static bool op_config_props_redis_address(op_config_ctx_t *c, const op_config_pr
         port = colon + 1;
     }
     int64_t n;
-    if (!op_parse_i64(port, len - (size_t)(port - v), 1, 65535, &n))
+    if (!op_str_parse_i64(port, len - (size_t)(port - v), 1, 65535, &n))
         return op_config_why(c, "the port must be an integer from 1 to 65535");
     return op_config_props_str(c, p, label, v, len);
 }
@@ -412,7 +412,7 @@ static bool op_config_props_jws_algs(op_config_ctx_t *c, const op_config_prop_t 
     cfg->n_id_token_algs = 0;
     while (op_config_props_next(v, len, ", \t", &i, &tok)) {
         int show = op_config_show_len(tok.ptr, tok.len);
-        op_jws_alg_t alg = op_jws_alg_parse(tok.ptr, tok.len);
+        op_jws_alg_t alg = op_keys_jws_alg_parse(tok.ptr, tok.len);
         if (!op_config_jws_alg_ok(alg))
             return op_config_why(c,
                                  "unsupported algorithm \"%.*s\" (use RS256, PS256, ES256, EdDSA)",
@@ -439,7 +439,7 @@ static bool op_config_props_jws_alg(op_config_ctx_t *c, const op_config_prop_t *
                                     const char *label, const char *v, size_t len)
 {
     OP_UNUSED(label);
-    op_jws_alg_t alg = op_jws_alg_parse(v, len);
+    op_jws_alg_t alg = op_keys_jws_alg_parse(v, len);
     if (!op_config_jws_alg_ok(alg))
         return op_config_why(c, "must be RS256, PS256, ES256 or EdDSA");
     *OP_CONFIG_FIELD(c, p, op_jws_alg_t) = alg;
@@ -468,7 +468,7 @@ static bool op_config_props_list(op_config_ctx_t *c, const char *v, size_t len, 
         if (!item_ok(c, tok, show))
             return false;
         for (size_t k = 0; k < count; k++) {
-            if (op_str_eq(tok, items[k]))
+            if (op_str_is(tok, items[k]))
                 return op_config_why(c, "\"%.*s\" is listed twice", show, tok.ptr);
         }
         if (count == max)

@@ -99,7 +99,7 @@ static bool op_config_url_authority(const char *s, size_t n, op_config_url_t *u)
     }
     if (hend < n) {
         int64_t port;
-        if (s[hend] != ':' || !op_parse_i64(s + hend + 1, n - hend - 1, 1, 65535, &port))
+        if (s[hend] != ':' || !op_str_parse_i64(s + hend + 1, n - hend - 1, 1, 65535, &port))
             return false;
         u->port = (int)port;
     }

@@ -67,9 +67,9 @@ bool op_authz_call_authorised(op_authz_session_t *as)
 {
     const op_config_t *cfg = as->srv->cfg;
 
-    if (op_api_token_ok(as->req, cfg->api_tokens, cfg->n_api_tokens, false))
+    if (op_server_api_token_ok(as->req, cfg->api_tokens, cfg->n_api_tokens, false))
         return true;
-    op_api_reply_unauthorized(as->req);
+    op_server_api_unauthorized(as->req);
     return false;
 }
 
@@ -146,7 +146,8 @@ int op_authz_call_written(op_flow_t *f)
         return OP_ERR(&f->err, OP_ECONFLICT,
                       "the authorisation session was completed or changed by another call");
     if (as->writes.status != OP_OK)
-        return OP_ERR(&f->err, as->writes.status, "storage: %s", op_status_name(as->writes.status));
+        return OP_ERR(&f->err, as->writes.status, "storage: %s",
+                      op_err_status_name(as->writes.status));
     if (as->quota_after)
         op_sub_quota_enforce(as->srv, as->sub.sub, as->sub_key);
     return OP_OK;
@@ -176,7 +177,7 @@ int op_authz_call_reply_error(op_flow_t *f)
 static const op_client_t *op_authz_call_find_client(void *arg, const char *client_id)
 {
     op_server_t *srv = arg;
-    return op_client_find(srv->clients, client_id);
+    return op_client_registry_find(srv->clients, client_id);
 }
 
 /* See core/flows/op_authz_session.h. The parse says itself whether its

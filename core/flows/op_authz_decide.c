@@ -40,12 +40,12 @@ const char *op_authz_decide_hint_subject(const op_keys_set_t *keys, const char *
     op_err_t err;
     int64_t exp, iat;
 
-    if (op_jws_verify_set(keys, hint, strlen(hint), algs, a, &jws, &err) != OP_OK ||
-        !op_streq(jws.typ, "JWT") ||
+    if (op_keys_jws_verify_set(keys, hint, strlen(hint), algs, a, &jws, &err) != OP_OK ||
+        !op_str_eq(jws.typ, "JWT") ||
         op_json_parse(a, jws.payload, jws.payload_len, NULL, &claims, &err) != OP_OK ||
         !op_json_is(claims, OP_JSON_OBJECT))
         return NULL;
-    if (!op_streq(op_json_get_str(claims, "iss"), issuer) ||
+    if (!op_str_eq(op_json_get_str(claims, "iss"), issuer) ||
         !op_authz_decide_aud_has(op_json_get(claims, "aud"), client_id) ||
         !op_json_get_int(claims, "exp", &exp) || !op_json_get_int(claims, "iat", &iat) ||
         op_json_get(claims, "client_id") != NULL)
@@ -65,7 +65,7 @@ static const char *op_authz_decide_hint_map(op_authz_session_t *as)
     if (sub == NULL || c->subject_type != OP_CLIENT_SUB_PAIRWISE)
         return sub;
     return as->have_sub &&
-                   op_streq(sub, op_client_sub(c, as->srv->cfg, as->sub.sub, as->flow->arena))
+                   op_str_eq(sub, op_client_sub(c, as->srv->cfg, as->sub.sub, as->flow->arena))
                ? as->sub.sub
                : NULL;
 }

@@ -309,7 +309,7 @@ int op_authz_issue_consented(op_authz_session_t *as)
     if (bad == NULL && !op_authz_issue_opt_obj(b, "data", &g->dat))
         bad = "data must be an object";
     if (bad == NULL && as->areq.client->subject_type == OP_CLIENT_SUB_PAIRWISE &&
-        op_streq(op_json_get_str(op_json_get(b, "access_token"), "encoding"), "SELF_CONTAINED"))
+        op_str_eq(op_json_get_str(op_json_get(b, "access_token"), "encoding"), "SELF_CONTAINED"))
         bad = "a pairwise client's access tokens are identifiers: a JWT would show the local "
               "subject (OIDC Core §8.1)";
     if (bad != NULL)

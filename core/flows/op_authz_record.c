@@ -22,7 +22,7 @@ int op_authz_record_new(op_authz_session_t *as)
     op_arena_t *a = as->flow->arena;
     const char *cid = as->areq.client_id;
     char *tag = op_b64url_encode_arena(a, (const uint8_t *)cid, strlen(cid));
-    char *rnd = op_rand_token(a, OP_AUTHZ_RECORD_SID_BYTES);
+    char *rnd = op_keys_crypto_rand_token(a, OP_AUTHZ_RECORD_SID_BYTES);
 
     as->sid = tag != NULL && rnd != NULL ? op_arena_printf(a, "%s.%s", tag, rnd) : NULL;
     if (as->sid == NULL)
@@ -34,7 +34,7 @@ int op_authz_record_new(op_authz_session_t *as)
 
 void op_authz_record_key(op_authz_session_t *as)
 {
-    op_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
+    op_keys_crypto_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
 }
 
 const char *op_authz_record_sid_client(op_authz_session_t *as)
@@ -151,7 +151,7 @@ int op_authz_record_read(op_authz_session_t *as, const op_authz_session_res_t *r
         return OP_ERR(&as->flow->err, OP_ENOTFOUND,
                       "no such authorisation session (unknown or expired sid)");
     if (r->st != OP_OK)
-        return OP_ERR(&as->flow->err, r->st, "storage: %s", op_status_name(r->st));
+        return OP_ERR(&as->flow->err, r->st, "storage: %s", op_err_status_name(r->st));
     as->raw = r->val;
     as->raw_len = r->len;
     return op_authz_record_parse(as, r->val, r->len);

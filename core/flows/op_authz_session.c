@@ -61,7 +61,7 @@ static int op_authz_session_stored(op_authz_session_t *as, const op_authz_sessio
     op_err_t err;
 
     if (r->st != OP_OK && r->st != OP_ENOTFOUND)
-        return OP_ERR(&as->flow->err, r->st, "storage: %s", op_status_name(r->st));
+        return OP_ERR(&as->flow->err, r->st, "storage: %s", op_err_status_name(r->st));
     op_err_clear(&err);
     as->have_stored = r->st == OP_OK &&
                       op_json_parse(as->flow->arena, r->val, r->len, NULL, &o, &err) == OP_OK &&
@@ -160,7 +160,7 @@ static int op_authz_session_session(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
     int rc = as->batch_st != OP_OK
-                 ? OP_ERR(&f->err, as->batch_st, "storage: %s", op_status_name(as->batch_st))
+                 ? OP_ERR(&f->err, as->batch_st, "storage: %s", op_err_status_name(as->batch_st))
                  : op_authz_record_read(as, &as->res[0]);
 
     if (rc == OP_OK && as->authz_cid != NULL) {
@@ -206,7 +206,7 @@ static int op_authz_session_sub(op_flow_t *f)
     op_err_t err;
 
     if (r->st != OP_OK && r->st != OP_ENOTFOUND) {
-        OP_ERR(&f->err, r->st, "storage: %s", op_status_name(r->st));
+        OP_ERR(&f->err, r->st, "storage: %s", op_err_status_name(r->st));
         op_flow_set_state(f, AS_ERROR);
         return OP_OK;
     }
@@ -349,7 +349,7 @@ static int op_authz_session_mint(op_flow_t *f)
 
     if (as->claims_st != OP_OK && as->claims_st != OP_ENOTFOUND)
         op_log_warn(f->req_id, "authz: ID token claims left out: %s",
-                    as->claims_why != NULL ? as->claims_why : op_status_name(as->claims_st));
+                    as->claims_why != NULL ? as->claims_why : op_err_status_name(as->claims_st));
     op_flow_set_state(f, op_authz_issue_mint(as) == OP_OK ? AS_WRITE : AS_ERROR);
     return OP_OK;
 }

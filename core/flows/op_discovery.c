@@ -68,7 +68,7 @@ static void op_discovery_members(op_json_w_t *w, op_arena_t *a, const op_config_
     op_discovery_list(w, "subject_types_supported", (const char *const[]){"public", "pairwise"},
                       cfg->pairwise_key_set ? 2 : 1);
     for (size_t i = 0; i < cfg->n_id_token_algs; i++)
-        algs[i] = op_jws_alg_name(cfg->id_token_algs[i]);
+        algs[i] = op_keys_jws_alg_name(cfg->id_token_algs[i]);
     op_discovery_list(w, "id_token_signing_alg_values_supported", algs, cfg->n_id_token_algs);
     op_discovery_list(w, "userinfo_signing_alg_values_supported", algs, cfg->n_id_token_algs);
     OP_DISCOVERY_LIST(w, "token_endpoint_auth_methods_supported", "client_secret_basic",
@@ -147,8 +147,8 @@ static int op_discovery_sign(op_discovery_t *d, op_keys_set_t *set, op_err_t *er
                         d->members, cfg->issuer, (long long)op_loop_epoch());
     char *jwt = NULL;
     int rc = claims == NULL ? OP_ERR(err, OP_ENOMEM, "out of memory")
-                            : op_jws_sign(set, cfg->id_token_algs[0], "JWT", claims, strlen(claims),
-                                          a, &jwt, err);
+                            : op_keys_jws_sign(set, cfg->id_token_algs[0], "JWT", claims,
+                                               strlen(claims), a, &jwt, err);
     if (rc == OP_OK) {
         size_t n = d->members_len + strlen(jwt) + sizeof(",\"signed_metadata\":\"\"}");
         char *doc = malloc(n);
@@ -184,7 +184,7 @@ static void op_discovery_handle(op_http_req_t *req, void *arg)
         return;
     }
     op_keys_set_release(set);
-    op_http_add_header(req, "Cache-Control", "public, max-age=300");
+    op_http_reply_header(req, "Cache-Control", "public, max-age=300");
     op_http_reply_json(req, 200, d->doc, d->doc_len, 0);
 }
 

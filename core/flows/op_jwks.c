@@ -14,7 +14,7 @@ static void op_jwks_handle(op_http_req_t *req, void *arg)
     op_keys_set_t *set = op_keys_current(srv->keys);
     size_t len;
     const char *jwks = op_keys_set_jwks(set, &len);
-    op_http_add_header(req, "Cache-Control", "public, max-age=300");
+    op_http_reply_header(req, "Cache-Control", "public, max-age=300");
     op_http_reply(req, 200, "application/jwk-set+json", jwks, len, 0);
     op_keys_set_release(set);
 }

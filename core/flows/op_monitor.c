@@ -64,8 +64,8 @@ static int op_monitor_step(op_flow_t *f)
     const op_config_t *cfg = hc->srv->cfg;
     switch (f->state) {
     case HC_AUTH:
-        if (!op_api_token_ok(hc->req, cfg->monitor_tokens, cfg->n_monitor_tokens, true)) {
-            op_api_reply_unauthorized(hc->req);
+        if (!op_server_api_token_ok(hc->req, cfg->monitor_tokens, cfg->n_monitor_tokens, true)) {
+            op_server_api_unauthorized(hc->req);
             return OP_DONE;
         }
         op_flow_set_state(f, HC_PING);

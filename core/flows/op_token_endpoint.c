@@ -120,7 +120,7 @@ typedef struct op_token_endpoint {
 static void op_token_endpoint_store_failed(op_flow_t *f, int status, const char *what)
 {
     OP_ERR(&f->err, status == OP_ENOMEM ? OP_ENOMEM : OP_EUNAVAIL, "cannot %s: storage %s", what,
-           op_status_name(status));
+           op_err_status_name(status));
     op_flow_set_state(f, TE_ERROR);
 }
 
@@ -236,7 +236,7 @@ static int op_token_endpoint_revoke(op_flow_t *f, const char *fam, int64_t atl_s
 
 static const op_client_t *op_token_endpoint_lookup(const void *arg, const char *client_id)
 {
-    return op_client_find(arg, client_id);
+    return op_client_registry_find(arg, client_id);
 }
 
 static int op_token_endpoint_parse(op_flow_t *f)
@@ -329,7 +329,7 @@ static int op_token_endpoint_auth(op_flow_t *f)
         OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "invalid_request", 400, "%s required", param);
         return OP_OK;
     }
-    op_sha256_hex(secret, strlen(secret), te->key);
+    op_keys_crypto_sha256_hex(secret, strlen(secret), te->key);
     if (te->refresh)
         return op_token_endpoint_read(f, OP_TOKEN_NS_RT, TE_RT);
     return op_token_endpoint_take_code(f);
@@ -354,7 +354,7 @@ static int op_token_endpoint_code_gone(op_flow_t *f)
     if (old->st != OP_OK) {
         if (old->st != OP_ENOTFOUND)
             op_log_warn(f->req_id, "token: cannot check for a code replay: storage %s",
-                        op_status_name(old->st));
+                        op_err_status_name(old->st));
         return OP_OK;
     }
     if (op_token_used_read(f->arena, old->val, old->len, &used, &e) != OP_OK) {
@@ -397,7 +397,7 @@ static int op_token_endpoint_code(op_flow_t *f)
     const char *ruri = op_params_get(te->form, "redirect_uri");
     if (strcmp(te->code.grant.cid, te->client->client_id) != 0) {
         OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the code was issued to another client");
-    } else if (!op_streq(ruri, te->code.ruri)) {
+    } else if (!op_str_eq(ruri, te->code.ruri)) {
         OP_TOKEN_ENDPOINT_BAD_GRANT(f, ruri == NULL ? "redirect_uri required"
                                                     : "redirect_uri differs from the one of "
                                                       "the authorisation request");
@@ -540,7 +540,7 @@ static int op_token_endpoint_rt_used(op_flow_t *f)
     if (te->st != OP_OK) {
         if (te->st != OP_ENOTFOUND)
             op_log_warn(f->req_id, "token: cannot check for a refresh token reuse: storage %s",
-                        op_status_name(te->st));
+                        op_err_status_name(te->st));
         op_flow_set_state(f, TE_ERROR);
         return OP_OK;
     }
@@ -570,7 +570,7 @@ static void op_token_endpoint_on_claims(int status, const op_json_t *claims, con
         te->claims = claims;
     else if (status != OP_ENOTFOUND)
         op_log_warn(f->req_id, "token: claims for the tokens left out: %s",
-                    err != NULL ? err->description : op_status_name(status));
+                    err != NULL ? err->description : op_err_status_name(status));
     op_flow_resume(f);
 }
 
@@ -769,7 +769,7 @@ static void op_token_endpoint_reply_error(op_flow_t *f)
         /* The issuer is a validated URL: no quote or backslash to escape. */
         char *ch = op_arena_printf(f->arena, "Basic realm=\"%s\"", te->srv->cfg->issuer);
         if (ch != NULL)
-            op_http_add_header(te->req, "WWW-Authenticate", ch);
+            op_http_reply_header(te->req, "WWW-Authenticate", ch);
     }
     op_http_reply_error(te->req, &f->err);
 }

@@ -102,7 +102,7 @@ static int op_userinfo_auth(op_flow_t *f)
         /* RFC 6750 §3.1: no error code when no credentials came. */
         char *ch = op_arena_printf(f->arena, "Bearer realm=\"%s\"", ui->srv->cfg->issuer);
         if (ch != NULL)
-            op_http_add_header(ui->req, "WWW-Authenticate", ch);
+            op_http_reply_header(ui->req, "WWW-Authenticate", ch);
         op_http_reply_json(ui->req, 401, "{}", 2, OP_REPLY_NO_STORE);
         return OP_DONE;
     }
@@ -149,7 +149,7 @@ static int op_userinfo_checked(op_flow_t *f)
                          "the access token does not have the openid scope");
         return OP_OK;
     }
-    ui->client = op_client_find(ui->srv->clients, g->cid);
+    ui->client = op_client_registry_find(ui->srv->clients, g->cid);
     if (ui->client == NULL) {
         OP_USERINFO_FAIL(f, OP_EDENIED, "invalid_token", 401,
                          "the client of the access token is no longer registered");
@@ -212,7 +212,7 @@ static int op_userinfo_reply(op_flow_t *f)
     op_json_w_obj_close(w);
     if (op_json_w_finish(w, &body, &len, &f->err) != OP_OK ||
         (alg != OP_JWS_NONE &&
-         op_jws_sign(ui->keys, alg, "JWT", body, len, f->arena, &jwt, &f->err) != OP_OK)) {
+         op_keys_jws_sign(ui->keys, alg, "JWT", body, len, f->arena, &jwt, &f->err) != OP_OK)) {
         op_flow_set_state(f, UI_ERROR);
         return OP_OK;
     }
@@ -231,11 +231,11 @@ static void op_userinfo_reply_error(op_flow_t *f)
     op_userinfo_t *ui = f->ctx;
     const char *e = f->err.oauth_error;
 
-    if (op_streq(e, "invalid_request") || op_streq(e, "insufficient_scope")) {
+    if (op_str_eq(e, "invalid_request") || op_str_eq(e, "insufficient_scope")) {
         char *ch =
             op_arena_printf(f->arena, "Bearer realm=\"%s\", error=\"%s\"", ui->srv->cfg->issuer, e);
         if (ch != NULL)
-            op_http_add_header(ui->req, "WWW-Authenticate", ch);
+            op_http_reply_header(ui->req, "WWW-Authenticate", ch);
     }
     op_http_reply_error(ui->req, &f->err);
 }

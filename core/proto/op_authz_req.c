@@ -416,7 +416,7 @@ static int op_authz_req_options(op_arena_t *a, op_authz_req_t *out, op_err_t *er
     int rc;
 
     if (max_age != NULL &&
-        !op_parse_i64(max_age, strlen(max_age), 0, OP_AUTHZ_MAX_AGE_MAX, &out->max_age))
+        !op_str_parse_i64(max_age, strlen(max_age), 0, OP_AUTHZ_MAX_AGE_MAX, &out->max_age))
         return OP_AUTHZ_REQ_FAIL(err, "invalid_request",
                                  "max_age must be a whole number of seconds from 0 to %d",
                                  OP_AUTHZ_MAX_AGE_MAX);
@@ -485,7 +485,7 @@ static int op_authz_req_pkce(const op_authz_policy_t *policy, op_authz_req_t *ou
     const op_client_t *c = out->client;
     const char *cc = op_authz_req_param(&out->params, "code_challenge");
     const char *ccm = op_authz_req_param(&out->params, "code_challenge_method");
-    bool s256_only = op_streq(c->code_challenge_method, "S256");
+    bool s256_only = op_str_eq(c->code_challenge_method, "S256");
     bool plain_ok = policy != NULL && policy->pkce_plain && !s256_only;
 
     if (cc == NULL) {

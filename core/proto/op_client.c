@@ -411,7 +411,7 @@ static bool op_client_query_has(op_str_t q, const char *name)
         size_t end = start;
         while (end < i && q.ptr[end] != '=')
             end++;
-        if (op_str_eq((op_str_t){q.ptr + start, end - start}, name))
+        if (op_str_is((op_str_t){q.ptr + start, end - start}, name))
             return true;
         i++;
     }
@@ -569,7 +569,7 @@ static int op_client_alg(op_client_ctx_t *x, const char *name, op_jws_alg_t *out
     *out = OP_JWS_NONE;
     if (s == NULL)
         return OP_OK;
-    *out = op_jws_alg_parse(s, strlen(s));
+    *out = op_keys_jws_alg_parse(s, strlen(s));
     if (!op_config_jws_alg_ok(*out))
         return op_client_fail(x, name, OP_CLIENT_NO_INDEX,
                               "unsupported algorithm \"%.*s\" (use RS256, PS256, ES256, EdDSA)",
@@ -737,10 +737,10 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
     op_client_w_opt(w, "scope", c->scope);
     if (c->id_token_signed_response_alg != OP_JWS_NONE)
         op_json_w_kstr(w, "id_token_signed_response_alg",
-                       op_jws_alg_name(c->id_token_signed_response_alg));
+                       op_keys_jws_alg_name(c->id_token_signed_response_alg));
     if (c->userinfo_signed_response_alg != OP_JWS_NONE)
         op_json_w_kstr(w, "userinfo_signed_response_alg",
-                       op_jws_alg_name(c->userinfo_signed_response_alg));
+                       op_keys_jws_alg_name(c->userinfo_signed_response_alg));
     op_json_w_kstr(w, "subject_type", op_client_sub_names[c->subject_type]);
     op_client_w_strs(w, "contacts", c->contacts);
     op_client_w_opt(w, "logo_uri", c->logo_uri);
@@ -763,7 +763,7 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
 /* ---- the rules against the configuration --------------------------------- */
 
 /* A signing algorithm member: unset, or one of op.idToken.jwsAlgs. */
-static bool op_clients_alg_offered(op_jws_alg_t alg, const op_config_t *cfg)
+static bool op_client_alg_offered(op_jws_alg_t alg, const op_config_t *cfg)
 {
     for (size_t i = 0; i < cfg->n_id_token_algs; i++) {
         if (cfg->id_token_algs[i] == alg)
@@ -772,8 +772,8 @@ static bool op_clients_alg_offered(op_jws_alg_t alg, const op_config_t *cfg)
     return alg == OP_JWS_NONE;
 }
 
-int op_clients_check_config(const op_client_t *clients, size_t n, const op_config_t *cfg,
-                            op_err_t *err)
+int op_client_check_config(const op_client_t *clients, size_t n, const op_config_t *cfg,
+                           op_err_t *err)
 {
     for (size_t i = 0; i < n; i++) {
         const op_client_t *c = &clients[i];
@@ -788,10 +788,11 @@ int op_clients_check_config(const op_client_t *clients, size_t n, const op_confi
                           "op.subject.pairwiseKey (OIDC Core §8.1)",
                           OP_CONFIG_SHOW_MAX, c->client_id);
         for (size_t k = 0; k < OP_NELEMS(algs); k++) {
-            if (!op_clients_alg_offered(algs[k].alg, cfg))
-                return OP_ERR(
-                    err, OP_EINVAL, "client \"%.*s\": %s: %s is not among op.idToken.jwsAlgs",
-                    OP_CONFIG_SHOW_MAX, c->client_id, algs[k].name, op_jws_alg_name(algs[k].alg));
+            if (!op_client_alg_offered(algs[k].alg, cfg))
+                return OP_ERR(err, OP_EINVAL,
+                              "client \"%.*s\": %s: %s is not among op.idToken.jwsAlgs",
+                              OP_CONFIG_SHOW_MAX, c->client_id, algs[k].name,
+                              op_keys_jws_alg_name(algs[k].alg));
         }
     }
     return OP_OK;
@@ -821,7 +822,7 @@ bool op_client_is_public(const op_client_t *c)
 /* ---- the clients file ---------------------------------------------------- */
 
 /* Put "<source>: " in front of err's description. Returns rc. */
-static int op_clients_in(op_err_t *err, const char *source, int rc)
+static int op_client_parse_all_in(op_err_t *err, const char *source, int rc)
 {
     if (err != NULL) {
         char d[OP_ERR_DESC_MAX];
@@ -831,8 +832,8 @@ static int op_clients_in(op_err_t *err, const char *source, int rc)
     return rc;
 }
 
-int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *source,
-                     op_client_t **out, size_t *n, op_err_t *err)
+int op_client_parse_all(op_arena_t *a, const char *text, size_t len, const char *source,
+                        op_client_t **out, size_t *n, op_err_t *err)
 {
     static const op_json_limits_t lim = {OP_CLIENT_FILE_MAX, OP_CLIENT_FILE_DEPTH,
                                          OP_CLIENT_FILE_MEMBERS};
@@ -841,7 +842,7 @@ int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *so
     *n = 0;
     int rc = op_json_parse(a, text, len, &lim, &doc, err);
     if (rc != OP_OK)
-        return op_clients_in(err, source, rc);
+        return op_client_parse_all_in(err, source, rc);
     if (!op_json_is(doc, OP_JSON_ARRAY))
         return OP_ERR(err, OP_EINVAL, "%s: must be a JSON array of client objects", source);
     size_t count = doc->u.arr.n;
@@ -852,18 +853,18 @@ int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *so
         char where[32];
         snprintf(where, sizeof(where), "clients[%zu]", i);
         if ((rc = op_client_from_json(a, doc->u.arr.items[i], where, &clients[i], err)) != OP_OK)
-            return op_clients_in(err, source, rc);
+            return op_client_parse_all_in(err, source, rc);
     }
     op_client_registry_t *reg = NULL; /* only to refuse a repeated client_id */
     if ((rc = op_client_registry_new(clients, count, a, &reg, err)) != OP_OK)
-        return op_clients_in(err, source, rc);
+        return op_client_parse_all_in(err, source, rc);
     *out = clients;
     *n = count;
     return OP_OK;
 }
 
-int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
-                         op_err_t *err)
+int op_client_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
+                        op_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -872,5 +873,5 @@ int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, siz
     int rc = op_config_read_file(a, path, OP_CLIENT_FILE_MAX, &text, &len, err);
     if (rc != OP_OK)
         return rc;
-    return op_clients_parse(a, text, len, path, out, n, err);
+    return op_client_parse_all(a, text, len, path, out, n, err);
 }

@@ -159,12 +159,12 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
  * client_id is an error. *out (an array of *n clients) lives in a.
  * source names the text in errors.
  */
-int op_clients_parse(op_arena_t *a, const char *text, size_t len, const char *source,
-                     op_client_t **out, size_t *n, op_err_t *err);
+int op_client_parse_all(op_arena_t *a, const char *text, size_t len, const char *source,
+                        op_client_t **out, size_t *n, op_err_t *err);
 
 /* Read (blocking: start-up only) and parse the clients file at path. */
-int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
-                         op_err_t *err);
+int op_client_load_file(const char *path, op_arena_t *a, op_client_t **out, size_t *n,
+                        op_err_t *err);
 
 /*
  * The rules between the clients and the server's configuration, checked
@@ -173,8 +173,8 @@ int op_clients_load_file(const char *path, op_arena_t *a, op_client_t **out, siz
  * userinfo_signed_response_alg must be one of op.idToken.jwsAlgs (the
  * values discovery advertises). OP_EINVAL with err naming the client.
  */
-int op_clients_check_config(const op_client_t *clients, size_t n, const op_config_t *cfg,
-                            op_err_t *err);
+int op_client_check_config(const op_client_t *clients, size_t n, const op_config_t *cfg,
+                           op_err_t *err);
 
 /* ---- the registry: clients by client_id ---------------------------------- */
 
@@ -198,7 +198,7 @@ int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
  * is NULL. O(1) on average; a hostile client_id costs at most
  * OP_CLIENT_ID_MAX + 1 bytes read before it is refused.
  */
-const op_client_t *op_client_find(const op_client_registry_t *r, const char *client_id);
+const op_client_t *op_client_registry_find(const op_client_registry_t *r, const char *client_id);
 
 /* ---- predicates ---------------------------------------------------------- */
 
@@ -229,7 +229,7 @@ bool op_client_redirect_match(const op_client_t *c, const char *uri, size_t len)
  * HMAC-SHA256 under cfg's op.subject.pairwiseKey of a labelled,
  * length-prefixed (sector identifier, sub), the same for every client of
  * the sector and unlinkable across sectors. NULL when out of memory (in
- * a) or when the key is missing (op_clients_check_config refuses that at
+ * a) or when the key is missing (op_client_check_config refuses that at
  * start). Records keep the local subject; this is applied where a
  * subject leaves the server: ID tokens, UserInfo. (core/proto/op_client_sub.c)
  */

@@ -141,7 +141,8 @@ int op_client_auth_check(op_arena_t *a, const char *authorization, const op_para
     /* Compare for an unknown client too: the time taken must not tell
      * whether the client exists. */
     const char *want = c != NULL && c->client_secret != NULL ? c->client_secret : "";
-    bool secret_ok = secret != NULL && op_ct_equal(secret, strlen(secret), want, strlen(want));
+    bool secret_ok =
+        secret != NULL && op_keys_crypto_ct_equal(secret, strlen(secret), want, strlen(want));
     if (c == NULL || c->token_endpoint_auth_method != method ||
         (method != OP_CLIENT_AUTH_NONE && (c->client_secret == NULL || !secret_ok)))
         return OP_CLIENT_AUTH_FAILED(err);

@@ -53,7 +53,7 @@ int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
         return OP_ERR(err, OP_ENOMEM, "out of memory");
     r->slots = slots;
     r->mask = cap - 1;
-    op_rand_bytes(&r->seed, sizeof(r->seed));
+    op_keys_crypto_rand_bytes(&r->seed, sizeof(r->seed));
     for (size_t i = 0; i < n; i++) {
         const char *id = clients[i].client_id;
         size_t len = id != NULL ? strnlen(id, OP_CLIENT_ID_MAX + 1) : 0;
@@ -71,7 +71,7 @@ int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
     return OP_OK;
 }
 
-const op_client_t *op_client_find(const op_client_registry_t *r, const char *client_id)
+const op_client_t *op_client_registry_find(const op_client_registry_t *r, const char *client_id)
 {
     if (r == NULL || client_id == NULL)
         return NULL;

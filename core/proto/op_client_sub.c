@@ -45,6 +45,6 @@ const char *op_client_sub(const op_client_t *c, const op_config_t *cfg, const ch
         !op_client_sub_put(msg, cap, &at, c->sector_id, ns) ||
         !op_client_sub_put(msg, cap, &at, sub, nu))
         return NULL;
-    op_hmac_sha256(cfg->pairwise_key, sizeof(cfg->pairwise_key), msg, at, mac);
+    op_keys_crypto_hmac_sha256(cfg->pairwise_key, sizeof(cfg->pairwise_key), msg, at, mac);
     return op_b64url_encode_arena(a, mac, sizeof(mac));
 }

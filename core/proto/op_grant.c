@@ -236,7 +236,7 @@ int op_grant_key(const char *sub, const char *cid, char key[65])
         return OP_EINVAL;
     /* fits: the lengths are checked above */
     int n = snprintf(buf, sizeof(buf), "%zu:%s%zu:%s", ls, sub, lc, cid);
-    op_sha256_hex(buf, (size_t)n, key);
+    op_keys_crypto_sha256_hex(buf, (size_t)n, key);
     return OP_OK;
 }
 

@@ -14,12 +14,12 @@
 
 void op_sub_session_key(const char *sub_sid, char key[65])
 {
-    op_sha256_hex(sub_sid, strlen(sub_sid), key);
+    op_keys_crypto_sha256_hex(sub_sid, strlen(sub_sid), key);
 }
 
 const char *op_sub_session_new_id(op_arena_t *a)
 {
-    return op_rand_token(a, OP_SUB_SESSION_ID_BYTES);
+    return op_keys_crypto_rand_token(a, OP_SUB_SESSION_ID_BYTES);
 }
 
 char *op_sub_session_seal_id(op_arena_t *a, const char *sid, const char *sub_sid)
@@ -27,7 +27,7 @@ char *op_sub_session_seal_id(op_arena_t *a, const char *sid, const char *sub_sid
     uint8_t key[OP_SUBKEY_LEN];
     char *nonce, *ct;
     op_err_t err;
-    int rc = op_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key);
+    int rc = op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key);
 
     if (rc == OP_OK)
         rc = op_keys_crypto_seal(key, "", (const uint8_t *)sub_sid, strlen(sub_sid), a, &nonce, &ct,
@@ -45,7 +45,7 @@ const char *op_sub_session_open_id(op_arena_t *a, const char *sid, const char *s
     int rc;
 
     if (dot == NULL || strlen(sealed) > OP_SUB_SESSION_SEALED_MAX ||
-        op_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key) != OP_OK)
+        op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key) != OP_OK)
         return NULL;
     rc = op_keys_crypto_open(key, "", sealed, (size_t)(dot - sealed), dot + 1, strlen(dot + 1), &pt,
                              &len);
@@ -62,7 +62,7 @@ int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub, i
                        op_sub_session_t *out)
 {
     memset(out, 0, sizeof(*out));
-    out->sid_claim = op_rand_token(a, OP_SUB_SESSION_SID_CLAIM_BYTES);
+    out->sid_claim = op_keys_crypto_rand_token(a, OP_SUB_SESSION_SID_CLAIM_BYTES);
     out->sub = op_arena_strdup(a, sub);
     if (out->sid_claim == NULL || out->sub == NULL)
         return OP_ENOMEM;

@@ -51,7 +51,7 @@ const char *op_sub_session_new_id(op_arena_t *a);
  * A new session's id, kept in the record of the authorisation session
  * that created it until its final answer hands it over. The store knows
  * that session only by SHA-256(sid), so the id is sealed
- * (XChaCha20-Poly1305) under op_kdf(sid, OP_KDF_INFO_SUB_SID): the record
+ * (XChaCha20-Poly1305) under op_keys_crypto_kdf(sid, OP_KDF_INFO_SUB_SID): the record
  * alone, even with every secret of the config, does not yield the cookie;
  * an API call that presents the sid opens it. Seal: "<nonce>.<ct>" in a,
  * NULL on failure. Open: the id in a, NULL when the value does not open

@@ -4,8 +4,8 @@
  * records of docs/records.md (used markers, revocations). See
  * core/proto/op_token.h; checking an access token is core/proto/op_token_access.c.
  *
- * Signing goes through keys/ (op_jws_sign with the server's set); random
- * values are op_rand_token; records are JSON written with op_json_w and
+ * Signing goes through keys/ (op_keys_jws_sign with the server's set); random
+ * values are op_keys_crypto_rand_token; records are JSON written with op_json_w and
  * read with the strict reader, the grant members through core/proto/op_grant.h.
  */
 #include <stdlib.h>
@@ -162,12 +162,12 @@ static op_store_index_t *op_token_indexes(op_arena_t *a, const op_grant_t *g, co
 /* A new random bearer value and its store key. */
 static int op_token_secret(op_arena_t *a, op_token_minted_t *out, op_err_t *err)
 {
-    char *token = op_rand_token(a, OP_TOKEN_BYTES);
+    char *token = op_keys_crypto_rand_token(a, OP_TOKEN_BYTES);
     char *key = op_arena_alloc(a, 65);
 
     if (token == NULL || key == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory minting a token");
-    op_sha256_hex(token, strlen(token), key);
+    op_keys_crypto_sha256_hex(token, strlen(token), key);
     out->token = token;
     out->key = key;
     return OP_OK;
@@ -213,7 +213,7 @@ static int op_token_sign(const op_keys_set_t *keys, op_jws_alg_t alg, const char
     int rc = op_json_w_finish(w, &payload, &len, err);
     if (rc != OP_OK)
         return rc;
-    return op_jws_sign(keys, alg, typ, payload, len, a, out, err);
+    return op_keys_jws_sign(keys, alg, typ, payload, len, a, out, err);
 }
 
 /* ---- claims ------------------------------------------------------------------ */
@@ -343,16 +343,16 @@ int op_token_half_hash(op_jws_alg_t alg, const char *value, op_arena_t *a, char 
     case OP_JWS_RS256:
     case OP_JWS_PS256:
     case OP_JWS_ES256:
-        op_sha256(value, strlen(value), digest);
+        op_keys_crypto_sha256(value, strlen(value), digest);
         half = 16;
         break;
     case OP_JWS_EDDSA:
-        op_sha512(value, strlen(value), digest);
+        op_keys_crypto_sha512(value, strlen(value), digest);
         half = 32;
         break;
     default:
         return OP_ERR(err, OP_EINVAL, "no token hash is defined for alg %s",
-                      op_jws_alg_name(alg) != NULL ? op_jws_alg_name(alg) : "?");
+                      op_keys_jws_alg_name(alg) != NULL ? op_keys_jws_alg_name(alg) : "?");
     }
     *out = op_b64url_encode_arena(a, digest, half);
     if (*out == NULL)
@@ -480,7 +480,7 @@ int op_token_at_mint(const op_token_ctx_t *ctx, const op_grant_t *g, const char 
         return OP_ERR(err, OP_EINVAL, "a grant without subject or client");
     int64_t life = op_token_at_lifetime(ctx->cfg, g);
     int64_t exp = ctx->now + life;
-    char *jti = op_rand_token(a, OP_TOKEN_JTI_BYTES);
+    char *jti = op_keys_crypto_rand_token(a, OP_TOKEN_JTI_BYTES);
     if (jti == NULL)
         return OP_ERR(err, OP_ENOMEM, "out of memory minting an access token");
     out->lifetime_s = life;
@@ -540,7 +540,7 @@ int op_token_rt_record(int64_t now, const op_token_refresh_t *rt, const char *ke
 
 char *op_token_fam_new(op_arena_t *a)
 {
-    return op_rand_token(a, OP_TOKEN_FAM_BYTES);
+    return op_keys_crypto_rand_token(a, OP_TOKEN_FAM_BYTES);
 }
 
 int op_token_rt_mint(int64_t now, bool starts, op_token_refresh_t *rt, op_arena_t *a,
@@ -672,13 +672,13 @@ int op_token_pkce_check(const char *cc, const char *ccm, const char *verifier, o
     if (!op_token_verifier_ok(verifier))
         return OP_TOKEN_BAD_GRANT(err, "code_verifier must be 43 to 128 unreserved characters");
     if (ccm == NULL || strcmp(ccm, "S256") == 0) {
-        op_sha256(verifier, strlen(verifier), digest);
+        op_keys_crypto_sha256(verifier, strlen(verifier), digest);
         op_b64url_encode(digest, sizeof(digest), computed);
         expect = computed;
     } else if (strcmp(ccm, "plain") != 0) {
         return OP_TOKEN_BAD_GRANT(err, "unsupported code_challenge_method");
     }
-    if (!op_ct_equal(expect, strlen(expect), cc, strlen(cc)))
+    if (!op_keys_crypto_ct_equal(expect, strlen(expect), cc, strlen(cc)))
         return OP_TOKEN_BAD_GRANT(err, "code_verifier does not match the code_challenge");
     return OP_OK;
 }

@@ -7,7 +7,7 @@
  * pure: it signs with the key set it is given and hands back the record
  * to write, so the caller decides how to batch the store round trips.
  * Bearer values never become keys: a record is stored under the
- * lowercase hex SHA-256 of the value (op_sha256_hex).
+ * lowercase hex SHA-256 of the value (op_keys_crypto_sha256_hex).
  *
  * Two calls are asynchronous and follow the usual contract (the callback
  * runs exactly once, from the loop, never inside the call):

@@ -36,7 +36,7 @@ static int op_token_access_claims(op_token_access_job_t *c, const op_json_t *v)
     op_err_t e;
 
     op_err_clear(&e);
-    if (!op_streq(op_json_get_str(v, "iss"), c->ctx.cfg->issuer))
+    if (!op_str_eq(op_json_get_str(v, "iss"), c->ctx.cfg->issuer))
         return OP_TOKEN_INVALID(&c->err, "the access token was issued by another server");
     if (!op_json_get_int(v, "exp", &at->exp) || at->exp <= c->ctx.now)
         return OP_TOKEN_INVALID(&c->err, "the access token expired");
@@ -78,13 +78,13 @@ static int op_token_access_jwt(op_token_access_job_t *c, const char *token)
     op_err_t e;
 
     op_err_clear(&e);
-    int rc =
-        op_jws_verify_set(c->ctx.keys, token, strlen(token), OP_TOKEN_ACCESS_ALGS, c->a, &jws, &e);
+    int rc = op_keys_jws_verify_set(c->ctx.keys, token, strlen(token), OP_TOKEN_ACCESS_ALGS, c->a,
+                                    &jws, &e);
     if (rc == OP_ENOMEM)
         return OP_ERR(&c->err, OP_ENOMEM, "out of memory verifying an access token");
     if (rc != OP_OK)
         return OP_TOKEN_INVALID(&c->err, "the access token is not valid: %s", e.description);
-    if (!op_streq(jws.typ, "at+jwt"))
+    if (!op_str_eq(jws.typ, "at+jwt"))
         return OP_TOKEN_INVALID(&c->err, "not an access token (typ must be at+jwt)");
     if (op_json_parse(c->a, jws.payload, jws.payload_len, NULL, &v, &e) != OP_OK ||
         !op_json_is(v, OP_JSON_OBJECT))
@@ -129,7 +129,8 @@ static void op_token_access_deferred(void *arg)
 /* A store error looking something up for the check: 503 (or 500). */
 static int op_token_access_store_failed(op_token_access_job_t *c, int status, const char *what)
 {
-    return OP_ERR(&c->err, status, "cannot look up %s (storage: %s)", what, op_status_name(status));
+    return OP_ERR(&c->err, status, "cannot look up %s (storage: %s)", what,
+                  op_err_status_name(status));
 }
 
 static void op_token_access_on_get(int status, const op_store_res_t *res, void *arg)
@@ -195,7 +196,7 @@ void op_token_access_check(op_loop_t *loop, op_store_t *store, const op_token_ct
     c->arg = arg;
     if (op_token_access_is_identifier(token)) {
         char key[65];
-        op_sha256_hex(token, strlen(token), key);
+        op_keys_crypto_sha256_hex(token, strlen(token), key);
         op_store_get(store, OP_TOKEN_NS_AT, key, 64, op_token_access_on_get, c);
         return;
     }
@@ -208,7 +209,7 @@ void op_token_access_check(op_loop_t *loop, op_store_t *store, const op_token_ct
                      op_token_access_on_revoked, c);
         return;
     }
-    if (op_defer(loop, op_token_access_deferred, c) != OP_OK) {
+    if (op_loop_defer(loop, op_token_access_deferred, c) != OP_OK) {
         op_log_error(NULL, "token: out of memory deferring an access token check");
         abort();
     }

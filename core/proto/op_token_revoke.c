@@ -41,7 +41,7 @@ static void op_token_revoke_done(op_token_revoke_job_t *j, int status)
         return;
     if (j->status != OP_OK)
         op_log_error(j->req_id, "token: revocation of family %s incomplete: storage %s", j->fam,
-                     op_status_name(j->status));
+                     op_err_status_name(j->status));
     j->cb(j->status, j->arg);
     free(j);
 }
@@ -84,7 +84,7 @@ static void op_token_revoke_on_record(int status, const op_store_res_t *res, voi
     OP_UNUSED(res);
     if (status != OP_OK)
         op_log_error(j->req_id, "token: revocation record of family %s not written: storage %s",
-                     j->fam, op_status_name(status));
+                     j->fam, op_err_status_name(status));
     for (size_t i = 0; i < OP_NELEMS(op_token_revoke_ns); i++) {
         j->pending++;
         op_store_index(j->store, op_token_revoke_ns[i], "fam", j->fam, strlen(j->fam), 0, listed[i],

@@ -98,7 +98,7 @@ static void op_server_on_client_put(int status, const op_store_res_t *res, void 
     free(c);
     if (st != OP_OK) {
         op_err_t err;
-        OP_ERR(&err, st, "cannot write the clients to the store (%s)", op_status_name(st));
+        OP_ERR(&err, st, "cannot write the clients to the store (%s)", op_err_status_name(st));
         op_server_fail(srv, "clients", &err);
         return;
     }
@@ -133,8 +133,9 @@ static void op_server_open_plugins(op_server_t *srv)
         .lookup = op_server_plugin_prop,
         .lookup_arg = srv->cfg,
     };
-    if (srv->http_client == NULL || op_spi_open(srv->loop, srv->http_client, &s,
-                                                cfg->claims_users_file, &srv->spi, &err) != OP_OK) {
+    if (srv->http_client == NULL ||
+        op_spi_loader_open(srv->loop, srv->http_client, &s, cfg->claims_users_file, &srv->spi,
+                           &err) != OP_OK) {
         op_server_fail(srv, "plugins", &err);
         return;
     }
@@ -162,9 +163,9 @@ static void op_server_load_clients(op_server_t *srv)
     op_client_t *clients = NULL;
     size_t n = 0;
     if ((srv->cfg->clients_file != NULL &&
-         op_clients_load_file(srv->cfg->clients_file, srv->clients_arena, &clients, &n, &err) !=
+         op_client_load_file(srv->cfg->clients_file, srv->clients_arena, &clients, &n, &err) !=
              OP_OK) ||
-        op_clients_check_config(clients, n, srv->cfg, &err) != OP_OK ||
+        op_client_check_config(clients, n, srv->cfg, &err) != OP_OK ||
         op_client_registry_new(clients, n, srv->clients_arena, &srv->clients, &err) != OP_OK) {
         op_arena_free(c->arena);
         free(c);
@@ -249,7 +250,7 @@ static void op_server_drain(void *arg)
     }
     /* Plugins go while the loop still runs, so the cancellations they
      * queue are delivered. */
-    op_spi_close(srv->spi);
+    op_spi_loader_close(srv->spi);
     srv->spi = NULL;
     if (srv->store != NULL)
         op_store_close(srv->store, op_server_on_store_closed, srv);
@@ -309,7 +310,7 @@ int op_server_run(op_config_t *cfg, bool reuse_port, const op_endpoint_t *const 
     /* A start-up failure stops the loop with parts still open. */
     if (srv.keys != NULL)
         op_keys_close(srv.keys);
-    op_spi_close(srv.spi);
+    op_spi_loader_close(srv.spi);
     srv.spi = NULL;
     if (srv.store != NULL) {
         op_store_close(srv.store, op_server_on_store_closed, &srv);

@@ -80,15 +80,15 @@ int op_server_run(op_config_t *cfg, bool reuse_port, const op_endpoint_t *const 
 void *op_server_flow_new(op_server_t *srv, op_http_req_t *req, const op_flow_def_t *def,
                          size_t arena_max, size_t ctx_size, op_flow_t **out);
 
-/* ---- the integration APIs' bearer tokens (core/server/op_api_auth.c) ---- */
+/* ---- the integration APIs' bearer tokens (core/server/op_server_api.c) ---- */
 
 /* True when the request carries (as a bearer token, or as ?access_token=
  * where allow_query) a token whose SHA-256 is in hashes. Constant time
  * per configured hash. */
-bool op_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32], size_t nhashes,
-                     bool allow_query);
+bool op_server_api_token_ok(op_http_req_t *req, const uint8_t (*hashes)[32], size_t nhashes,
+                            bool allow_query);
 
 /* Reply 401 invalid_token with WWW-Authenticate (RFC 6750 §3). */
-void op_api_reply_unauthorized(op_http_req_t *req);
+void op_server_api_unauthorized(op_http_req_t *req);
 
 #endif

@@ -88,7 +88,7 @@ static bool login_page_parse_listen(login_page_opts_t *o)
         alen = (size_t)(colon - s);
     }
     if (alen == 0 || alen >= sizeof(o->address) ||
-        !op_parse_i64(colon + 1, strlen(colon + 1), 0, 65535, &port))
+        !op_str_parse_i64(colon + 1, strlen(colon + 1), 0, 65535, &port))
         return false;
     memcpy(o->address, s, alen);
     o->address[alen] = '\0';
@@ -163,7 +163,7 @@ static bool login_page_options(int argc, char **argv, login_page_opts_t *o)
             o->secret_env = v;
         } else if (strcmp(a, "--public-url") == 0) {
             o->public_url = v;
-        } else if (strcmp(a, "--hash-threads") == 0 && op_parse_i64(v, strlen(v), 1, 64, &n)) {
+        } else if (strcmp(a, "--hash-threads") == 0 && op_str_parse_i64(v, strlen(v), 1, 64, &n)) {
             o->hash_threads = (unsigned)n;
         } else if (strcmp(a, "--log-level") == 0 && op_log_level_parse(v, &o->log_level)) {
             continue;
@@ -210,7 +210,7 @@ static bool login_page_keys(const char *env, login_page_keys_t *out)
     const char *s;
 
     if (env == NULL) {
-        op_rand_bytes(secret, sizeof(secret));
+        op_keys_crypto_rand_bytes(secret, sizeof(secret));
     } else {
         s = getenv(env);
         if (s == NULL || !op_hex_decode(s, strlen(s), secret, sizeof(secret))) {

@@ -47,13 +47,13 @@ static void login_page_csrf_mac(const uint8_t key[LOGIN_PAGE_SECRET_LEN], const 
 {
     uint8_t mac[32];
 
-    op_hmac_sha256(key, LOGIN_PAGE_SECRET_LEN, msg, len, mac);
+    op_keys_crypto_hmac_sha256(key, LOGIN_PAGE_SECRET_LEN, msg, len, mac);
     op_b64url_encode(mac, sizeof(mac), out);
 }
 
 char *login_page_csrf_pre_new(op_arena_t *a)
 {
-    return op_rand_token(a, LOGIN_PAGE_PRE_BYTES);
+    return op_keys_crypto_rand_token(a, LOGIN_PAGE_PRE_BYTES);
 }
 
 bool login_page_csrf_pre_ok(const char *pre)
@@ -101,7 +101,7 @@ bool login_page_csrf_check(op_arena_t *a, const login_page_keys_t *k, login_page
 
     if (token == NULL || !login_page_csrf_token(a, k, form, pre, sid, want))
         return false;
-    return op_ct_equal(want, strlen(want), token, strlen(token));
+    return op_keys_crypto_ct_equal(want, strlen(want), token, strlen(token));
 }
 
 /* The MAC of an account choice: over "account\n<sid>\n<username>\n<time>". */
@@ -149,12 +149,12 @@ bool login_page_csrf_account_check(op_arena_t *a, const login_page_keys_t *k, co
     while (time_dot > value && *time_dot != '.')
         time_dot--;
     if (*time_dot != '.' || time_dot == value ||
-        !op_parse_i64(time_dot + 1, (size_t)(mac_dot - time_dot - 1), 0, INT64_MAX, &t))
+        !op_str_parse_i64(time_dot + 1, (size_t)(mac_dot - time_dot - 1), 0, INT64_MAX, &t))
         return false;
     name = op_arena_strndup(a, value, (size_t)(time_dot - value));
     if (name == NULL || !login_page_users_name_ok(name) ||
         !login_page_csrf_account_mac(a, k, sid, name, t, want) ||
-        !op_ct_equal(want, strlen(want), mac_dot + 1, strlen(mac_dot + 1)))
+        !op_keys_crypto_ct_equal(want, strlen(want), mac_dot + 1, strlen(mac_dot + 1)))
         return false;
     *username = name;
     *auth_time = t;

@@ -154,14 +154,14 @@ static void login_page_flow_reply(op_flow_t *f)
     login_page_flow_t *c = f->ctx;
     static const char oom[] = "Service unavailable: out of memory\n";
 
-    op_http_add_header(c->req, "X-Frame-Options", "DENY");
+    op_http_reply_header(c->req, "X-Frame-Options", "DENY");
     /* No Referer to other sites; a real Origin (not "null") on the
      * page's own form posts, which login_page_site_check requires. */
-    op_http_add_header(c->req, "Referrer-Policy", "same-origin");
+    op_http_reply_header(c->req, "Referrer-Policy", "same-origin");
     for (size_t i = 0; i < c->ncookies; i++)
-        op_http_add_header(c->req, "Set-Cookie", c->cookies[i]);
+        op_http_reply_header(c->req, "Set-Cookie", c->cookies[i]);
     if (c->location != NULL) {
-        op_http_add_header(c->req, "Content-Security-Policy", LOGIN_PAGE_FLOW_REDIRECT_CSP);
+        op_http_reply_header(c->req, "Content-Security-Policy", LOGIN_PAGE_FLOW_REDIRECT_CSP);
         op_http_reply_redirect(c->req, c->location);
         return;
     }
@@ -170,7 +170,7 @@ static void login_page_flow_reply(op_flow_t *f)
                       OP_REPLY_NO_STORE);
         return;
     }
-    op_http_add_header(c->req, "Content-Security-Policy", c->page.csp);
+    op_http_reply_header(c->req, "Content-Security-Policy", c->page.csp);
     op_http_reply(c->req, c->status, LOGIN_PAGE_FLOW_HTML, c->page.html, c->page.len,
                   OP_REPLY_NO_STORE);
 }
@@ -245,7 +245,7 @@ static void login_page_flow_on_fetch(int status, const op_http_response_t *resp,
             c->fetch_status = OP_ENOMEM;
     } else {
         op_log_warn(f->req_id, "login page: %s %s: %s", login_page_flow_method(c->method),
-                    c->log_url, err != NULL ? err->description : op_status_name(status));
+                    c->log_url, err != NULL ? err->description : op_err_status_name(status));
     }
     op_flow_set_state(f, LP_S_ANSWER);
     op_flow_resume(f);
@@ -275,7 +275,7 @@ static bool login_page_flow_fetch(op_flow_t *f)
         return false;
     }
     op_flow_hold(f);
-    op_http_fetch(c->lp->client, &fetch, login_page_flow_on_fetch, f);
+    op_http_client_fetch(c->lp->client, &fetch, login_page_flow_on_fetch, f);
     return true;
 }
 

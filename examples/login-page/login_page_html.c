@@ -129,7 +129,7 @@ static char *login_page_html_hash(op_arena_t *a, const char *s)
     uint8_t d[32];
     char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 
-    op_sha256(s, strlen(s), d);
+    op_keys_crypto_sha256(s, strlen(s), d);
     sodium_bin2base64(b64, sizeof(b64), d, sizeof(d), sodium_base64_VARIANT_ORIGINAL);
     return op_arena_printf(a, "'sha256-%s'", b64);
 }

@@ -157,7 +157,7 @@ login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, si
     p->loop = loop;
     p->max_queue = max_queue;
     p->wake[0] = p->wake[1] = -1;
-    op_rand_bytes(pw, sizeof(pw));
+    op_keys_crypto_rand_bytes(pw, sizeof(pw));
     if (crypto_pwhash_str(p->dummy, (const char *)pw, sizeof(pw),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
@@ -203,7 +203,7 @@ void login_page_pwhash_verify(login_page_pwhash_t *p, const char *hash, const ch
     bool queued = false;
 
     if (call == NULL) {
-        /* Nothing could deliver the callback (as op_http_fetch does). */
+        /* Nothing could deliver the callback (as op_http_client_fetch does). */
         op_log_error(NULL, "pwhash: out of memory starting a check");
         abort();
     }

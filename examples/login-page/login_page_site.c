@@ -60,7 +60,7 @@ int login_page_site_init(op_arena_t *a, const char *public_url, login_page_site_
 }
 
 /* HttpOnly, SameSite=Lax, Path=/, no Domain, a browser-session cookie;
- * Secure over https. op_cookie_format refuses a "__Host-" cookie
+ * Secure over https. op_http_cookie_format refuses a "__Host-" cookie
  * without Secure and Path=/. */
 char *login_page_site_cookie(op_arena_t *a, const login_page_site_t *site, const char *name,
                              const char *value)
@@ -73,7 +73,7 @@ char *login_page_site_cookie(op_arena_t *a, const login_page_site_t *site, const
         .same_site = "Lax",
     };
 
-    return op_cookie_format(a, name, value != NULL ? value : "", &attrs);
+    return op_http_cookie_format(a, name, value != NULL ? value : "", &attrs);
 }
 
 /*

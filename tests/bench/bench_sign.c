@@ -1,5 +1,5 @@
 /*
- * tests/bench/bench_sign.c - op_jws_sign throughput per algorithm, which
+ * tests/bench/bench_sign.c - op_keys_jws_sign throughput per algorithm, which
  * `make bench` sets against `openssl speed` (rsa2048, ecdsap256, ed25519
  * sign) on the same machine. For each of RS256, PS256, ES256 and EdDSA it
  * signs a typical ~400-byte ID token for about 1.5 s with a key set
@@ -53,9 +53,9 @@ static int bench_alg(const op_keys_set_t *set, op_jws_alg_t alg)
             return OP_ENOMEM;
         }
         for (int i = 0; i < BENCH_BATCH; i++) {
-            int rc = op_jws_sign(set, alg, "JWT", bench_id_token, len, a, &out, &err);
+            int rc = op_keys_jws_sign(set, alg, "JWT", bench_id_token, len, a, &out, &err);
             if (rc != OP_OK) {
-                fprintf(stderr, "bench_sign: %s: %s\n", op_jws_alg_name(alg), err.description);
+                fprintf(stderr, "bench_sign: %s: %s\n", op_keys_jws_alg_name(alg), err.description);
                 op_arena_free(a);
                 return rc;
             }
@@ -64,7 +64,7 @@ static int bench_alg(const op_keys_set_t *set, op_jws_alg_t alg)
         n += BENCH_BATCH;
         elapsed = bench_now() - start;
     } while (elapsed < BENCH_SECONDS);
-    printf("sign %s %llu\n", op_jws_alg_name(alg), (unsigned long long)((double)n / elapsed));
+    printf("sign %s %llu\n", op_keys_jws_alg_name(alg), (unsigned long long)((double)n / elapsed));
     fflush(stdout);
     return OP_OK;
 }

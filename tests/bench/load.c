@@ -423,7 +423,7 @@ static bool bench_load_number(const char *s, double min, double max, bool frac, 
 
     if (!frac) {
         int64_t v;
-        if (!op_parse_i64(s, strlen(s), (int64_t)min, (int64_t)max, &v))
+        if (!op_str_parse_i64(s, strlen(s), (int64_t)min, (int64_t)max, &v))
             return false;
         *out = (double)v;
         return true;

@@ -55,11 +55,11 @@ int bench_load_flow_begin(bench_load_worker_t *w, op_err_t *err)
     char challenge[64];
     char *verifier;
 
-    op_rand_bytes(raw, sizeof(raw));
+    op_keys_crypto_rand_bytes(raw, sizeof(raw));
     verifier = op_b64url_encode_arena(w->a, raw, sizeof(raw));
     if (verifier == NULL)
         return OP_ERR(err, OP_ENOMEM, "verifier");
-    op_sha256(verifier, strlen(verifier), hash);
+    op_keys_crypto_sha256(verifier, strlen(verifier), hash);
     op_b64url_encode(hash, sizeof(hash), challenge);
     w->verifier = verifier;
     w->query = bench_load_flow_form(

@@ -58,9 +58,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     fuzz_authz_req_arena = op_arena_new(1u << 20);
     if (fuzz_authz_req_arena == NULL ||
-        op_clients_parse(fuzz_authz_req_arena, fuzz_authz_req_clients_json,
-                         strlen(fuzz_authz_req_clients_json), "fuzz", &fuzz_authz_req_clients,
-                         &fuzz_authz_req_n, &err) != OP_OK)
+        op_client_parse_all(fuzz_authz_req_arena, fuzz_authz_req_clients_json,
+                            strlen(fuzz_authz_req_clients_json), "fuzz", &fuzz_authz_req_clients,
+                            &fuzz_authz_req_n, &err) != OP_OK)
         abort();
     return 0;
 }

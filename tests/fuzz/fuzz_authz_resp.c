@@ -178,8 +178,8 @@ static void fuzz_authz_resp_check_json(op_arena_t *a, const op_authz_resp_t *r)
         abort();
     v = tree;
     params = op_json_get(v, "parameters");
-    if (!op_streq(op_json_get_str(params, "uri"), r->uri) ||
-        !op_streq(op_json_get_str(v, "mode"), op_authz_req_mode_name(r->mode)))
+    if (!op_str_eq(op_json_get_str(params, "uri"), r->uri) ||
+        !op_str_eq(op_json_get_str(v, "mode"), op_authz_req_mode_name(r->mode)))
         abort();
 }
 

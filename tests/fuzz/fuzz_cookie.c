@@ -4,7 +4,7 @@
  * Each input is parsed as a Cookie header. A failure must be clean
  * (OP_EINVAL or OP_ENOMEM, a description, no cookies). A success must hold
  * unique token names and cookie-octet values; each pair must format with
- * op_cookie_format, and the pairs joined again with "; " must parse to
+ * op_http_cookie_format, and the pairs joined again with "; " must parse to
  * the same list. Any broken rule aborts.
  *
  *   make build/fuzz/fuzz_cookie
@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a == NULL)
         return 0;
     op_err_clear(&err);
-    int rc = op_cookies_parse(a, (const char *)data, size, &c, &err);
+    int rc = op_http_cookie_parse(a, (const char *)data, size, &c, &err);
     if (rc != OP_OK) {
         if (c.n != 0 || c.items != NULL || err.code != rc || err.description[0] == '\0' ||
             (rc != OP_EINVAL && rc != OP_ENOMEM))
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (it->name_len == 0 || strlen(it->name) != it->name_len ||
             strlen(it->value) != it->value_len || op_params_find(&c, it->name) != it)
             abort();
-        set = op_cookie_format(a, it->name, it->value, &attrs);
+        set = op_http_cookie_format(a, it->name, it->value, &attrs);
         if (set == NULL || strncmp(set, it->name, it->name_len) != 0)
             abort();
         header = op_arena_printf(a, "%s%s%s=%s", header != NULL ? header : "", i > 0 ? "; " : "",
@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (header == NULL)
             abort();
     }
-    if (op_cookies_parse(a, header, header != NULL ? strlen(header) : 0, &again, &err) != OP_OK ||
+    if (op_http_cookie_parse(a, header, header != NULL ? strlen(header) : 0, &again, &err) !=
+            OP_OK ||
         again.n != c.n)
         abort();
     for (size_t i = 0; i < c.n; i++) {

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_http_format.c - libFuzzer target for what http/ writes
- * from hostile bytes: Set-Cookie values (op_cookie_format), percent-
+ * from hostile bytes: Set-Cookie values (op_http_cookie_format), percent-
  * encoding (op_params_urlencode) and error answers with their
  * WWW-Authenticate challenge (op_http_reply_error_build); and the form
  * that the token endpoint rebuilds from the bytes of Basic credentials
@@ -96,7 +96,7 @@ static void fuzz_http_format_cookie(op_arena_t *a, const char *name, const char 
                strcasecmp(attrs.same_site, "Strict") == 0) &&
               (!none || attrs.secure) && (strncmp(name, "__Secure-", 9) != 0 || attrs.secure) &&
               (strncmp(name, "__Host-", 7) != 0 || (attrs.secure && strcmp(p, "/") == 0));
-    char *set = op_cookie_format(a, name, value, &attrs);
+    char *set = op_http_cookie_format(a, name, value, &attrs);
 
     if ((set != NULL) != ok)
         abort();
@@ -117,7 +117,7 @@ static void fuzz_http_format_cookie(op_arena_t *a, const char *name, const char 
     if ((attrs.secure != (strstr(set, "; Secure") != NULL)) ||
         (attrs.http_only != (strstr(set, "; HttpOnly") != NULL)))
         abort();
-    if (op_cookies_parse(a, set, (size_t)(strchr(set, ';') - set), &back, &err) != OP_OK ||
+    if (op_http_cookie_parse(a, set, (size_t)(strchr(set, ';') - set), &back, &err) != OP_OK ||
         back.n != 1 || strcmp(back.items[0].name, name) != 0 ||
         strncmp(back.items[0].value, value + quoted, vl - 2 * quoted) != 0 ||
         back.items[0].value_len != vl - 2 * quoted)
@@ -176,7 +176,7 @@ static void fuzz_http_format_error(op_arena_t *a, const char *desc, uint8_t choi
     bool named = e.code != OP_OK && e.oauth_error != NULL; /* else server_error */
     int status = named && e.http_status >= 400 && e.http_status <= 599 ? e.http_status : 500;
     if (r.status != status || op_json_parse(a, r.json, r.len, NULL, &v, &err) != OP_OK ||
-        !op_streq(op_json_get_str(v, "error"), named ? e.oauth_error : "server_error"))
+        !op_str_eq(op_json_get_str(v, "error"), named ? e.oauth_error : "server_error"))
         abort();
     const char *sent = op_json_get_str(v, "error_description");
     if (sent != NULL &&
@@ -184,10 +184,10 @@ static void fuzz_http_format_error(op_arena_t *a, const char *desc, uint8_t choi
         abort();
     if (named &&
         fuzz_http_format_all(e.description, strlen(e.description), fuzz_http_format_desc_byte) &&
-        !op_streq(e.description[0] != '\0' ? e.description : NULL, sent))
+        !op_str_eq(e.description[0] != '\0' ? e.description : NULL, sent))
         abort(); /* a clean description goes out as it is */
     if ((r.challenge != NULL) !=
-        (status == 401 && named && op_streq(e.oauth_error, "invalid_token")))
+        (status == 401 && named && op_str_eq(e.oauth_error, "invalid_token")))
         abort();
     if (r.challenge != NULL) {
         char *want = op_arena_printf(a, "Bearer error=\"invalid_token\"%s%s%s",
@@ -243,8 +243,8 @@ static void fuzz_http_format_basic(op_arena_t *a, const char *raw, size_t len)
     op_err_clear(&err);
     if (op_client_auth_check(a, hdr, &form, fuzz_http_format_lookup, &asked, &c, &err) !=
             OP_EDENIED ||
-        c != NULL || !op_streq(err.oauth_error, "invalid_client") || err.http_status != 401 ||
-        !op_streq(asked, id))
+        c != NULL || !op_str_eq(err.oauth_error, "invalid_client") || err.http_status != 401 ||
+        !op_str_eq(asked, id))
         abort();
 }
 

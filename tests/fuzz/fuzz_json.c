@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_json.c - libFuzzer target for core/base/op_json.c and
- * core/base/op_json_write.c.
+ * core/base/op_json_w.c.
  *
  * Each input is parsed with the default limits in a fresh arena. When it
  * parses, the tree is written back (compact or pretty) and the output

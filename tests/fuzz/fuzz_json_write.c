@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_json_write.c - libFuzzer target for the JSON writer
- * (core/base/op_json_write.c) fed hostile strings and hostile call sequences,
+ * (core/base/op_json_w.c) fed hostile strings and hostile call sequences,
  * as handlers feed it request data (state, error_description, claims,
  * form fields, keys from plugins).
  *

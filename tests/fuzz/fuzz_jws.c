@@ -1,7 +1,7 @@
 /*
  * tests/fuzz/fuzz_jws.c - libFuzzer target for the strict JWS parser and
  * verifier (keys/op_keys_jws.c, op_keys_jwk.c): every input goes through
- * op_jws_parse and op_jws_verify_jwks with all algorithms allowed, against
+ * op_keys_jws_parse and op_keys_jws_verify_jwks with all algorithms allowed, against
  * a fixed JWK set of one RSA 2048, one P-256 and one Ed25519 public key
  * (the seeds in tests/fuzz/corpus/jws/ are signed by these keys).
  *
@@ -52,10 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a == NULL)
         return 0;
     op_err_clear(&err);
-    op_jws_parse((const char *)data, size, FUZZ_ALL_ALGS, a, &out, &err);
+    op_keys_jws_parse((const char *)data, size, FUZZ_ALL_ALGS, a, &out, &err);
     op_err_clear(&err);
-    op_jws_verify_jwks((const char *)data, size, FUZZ_ALL_ALGS, fuzz_jwks, sizeof(fuzz_jwks) - 1, a,
-                       &out, &err);
+    op_keys_jws_verify_jwks((const char *)data, size, FUZZ_ALL_ALGS, fuzz_jwks,
+                            sizeof(fuzz_jwks) - 1, a, &out, &err);
     op_arena_free(a);
     return 0;
 }

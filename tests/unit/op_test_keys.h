@@ -252,7 +252,7 @@ static inline bool es_kid_is(void *arg)
 {
     watch_t *w = arg;
     op_keys_set_t *set = op_keys_current(w->keys);
-    bool same = op_streq(op_keys_set_kid(set, OP_JWS_ES256), w->kid);
+    bool same = op_str_eq(op_keys_set_kid(set, OP_JWS_ES256), w->kid);
 
     op_keys_set_release(set);
     return same;

@@ -180,8 +180,8 @@ static inline void op_test_server_open(const op_test_server_opts_t *o,
     OP_CHECK_INT(op_loop_run(OP_TS.srv.loop), OP_OK);
     op_keys_open(OP_TS.srv.loop, OP_TS.srv.store, &kc, op_test_server_on_keys, NULL);
     OP_CHECK_INT(op_loop_run(OP_TS.srv.loop), OP_OK);
-    OP_CHECK_INT(op_clients_parse(OP_TS.a, o->clients_json, strlen(o->clients_json), "test",
-                                  &clients, &nclients, &err),
+    OP_CHECK_INT(op_client_parse_all(OP_TS.a, o->clients_json, strlen(o->clients_json), "test",
+                                     &clients, &nclients, &err),
                  OP_OK);
     OP_CHECK_INT(op_client_registry_new(clients, nclients, OP_TS.a, &OP_TS.srv.clients, &err),
                  OP_OK);
@@ -194,7 +194,8 @@ static inline void op_test_server_open(const op_test_server_opts_t *o,
     snprintf(OP_TS.hook_url, sizeof(OP_TS.hook_url), "%s/hook", OP_TS.base);
     if (o->plugin_mode != NULL) {
         op_spi_settings_t s = {plugins, 1, op_test_server_plugin_prop, NULL};
-        OP_CHECK_INT(op_spi_open(OP_TS.srv.loop, OP_TS.hc, &s, NULL, &OP_TS.srv.spi, &err), OP_OK);
+        OP_CHECK_INT(op_spi_loader_open(OP_TS.srv.loop, OP_TS.hc, &s, NULL, &OP_TS.srv.spi, &err),
+                     OP_OK);
     }
 }
 
@@ -209,7 +210,7 @@ static inline void op_test_server_on_store_closed(void *arg)
 static inline void op_test_server_close(void)
 {
     OP_CHECK_INT(OP_TS.nhooks, 0);
-    op_spi_close(OP_TS.srv.spi);
+    op_spi_loader_close(OP_TS.srv.spi);
     op_http_client_free(OP_TS.hc);
     op_http_free(OP_TS.srv.http);
     op_keys_close(OP_TS.srv.keys);
@@ -268,7 +269,7 @@ static inline void op_test_server_on_reply(int status, const op_http_response_t 
 static inline void op_test_server_fetch(const op_http_fetch_t *f, op_test_reply_t *r)
 {
     memset(r, 0, sizeof(*r));
-    op_http_fetch(OP_TS.hc, f, op_test_server_on_reply, r);
+    op_http_client_fetch(OP_TS.hc, f, op_test_server_on_reply, r);
 }
 
 static inline bool op_test_server_answered(void)

@@ -1,4 +1,4 @@
-/* Unit tests: core/base/op_json.c (reader) and core/base/op_json_write.c (writer) */
+/* Unit tests: core/base/op_json.c (reader) and core/base/op_json_w.c (writer) */
 #include <math.h>
 
 #include "core/base/op.h"

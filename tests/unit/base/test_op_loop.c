@@ -16,8 +16,8 @@ static void push_order(void *arg)
 static void test_defer_runs_later_in_order(void)
 {
     op_loop_t *loop = op_loop_new();
-    OP_CHECK(op_defer(loop, push_order, (void *)1) == OP_OK);
-    OP_CHECK(op_defer(loop, push_order, (void *)2) == OP_OK);
+    OP_CHECK(op_loop_defer(loop, push_order, (void *)1) == OP_OK);
+    OP_CHECK(op_loop_defer(loop, push_order, (void *)2) == OP_OK);
     OP_CHECK_INT(norder, 0); /* never synchronous */
     op_loop_run(loop);
     OP_CHECK_INT(norder, 2);
@@ -32,13 +32,13 @@ static void defer_again(void *arg)
 {
     OP_UNUSED(arg);
     if (++redefers < 100)
-        op_defer(g_loop, defer_again, NULL);
+        op_loop_defer(g_loop, defer_again, NULL);
 }
 
 static void test_defer_from_callback(void)
 {
     g_loop = op_loop_new();
-    op_defer(g_loop, defer_again, NULL);
+    op_loop_defer(g_loop, defer_again, NULL);
     op_loop_run(g_loop);
     OP_CHECK_INT(redefers, 100);
     op_loop_free(g_loop);

@@ -5,17 +5,19 @@
 static void test_parse_i64(void)
 {
     int64_t v;
-    OP_CHECK(op_parse_i64("0", 1, 0, 10, &v) && v == 0);
-    OP_CHECK(op_parse_i64("-42", 3, -100, 100, &v) && v == -42);
-    OP_CHECK(op_parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v) && v == INT64_MAX);
-    OP_CHECK(op_parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v) && v == INT64_MIN);
-    OP_CHECK(!op_parse_i64("9223372036854775808", 19, INT64_MIN, INT64_MAX, &v));
-    OP_CHECK(!op_parse_i64("", 0, 0, 10, &v));
-    OP_CHECK(!op_parse_i64("-", 1, -10, 10, &v));
-    OP_CHECK(!op_parse_i64("+1", 2, 0, 10, &v));
-    OP_CHECK(!op_parse_i64(" 1", 2, 0, 10, &v));
-    OP_CHECK(!op_parse_i64("1x", 2, 0, 10, &v));
-    OP_CHECK(!op_parse_i64("11", 2, 0, 10, &v));
+    OP_CHECK(op_str_parse_i64("0", 1, 0, 10, &v) && v == 0);
+    OP_CHECK(op_str_parse_i64("-42", 3, -100, 100, &v) && v == -42);
+    OP_CHECK(op_str_parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v) &&
+             v == INT64_MAX);
+    OP_CHECK(op_str_parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v) &&
+             v == INT64_MIN);
+    OP_CHECK(!op_str_parse_i64("9223372036854775808", 19, INT64_MIN, INT64_MAX, &v));
+    OP_CHECK(!op_str_parse_i64("", 0, 0, 10, &v));
+    OP_CHECK(!op_str_parse_i64("-", 1, -10, 10, &v));
+    OP_CHECK(!op_str_parse_i64("+1", 2, 0, 10, &v));
+    OP_CHECK(!op_str_parse_i64(" 1", 2, 0, 10, &v));
+    OP_CHECK(!op_str_parse_i64("1x", 2, 0, 10, &v));
+    OP_CHECK(!op_str_parse_i64("11", 2, 0, 10, &v));
 }
 
 /* RFC 4648 §10 test vectors, in the base64url alphabet without padding. */
@@ -69,7 +71,7 @@ static void test_err_table(void)
     OP_CHECK_STR(e.description, "store down");
     OP_ERR_OAUTH(&e, OP_EINVAL, "invalid_grant", 400, "bad code");
     OP_CHECK_STR(e.oauth_error, "invalid_grant");
-    OP_CHECK_STR(op_status_name(OP_ETIMEDOUT), "OP_ETIMEDOUT");
+    OP_CHECK_STR(op_err_status_name(OP_ETIMEDOUT), "OP_ETIMEDOUT");
     OP_CHECK_INT(OP_ERR(NULL, OP_EINVAL, "x"), OP_EINVAL);
 }
 

@@ -44,9 +44,9 @@ static void test_url_parse(void)
     OP_CHECK(op_config_url_parse("http://localhost:8080/a?b=1#c", 29, &u));
     OP_CHECK(!op_config_url_is_loopback(&u, false));
     OP_CHECK_INT(u.port, 8080);
-    OP_CHECK(u.has_query && op_str_eq(u.query, "b=1"));
-    OP_CHECK(u.has_fragment && op_str_eq(u.fragment, "c"));
-    OP_CHECK(op_str_eq(u.path, "/a"));
+    OP_CHECK(u.has_query && op_str_is(u.query, "b=1"));
+    OP_CHECK(u.has_fragment && op_str_is(u.fragment, "c"));
+    OP_CHECK(op_str_is(u.path, "/a"));
     OP_CHECK(op_config_url_scheme_is(&u, "HTTP"));
 }
 
@@ -56,19 +56,19 @@ static void test_url_parts(void)
     op_config_url_t u;
     const char *s = "https://me:pw@[2001:db8::1]:8443/p/q?x=%41&y#frag%2F";
     OP_CHECK(op_config_url_parse(s, strlen(s), &u));
-    OP_CHECK(op_str_eq(u.scheme, "https"));
+    OP_CHECK(op_str_is(u.scheme, "https"));
     OP_CHECK(u.has_authority && u.has_userinfo && u.host_is_ip);
-    OP_CHECK(op_str_eq(u.host, "2001:db8::1"));
+    OP_CHECK(op_str_is(u.host, "2001:db8::1"));
     OP_CHECK_INT(u.port, 8443);
-    OP_CHECK(op_str_eq(u.path, "/p/q"));
-    OP_CHECK(op_str_eq(u.query, "x=%41&y"));
-    OP_CHECK(op_str_eq(u.fragment, "frag%2F"));
+    OP_CHECK(op_str_is(u.path, "/p/q"));
+    OP_CHECK(op_str_is(u.query, "x=%41&y"));
+    OP_CHECK(op_str_is(u.fragment, "frag%2F"));
     OP_CHECK(!op_config_url_is_loopback(&u, true));
     /* No authority: the path is the rest (a private-use scheme, RFC 8252 §7.1). */
     s = "com.example.app:/cb?a=1";
     OP_CHECK(op_config_url_parse(s, strlen(s), &u));
     OP_CHECK(!u.has_authority && u.port == -1 && !u.has_fragment);
-    OP_CHECK(op_str_eq(u.path, "/cb") && op_str_eq(u.query, "a=1"));
+    OP_CHECK(op_str_is(u.path, "/cb") && op_str_is(u.query, "a=1"));
     OP_CHECK(!op_config_url_scheme_is(&u, "com.example"));
     /* An empty query and fragment are present, and empty. */
     s = "https://a.example?#";

@@ -339,7 +339,7 @@ static char *test_csp_hash(op_arena_t *a, const char *html, const char *tag)
 
     OP_CHECK(open != NULL && close != NULL);
     open += strlen(tag) + 2;
-    op_sha256(open, (size_t)(close - open), d);
+    op_keys_crypto_sha256(open, (size_t)(close - open), d);
     sodium_bin2base64(b64, sizeof(b64), d, sizeof(d), sodium_base64_VARIANT_ORIGINAL);
     return op_arena_printf(a, "'sha256-%s'", b64);
 }

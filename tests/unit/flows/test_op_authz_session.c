@@ -73,7 +73,7 @@ static void setup(void)
     OP_CHECK_INT(op_keys_global_init(), OP_OK);
     OP_CHECK_INT(op_keys_gen_set(2048, NOW - 100, &E.keys, &err), OP_OK);
     OP_CHECK_INT(
-        op_clients_parse(E.a, CLIENTS, strlen(CLIENTS), "test", &E.clients, &E.n_clients, &err),
+        op_client_parse_all(E.a, CLIENTS, strlen(CLIENTS), "test", &E.clients, &E.n_clients, &err),
         OP_OK);
     E.cfg.issuer = ISS;
     E.cfg.id_token_algs[0] = OP_JWS_RS256;
@@ -168,7 +168,7 @@ static void test_grant_key(void)
 
     /* sha256hex of the length-prefixed pair */
     OP_CHECK_INT(op_grant_key("alice", "web", k1), OP_OK);
-    op_sha256_hex("5:alice3:web", 12, want);
+    op_keys_crypto_sha256_hex("5:alice3:web", 12, want);
     OP_CHECK_STR(k1, want);
     /* no two pairs share an input: separators in the values do not help */
     OP_CHECK_INT(op_grant_key("a\nb", "c", k1), OP_OK);
@@ -336,8 +336,9 @@ static char *signed_jwt(const char *typ, const char *payload)
     op_err_t err;
 
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign(E.keys, OP_JWS_RS256, typ, payload, strlen(payload), E.a, &out, &err),
-                 OP_OK);
+    OP_CHECK_INT(
+        op_keys_jws_sign(E.keys, OP_JWS_RS256, typ, payload, strlen(payload), E.a, &out, &err),
+        OP_OK);
     return out;
 }
 
@@ -510,7 +511,7 @@ static void srv_setup(op_store_kind_t kind, const char *plugin_mode, uint64_t re
     OP_TS.cfg.session_auth_life_min = -1;
     OP_TS.cfg.session_max_idle_min = 60;
     OP_TS.cfg.session_quota = 5;
-    op_sha256(API_TOKEN, strlen(API_TOKEN), api_hash[0]);
+    op_keys_crypto_sha256(API_TOKEN, strlen(API_TOKEN), api_hash[0]);
     OP_TS.cfg.api_tokens = api_hash;
     OP_TS.cfg.n_api_tokens = 1;
 }
@@ -549,7 +550,7 @@ static const char *stored_record(const char *ns, const char *id)
 {
     char key[65];
 
-    op_sha256_hex(id, strlen(id), key);
+    op_keys_crypto_sha256_hex(id, strlen(id), key);
     return op_test_server_get(ns, key);
 }
 
@@ -714,7 +715,7 @@ static void test_claims_source_never_answers(void)
     OP_CHECK_STR(op_json_get_str(b, "error"), "temporarily_unavailable");
     OP_CHECK_STR(session_record(path), before);
     uint64_t ops = op_test_server_ops();
-    op_spi_close(OP_TS.srv.spi); /* the held call ends (OP_ECANCELED): so does the flow */
+    op_spi_loader_close(OP_TS.srv.spi); /* the held call ends (OP_ECANCELED): so does the flow */
     OP_TS.srv.spi = NULL;
     b = call_api(OP_HTTP_GET, path, NULL, 200);
     OP_CHECK_STR(op_json_get_str(b, "stage"), "consent");

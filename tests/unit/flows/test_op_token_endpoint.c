@@ -188,7 +188,7 @@ static void setup_with(opts_t o)
     op_keys_open(E.srv.loop, E.srv.store, &kc, on_keys, NULL);
     OP_CHECK_INT(op_loop_run(E.srv.loop), OP_OK);
     OP_CHECK_INT(
-        op_clients_parse(E.a, clients_json, strlen(clients_json), "test", &clients, &n, &err),
+        op_client_parse_all(E.a, clients_json, strlen(clients_json), "test", &clients, &n, &err),
         OP_OK);
     OP_CHECK_INT(op_client_registry_new(clients, n, E.a, &E.srv.clients, &err), OP_OK);
     E.srv.http = op_http_new(E.srv.loop, &hcfg, routes, OP_NELEMS(routes), &err);
@@ -198,7 +198,7 @@ static void setup_with(opts_t o)
     snprintf(E.hook_url, sizeof(E.hook_url), "http://127.0.0.1:%d/hook", op_http_port(E.srv.http));
     if (o.hold) {
         op_spi_settings_t s = {plugins, 1, plugin_prop, NULL};
-        OP_CHECK_INT(op_spi_open(E.srv.loop, E.hc, &s, NULL, &E.srv.spi, &err), OP_OK);
+        OP_CHECK_INT(op_spi_loader_open(E.srv.loop, E.hc, &s, NULL, &E.srv.spi, &err), OP_OK);
     }
 }
 
@@ -217,7 +217,7 @@ static void on_store_closed(void *arg)
 static void teardown(void)
 {
     OP_CHECK_INT(E.nhooks, 0);
-    op_spi_close(E.srv.spi);
+    op_spi_loader_close(E.srv.spi);
     op_http_client_free(E.hc);
     op_http_free(E.srv.http);
     op_keys_close(E.srv.keys);
@@ -318,7 +318,7 @@ static void post(const char *form, answer_t *r)
 
     memset(r, 0, sizeof(*r));
     E.pending++;
-    op_http_fetch(E.hc, &f, on_answer, r);
+    op_http_client_fetch(E.hc, &f, on_answer, r);
 }
 
 /* The answer r must be: one, with this status and OAuth error (NULL:
@@ -386,7 +386,7 @@ static int lookup(const char *ns, const char *token)
 {
     char key[65];
 
-    op_sha256_hex(token, strlen(token), key);
+    op_keys_crypto_sha256_hex(token, strlen(token), key);
     return get_key(ns, key, NULL);
 }
 
@@ -397,7 +397,7 @@ static const char *family_of(const char *ns, const char *token)
     op_token_used_t used;
     op_err_t err;
 
-    op_sha256_hex(token, strlen(token), key);
+    op_keys_crypto_sha256_hex(token, strlen(token), key);
     OP_CHECK_INT(get_key(ns, key, &value), OP_OK);
     op_err_clear(&err);
     OP_CHECK_INT(op_token_used_read(E.a, value, strlen(value), &used, &err), OP_OK);
@@ -829,7 +829,7 @@ static void test_redirect_uri_exact(void)
         const char *form = code_form(OP_AT_SELF_CONTAINED);
         int n = (int)(strstr(form, "&redirect_uri=") - form);
         const op_json_t *b = request(op_arena_printf(E.a, "%.*s%s", n, form, wrong[i]), 400);
-        if (!op_streq(op_json_get_str(b, "error"), "invalid_grant")) {
+        if (!op_str_eq(op_json_get_str(b, "error"), "invalid_grant")) {
             fprintf(stderr, "row %zu (%s): %s\n", i, wrong[i], op_json_get_str(b, "error"));
             exit(1);
         }

@@ -125,7 +125,7 @@ static void h_never(op_http_req_t *req, void *ctx)
     OP_CHECK_INT(op_http_in_flight(srv), 1);
     kept = req;
     if (never_hook != NULL)
-        OP_CHECK_INT(op_defer(op_http_req_loop(req), never_hook, NULL), OP_OK);
+        OP_CHECK_INT(op_loop_defer(op_http_req_loop(req), never_hook, NULL), OP_OK);
 }
 
 static op_timer_t *later_timer;
@@ -155,14 +155,14 @@ static void h_inject(op_http_req_t *req, void *ctx)
 {
     OP_UNUSED(ctx);
     track(req);
-    inject_rc[0] = op_http_add_header(req, "X-Bad", "a\r\nSet-Cookie: evil=1");
-    inject_rc[1] = op_http_add_header(req, "X-Bad", "a\nb");
-    inject_rc[2] = op_http_add_header(req, "X-Bad\r\nSet-Cookie", "evil=1");
-    inject_rc[3] = op_http_add_header(req, "Bad Name", "x");
-    inject_rc[4] = op_http_add_header(req, "X-Good", "fine, \"quoted\"\tvalue");
-    inject_rc[5] = op_http_add_header(req, "X-Bad", "a\x01");
-    inject_rc[6] = op_http_add_header(req, "content-length", "0");
-    inject_rc[7] = op_http_add_header(req, "Transfer-Encoding", "chunked");
+    inject_rc[0] = op_http_reply_header(req, "X-Bad", "a\r\nSet-Cookie: evil=1");
+    inject_rc[1] = op_http_reply_header(req, "X-Bad", "a\nb");
+    inject_rc[2] = op_http_reply_header(req, "X-Bad\r\nSet-Cookie", "evil=1");
+    inject_rc[3] = op_http_reply_header(req, "Bad Name", "x");
+    inject_rc[4] = op_http_reply_header(req, "X-Good", "fine, \"quoted\"\tvalue");
+    inject_rc[5] = op_http_reply_header(req, "X-Bad", "a\x01");
+    inject_rc[6] = op_http_reply_header(req, "content-length", "0");
+    inject_rc[7] = op_http_reply_header(req, "Transfer-Encoding", "chunked");
     op_http_reply_redirect(req, "https://rp.example/cb?code=x\r\nSet-Cookie: evil=1");
 }
 
@@ -595,7 +595,7 @@ static void late_reply_after_503(void)
     OP_CHECK(kept != NULL && op_http_req_replied(kept));
     OP_CHECK_INT(op_http_in_flight(srv), 0);
     OP_CHECK_INT(frees, 0); /* still waiting for the handler */
-    OP_CHECK_INT(op_http_add_header(kept, "X-Late", "1"), OP_OK); /* dropped */
+    OP_CHECK_INT(op_http_reply_header(kept, "X-Late", "1"), OP_OK); /* dropped */
     op_http_reply_json(kept, 200, "{}", 2, 0);
     OP_CHECK_INT(frees, 1);
     kept = NULL;
@@ -863,7 +863,7 @@ static void test_log_line_masks_secret(void)
     OP_CHECK(n > 0);
     buf[n] = '\0';
     OP_CHECK(strstr(buf, "s3cr3t") == NULL);
-    op_secret_tag(secret, strlen(secret), tag);
+    op_keys_crypto_secret_tag(secret, strlen(secret), tag);
     for (size_t i = 0; i < OP_NELEMS(c); i++) {
         OP_CHECK_INT(c[i]->status, status[i]);
         snprintf(want, sizeof(want), "http: %s /sess/~%s%s %d ", methods[i], tag, shown[i],

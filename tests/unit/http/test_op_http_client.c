@@ -6,7 +6,7 @@
  * throw-away CA of op_test_tls.h), a raw responder for hostile answers,
  * and a "silent" socket that listens but never accepts (the kernel
  * completes the TCP handshake, nobody ever answers). Every callback is
- * counted, checked never to run inside op_http_fetch or
+ * counted, checked never to run inside op_http_client_fetch or
  * op_http_client_free, and checked again after the loop ran on, so
  * "exactly once" is asserted on every path.
  */
@@ -35,7 +35,7 @@ static op_http_client_t *client;
 static op_timer_t *watchdog;
 static int total_calls;
 static int expected_calls;
-static bool in_call; /* inside op_http_fetch or op_http_client_free */
+static bool in_call; /* inside op_http_client_fetch or op_http_client_free */
 
 /* ---- what a fetch callback saw ---------------------------------------- */
 
@@ -88,7 +88,7 @@ static void fetch(const char *url, const op_http_fetch_t *tmpl, result_t *r)
         f = *tmpl;
     f.url = url;
     in_call = true;
-    op_http_fetch(client, &f, on_fetch, r);
+    op_http_client_fetch(client, &f, on_fetch, r);
     in_call = false;
     OP_CHECK_INT(r->calls, 0);
 }
@@ -698,14 +698,14 @@ static void test_bad_requests_einval(void)
     for (size_t i = 0; i < OP_NELEMS(cases); i++)
         fetch(cases[i].url, cases[i].f, &r[i]);
     in_call = true;
-    op_http_fetch(client, NULL, on_fetch, &r[OP_NELEMS(cases)]);
+    op_http_client_fetch(client, NULL, on_fetch, &r[OP_NELEMS(cases)]);
     in_call = false;
     OP_CHECK_INT(total_calls, 0);
     run_until((int)OP_NELEMS(r));
     for (size_t i = 0; i < OP_NELEMS(r); i++) {
         if (r[i].calls != 1 || r[i].status != OP_EINVAL)
             fprintf(stderr, "case %zu: calls %d status %s\n", i, r[i].calls,
-                    op_status_name(r[i].status));
+                    op_err_status_name(r[i].status));
         OP_CHECK_INT(r[i].calls, 1);
         OP_CHECK_INT(r[i].status, OP_EINVAL);
         OP_CHECK(r[i].desc[0] != '\0');
@@ -852,7 +852,7 @@ static void test_free_from_callback(void)
     url(u, "http", "127.0.0.1", s.port, "/hello");
     op_http_fetch_t f = {.method = OP_HTTP_GET, .url = u};
     in_call = true;
-    op_http_fetch(client, &f, on_fetch_then_free, &first);
+    op_http_client_fetch(client, &f, on_fetch_then_free, &first);
     in_call = false;
     run_until(2);
     OP_CHECK_INT(first.calls, 1);

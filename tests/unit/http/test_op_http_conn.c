@@ -63,7 +63,7 @@ static op_http_stats_t stats(void)
 {
     op_http_stats_t st;
 
-    op_http_get_stats(srv, &st);
+    op_http_conn_stats(srv, &st);
     return st;
 }
 

@@ -13,7 +13,7 @@ static int parse(const char *s)
         arena = op_arena_new(16u << 20);
     OP_CHECK(arena != NULL);
     op_err_clear(&err);
-    return op_cookies_parse(arena, s, strlen(s), &cookies, &err);
+    return op_http_cookie_parse(arena, s, strlen(s), &cookies, &err);
 }
 
 static void check_rejected(const char *s)
@@ -125,8 +125,8 @@ static void test_parse_rejects(void)
     check_rejected("a=1;\tb=2"); /* only spaces are skipped after ';' */
     /* a NUL inside the header */
     OP_CHECK(arena != NULL);
-    OP_CHECK_INT(op_cookies_parse(arena, "a=1\0b", 5, &cookies, &err), OP_EINVAL);
-    OP_CHECK_INT(op_cookies_parse(arena, NULL, 0, &cookies, &err), OP_OK);
+    OP_CHECK_INT(op_http_cookie_parse(arena, "a=1\0b", 5, &cookies, &err), OP_EINVAL);
+    OP_CHECK_INT(op_http_cookie_parse(arena, NULL, 0, &cookies, &err), OP_OK);
     OP_CHECK_INT(cookies.n, 0);
     done();
 }
@@ -136,24 +136,24 @@ static void test_format(void)
     op_arena_t *a = op_arena_new(1 << 16);
     op_cookie_attrs_t at = {"/app", 3600, true, true, "Lax"};
 
-    OP_CHECK_STR(op_cookie_format(a, "sid", "abc", NULL), "sid=abc; Path=/");
-    OP_CHECK_STR(op_cookie_format(a, "sid", "abc", &at),
+    OP_CHECK_STR(op_http_cookie_format(a, "sid", "abc", NULL), "sid=abc; Path=/");
+    OP_CHECK_STR(op_http_cookie_format(a, "sid", "abc", &at),
                  "sid=abc; Path=/app; Max-Age=3600; Secure; HttpOnly; SameSite=Lax");
     at.max_age = 0;
     at.same_site = "strict";
     at.path = NULL;
-    OP_CHECK_STR(op_cookie_format(a, "sid", "", &at),
+    OP_CHECK_STR(op_http_cookie_format(a, "sid", "", &at),
                  "sid=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
     at.max_age = -1;
     at.same_site = "None";
-    OP_CHECK_STR(op_cookie_format(a, "sid", "\"q\"", &at),
+    OP_CHECK_STR(op_http_cookie_format(a, "sid", "\"q\"", &at),
                  "sid=\"q\"; Path=/; Secure; HttpOnly; SameSite=None");
     at.secure = false;
-    OP_CHECK(op_cookie_format(a, "sid", "x", &at) == NULL); /* None needs Secure */
+    OP_CHECK(op_http_cookie_format(a, "sid", "x", &at) == NULL); /* None needs Secure */
     at.same_site = "Sometimes";
-    OP_CHECK(op_cookie_format(a, "sid", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "sid", "x", &at) == NULL);
     at.same_site = NULL;
-    OP_CHECK_STR(op_cookie_format(a, "sid", "x", &at), "sid=x; Path=/; HttpOnly");
+    OP_CHECK_STR(op_http_cookie_format(a, "sid", "x", &at), "sid=x; Path=/; HttpOnly");
     op_arena_free(a);
 }
 
@@ -162,23 +162,23 @@ static void test_format_rejects_bad_bytes(void)
     op_arena_t *a = op_arena_new(1 << 16);
     op_cookie_attrs_t at = {"/", -1, true, true, NULL};
 
-    OP_CHECK(op_cookie_format(a, "a b", "x", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "", "x", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a=b", "x", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", "x;y", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", "x y", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", "x\r\nSet-Cookie: z=1", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", "x,y", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", "\"x", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", "\xC3\xA9", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, NULL, "x", NULL) == NULL);
-    OP_CHECK(op_cookie_format(a, "a", NULL, NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a b", "x", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "", "x", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a=b", "x", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x;y", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x y", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x\r\nSet-Cookie: z=1", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x,y", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "\"x", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "\xC3\xA9", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, NULL, "x", NULL) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", NULL, NULL) == NULL);
     at.path = "/a;b";
-    OP_CHECK(op_cookie_format(a, "a", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x", &at) == NULL);
     at.path = "relative";
-    OP_CHECK(op_cookie_format(a, "a", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x", &at) == NULL);
     at.path = "/a\nb";
-    OP_CHECK(op_cookie_format(a, "a", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "a", "x", &at) == NULL);
     op_arena_free(a);
 }
 
@@ -187,29 +187,29 @@ static void test_format_prefixes(void)
     op_arena_t *a = op_arena_new(1 << 16);
     op_cookie_attrs_t at = {"/", -1, true, true, "Lax"};
 
-    OP_CHECK(op_cookie_format(a, "__Host-sid", "x", &at) != NULL);
-    OP_CHECK(op_cookie_format(a, "__Secure-sid", "x", &at) != NULL);
+    OP_CHECK(op_http_cookie_format(a, "__Host-sid", "x", &at) != NULL);
+    OP_CHECK(op_http_cookie_format(a, "__Secure-sid", "x", &at) != NULL);
     at.path = "/app";
-    OP_CHECK(op_cookie_format(a, "__Host-sid", "x", &at) == NULL);
-    OP_CHECK(op_cookie_format(a, "__Secure-sid", "x", &at) != NULL);
+    OP_CHECK(op_http_cookie_format(a, "__Host-sid", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "__Secure-sid", "x", &at) != NULL);
     at.path = "/";
     at.secure = false;
-    OP_CHECK(op_cookie_format(a, "__Host-sid", "x", &at) == NULL);
-    OP_CHECK(op_cookie_format(a, "__Secure-sid", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "__Host-sid", "x", &at) == NULL);
+    OP_CHECK(op_http_cookie_format(a, "__Secure-sid", "x", &at) == NULL);
     op_arena_free(a);
 }
 
-/* What op_cookie_format writes, the parser reads back. */
+/* What op_http_cookie_format writes, the parser reads back. */
 static void test_round_trip(void)
 {
     static const char *const values[] = {"abc", "", "\"quoted\"", "a/b:c=d?e", "~!#$%&'()*+-."};
     op_arena_t *a = op_arena_new(1 << 16);
 
     for (size_t i = 0; i < OP_NELEMS(values); i++) {
-        char *sc = op_cookie_format(a, "n", values[i], NULL);
+        char *sc = op_http_cookie_format(a, "n", values[i], NULL);
         OP_CHECK(sc != NULL);
         size_t pair = strcspn(sc, ";");
-        OP_CHECK_INT(op_cookies_parse(a, sc, pair, &cookies, &err), OP_OK);
+        OP_CHECK_INT(op_http_cookie_parse(a, sc, pair, &cookies, &err), OP_OK);
         OP_CHECK_INT(cookies.n, 1);
         const char *v = values[i];
         size_t vlen = strlen(v);

@@ -22,14 +22,14 @@ static void test_rand(void)
     op_arena_t *a = arena();
     char *t1, *t2;
 
-    op_rand_bytes(x, sizeof(x));
-    op_rand_bytes(y, sizeof(y));
+    op_keys_crypto_rand_bytes(x, sizeof(x));
+    op_keys_crypto_rand_bytes(y, sizeof(y));
     OP_CHECK(memcmp(x, y, sizeof(x)) != 0);
     OP_CHECK(memcmp(x, zero, sizeof(x)) != 0);
-    op_rand_bytes(x, 0); /* no-op */
+    op_keys_crypto_rand_bytes(x, 0); /* no-op */
 
-    t1 = op_rand_token(a, 32);
-    t2 = op_rand_token(a, 32);
+    t1 = op_keys_crypto_rand_token(a, 32);
+    t2 = op_keys_crypto_rand_token(a, 32);
     OP_CHECK(t1 != NULL && t2 != NULL);
     OP_CHECK_INT(strlen(t1), 43);
     OP_CHECK(strcmp(t1, t2) != 0);
@@ -37,7 +37,7 @@ static void test_rand(void)
         OP_CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                         "0123456789-_",
                         *p) != NULL);
-    OP_CHECK_STR(op_rand_token(a, 0), "");
+    OP_CHECK_STR(op_keys_crypto_rand_token(a, 0), "");
     op_arena_free(a);
 }
 
@@ -46,24 +46,24 @@ static void test_sha256(void)
     uint8_t md[32];
     char hex[65];
 
-    op_sha256_hex("abc", 3, hex);
+    op_keys_crypto_sha256_hex("abc", 3, hex);
     OP_CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    op_sha256_hex("", 0, hex);
+    op_keys_crypto_sha256_hex("", 0, hex);
     OP_CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    op_sha256("abc", 3, md);
+    op_keys_crypto_sha256("abc", 3, md);
     OP_CHECK_INT(md[0], 0xba);
     OP_CHECK_INT(md[31], 0xad);
 }
 
 static void test_ct_equal(void)
 {
-    OP_CHECK(op_ct_equal("secret", 6, "secret", 6));
-    OP_CHECK(!op_ct_equal("secret", 6, "secreT", 6));
-    OP_CHECK(!op_ct_equal("Secret", 6, "secret", 6));
-    OP_CHECK(!op_ct_equal("secret", 6, "secret!", 7));
-    OP_CHECK(!op_ct_equal("secret", 6, "secre", 5));
-    OP_CHECK(op_ct_equal("", 0, "", 0));
-    OP_CHECK(!op_ct_equal("", 0, "x", 1));
+    OP_CHECK(op_keys_crypto_ct_equal("secret", 6, "secret", 6));
+    OP_CHECK(!op_keys_crypto_ct_equal("secret", 6, "secreT", 6));
+    OP_CHECK(!op_keys_crypto_ct_equal("Secret", 6, "secret", 6));
+    OP_CHECK(!op_keys_crypto_ct_equal("secret", 6, "secret!", 7));
+    OP_CHECK(!op_keys_crypto_ct_equal("secret", 6, "secre", 5));
+    OP_CHECK(op_keys_crypto_ct_equal("", 0, "", 0));
+    OP_CHECK(!op_keys_crypto_ct_equal("", 0, "x", 1));
 }
 
 /* A tag is a short hash prefix: stable, the prefix of the sha256hex store
@@ -73,10 +73,10 @@ static void test_secret_tag(void)
     char tag[OP_SECRET_TAG_LEN + 1], hex[65];
     const char *sid = "ZGVtby1jbGllbnQ.3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
-    op_secret_tag("abc", 3, tag);
+    op_keys_crypto_secret_tag("abc", 3, tag);
     OP_CHECK_STR(tag, "ba7816bf");
-    op_secret_tag(sid, strlen(sid), tag);
-    op_sha256_hex(sid, strlen(sid), hex);
+    op_keys_crypto_secret_tag(sid, strlen(sid), tag);
+    op_keys_crypto_sha256_hex(sid, strlen(sid), hex);
     OP_CHECK_INT(strlen(tag), OP_SECRET_TAG_LEN);
     OP_CHECK(strncmp(tag, hex, OP_SECRET_TAG_LEN) == 0);
     OP_CHECK(strstr(sid, tag) == NULL);
@@ -99,14 +99,14 @@ static void test_kdf(void)
 
     OP_CHECK_INT(op_keys_global_init(), OP_OK);
     memset(ikm, 0x0b, sizeof(ikm));
-    OP_CHECK_INT(op_kdf(ikm, sizeof(ikm), "", out), OP_OK);
+    OP_CHECK_INT(op_keys_crypto_kdf(ikm, sizeof(ikm), "", out), OP_OK);
     OP_CHECK(memcmp(out, okm, sizeof(okm)) == 0);
     for (size_t i = 0; i < sizeof(k); i++)
         k[i] = (uint8_t)(i + 1);
-    OP_CHECK_INT(op_kdf(k, sizeof(k), OP_KDF_INFO_JWK, jwk), OP_OK);
+    OP_CHECK_INT(op_keys_crypto_kdf(k, sizeof(k), OP_KDF_INFO_JWK, jwk), OP_OK);
     op_hex_encode(jwk, sizeof(jwk), hex);
     OP_CHECK_STR(hex, "26ace7f41d4c7063ffbe7f5cfe49a6a0dd8fee4eaafc53310d1b8978f91349ca");
-    OP_CHECK_INT(op_kdf(k, sizeof(k), OP_KDF_INFO_SUB_SID, sub), OP_OK);
+    OP_CHECK_INT(op_keys_crypto_kdf(k, sizeof(k), OP_KDF_INFO_SUB_SID, sub), OP_OK);
     OP_CHECK(memcmp(jwk, sub, sizeof(sub)) != 0);
     OP_CHECK(memcmp(jwk, k, sizeof(k)) != 0 && memcmp(sub, k, sizeof(k)) != 0);
     OP_CHECK(strcmp(OP_KDF_INFO_JWK, OP_KDF_INFO_SUB_SID) != 0);

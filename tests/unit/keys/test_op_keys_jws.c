@@ -45,7 +45,7 @@ static char *sign(const op_keys_set_t *set, op_jws_alg_t alg, const char *typ, o
     op_err_t err;
 
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign(set, alg, typ, payload, strlen(payload), a, &jws, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_sign(set, alg, typ, payload, strlen(payload), a, &jws, &err), OP_OK);
     return jws;
 }
 
@@ -82,14 +82,14 @@ static int verify_set(const op_keys_set_t *set, const char *jws, unsigned allowe
                       op_jws_t *out, op_err_t *err)
 {
     op_err_clear(err);
-    return op_jws_verify_set(set, jws, strlen(jws), allowed, a, out, err);
+    return op_keys_jws_verify_set(set, jws, strlen(jws), allowed, a, out, err);
 }
 
 static int verify_jwks(const char *jwks, const char *jws, unsigned allowed, op_arena_t *a,
                        op_jws_t *out, op_err_t *err)
 {
     op_err_clear(err);
-    return op_jws_verify_jwks(jws, strlen(jws), allowed, jwks, strlen(jwks), a, out, err);
+    return op_keys_jws_verify_jwks(jws, strlen(jws), allowed, jwks, strlen(jwks), a, out, err);
 }
 
 static int parse(const char *jws, unsigned allowed, op_arena_t *a, op_err_t *err)
@@ -97,7 +97,7 @@ static int parse(const char *jws, unsigned allowed, op_arena_t *a, op_err_t *err
     op_jws_t out;
 
     op_err_clear(err);
-    return op_jws_parse(jws, strlen(jws), allowed, a, &out, err);
+    return op_keys_jws_parse(jws, strlen(jws), allowed, a, &out, err);
 }
 
 /* ---- round trips -------------------------------------------------------- */
@@ -105,16 +105,16 @@ static int parse(const char *jws, unsigned allowed, op_arena_t *a, op_err_t *err
 static void test_alg_names(void)
 {
     for (int i = OP_JWS_RS256; i < OP_JWS_ALG_MAX; i++) {
-        const char *name = op_jws_alg_name((op_jws_alg_t)i);
-        OP_CHECK_INT(op_jws_alg_parse(name, strlen(name)), i);
+        const char *name = op_keys_jws_alg_name((op_jws_alg_t)i);
+        OP_CHECK_INT(op_keys_jws_alg_parse(name, strlen(name)), i);
     }
-    OP_CHECK_STR(op_jws_alg_name(OP_JWS_EDDSA), "EdDSA");
-    OP_CHECK_INT(op_jws_alg_parse("none", 4), OP_JWS_NONE);
-    OP_CHECK_INT(op_jws_alg_parse("rs256", 5), OP_JWS_NONE);
-    OP_CHECK_INT(op_jws_alg_parse("RS2560", 6), OP_JWS_NONE);
-    OP_CHECK_INT(op_jws_alg_parse("RS256", 4), OP_JWS_NONE);
-    OP_CHECK_INT(op_jws_alg_parse(NULL, 0), OP_JWS_NONE);
-    OP_CHECK(op_jws_alg_name(OP_JWS_ALG_MAX) == NULL);
+    OP_CHECK_STR(op_keys_jws_alg_name(OP_JWS_EDDSA), "EdDSA");
+    OP_CHECK_INT(op_keys_jws_alg_parse("none", 4), OP_JWS_NONE);
+    OP_CHECK_INT(op_keys_jws_alg_parse("rs256", 5), OP_JWS_NONE);
+    OP_CHECK_INT(op_keys_jws_alg_parse("RS2560", 6), OP_JWS_NONE);
+    OP_CHECK_INT(op_keys_jws_alg_parse("RS256", 4), OP_JWS_NONE);
+    OP_CHECK_INT(op_keys_jws_alg_parse(NULL, 0), OP_JWS_NONE);
+    OP_CHECK(op_keys_jws_alg_name(OP_JWS_ALG_MAX) == NULL);
 }
 
 static void test_roundtrip_set(void)
@@ -194,7 +194,7 @@ static void test_header_bytes(void)
 static const op_json_t *find_kty(const op_json_t *keys, const char *kty)
 {
     for (size_t i = 0; i < keys->u.arr.n; i++)
-        if (op_streq(op_json_get_str(keys->u.arr.items[i], "kty"), kty))
+        if (op_str_eq(op_json_get_str(keys->u.arr.items[i], "kty"), kty))
             return keys->u.arr.items[i];
     return NULL;
 }
@@ -350,8 +350,8 @@ static void test_alg_confusion(void)
     const char *secrets[] = {pem, jwks, rsa->pub.canon};
     for (size_t i = 0; i < OP_NELEMS(secrets); i++) {
         op_err_clear(&err);
-        OP_CHECK_INT(op_jws_sign_hs256((const uint8_t *)secrets[i], strlen(secrets[i]), NULL,
-                                       payload, strlen(payload), a, &jws, &err),
+        OP_CHECK_INT(op_keys_jws_sign_hs256((const uint8_t *)secrets[i], strlen(secrets[i]), NULL,
+                                            payload, strlen(payload), a, &jws, &err),
                      OP_OK);
         OP_CHECK_INT(verify_jwks(jwks, jws, ALL_ALGS, a, &out, &err), OP_EDENIED);
         OP_CHECK_INT(verify_set(set, jws, ALL_ALGS, a, &out, &err), OP_EDENIED);
@@ -365,8 +365,8 @@ static void test_alg_confusion(void)
     jwks = op_arena_printf(a, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\"}]}",
                            b64(a, "0123456789abcdef0123456789abcdef"));
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign_hs256((const uint8_t *)"0123456789abcdef0123456789abcdef", 32, NULL,
-                                   payload, strlen(payload), a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign_hs256((const uint8_t *)"0123456789abcdef0123456789abcdef", 32,
+                                        NULL, payload, strlen(payload), a, &jws, &err),
                  OP_OK);
     OP_CHECK_INT(verify_jwks(jwks, jws, ALL_ALGS, a, &out, &err), OP_EDENIED);
     op_arena_free(a);
@@ -410,7 +410,7 @@ static void test_tampered(void)
     for (size_t i = 0; i < OP_NELEMS(set_algs); i++) {
         char *jws = sign(set, set_algs[i], "JWT", a);
         const char *no_typ =
-            op_arena_printf(a, "{\"alg\":\"%s\",\"kid\":\"%s\"}", op_jws_alg_name(set_algs[i]),
+            op_arena_printf(a, "{\"alg\":\"%s\",\"kid\":\"%s\"}", op_keys_jws_alg_name(set_algs[i]),
                             op_keys_set_kid(set, set_algs[i]));
         char *bad[5];
 
@@ -508,7 +508,7 @@ static void test_bad_base64url(void)
     /* A NUL inside the token. */
     bad = op_arena_printf(a, "%s.%s.%s", h, p, s);
     bad[3] = '\0';
-    OP_CHECK_INT(op_jws_parse(bad, strlen(jws), ALL_ALGS, a, &(op_jws_t){0}, &err), OP_EINVAL);
+    OP_CHECK_INT(op_keys_jws_parse(bad, strlen(jws), ALL_ALGS, a, &(op_jws_t){0}, &err), OP_EINVAL);
     op_arena_free(a);
     op_keys_set_release(set);
 }
@@ -528,7 +528,7 @@ static void test_oversize(void)
     big[n - 1] = '"';
     big[n] = '\0';
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_ES256, NULL, big, n, a, &jws, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_sign(set, OP_JWS_ES256, NULL, big, n, a, &jws, &err), OP_OK);
     OP_CHECK(strlen(jws) <= OP_JWS_MAX_LEN);
     OP_CHECK_INT(verify_set(set, jws, ALL_ALGS, a, &out, &err), OP_OK);
     OP_CHECK_INT(out.payload_len, n);
@@ -540,7 +540,7 @@ static void test_oversize(void)
     OP_CHECK_INT(verify_set(set, huge, ALL_ALGS, a, &out, &err), OP_ETOOBIG);
     /* A payload over the cap does not sign. */
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_ES256, NULL, huge, OP_JWS_MAX_LEN + 1, a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign(set, OP_JWS_ES256, NULL, huge, OP_JWS_MAX_LEN + 1, a, &jws, &err),
                  OP_ETOOBIG);
     op_arena_free(a);
     op_keys_set_release(set);
@@ -763,37 +763,38 @@ static void test_hs256(void)
     char *jws;
 
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign_hs256((const uint8_t *)secret, strlen(secret), "JWT", payload,
-                                   strlen(payload), a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign_hs256((const uint8_t *)secret, strlen(secret), "JWT", payload,
+                                        strlen(payload), a, &jws, &err),
                  OP_OK);
-    OP_CHECK_INT(op_jws_verify_hs256(jws, strlen(jws), (const uint8_t *)secret, strlen(secret), a,
-                                     &out, &err),
+    OP_CHECK_INT(op_keys_jws_verify_hs256(jws, strlen(jws), (const uint8_t *)secret, strlen(secret),
+                                          a, &out, &err),
                  OP_OK);
     OP_CHECK_INT(out.alg, OP_JWS_HS256);
     OP_CHECK(out.kid == NULL);
     OP_CHECK_STR(out.typ, "JWT");
     OP_CHECK_STR(out.payload, payload);
     /* Another secret, a tampered token. */
-    OP_CHECK_INT(op_jws_verify_hs256(jws, strlen(jws),
-                                     (const uint8_t *)"A-client-secret-of-43-"
-                                                      "characters-in-length",
-                                     strlen(secret), a, &out, &err),
+    OP_CHECK_INT(op_keys_jws_verify_hs256(jws, strlen(jws),
+                                          (const uint8_t *)"A-client-secret-of-43-"
+                                                           "characters-in-length",
+                                          strlen(secret), a, &out, &err),
                  OP_EDENIED);
     char *bad = flip(a, jws, 1, 3);
-    OP_CHECK_INT(op_jws_verify_hs256(bad, strlen(bad), (const uint8_t *)secret, strlen(secret), a,
-                                     &out, &err),
+    OP_CHECK_INT(op_keys_jws_verify_hs256(bad, strlen(bad), (const uint8_t *)secret, strlen(secret),
+                                          a, &out, &err),
                  OP_EDENIED);
     /* Short secrets are refused both ways (RFC 7518 §3.2). */
-    OP_CHECK_INT(op_jws_sign_hs256((const uint8_t *)"short", 5, NULL, payload, strlen(payload), a,
-                                   &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign_hs256((const uint8_t *)"short", 5, NULL, payload, strlen(payload),
+                                        a, &jws, &err),
                  OP_EINVAL);
-    OP_CHECK_INT(op_jws_verify_hs256(jws, strlen(jws), (const uint8_t *)"short", 5, a, &out, &err),
-                 OP_EINVAL);
+    OP_CHECK_INT(
+        op_keys_jws_verify_hs256(jws, strlen(jws), (const uint8_t *)"short", 5, a, &out, &err),
+        OP_EINVAL);
     /* An asymmetric token is not HS256. */
     char *es = sign(set, OP_JWS_ES256, NULL, a);
-    OP_CHECK_INT(
-        op_jws_verify_hs256(es, strlen(es), (const uint8_t *)secret, strlen(secret), a, &out, &err),
-        OP_EINVAL);
+    OP_CHECK_INT(op_keys_jws_verify_hs256(es, strlen(es), (const uint8_t *)secret, strlen(secret),
+                                          a, &out, &err),
+                 OP_EINVAL);
     op_arena_free(a);
     op_keys_set_release(set);
 }
@@ -814,22 +815,25 @@ static void test_sign_errors(void)
 
     for (size_t i = 0; i < OP_NELEMS(typs); i++)
         OP_CHECK_INT(
-            op_jws_sign(set, OP_JWS_ES256, typs[i], payload, strlen(payload), a, &jws, &err),
+            op_keys_jws_sign(set, OP_JWS_ES256, typs[i], payload, strlen(payload), a, &jws, &err),
             OP_EINVAL);
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_ES256,
-                             "0123456789012345678901234567890123456789012345678901234567890123",
-                             payload, strlen(payload), a, &jws, &err),
-                 OP_OK);
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_HS256, NULL, payload, strlen(payload), a, &jws, &err),
+    OP_CHECK_INT(
+        op_keys_jws_sign(set, OP_JWS_ES256,
+                         "0123456789012345678901234567890123456789012345678901234567890123",
+                         payload, strlen(payload), a, &jws, &err),
+        OP_OK);
+    OP_CHECK_INT(op_keys_jws_sign(set, OP_JWS_HS256, NULL, payload, strlen(payload), a, &jws, &err),
                  OP_EINVAL);
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_NONE, NULL, payload, strlen(payload), a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign(set, OP_JWS_NONE, NULL, payload, strlen(payload), a, &jws, &err),
                  OP_EINVAL);
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_ALG_MAX, NULL, payload, strlen(payload), a, &jws, &err),
-                 OP_EINVAL);
-    OP_CHECK_INT(op_jws_sign(NULL, OP_JWS_ES256, NULL, payload, strlen(payload), a, &jws, &err),
-                 OP_EINVAL);
+    OP_CHECK_INT(
+        op_keys_jws_sign(set, OP_JWS_ALG_MAX, NULL, payload, strlen(payload), a, &jws, &err),
+        OP_EINVAL);
+    OP_CHECK_INT(
+        op_keys_jws_sign(NULL, OP_JWS_ES256, NULL, payload, strlen(payload), a, &jws, &err),
+        OP_EINVAL);
     /* An empty payload is a valid JWS. */
-    OP_CHECK_INT(op_jws_sign(set, OP_JWS_EDDSA, NULL, "", 0, a, &jws, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_sign(set, OP_JWS_EDDSA, NULL, "", 0, a, &jws, &err), OP_OK);
     op_jws_t out;
     OP_CHECK_INT(verify_set(set, jws, ALL_ALGS, a, &out, &err), OP_OK);
     OP_CHECK_INT(out.payload_len, 0);

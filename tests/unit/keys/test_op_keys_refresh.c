@@ -35,7 +35,7 @@ static void test_refresh_new_version(void)
     OP_CHECK_INT(a.status, OP_OK);
     old = op_keys_current(a.keys);
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign(old, OP_JWS_ES256, NULL, "{}", 2, ar, &jws, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_sign(old, OP_JWS_ES256, NULL, "{}", 2, ar, &jws, &err), OP_OK);
     /* The stored record changes version: A picks it up. */
     start_write(&e, 0, rec);
     w = (watch_t){.keys = a.keys, .kid = op_keys_set_kid(b.keys->current, OP_JWS_ES256)};
@@ -48,10 +48,10 @@ static void test_refresh_new_version(void)
     OP_CHECK(cur != old);
     /* The retained old set still verifies and signs; the new one does not
      * know its keys. */
-    OP_CHECK_INT(op_jws_verify_set(old, jws, strlen(jws), ~0u, ar, &out, &err), OP_OK);
-    OP_CHECK_INT(op_jws_sign(old, OP_JWS_EDDSA, NULL, "{}", 2, ar, &jws, &err), OP_OK);
-    OP_CHECK_INT(op_jws_verify_set(old, jws, strlen(jws), ~0u, ar, &out, &err), OP_OK);
-    OP_CHECK_INT(op_jws_verify_set(cur, jws, strlen(jws), ~0u, ar, &out, &err), OP_EDENIED);
+    OP_CHECK_INT(op_keys_jws_verify_set(old, jws, strlen(jws), ~0u, ar, &out, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_sign(old, OP_JWS_EDDSA, NULL, "{}", 2, ar, &jws, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_verify_set(old, jws, strlen(jws), ~0u, ar, &out, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_verify_set(cur, jws, strlen(jws), ~0u, ar, &out, &err), OP_EDENIED);
     op_keys_set_release(old);
     /* Further refreshes of the same version keep the same set. */
     w.refreshes = a.keys->refreshes + 2;

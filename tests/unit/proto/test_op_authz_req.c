@@ -65,7 +65,7 @@ static void setup(void)
     arena = op_arena_new(ARENA_MAX);
     OP_CHECK(arena != NULL);
     OP_CHECK_INT(
-        op_clients_parse(arena, CLIENTS, strlen(CLIENTS), "test", &clients, &n_clients, &err),
+        op_client_parse_all(arena, CLIENTS, strlen(CLIENTS), "test", &clients, &n_clients, &err),
         OP_OK);
 }
 
@@ -105,7 +105,7 @@ static void check_errors(const err_row_t *rows, size_t n, const op_authz_policy_
 {
     for (size_t i = 0; i < n; i++) {
         int rc = parse_with(rows[i].query, policy);
-        if (rc == OP_OK || !op_streq(error.err.oauth_error, rows[i].error) ||
+        if (rc == OP_OK || !op_str_eq(error.err.oauth_error, rows[i].error) ||
             error.redirectable != rows[i].redirectable) {
             fprintf(stderr, "row %zu (%s): rc %d, %s (%s), redirectable %d\n", i, rows[i].query, rc,
                     error.err.oauth_error ? error.err.oauth_error : "-", error.err.description,

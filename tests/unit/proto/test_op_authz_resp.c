@@ -256,7 +256,7 @@ static void test_from_parse_error(void)
     op_err_t err;
 
     setup();
-    OP_CHECK_INT(op_clients_parse(arena, clients_json, strlen(clients_json), "t", &c, &n, &err),
+    OP_CHECK_INT(op_client_parse_all(arena, clients_json, strlen(clients_json), "t", &c, &n, &err),
                  OP_OK);
     the_client = c;
     OP_CHECK_INT(op_authz_req_parse(arena, q, strlen(q), &lookup, NULL, &r, &e), OP_EINVAL);

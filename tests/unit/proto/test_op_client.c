@@ -61,7 +61,7 @@ static const char *round_trip(op_arena_t *a, const op_client_t *c, op_client_t *
     OP_CHECK_INT(op_client_to_json(back, a, &j2, &l2, &err), OP_OK);
     OP_CHECK_STR(j2, j1);
     OP_CHECK_STR(back->client_id, c->client_id);
-    OP_CHECK(op_streq(back->client_secret, c->client_secret));
+    OP_CHECK(op_str_eq(back->client_secret, c->client_secret));
     OP_CHECK_INT(back->grant_types, c->grant_types);
     OP_CHECK_INT(back->n_response_types, c->n_response_types);
     for (size_t i = 0; i < c->n_response_types; i++)
@@ -71,9 +71,9 @@ static const char *round_trip(op_arena_t *a, const op_client_t *c, op_client_t *
         OP_CHECK_STR(back->redirect_uris.items[i], c->redirect_uris.items[i]);
     OP_CHECK_INT(back->token_endpoint_auth_method, c->token_endpoint_auth_method);
     OP_CHECK_INT(back->application_type, c->application_type);
-    OP_CHECK(op_streq(back->scope, c->scope));
+    OP_CHECK(op_str_eq(back->scope, c->scope));
     OP_CHECK_INT(back->subject_type, c->subject_type);
-    OP_CHECK(op_streq(back->sector_id, c->sector_id));
+    OP_CHECK(op_str_eq(back->sector_id, c->sector_id));
     OP_CHECK_INT(back->default_acr_values.n, c->default_acr_values.n);
     OP_CHECK_INT(back->require_auth_time, c->require_auth_time);
     OP_CHECK_INT(back->default_max_age, c->default_max_age);
@@ -90,7 +90,7 @@ static void test_demo_client_valid(void)
     size_t n = 0;
     op_err_t err;
     op_err_clear(&err);
-    int rc = op_clients_load_file("examples/clients.json", a, &clients, &n, &err);
+    int rc = op_client_load_file("examples/clients.json", a, &clients, &n, &err);
     if (rc != OP_OK)
         fprintf(stderr, "%s\n", err.description);
     OP_CHECK_INT(rc, OP_OK);
@@ -390,7 +390,8 @@ static void test_clients_file_rules(void)
         size_t n = 7;
         op_err_t err;
         op_err_clear(&err);
-        int rc = op_clients_parse(a, cases[i].text, strlen(cases[i].text), "f.json", &cl, &n, &err);
+        int rc =
+            op_client_parse_all(a, cases[i].text, strlen(cases[i].text), "f.json", &cl, &n, &err);
         if (rc >= 0 || strstr(err.description, cases[i].want) == NULL)
             fprintf(stderr, "case %zu -> %d %s\n", i, rc, err.description);
         OP_CHECK(rc < 0);
@@ -401,7 +402,7 @@ static void test_clients_file_rules(void)
     op_client_t *cl = NULL;
     size_t n = 7;
     op_err_t err;
-    OP_CHECK_INT(op_clients_parse(a, "[]", 2, "f.json", &cl, &n, &err), OP_OK);
+    OP_CHECK_INT(op_client_parse_all(a, "[]", 2, "f.json", &cl, &n, &err), OP_OK);
     OP_CHECK_INT(n, 0);
     op_arena_free(a);
 }
@@ -423,7 +424,7 @@ static void test_clients_file_limits(void)
     size_t n = 0;
     op_err_t err;
     op_err_clear(&err);
-    OP_CHECK(op_clients_parse(a, deep, o, "deep.json", &cl, &n, &err) < 0);
+    OP_CHECK(op_client_parse_all(a, deep, o, "deep.json", &cl, &n, &err) < 0);
     OP_CHECK_HAS(err.description, "deep.json: ");
     size_t big_len = OP_CLIENT_FILE_MAX + 16;
     char *big = malloc(big_len + 1);
@@ -431,7 +432,7 @@ static void test_clients_file_limits(void)
     memset(big, ' ', big_len);
     memcpy(big, "[]", 2);
     big[big_len] = '\0';
-    OP_CHECK(op_clients_parse(a, big, big_len, "big.json", &cl, &n, &err) < 0);
+    OP_CHECK(op_client_parse_all(a, big, big_len, "big.json", &cl, &n, &err) < 0);
     free(big);
     op_arena_free(a);
 }
@@ -443,10 +444,10 @@ static void test_clients_load_file_errors(void)
     size_t n = 0;
     op_err_t err;
     op_err_clear(&err);
-    OP_CHECK_INT(op_clients_load_file("tests/data/clients/missing.json", a, &cl, &n, &err),
+    OP_CHECK_INT(op_client_load_file("tests/data/clients/missing.json", a, &cl, &n, &err),
                  OP_EINVAL);
     OP_CHECK_HAS(err.description, "tests/data/clients/missing.json: cannot open:");
-    OP_CHECK_INT(op_clients_load_file("tests/data/clients/duplicate.json", a, &cl, &n, &err),
+    OP_CHECK_INT(op_client_load_file("tests/data/clients/duplicate.json", a, &cl, &n, &err),
                  OP_EINVAL);
     OP_CHECK_STR(err.description, "tests/data/clients/duplicate.json: client \"app-1\": "
                                   "client_id: repeated (also clients[0])");
@@ -577,10 +578,10 @@ static void test_pairwise_sub(void)
     size_t n = 0;
     op_err_t err;
     op_err_clear(&err);
-    OP_CHECK_INT(op_clients_load_file("tests/data/clients/pairwise.json", a, &cl, &n, &err), OP_OK);
+    OP_CHECK_INT(op_client_load_file("tests/data/clients/pairwise.json", a, &cl, &n, &err), OP_OK);
     OP_CHECK_INT(n, 2);
     OP_CHECK_STR(cl[0].sector_id, "rp.example"); /* hosts compare without case */
-    OP_CHECK_INT(op_clients_check_config(cl, n, cfg, &err), OP_OK);
+    OP_CHECK_INT(op_client_check_config(cl, n, cfg, &err), OP_OK);
     op_client_t other, pub;
     parse_ok(a,
              "{" ID SEC "\"subject_type\":\"pairwise\",\"redirect_uris\":[\"https://other.example/"
@@ -622,19 +623,19 @@ static void test_check_config(void)
     op_err_clear(&err);
     parse_ok(a, WEB(""), &c[0]);
     parse_ok(a, WEB(",\"subject_type\":\"pairwise\""), &c[1]);
-    OP_CHECK_INT(op_clients_check_config(c, 1, nokey, &err), OP_OK);
-    OP_CHECK_INT(op_clients_check_config(c, 2, nokey, &err), OP_EINVAL);
+    OP_CHECK_INT(op_client_check_config(c, 1, nokey, &err), OP_OK);
+    OP_CHECK_INT(op_client_check_config(c, 2, nokey, &err), OP_EINVAL);
     OP_CHECK_STR(err.description, "client \"c\": subject_type: pairwise needs "
                                   "op.subject.pairwiseKey (OIDC Core §8.1)");
     parse_ok(a, WEB(",\"id_token_signed_response_alg\":\"ES256\""), &c[1]);
-    OP_CHECK_INT(op_clients_check_config(c, 2, nokey, &err), OP_EINVAL);
+    OP_CHECK_INT(op_client_check_config(c, 2, nokey, &err), OP_EINVAL);
     OP_CHECK_STR(err.description, "client \"c\": id_token_signed_response_alg: ES256 is not "
                                   "among op.idToken.jwsAlgs");
     parse_ok(a, WEB(",\"userinfo_signed_response_alg\":\"EdDSA\""), &c[1]);
-    OP_CHECK_INT(op_clients_check_config(c, 2, nokey, &err), OP_EINVAL);
+    OP_CHECK_INT(op_client_check_config(c, 2, nokey, &err), OP_EINVAL);
     OP_CHECK_HAS(err.description, "userinfo_signed_response_alg: EdDSA is not among");
     parse_ok(a, WEB(",\"userinfo_signed_response_alg\":\"RS256\""), &c[1]);
-    OP_CHECK_INT(op_clients_check_config(c, 2, nokey, &err), OP_OK);
+    OP_CHECK_INT(op_client_check_config(c, 2, nokey, &err), OP_OK);
     op_config_release(nokey);
     /* One key, one purpose: the key store's key is refused as the
      * pairwise key. */
@@ -785,26 +786,26 @@ static void test_registry_find(void)
     static const char text[] =
         "[" WEB("") ",{\"client_id\":\"Demo\",\"client_secret\":\"s\"," RU
                     "},{\"client_id\":\"c.2\",\"client_secret\":\"s\"," RU "}]";
-    OP_CHECK_INT(op_clients_parse(a, text, strlen(text), "t.json", &cl, &n, &err), OP_OK);
+    OP_CHECK_INT(op_client_parse_all(a, text, strlen(text), "t.json", &cl, &n, &err), OP_OK);
     op_client_registry_t *r = NULL;
     OP_CHECK_INT(op_client_registry_new(cl, n, a, &r, &err), OP_OK);
     OP_CHECK(r != NULL);
-    OP_CHECK(op_client_find(r, "c") == &cl[0]);
-    OP_CHECK(op_client_find(r, "Demo") == &cl[1]);
-    OP_CHECK(op_client_find(r, "c.2") == &cl[2]);
+    OP_CHECK(op_client_registry_find(r, "c") == &cl[0]);
+    OP_CHECK(op_client_registry_find(r, "Demo") == &cl[1]);
+    OP_CHECK(op_client_registry_find(r, "c.2") == &cl[2]);
     static const char *const unknown[] = {"demo", "DEMO", "Dem", "Demo ", " c", "c.", "", "c.22"};
     for (size_t i = 0; i < OP_NELEMS(unknown); i++)
-        OP_CHECK(op_client_find(r, unknown[i]) == NULL);
-    OP_CHECK(op_client_find(r, NULL) == NULL);
-    OP_CHECK(op_client_find(NULL, "c") == NULL);
+        OP_CHECK(op_client_registry_find(r, unknown[i]) == NULL);
+    OP_CHECK(op_client_registry_find(r, NULL) == NULL);
+    OP_CHECK(op_client_registry_find(NULL, "c") == NULL);
     /* A hostile client_id: longer than any registered one. */
     char longer[4096];
     memset(longer, 'c', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
-    OP_CHECK(op_client_find(r, longer) == NULL);
+    OP_CHECK(op_client_registry_find(r, longer) == NULL);
     /* An empty registry. */
     OP_CHECK_INT(op_client_registry_new(NULL, 0, a, &r, &err), OP_OK);
-    OP_CHECK(op_client_find(r, "c") == NULL);
+    OP_CHECK(op_client_registry_find(r, "c") == NULL);
     op_arena_free(a);
 }
 
@@ -823,10 +824,10 @@ static void test_registry_many(void)
     char id[32];
     for (size_t i = 0; i < N; i++) {
         snprintf(id, sizeof(id), "client-%zu", i);
-        OP_CHECK(op_client_find(r, id) == &cl[i]);
+        OP_CHECK(op_client_registry_find(r, id) == &cl[i]);
     }
     snprintf(id, sizeof(id), "client-%d", N);
-    OP_CHECK(op_client_find(r, id) == NULL);
+    OP_CHECK(op_client_registry_find(r, id) == NULL);
     op_arena_free(a);
 }
 
@@ -856,7 +857,7 @@ static void test_registry_errors(void)
     OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_EINVAL);
     longer[OP_CLIENT_ID_MAX] = '\0';
     OP_CHECK_INT(op_client_registry_new(cl, 4, a, &r, &err), OP_OK);
-    OP_CHECK(op_client_find(r, longer) == &cl[3]);
+    OP_CHECK(op_client_registry_find(r, longer) == &cl[3]);
     op_arena_t *tiny = op_arena_new(64);
     OP_CHECK(tiny != NULL);
     OP_CHECK_INT(op_client_registry_new(cl, 4, tiny, &r, &err), OP_ENOMEM);

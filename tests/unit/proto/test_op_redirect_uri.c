@@ -49,7 +49,7 @@ static void setup(void)
     arena = op_arena_new(8u << 20);
     OP_CHECK(arena != NULL);
     OP_CHECK_INT(
-        op_clients_parse(arena, CLIENTS, strlen(CLIENTS), "test", &clients, &n_clients, &err),
+        op_client_parse_all(arena, CLIENTS, strlen(CLIENTS), "test", &clients, &n_clients, &err),
         OP_OK);
 }
 
@@ -110,7 +110,7 @@ static void test_near_misses(void)
     setup();
     for (size_t i = 0; i < OP_NELEMS(bad); i++) {
         int rc = parse(bad[i], &req, &error);
-        if (rc != OP_EINVAL || !op_streq(error.err.oauth_error, "invalid_request") ||
+        if (rc != OP_EINVAL || !op_str_eq(error.err.oauth_error, "invalid_request") ||
             error.redirectable) {
             fprintf(stderr, "redirect_uri \"%s\": rc %d, %s, redirectable %d\n", bad[i], rc,
                     error.err.oauth_error ? error.err.oauth_error : "-", error.redirectable);

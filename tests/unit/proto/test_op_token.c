@@ -81,7 +81,7 @@ static const op_json_t *claims_of(const op_keys_set_t *set, op_arena_t *a, const
     op_err_t err;
 
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_verify_set(set, jws, strlen(jws), 0xffu, a, &out, &err), OP_OK);
+    OP_CHECK_INT(op_keys_jws_verify_set(set, jws, strlen(jws), 0xffu, a, &out, &err), OP_OK);
     if (typ != NULL)
         *typ = out.typ;
     if (alg != NULL)
@@ -393,7 +393,7 @@ static void test_at_identifier(void)
     OP_CHECK_INT(op_token_at_mint(&ctx, &g, "sid-1", NULL, NULL, a, &m2, &err), OP_OK);
     OP_CHECK_INT(strlen(m.token), 43);
     OP_CHECK(strcmp(m.token, m2.token) != 0);
-    op_sha256_hex(m.token, strlen(m.token), hex);
+    op_keys_crypto_sha256_hex(m.token, strlen(m.token), hex);
     OP_CHECK_STR(m.key, hex);
     OP_CHECK_STR(m.rec.ns, "at");
     OP_CHECK_STR(m.rec.key, hex);
@@ -616,15 +616,16 @@ static void test_check_jwt_rejected(void)
     check_invalid(&fx, &other, NOW, m.token);
     /* Another typ: an ID token, or no typ (RFC 9068 §4 step 1, RFC 8725
      * §3.11). */
-    OP_CHECK_INT(op_jws_sign(fx.set, OP_JWS_RS256, "JWT", (char *)payload, n, fx.a, &jws, &err),
-                 OP_OK);
+    OP_CHECK_INT(
+        op_keys_jws_sign(fx.set, OP_JWS_RS256, "JWT", (char *)payload, n, fx.a, &jws, &err), OP_OK);
     check_invalid(&fx, &fx.cfg, NOW, jws);
-    OP_CHECK_INT(op_jws_sign(fx.set, OP_JWS_ES256, NULL, (char *)payload, n, fx.a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign(fx.set, OP_JWS_ES256, NULL, (char *)payload, n, fx.a, &jws, &err),
                  OP_OK);
     check_invalid(&fx, &fx.cfg, NOW, jws);
     /* The same claims with typ at+jwt and another allowed alg pass. */
-    OP_CHECK_INT(op_jws_sign(fx.set, OP_JWS_EDDSA, "at+jwt", (char *)payload, n, fx.a, &jws, &err),
-                 OP_OK);
+    OP_CHECK_INT(
+        op_keys_jws_sign(fx.set, OP_JWS_EDDSA, "at+jwt", (char *)payload, n, fx.a, &jws, &err),
+        OP_OK);
     checked_t c;
     check(&fx, &fx.cfg, NOW, jws, &c);
     OP_CHECK_INT(c.status, OP_OK);
@@ -637,8 +638,8 @@ static void test_check_jwt_rejected(void)
     t[strlen(t) - 3] = t[strlen(t) - 3] == 'A' ? 'B' : 'A';
     check_invalid(&fx, &fx.cfg, NOW, t);
     /* An alg not in the allow-list: HS256 (RFC 8725 §3.1), and "none". */
-    OP_CHECK_INT(op_jws_sign_hs256((const uint8_t *)"0123456789abcdef0123456789abcdef", 32,
-                                   "at+jwt", (char *)payload, n, fx.a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign_hs256((const uint8_t *)"0123456789abcdef0123456789abcdef", 32,
+                                        "at+jwt", (char *)payload, n, fx.a, &jws, &err),
                  OP_OK);
     check_invalid(&fx, &fx.cfg, NOW, jws);
     const char *none = "{\"alg\":\"none\",\"typ\":\"at+jwt\"}";
@@ -647,8 +648,9 @@ static void test_check_jwt_rejected(void)
                   op_arena_printf(fx.a, "%s.%.*s.", none_hdr, (int)plen, payload_b64));
     /* Signed by keys that are not ours. */
     op_keys_set_t *foreign = new_set();
-    OP_CHECK_INT(op_jws_sign(foreign, OP_JWS_RS256, "at+jwt", (char *)payload, n, fx.a, &jws, &err),
-                 OP_OK);
+    OP_CHECK_INT(
+        op_keys_jws_sign(foreign, OP_JWS_RS256, "at+jwt", (char *)payload, n, fx.a, &jws, &err),
+        OP_OK);
     op_keys_set_release(foreign);
     check_invalid(&fx, &fx.cfg, NOW, jws);
     /* Malformed: never a store lookup. */
@@ -819,7 +821,7 @@ static void test_rt_family(void)
     OP_CHECK_INT(rt.exp, NOW + 86400);
     OP_CHECK_INT(rt.iat, NOW);
     OP_CHECK_INT(strlen(m.token), 43);
-    op_sha256_hex(m.token, strlen(m.token), hex);
+    op_keys_crypto_sha256_hex(m.token, strlen(m.token), hex);
     OP_CHECK_STR(m.key, hex);
     OP_CHECK_STR(m.rec.ns, "rt");
     OP_CHECK_STR(m.rec.key, hex);
@@ -901,7 +903,7 @@ static void test_code(void)
     c.authn = (op_token_authn_t){.auth_time = NOW - 5, .sid = "sid-1"};
     op_err_clear(&err);
     OP_CHECK_INT(op_token_code_mint(&cfg, NOW, &c, a, &m, &err), OP_OK);
-    op_sha256_hex(m.token, strlen(m.token), hex);
+    op_keys_crypto_sha256_hex(m.token, strlen(m.token), hex);
     OP_CHECK_STR(m.rec.ns, "code");
     OP_CHECK_STR(m.rec.key, hex);
     OP_CHECK_INT(m.rec.ttl_ms, 300 * 1000);

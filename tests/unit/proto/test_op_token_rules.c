@@ -119,7 +119,7 @@ static char *sign(op_jws_alg_t alg, const char *payload)
     op_err_t err;
 
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign(E.set, alg, "at+jwt", payload, strlen(payload), E.a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign(E.set, alg, "at+jwt", payload, strlen(payload), E.a, &jws, &err),
                  OP_OK);
     return jws;
 }
@@ -184,8 +184,8 @@ static void test_alg_allow_list(void)
     /* HS256, whatever the secret (here: the RSA key's public JWK). */
     const char *pub = op_keys_set_jwks(E.set, NULL);
     op_err_clear(&err);
-    OP_CHECK_INT(op_jws_sign_hs256((const uint8_t *)pub, strlen(pub), "at+jwt", payload,
-                                   strlen(payload), E.a, &jws, &err),
+    OP_CHECK_INT(op_keys_jws_sign_hs256((const uint8_t *)pub, strlen(pub), "at+jwt", payload,
+                                        strlen(payload), E.a, &jws, &err),
                  OP_OK);
     OP_CHECK_INT(check_at(jws, NOW), OP_EDENIED);
     /* An RS256 signature under any other alg's header, with its kid. */

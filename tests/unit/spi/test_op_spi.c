@@ -31,7 +31,7 @@
 #define TC        "https://example.com/claims/"
 
 static op_loop_t *loop;
-static bool in_call; /* inside op_spi_claims_get or op_spi_close */
+static bool in_call; /* inside op_spi_claims_get or op_spi_loader_close */
 static char users_path[64];
 
 /* ---- plugin properties ------------------------------------------------ */
@@ -87,7 +87,7 @@ static int open_spi(op_http_client_t *http, const char *const *paths, size_t n, 
 {
     op_spi_settings_t s = {paths, n, lookup, &props};
     op_err_clear(err);
-    return op_spi_open(loop, http, &s, users, out, err);
+    return op_spi_loader_open(loop, http, &s, users, out, err);
 }
 
 static op_spi_t *open_ok(const char *const *paths, size_t n, const char *users)
@@ -96,7 +96,7 @@ static op_spi_t *open_ok(const char *const *paths, size_t n, const char *users)
     op_err_t err;
     int rc = open_spi(NULL, paths, n, users, &spi, &err);
     if (rc != OP_OK)
-        fprintf(stderr, "op_spi_open: %s\n", err.description);
+        fprintf(stderr, "op_spi_loader_open: %s\n", err.description);
     OP_CHECK_INT(rc, OP_OK);
     OP_CHECK(spi != NULL);
     return spi;
@@ -171,7 +171,7 @@ static void run(void)
 static void close_spi(op_spi_t *spi)
 {
     in_call = true;
-    op_spi_close(spi);
+    op_spi_loader_close(spi);
     in_call = false;
 }
 
@@ -322,10 +322,10 @@ static void test_open_bad_arguments(void)
     op_spi_t *spi = NULL;
     op_err_t err;
     op_spi_settings_t s = {NULL, 1, NULL, NULL};
-    OP_CHECK_INT(op_spi_open(NULL, NULL, NULL, NULL, &spi, &err), OP_EINVAL);
-    OP_CHECK_INT(op_spi_open(loop, NULL, &s, NULL, &spi, &err), OP_EINVAL);
+    OP_CHECK_INT(op_spi_loader_open(NULL, NULL, NULL, NULL, &spi, &err), OP_EINVAL);
+    OP_CHECK_INT(op_spi_loader_open(loop, NULL, &s, NULL, &spi, &err), OP_EINVAL);
     OP_CHECK(spi == NULL);
-    op_spi_close(NULL);
+    op_spi_loader_close(NULL);
     teardown();
 }
 
@@ -705,7 +705,7 @@ static void test_bad_queries(void)
     teardown();
 }
 
-/* op_spi_close with a call the plugin never completes: the caller gets
+/* op_spi_loader_close with a call the plugin never completes: the caller gets
  * OP_ECANCELED once, the host reclaims the token. */
 static void test_close_reclaims_pending(void)
 {
@@ -960,7 +960,7 @@ static void test_host_timers(void)
     h->timer_free(t);
     h->timer_free(stopped);
     h->timer_free(NULL);
-    h->timer_start(left, 60000); /* left behind: freed by op_spi_close */
+    h->timer_start(left, 60000); /* left behind: freed by op_spi_loader_close */
     OP_CHECK_INT(h->defer(cfg, count_fire, (void *)3), OP_SPI_OK); /* dropped at close */
     close_spi(spi);
     run();

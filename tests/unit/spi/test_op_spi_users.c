@@ -1,6 +1,6 @@
 /*
  * Unit tests: spi/op_spi_users.c - the built-in users-file claims source,
- * driven through op_spi_open / op_spi_claims_get like any plugin.
+ * driven through op_spi_loader_open / op_spi_claims_get like any plugin.
  *
  * Claim names and values are those of OpenID Connect Core §5.1 (standard
  * claims) and §5.2 (language tags); the "subject unknown" answer is the
@@ -41,16 +41,16 @@ static op_spi_t *open_users(const char *file)
     OP_CHECK(loop != NULL);
     op_spi_t *spi = NULL;
     op_err_t err;
-    int rc = op_spi_open(loop, NULL, NULL, file, &spi, &err);
+    int rc = op_spi_loader_open(loop, NULL, NULL, file, &spi, &err);
     if (rc != OP_OK)
-        fprintf(stderr, "op_spi_open: %s\n", err.description);
+        fprintf(stderr, "op_spi_loader_open: %s\n", err.description);
     OP_CHECK_INT(rc, OP_OK);
     return spi;
 }
 
 static void finish(op_spi_t *spi)
 {
-    op_spi_close(spi);
+    op_spi_loader_close(spi);
     op_loop_free(loop);
     if (path[0] != '\0')
         unlink(path);
@@ -255,7 +255,7 @@ static void test_bad_files(void)
         }
         op_spi_t *spi = NULL;
         op_err_t err;
-        OP_CHECK_INT(op_spi_open(loop, NULL, NULL, file, &spi, &err), OP_EINVAL);
+        OP_CHECK_INT(op_spi_loader_open(loop, NULL, NULL, file, &spi, &err), OP_EINVAL);
         OP_CHECK(spi == NULL);
         OP_CHECK(strstr(err.description, "users-file") != NULL);
         if (path[0] != '\0')
