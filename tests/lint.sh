@@ -36,6 +36,61 @@ for f in $src; do
         rc=1
     fi
 done
+# Names (docs/architecture.md): what a .c file exports starts with the file's
+# name, and each exported function's prototype is in the header of its file,
+# of its file group (op_config.h for op_config_props.c) or in the module's
+# *_int.h. Exports are found in the sources: a top-level definition that is
+# not static (a function whose "{" opens its own line, or a variable with an
+# initialiser). Exceptions: main, and op_spi_entry, the plugin ABI's entry
+# point that every plugin defines. In spi/, op_spi_host.h is the header of
+# the server side (op_spi.h is the plugin ABI and declares no function).
+# names_pending: the authorisation session's files, which are being
+# reshaped; they come off this list once they follow the rule.
+names_pending() {
+    case $1 in core/flows/op_authz_* | core/flows/op_sub_quota.c | core/proto/op_authz_*) ;;
+    *) return 1 ;; esac
+}
+exports() { # FILE... -> "file name kind" per exported definition
+    awk '
+    FNR == 1 { pend = "" }
+    /^\{/ { if (pend != "") print FILENAME, pend, "fn"; pend = ""; next }
+    /^[ \t]/ { if ($0 ~ /;[ \t]*$/) pend = ""; next }
+    /^(static|typedef|extern|struct|enum|union|#)/ || /^[}\/*]/ || /^$/ { pend = ""; next }
+    /^[A-Za-z_]/ {
+        line = $0; pend = ""
+        if (match(line, /^[^(=]*[^A-Za-z0-9_(=]([A-Za-z_][A-Za-z0-9_]*)(\[[^]]*\])* = /)) {
+            v = substr(line, 1, RLENGTH); sub(/(\[[^]]*\])* = $/, "", v)
+            sub(/.*[^A-Za-z0-9_]/, "", v); print FILENAME, v, "var"; next
+        }
+        if (match(line, /[A-Za-z_][A-Za-z0-9_]*\(/) && line !~ /;[ \t]*$/)
+            pend = substr(line, RSTART, RLENGTH - 1)
+    }' "$@"
+}
+named_src=$(git ls-files 'core/*.c' 'http/*.c' 'spi/*.c' 'storage/*.c' 'keys/*.c' 'examples/*.c')
+while read -r file name kind; do
+    case $name in main | op_spi_entry) continue ;; esac
+    names_pending "$file" && continue
+    base=$(basename "$file" .c)
+    if [ "${name#"$base"}" = "$name" ] || { [ "$name" != "$base" ] && [ "${name:${#base}:1}" != _ ]; }; then
+        echo "$file: exports $name: not named after the file ($base*)"
+        rc=1
+        continue
+    fi
+    [ "$kind" = fn ] || continue
+    dir=$(dirname "$file") found=""
+    for h in "$dir"/*.h; do
+        hb=$(basename "$h" .h)
+        case $h in
+        *_int.h | spi/op_spi_host.h) ;;
+        *) case $base in "$hb" | "$hb"_*) ;; *) continue ;; esac ;;
+        esac
+        if grep -qP "\b$name\s*\(" "$h"; then found=1 && break; fi
+    done
+    if [ -z "$found" ]; then
+        echo "$file: $name: no prototype in $dir/$base.h, its group's header or a *_int.h"
+        rc=1
+    fi
+done < <(exports $named_src)
 if command -v clang-format >/dev/null; then
     n=$(clang-format --dry-run $src 2>&1 | grep -c 'warning:' || true)
     if [ "$n" != 0 ]; then

@@ -17,12 +17,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define OP_UNUSED(x) ((void)(x))
+#define OP_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
 #include "core/base/op_arena.h"
 #include "core/base/op_err.h"
 #include "core/base/op_log.h"
 #include "core/base/op_json.h"
 #include "core/base/op_loop.h"
+#include "core/base/op_timer.h"
+#include "core/base/op_call.h"
 #include "core/base/op_flow.h"
-#include "core/base/op_util.h"
+#include "core/base/op_str.h"
+#include "core/base/op_strs.h"
+#include "core/base/op_b64url.h"
+#include "core/base/op_hex.h"
 
 #endif

@@ -1,7 +1,6 @@
 /*
- * core/base/op_loop.c - the event loop (libevent), deferred calls, timers,
- * the exactly-once completion handle, and libevent's own log lines. See
- * core/base/op_loop.h.
+ * core/base/op_loop.c - the event loop (libevent), deferred calls and
+ * libevent's own log lines. See core/base/op_loop.h.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -11,15 +10,7 @@
 #include <event2/event_struct.h>
 
 #include "core/base/op.h"
-
-/* A deferred call. Nodes are either allocated by op_loop_defer (freed after
- * running) or embedded in an op_call_t (never freed here). */
-typedef struct op_defer_node {
-    struct op_defer_node *next;
-    op_fn_t fn;
-    void *arg;
-    bool heap;
-} op_defer_node_t;
+#include "core/base/op_loop_int.h"
 
 typedef struct op_loop_sig {
     struct op_loop_sig *next;
@@ -31,27 +22,8 @@ typedef struct op_loop_sig {
 struct op_loop {
     struct event_base *base;
     struct event *defer_ev; /* activated while the queue is non-empty */
-    op_defer_node_t *head, *tail;
+    op_loop_node_t *head, *tail;
     op_loop_sig_t *signals;
-};
-
-struct op_timer {
-    struct event ev;
-    op_fn_t fn;
-    void *arg;
-};
-
-struct op_call {
-    op_loop_t *loop;
-    int refs;   /* requester + operation */
-    bool ended; /* the requester's outcome is fixed */
-    int status;
-    void *result;
-    void (*result_free)(void *);
-    op_call_cb cb;
-    void *arg;
-    op_timer_t *deadline;
-    op_defer_node_t deliver;
 };
 
 /* ---- libevent's log ------------------------------------------------- */
@@ -116,10 +88,10 @@ static void op_loop_run_deferred(evutil_socket_t fd, short what, void *arg)
     OP_UNUSED(fd);
     OP_UNUSED(what);
     op_loop_t *loop = arg;
-    op_defer_node_t *n = loop->head;
+    op_loop_node_t *n = loop->head;
     loop->head = loop->tail = NULL;
     while (n != NULL) {
-        op_defer_node_t *next = n->next;
+        op_loop_node_t *next = n->next;
         op_fn_t fn = n->fn;
         void *fn_arg = n->arg;
         if (n->heap)
@@ -153,9 +125,9 @@ void op_loop_free(op_loop_t *loop)
 {
     if (loop == NULL)
         return;
-    op_defer_node_t *n = loop->head;
+    op_loop_node_t *n = loop->head;
     while (n != NULL) {
-        op_defer_node_t *next = n->next;
+        op_loop_node_t *next = n->next;
         if (n->heap)
             free(n);
         n = next;
@@ -226,7 +198,7 @@ int64_t op_loop_epoch(void)
     return (int64_t)time(NULL);
 }
 
-static void op_loop_enqueue(op_loop_t *loop, op_defer_node_t *n)
+void op_loop_enqueue(op_loop_t *loop, op_loop_node_t *n)
 {
     n->next = NULL;
     if (loop->tail != NULL)
@@ -239,7 +211,7 @@ static void op_loop_enqueue(op_loop_t *loop, op_defer_node_t *n)
 
 int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg)
 {
-    op_defer_node_t *n = malloc(sizeof(*n));
+    op_loop_node_t *n = malloc(sizeof(*n));
     if (n == NULL)
         return OP_ENOMEM;
     n->fn = fn;
@@ -247,134 +219,4 @@ int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg)
     n->heap = true;
     op_loop_enqueue(loop, n);
     return OP_OK;
-}
-
-/* ---- timers ----------------------------------------------------------- */
-
-static void op_timer_fire(evutil_socket_t fd, short what, void *arg)
-{
-    OP_UNUSED(fd);
-    OP_UNUSED(what);
-    op_timer_t *t = arg;
-    t->fn(t->arg);
-}
-
-op_timer_t *op_timer_new(op_loop_t *loop, op_fn_t fn, void *arg)
-{
-    op_timer_t *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return NULL;
-    t->fn = fn;
-    t->arg = arg;
-    if (evtimer_assign(&t->ev, loop->base, op_timer_fire, t) != 0) {
-        free(t);
-        return NULL;
-    }
-    return t;
-}
-
-void op_timer_start(op_timer_t *t, uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    evtimer_add(&t->ev, &tv);
-}
-
-void op_timer_stop(op_timer_t *t)
-{
-    evtimer_del(&t->ev);
-}
-
-bool op_timer_pending(const op_timer_t *t)
-{
-    return evtimer_pending(&t->ev, NULL) != 0;
-}
-
-void op_timer_free(op_timer_t *t)
-{
-    if (t == NULL)
-        return;
-    evtimer_del(&t->ev);
-    free(t);
-}
-
-/* ---- exactly-once completion ----------------------------------------- */
-
-static void op_call_unref(op_call_t *call)
-{
-    assert(call->refs > 0);
-    if (--call->refs > 0)
-        return;
-    op_timer_free(call->deadline);
-    free(call);
-}
-
-static void op_call_deliver(void *arg)
-{
-    op_call_t *call = arg;
-    call->cb(call->status, call->result, call->arg);
-    if (call->result_free != NULL)
-        call->result_free(call->result);
-    op_call_unref(call);
-}
-
-/* Fix the requester's outcome and schedule its callback. */
-static void op_call_end(op_call_t *call, int status, void *result, void (*result_free)(void *))
-{
-    call->ended = true;
-    call->status = status;
-    call->result = result;
-    call->result_free = result_free;
-    if (call->deadline != NULL)
-        op_timer_stop(call->deadline);
-    call->deliver.fn = op_call_deliver;
-    call->deliver.arg = call;
-    call->deliver.heap = false;
-    op_loop_enqueue(call->loop, &call->deliver);
-}
-
-static void op_call_on_deadline(void *arg)
-{
-    op_call_t *call = arg;
-    if (!call->ended)
-        op_call_end(call, OP_ETIMEDOUT, NULL, NULL);
-}
-
-op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb, void *arg)
-{
-    op_call_t *call = calloc(1, sizeof(*call));
-    if (call == NULL)
-        return NULL;
-    call->loop = loop;
-    call->refs = 2;
-    call->cb = cb;
-    call->arg = arg;
-    if (deadline_ms > 0) {
-        call->deadline = op_timer_new(loop, op_call_on_deadline, call);
-        if (call->deadline == NULL) {
-            free(call);
-            return NULL;
-        }
-        op_timer_start(call->deadline, deadline_ms);
-    }
-    return call;
-}
-
-void op_call_complete(op_call_t *call, int status, void *result, void (*result_free)(void *))
-{
-    if (!call->ended)
-        op_call_end(call, status, result, result_free);
-    else if (result_free != NULL)
-        result_free(result); /* late: nobody will read it */
-    op_call_unref(call);
-}
-
-void op_call_cancel(op_call_t *call)
-{
-    if (!call->ended)
-        op_call_end(call, OP_ECANCELED, NULL, NULL);
-}
-
-bool op_call_ended(const op_call_t *call)
-{
-    return call->ended;
 }

@@ -13,12 +13,6 @@
 #include "core/proto/op_client.h"
 #include "core/config/op_config.h"
 
-/* A list of strings in an arena. */
-typedef struct op_strs {
-    const char **items;
-    size_t n;
-} op_strs_t;
-
 typedef struct op_grant {
     const char *sub;
     const char *cid;
@@ -81,13 +75,5 @@ int op_grant_key(const char *sub, const char *cid, char key[65]);
  * with its default "*"). Adds them to g->idp, in a.
  */
 void op_grant_add_session_claims(op_arena_t *a, op_grant_t *g, const op_json_t *claims);
-
-/* Lists. */
-bool op_strs_has(const op_strs_t *l, const char *s);
-/* Append s (copied) unless present. OP_ENOMEM on failure. */
-int op_strs_add(op_arena_t *a, op_strs_t *l, const char *s);
-/* Read a JSON array of strings (NULL or absent -> empty). */
-int op_strs_from_json(op_arena_t *a, const op_json_t *arr, op_strs_t *out);
-void op_strs_write(op_json_w_t *w, const op_strs_t *l);
 
 #endif

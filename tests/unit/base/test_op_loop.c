@@ -1,4 +1,4 @@
-/* Unit tests: core/base/op_loop.c - defer, timers, exactly-once calls,
+/* Unit tests: core/base/op_loop.c, op_timer.c, op_call.c - defer, timers, exactly-once calls,
  * libevent's log. */
 #include <event2/event.h>
 #include <event2/event_struct.h>

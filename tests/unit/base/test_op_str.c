@@ -1,4 +1,5 @@
-/* Unit tests: core/base/op_util.c, core/base/op_err.c (core/base/op_log.c: test_op_log.c) */
+/* Unit tests: core/base/op_str.c, op_b64url.c, op_hex.c, core/base/op_err.c (core/base/op_log.c:
+ * test_op_log.c) */
 #include "core/base/op.h"
 #include "tests/unit/op_test.h"
 
