@@ -385,6 +385,9 @@ op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_ht
     if (http == NULL)
         goto out_nomem;
     http->loop = loop;
+    op_list_init(&http->live);
+    op_list_init(&http->conns);
+    op_list_init(&http->server_link);
     http->max_body = cfg->max_body ? cfg->max_body : OP_HTTP_DEFAULT_MAX_BODY;
     http->max_headers = cfg->max_headers ? cfg->max_headers : OP_HTTP_DEFAULT_MAX_HEADERS;
     http->request_timeout_ms =
@@ -460,13 +463,13 @@ void op_http_free(op_http_t *http)
 {
     if (http == NULL)
         return;
-    while (http->live != NULL) {
-        op_http_req_t *req = http->live;
+    op_list_t *first;
+    while ((first = op_list_first(&http->live)) != NULL) {
+        op_http_req_t *req = OP_LIST_ENTRY(first, op_http_req_t, link);
 
         op_http_reply_send(req, 503, "application/json", op_http_shutdown_body,
                            sizeof(op_http_shutdown_body) - 1, OP_REPLY_NO_STORE);
-        http->live = req->next;
-        req->prev = req->next = NULL;
+        op_list_remove(first);
         req->http = NULL;
     }
     op_http_conn_before_free(http);

@@ -74,7 +74,7 @@ typedef struct op_http_client_outcome {
 
 struct op_http_client_job {
     op_http_client_t *client;
-    op_http_client_job_t *prev, *next; /* active or settling list */
+    op_list_t link; /* on the active or the settling list */
     op_call_t *call;
     op_http_client_outcome_t *out;
     int status;                      /* the outcome once done */
@@ -96,8 +96,8 @@ struct op_http_client {
     struct evdns_base *dns;
     SSL_CTX *ssl_ctx;
     op_timer_t *reap_timer;
-    op_http_client_job_t *active;   /* in flight */
-    op_http_client_job_t *settling; /* done, connection not yet freed */
+    op_list_t active;   /* of op_http_client_job_t, in flight */
+    op_list_t settling; /* of op_http_client_job_t, done, connection not yet freed */
     uint64_t connect_timeout_ms;
     uint64_t timeout_ms;
     size_t max_response;
@@ -117,26 +117,6 @@ struct op_http_client {
 static void op_http_client_finish(op_http_client_job_t *job, int status);
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void op_http_client_list_add(op_http_client_job_t **head, op_http_client_job_t *job)
-{
-    job->prev = NULL;
-    job->next = *head;
-    if (*head != NULL)
-        (*head)->prev = job;
-    *head = job;
-}
-
-static void op_http_client_list_remove(op_http_client_job_t **head, op_http_client_job_t *job)
-{
-    if (job->prev != NULL)
-        job->prev->next = job->next;
-    else
-        *head = job->next;
-    if (job->next != NULL)
-        job->next->prev = job->prev;
-    job->prev = job->next = NULL;
-}
 
 static void op_http_client_tv(uint64_t ms, struct timeval *tv)
 {
@@ -242,8 +222,8 @@ static void op_http_client_finish(op_http_client_job_t *job, int status)
         op_timer_stop(job->connect_timer);
     if (job->deadline_timer != NULL)
         op_timer_stop(job->deadline_timer);
-    op_http_client_list_remove(&c->active, job);
-    op_http_client_list_add(&c->settling, job);
+    op_list_remove(&job->link);
+    op_list_insert_tail(&c->settling, &job->link);
     op_timer_start(c->reap_timer, 0);
 }
 
@@ -267,10 +247,10 @@ static void op_http_client_settle(op_http_client_job_t *job)
 static void op_http_client_reap(void *arg)
 {
     op_http_client_t *c = arg;
-    while (c->settling != NULL) {
-        op_http_client_job_t *job = c->settling;
-        op_http_client_list_remove(&c->settling, job);
-        op_http_client_settle(job);
+    op_list_t *first;
+    while ((first = op_list_first(&c->settling)) != NULL) {
+        op_list_remove(first);
+        op_http_client_settle(OP_LIST_ENTRY(first, op_http_client_job_t, link));
     }
 }
 
@@ -784,7 +764,7 @@ void op_http_client_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http
     job->call = call;
     job->out = out;
     snprintf(job->peer, sizeof(job->peer), "(no host)");
-    op_http_client_list_add(&c->active, job);
+    op_list_insert_tail(&c->active, &job->link);
     if (f == NULL) {
         OP_HTTP_CLIENT_FAIL(job, OP_EINVAL, "no fetch description");
         return;
@@ -838,6 +818,8 @@ op_http_client_t *op_http_client_new(op_loop_t *loop, const op_http_client_confi
         return NULL;
     }
     c->loop = loop;
+    op_list_init(&c->active);
+    op_list_init(&c->settling);
     c->base = op_loop_base(loop);
     c->connect_timeout_ms =
         cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : OP_HTTP_CLIENT_CONNECT_TIMEOUT_MS;
@@ -881,8 +863,10 @@ void op_http_client_free(op_http_client_t *c)
 {
     if (c == NULL)
         return;
-    while (c->active != NULL) {
-        op_http_client_job_t *job = c->active; /* finishing unlinks it */
+    op_list_t *first;
+    while ((first = op_list_first(&c->active)) != NULL) {
+        /* finishing moves it to the settling list */
+        op_http_client_job_t *job = OP_LIST_ENTRY(first, op_http_client_job_t, link);
         OP_HTTP_CLIENT_FAIL(job, OP_ECANCELED, "HTTP client closed");
     }
     op_http_client_reap(c);

@@ -56,14 +56,14 @@ struct op_http_conn {
     struct event attach;             /* active right after the accept */
     op_timer_t *deadline;            /* head + body of the current request */
     int fd;                          /* -1 until attached */
-    op_http_conn_t *prev, *next;     /* in http->conns */
+    op_list_t link;                  /* in http->conns */
     op_http_head_t head;             /* the scan of the current head */
     bool busy;                       /* a request is with the handlers */
 };
 
 /* Servers with a listener: the listener's error callback gets evhttp's
  * argument, not ours, so it finds its server here. */
-static op_http_t *op_http_conn_servers;
+static op_list_t op_http_conn_servers = OP_LIST_INIT(op_http_conn_servers);
 
 /* ---- accepting ---------------------------------------------------------- */
 
@@ -104,11 +104,17 @@ static void op_http_conn_on_retry(void *arg)
 static void op_http_conn_on_accept_error(struct evconnlistener *lev, void *arg)
 {
     int e = EVUTIL_SOCKET_ERROR();
-    op_http_t *http = op_http_conn_servers;
+    op_http_t *http = NULL;
+    op_list_t *pos, *tmp;
 
     OP_UNUSED(arg);
-    while (http != NULL && http->listener != lev)
-        http = http->next_server;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &op_http_conn_servers) {
+        op_http_t *s = OP_LIST_ENTRY(pos, op_http_t, server_link);
+        if (s->listener == lev) {
+            http = s;
+            break;
+        }
+    }
     if (http == NULL) {
         evconnlistener_disable(lev);
         return;
@@ -133,12 +139,7 @@ static void op_http_conn_release(op_http_conn_t *c)
     op_timer_free(c->deadline);
     if (c->fd >= 0 && (size_t)c->fd < http->nby_fd && http->by_fd[c->fd] == c)
         http->by_fd[c->fd] = NULL;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        http->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
+    op_list_remove(&c->link);
     bufferevent_decref(c->bev);
     free(c);
     http->stats.connections--;
@@ -276,10 +277,7 @@ static struct bufferevent *op_http_conn_new_bev(struct event_base *base, void *a
     bufferevent_incref(c->bev);
     event_active(&c->attach, EV_TIMEOUT, 0);
     op_timer_start(c->deadline, http->read_timeout_ms);
-    c->next = http->conns;
-    if (http->conns != NULL)
-        http->conns->prev = c;
-    http->conns = c;
+    op_list_insert_tail(&http->conns, &c->link);
     http->stats.connections++;
     http->stats.accepted++;
     if (http->accept_failures > 0) {
@@ -441,8 +439,7 @@ int op_http_conn_listen(op_http_t *http, const op_http_config_t *cfg, op_err_t *
     http->accepting = true;
     evconnlistener_set_error_cb(http->listener, op_http_conn_on_accept_error);
     evhttp_set_bevcb(http->evh, op_http_conn_new_bev, http);
-    http->next_server = op_http_conn_servers;
-    op_http_conn_servers = http;
+    op_list_insert_tail(&op_http_conn_servers, &http->server_link);
     op_http_conn_check_rlimit(http);
     return OP_OK;
 }
@@ -470,14 +467,11 @@ void op_http_conn_before_free(op_http_t *http)
  * reference now; the rest were released by their close callbacks. */
 void op_http_conn_after_free(op_http_t *http)
 {
-    op_http_t **p = &op_http_conn_servers;
+    op_list_t *first;
 
-    while (http->conns != NULL)
-        op_http_conn_release(http->conns);
-    while (*p != NULL && *p != http)
-        p = &(*p)->next_server;
-    if (*p != NULL)
-        *p = http->next_server;
+    while ((first = op_list_first(&http->conns)) != NULL)
+        op_http_conn_release(OP_LIST_ENTRY(first, op_http_conn_t, link));
+    op_list_remove(&http->server_link);
     if (http->listen_fd >= 0)
         close(http->listen_fd);
     http->listen_fd = -1;

@@ -33,11 +33,11 @@ struct op_http {
     size_t max_conns;                  /* accepting pauses at this many connections */
     bool cap_warned;                   /* the pause at max_conns was logged */
     uint64_t read_timeout_ms;          /* request head + body deadline */
-    op_http_conn_t *conns;             /* every open connection */
+    op_list_t conns;                   /* of op_http_conn_t, every open connection */
     op_http_conn_t **by_fd;            /* connections by descriptor */
     size_t nby_fd;
     op_http_stats_t stats;
-    op_http_t *next_server;  /* in the list of servers (op_http_conn.c) */
+    op_list_t server_link;   /* in the list of servers (op_http_conn.c) */
     op_http_route_t *routes; /* copy; the strings are borrowed */
     size_t nroutes;
     char **cors; /* allowed origins (heap copies), unless cors_any */
@@ -48,9 +48,9 @@ struct op_http {
     uint64_t request_timeout_ms;
     size_t arena_max;
     int port;
-    size_t in_flight;    /* requests not yet answered */
-    uint64_t rng;        /* request-id generator state */
-    op_http_req_t *live; /* every request not yet freed */
+    size_t in_flight; /* requests not yet answered */
+    uint64_t rng;     /* request-id generator state */
+    op_list_t live;   /* of op_http_req_t, every request not yet freed */
 };
 
 /*
@@ -65,11 +65,11 @@ struct op_http_req {
     op_loop_t *loop;
     struct evhttp_request *evreq;
     op_arena_t *arena;
-    op_timer_t *deadline;       /* NULL until a handler runs */
-    op_http_req_t *prev, *next; /* in http->live */
-    op_http_method_t method;    /* 0 when evhttp gave an unknown one */
-    const char *path;           /* decoded, "-" until known */
-    const char *log_path;       /* path with secrets masked, NULL until known */
+    op_timer_t *deadline;    /* NULL until a handler runs */
+    op_list_t link;          /* in http->live */
+    op_http_method_t method; /* 0 when evhttp gave an unknown one */
+    const char *path;        /* decoded, "-" until known */
+    const char *log_path;    /* path with secrets masked, NULL until known */
     const char *subpath;
     op_params_t query;
     op_params_t headers; /* copies of the request headers, in order */

@@ -93,10 +93,7 @@ op_http_req_t *op_http_req_new(op_http_t *http, struct evhttp_request *evreq)
             req->method = op_http_req_methods[i].method;
     }
     op_http_req_make_id(http, req->id);
-    req->next = http->live;
-    if (http->live != NULL)
-        http->live->prev = req;
-    http->live = req;
+    op_list_insert_tail(&http->live, &req->link);
     http->in_flight++;
     return req;
 }
@@ -183,14 +180,7 @@ static void op_http_req_destroy(op_http_req_t *req)
 {
     op_arena_t *a = req->arena;
 
-    if (req->http != NULL) {
-        if (req->prev != NULL)
-            req->prev->next = req->next;
-        else
-            req->http->live = req->next;
-        if (req->next != NULL)
-            req->next->prev = req->prev;
-    }
+    op_list_remove(&req->link); /* already off when the server went first */
     op_timer_free(req->deadline);
     op_arena_free(a);
 }

@@ -58,23 +58,8 @@ op_spi_call_t *op_spi_call_new(op_spi_config_t *plugin, op_spi_claims_run_t *run
     call->run = run;
     call->index = index;
     call->req_id = req_id != NULL ? op_arena_strdup(a, req_id) : NULL;
-    call->next = plugin->calls;
-    if (plugin->calls != NULL)
-        plugin->calls->prev = call;
-    plugin->calls = call;
+    op_list_insert_tail(&plugin->calls, &call->link);
     return call;
-}
-
-static void op_spi_call_unlink(op_spi_call_t *call)
-{
-    op_spi_config_t *p = call->plugin;
-    if (call->prev != NULL)
-        call->prev->next = call->next;
-    else
-        p->calls = call->next;
-    if (call->next != NULL)
-        call->next->prev = call->prev;
-    call->prev = call->next = NULL;
 }
 
 /* Mark a call completed and queue it for the reaper. */
@@ -83,21 +68,18 @@ static void op_spi_call_done(op_spi_call_t *call, int status)
     op_spi_t *spi = call->plugin->spi;
     call->completed = true;
     call->status = status;
-    op_spi_call_unlink(call);
-    call->done_next = NULL;
-    *spi->done_tail = call;
-    spi->done_tail = &call->done_next;
+    op_list_remove(&call->link);
+    op_list_insert_tail(&spi->done, &call->link);
     op_timer_start(spi->reaper, 0);
 }
 
 void op_spi_call_reap(void *arg)
 {
     op_spi_t *spi = arg;
-    while (spi->done_head != NULL) {
-        op_spi_call_t *call = spi->done_head;
-        spi->done_head = call->done_next;
-        if (spi->done_head == NULL)
-            spi->done_tail = &spi->done_head;
+    op_list_t *first;
+    while ((first = op_list_first(&spi->done)) != NULL) {
+        op_spi_call_t *call = OP_LIST_ENTRY(first, op_spi_call_t, link);
+        op_list_remove(first);
         op_spi_claims_on_done(call);
         op_arena_free(call->arena);
     }
@@ -181,6 +163,7 @@ void op_spi_call_complete(op_spi_call_t *call, int status, const op_spi_json_t *
  * as OP_ECANCELED, queued for the reaper like any other. */
 void op_spi_call_cancel_all(op_spi_config_t *p)
 {
-    while (p->calls != NULL)
-        op_spi_call_done(p->calls, OP_ECANCELED);
+    op_list_t *first;
+    while ((first = op_list_first(&p->calls)) != NULL)
+        op_spi_call_done(OP_LIST_ENTRY(first, op_spi_call_t, link), OP_ECANCELED);
 }

@@ -44,7 +44,7 @@ struct op_spi_claims_run {
     bool found; /* some source knows the subject */
     int status;
     op_err_t err;
-    op_spi_claims_run_t *prev, *next;
+    op_list_t link; /* on spi->runs while spi is set */
 };
 
 /* ---- names and patterns -------------------------------------------------- */
@@ -178,14 +178,7 @@ static void op_spi_claims_unref(op_spi_claims_run_t *run)
 {
     if (--run->refs > 0)
         return;
-    if (run->spi != NULL) {
-        if (run->prev != NULL)
-            run->prev->next = run->next;
-        else
-            run->spi->runs = run->next;
-        if (run->next != NULL)
-            run->next->prev = run->prev;
-    }
+    op_list_remove(&run->link);
     op_arena_free(run->arena);
 }
 
@@ -365,11 +358,11 @@ bool op_spi_claims_ended(const op_spi_call_t *call)
 
 void op_spi_claims_close(op_spi_t *spi)
 {
-    while (spi->runs != NULL) {
-        op_spi_claims_run_t *run = spi->runs;
-        spi->runs = run->next;
+    op_list_t *pos, *tmp;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &spi->runs) {
+        op_spi_claims_run_t *run = OP_LIST_ENTRY(pos, op_spi_claims_run_t, link);
+        op_list_remove(pos);
         run->spi = NULL;
-        run->prev = run->next = NULL;
         if (!run->answered)
             op_call_cancel(run->call);
     }
@@ -515,10 +508,7 @@ static op_spi_claims_run_t *op_spi_claims_run_new(op_spi_t *spi, uint64_t deadli
     run->deadline_ms = deadline_ms;
     run->req_id = req_id != NULL ? op_arena_strdup(a, req_id) : NULL;
     run->refs = 2; /* the answer + the callback */
-    run->next = spi->runs;
-    if (spi->runs != NULL)
-        spi->runs->prev = run;
-    spi->runs = run;
+    op_list_insert_tail(&spi->runs, &run->link);
     return run;
 }
 

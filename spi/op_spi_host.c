@@ -72,17 +72,6 @@ static void op_spi_host_log(const op_spi_config_t *self, int level, op_spi_call_
 
 /* ---- timers and deferred functions -------------------------------------- */
 
-static void op_spi_host_timer_unlink(op_spi_timer_t *t)
-{
-    if (t->prev != NULL)
-        t->prev->next = t->next;
-    else
-        t->plugin->timers = t->next;
-    if (t->next != NULL)
-        t->next->prev = t->prev;
-    t->prev = t->next = NULL;
-}
-
 static void op_spi_host_timer_destroy(op_spi_timer_t *t)
 {
     op_timer_free(t->timer);
@@ -98,7 +87,7 @@ static void op_spi_host_timer_fire(void *arg)
     t->fn(t->arg);
     t->firing = false;
     if (t->once)
-        op_spi_host_timer_unlink(t);
+        op_list_remove(&t->link);
     if (t->once || t->freed)
         op_spi_host_timer_destroy(t);
 }
@@ -121,10 +110,7 @@ static op_spi_timer_t *op_spi_host_timer_make(const op_spi_config_t *self, void 
     t->fn = fn;
     t->arg = arg;
     t->once = once;
-    t->next = p->timers;
-    if (p->timers != NULL)
-        p->timers->prev = t;
-    p->timers = t;
+    op_list_insert_tail(&p->timers, &t->link);
     return t;
 }
 
@@ -155,7 +141,7 @@ static void op_spi_host_timer_free(op_spi_timer_t *t)
     if (t == NULL || t->freed)
         return;
     op_timer_stop(t->timer);
-    op_spi_host_timer_unlink(t);
+    op_list_remove(&t->link);
     if (t->firing)
         t->freed = true;
     else
@@ -186,19 +172,8 @@ struct op_spi_fetch {
     op_timer_t *fail_timer;
     int fail_status;
     const char *fail_desc; /* static */
-    op_spi_fetch_t *prev, *next;
+    op_list_t link;        /* on the plugin's fetches */
 };
-
-static void op_spi_host_fetch_unlink(op_spi_fetch_t *f)
-{
-    if (f->prev != NULL)
-        f->prev->next = f->next;
-    else
-        f->plugin->fetches = f->next;
-    if (f->next != NULL)
-        f->next->prev = f->prev;
-    f->prev = f->next = NULL;
-}
 
 /* The HTTP client's answer: hand it to the plugin (converted), unless the
  * plugin is gone. */
@@ -207,7 +182,7 @@ static void op_spi_host_on_fetch(int status, const op_http_response_t *resp, con
 {
     op_spi_fetch_t *f = arg;
     if (f->plugin != NULL) {
-        op_spi_host_fetch_unlink(f);
+        op_list_remove(&f->link);
         op_spi_http_resp_t r;
         if (status == OP_OK) {
             r.status = resp->status;
@@ -224,7 +199,7 @@ static void op_spi_host_on_fetch(int status, const op_http_response_t *resp, con
 static void op_spi_host_on_fetch_fail(void *arg)
 {
     op_spi_fetch_t *f = arg;
-    op_spi_host_fetch_unlink(f);
+    op_list_remove(&f->link);
     op_timer_free(f->fail_timer);
     f->cb(f->fail_status, NULL, f->fail_desc, f->arg);
     free(f);
@@ -280,10 +255,7 @@ static void op_spi_host_http_fetch(const op_spi_config_t *self, const op_spi_htt
     f->plugin = p;
     f->cb = cb;
     f->arg = arg;
-    f->next = p->fetches;
-    if (p->fetches != NULL)
-        p->fetches->prev = f;
-    p->fetches = f;
+    op_list_insert_tail(&p->fetches, &f->link);
 
     op_http_fetch_t hf;
     op_http_header_t h[OP_SPI_HOST_HEADERS_MAX];
@@ -340,18 +312,19 @@ void op_spi_host_release(op_spi_config_t *p)
 {
     op_spi_call_cancel_all(p);
     size_t ntimers = 0;
-    while (p->timers != NULL) {
-        op_spi_timer_t *t = p->timers;
+    op_list_t *pos, *tmp;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &p->timers) {
+        op_spi_timer_t *t = OP_LIST_ENTRY(pos, op_spi_timer_t, link);
         if (!t->once)
             ntimers++;
-        op_spi_host_timer_unlink(t);
+        op_list_remove(pos);
         op_spi_host_timer_destroy(t);
     }
     if (ntimers > 0)
         op_log_warn(NULL, "spi: plugin %s left %zu timers behind (freed)", p->name, ntimers);
-    while (p->fetches != NULL) {
-        op_spi_fetch_t *f = p->fetches;
-        op_spi_host_fetch_unlink(f);
+    OP_LIST_FOREACH_SAFE (pos, tmp, &p->fetches) {
+        op_spi_fetch_t *f = OP_LIST_ENTRY(pos, op_spi_fetch_t, link);
+        op_list_remove(pos);
         if (f->fail_timer != NULL) {
             op_timer_free(f->fail_timer);
             free(f);

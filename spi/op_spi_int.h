@@ -60,8 +60,7 @@ struct op_spi_call {
     const char *error; /* a static OAuth error code */
     const char *error_description;
     int http_status;
-    op_spi_call_t *prev, *next; /* the plugin's pending calls */
-    op_spi_call_t *done_next;   /* the reaper's queue */
+    op_list_t link; /* on the plugin's pending calls, then on the reaper's queue */
 };
 
 /* A timer or a deferred function (once) of a plugin. */
@@ -70,10 +69,10 @@ struct op_spi_timer {
     op_timer_t *timer;
     void (*fn)(void *arg);
     void *arg;
-    bool once;   /* a deferred function: freed after it ran */
-    bool firing; /* inside fn */
-    bool freed;  /* timer_free inside fn: free when it returns */
-    op_spi_timer_t *prev, *next;
+    bool once;      /* a deferred function: freed after it ran */
+    bool firing;    /* inside fn */
+    bool freed;     /* timer_free inside fn: free when it returns */
+    op_list_t link; /* on the plugin's timers */
 };
 
 /* A loaded plugin: what op_spi.h calls the plugin's handle. */
@@ -87,10 +86,10 @@ struct op_spi_config {
     const char *builtin_file;    /* the built-in users source's "file" */
     const char *const *patterns; /* supported claim names (copies) */
     size_t n_patterns;
-    bool inited; /* init succeeded: fini is due */
-    op_spi_timer_t *timers;
-    op_spi_fetch_t *fetches;
-    op_spi_call_t *calls; /* pending */
+    bool inited;       /* init succeeded: fini is due */
+    op_list_t timers;  /* of op_spi_timer_t */
+    op_list_t fetches; /* of op_spi_fetch_t */
+    op_list_t calls;   /* of op_spi_call_t, pending */
 };
 
 struct op_spi {
@@ -101,11 +100,10 @@ struct op_spi {
     op_arena_t *arena;
     op_spi_config_t **plugins;
     size_t n_plugins;
-    size_t n_patterns;        /* of all sources */
-    op_spi_call_t *done_head; /* completed calls, in order */
-    op_spi_call_t **done_tail;
+    size_t n_patterns; /* of all sources */
+    op_list_t done;    /* of op_spi_call_t, completed, in order */
     op_timer_t *reaper;
-    op_spi_claims_run_t *runs; /* claims lookups in progress */
+    op_list_t runs; /* of op_spi_claims_run_t, claims lookups in progress */
 };
 
 /* ---- op_spi_host.c -------------------------------------------------------- */

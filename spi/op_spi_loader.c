@@ -96,6 +96,9 @@ static int op_spi_loader_add(op_spi_t *spi, op_spi_loader_entry_fn entry, void *
         goto out_close_dl;
     }
     p->spi = spi;
+    op_list_init(&p->timers);
+    op_list_init(&p->fetches);
+    op_list_init(&p->calls);
     p->desc = d;
     p->dl = dl;
     spi->plugins[spi->n_plugins++] = p;
@@ -162,7 +165,8 @@ int op_spi_loader_open(op_loop_t *loop, op_http_client_t *http, const op_spi_set
     spi->http = http;
     spi->lookup = s != NULL ? s->lookup : NULL;
     spi->lookup_arg = s != NULL ? s->lookup_arg : NULL;
-    spi->done_tail = &spi->done_head;
+    op_list_init(&spi->done);
+    op_list_init(&spi->runs);
     spi->arena = op_arena_new(4u << 20);
     spi->reaper = op_timer_new(loop, op_spi_call_reap, spi);
     spi->plugins =

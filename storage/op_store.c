@@ -89,12 +89,7 @@ void op_store_defer(op_store_op_t *op, int status, void (*run)(op_store_op_t *op
 
     op->status = status;
     op->run = run;
-    op->next = NULL;
-    if (s->qtail != NULL)
-        s->qtail->next = op;
-    else
-        s->qhead = op;
-    s->qtail = op;
+    op_list_insert_tail(&s->queue, &op->link);
     if (!op_timer_pending(s->kick))
         op_timer_start(s->kick, 0);
 }
@@ -130,15 +125,16 @@ static void op_store_on_kick(void *arg)
 
     if (op_store_open_pending(s))
         return;
-    op_store_op_t *op = s->qhead;
-    s->qhead = s->qtail = NULL;
-    while (op != NULL) {
-        op_store_op_t *next = op->next;
+    op_list_t batch, *first;
+    op_list_init(&batch);
+    op_list_move_tail(&batch, &s->queue);
+    while ((first = op_list_first(&batch)) != NULL) {
+        op_store_op_t *op = OP_LIST_ENTRY(first, op_store_op_t, link);
+        op_list_remove(first);
         if (op->run != NULL)
             op->run(op);
         else
             op_store_complete(op, op->status, NULL);
-        op = next;
     }
     op_store_close_check(s);
 }
@@ -183,7 +179,7 @@ static void op_store_finish(void *arg)
     s->finish_scheduled = false;
     if (s->stats.in_flight > 0)
         return; /* refused after close: the last completion comes back here */
-    assert(s->qhead == NULL);
+    assert(op_list_empty(&s->queue));
     op_store_free(s);
     if (open_cb != NULL)
         open_cb(status, NULL, &err, open_arg);
@@ -759,6 +755,7 @@ void op_store_open(op_loop_t *loop, const op_store_config_t *cfg, op_store_open_
     if (s == NULL)
         goto out_oom;
     s->loop = loop;
+    op_list_init(&s->queue);
     s->kick = op_timer_new(loop, op_store_on_kick, s);
     s->drain = op_timer_new(loop, op_store_on_drain, s);
     if (s->kick == NULL || s->drain == NULL)

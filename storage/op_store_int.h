@@ -93,7 +93,7 @@ typedef struct op_store_op op_store_op_t;
  * refused before the backend has its items zeroed.
  */
 struct op_store_op {
-    op_store_op_t *next; /* the front end's run queue */
+    op_list_t link; /* on the front end's run queue */
     op_store_t *store;
     op_store_op_kind_t kind; /* OP_STORE_OP_BATCH, or the one item's */
     op_store_done_t done;
@@ -136,7 +136,7 @@ struct op_store {
     uint64_t timeout_ms;
     op_store_stats_t stats;
     /* Deferred work: a FIFO drained by the kick timer (zero delay). */
-    op_store_op_t *qhead, *qtail;
+    op_list_t queue; /* of op_store_op_t, to run on the next kick */
     op_timer_t *kick;
     /* open */
     op_store_open_cb open_cb;

@@ -36,15 +36,15 @@
 
 /* A hash table entry; embedded first in records and sets. */
 typedef struct op_store_mem_node {
-    struct op_store_mem_node *next;
+    op_list_t link; /* on its slot's chain; then on a batch's dead list */
     uint64_t hash;
     const char *key;
     size_t key_len;
 } op_store_mem_node_t;
 
 typedef struct op_store_mem_tab {
-    op_store_mem_node_t **slots;
-    size_t mask; /* slots - 1, a power of two */
+    op_list_t *slots; /* chains of op_store_mem_node_t */
+    size_t mask;      /* slots - 1, a power of two */
     size_t n;
 } op_store_mem_tab_t;
 
@@ -139,9 +139,18 @@ static uint64_t op_store_mem_hash(const op_store_mem_t *m, const char *data, siz
 
 /* ---- hash table ----------------------------------------------------------- */
 
+/* nslots empty chains. NULL on OOM. */
+static op_list_t *op_store_mem_tab_slots(size_t nslots)
+{
+    op_list_t *slots = calloc(nslots, sizeof(*slots));
+    for (size_t i = 0; slots != NULL && i < nslots; i++)
+        op_list_init(&slots[i]);
+    return slots;
+}
+
 static int op_store_mem_tab_init(op_store_mem_tab_t *t)
 {
-    t->slots = calloc(OP_STORE_MEM_MIN_SLOTS, sizeof(*t->slots));
+    t->slots = op_store_mem_tab_slots(OP_STORE_MEM_MIN_SLOTS);
     if (t->slots == NULL)
         return OP_ENOMEM;
     t->mask = OP_STORE_MEM_MIN_SLOTS - 1;
@@ -153,17 +162,14 @@ static int op_store_mem_tab_init(op_store_mem_tab_t *t)
  * it was (still correct, only with longer chains). */
 static void op_store_mem_tab_resize(op_store_mem_tab_t *t, size_t nslots)
 {
-    op_store_mem_node_t **slots = calloc(nslots, sizeof(*slots));
+    op_list_t *slots = op_store_mem_tab_slots(nslots);
     if (slots == NULL)
         return;
     for (size_t i = 0; i <= t->mask; i++) {
-        op_store_mem_node_t *e = t->slots[i];
-        while (e != NULL) {
-            op_store_mem_node_t *next = e->next;
-            size_t j = (size_t)e->hash & (nslots - 1);
-            e->next = slots[j];
-            slots[j] = e;
-            e = next;
+        op_list_t *pos, *tmp;
+        OP_LIST_FOREACH_SAFE (pos, tmp, &t->slots[i]) {
+            op_store_mem_node_t *e = OP_LIST_ENTRY(pos, op_store_mem_node_t, link);
+            op_list_insert_head(&slots[(size_t)e->hash & (nslots - 1)], pos);
         }
     }
     free(t->slots);
@@ -182,8 +188,10 @@ static void op_store_mem_tab_shrink(op_store_mem_tab_t *t)
 static op_store_mem_node_t *op_store_mem_tab_find(const op_store_mem_tab_t *t, uint64_t hash,
                                                   const char *key, size_t len)
 {
-    op_store_mem_node_t *e = t->slots[(size_t)hash & t->mask];
-    for (; e != NULL; e = e->next) {
+    op_list_t *slot = &t->slots[(size_t)hash & t->mask];
+    op_list_t *pos;
+    OP_LIST_FOREACH (pos, slot) {
+        op_store_mem_node_t *e = OP_LIST_ENTRY(pos, op_store_mem_node_t, link);
         if (e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
             return e;
     }
@@ -194,18 +202,13 @@ static void op_store_mem_tab_insert(op_store_mem_tab_t *t, op_store_mem_node_t *
 {
     if (t->n >= t->mask + 1 && t->mask < SIZE_MAX / 2)
         op_store_mem_tab_resize(t, (t->mask + 1) * 2);
-    size_t i = (size_t)e->hash & t->mask;
-    e->next = t->slots[i];
-    t->slots[i] = e;
+    op_list_insert_head(&t->slots[(size_t)e->hash & t->mask], &e->link);
     t->n++;
 }
 
 static void op_store_mem_tab_remove(op_store_mem_tab_t *t, op_store_mem_node_t *e)
 {
-    op_store_mem_node_t **pp = &t->slots[(size_t)e->hash & t->mask];
-    while (*pp != e)
-        pp = &(*pp)->next;
-    *pp = e->next;
+    op_list_remove(&e->link);
     t->n--;
 }
 
@@ -324,15 +327,13 @@ static void op_store_mem_on_sweep(void *arg)
 
     for (size_t k = 0; k < budget; k++) {
         size_t i = (m->sweep_cursor + k) & m->recs.mask;
-        op_store_mem_node_t *e = m->recs.slots[i];
-        while (e != NULL) {
-            op_store_mem_node_t *next = e->next;
-            op_store_mem_rec_t *rec = (op_store_mem_rec_t *)e;
+        op_list_t *pos, *tmp;
+        OP_LIST_FOREACH_SAFE (pos, tmp, &m->recs.slots[i]) {
+            op_store_mem_rec_t *rec = OP_LIST_ENTRY(pos, op_store_mem_rec_t, node.link);
             if (op_store_mem_expired(rec, now)) {
                 op_store_mem_unlink(m, rec);
                 free(rec);
             }
-            e = next;
         }
     }
     m->sweep_cursor = (m->sweep_cursor + budget) & m->recs.mask;
@@ -346,10 +347,9 @@ static void op_store_mem_on_sweep(void *arg)
 
 /* Keep an unlinked record until the operation's callback has returned: a
  * result of the same batch may still borrow its value. */
-static void op_store_mem_bury(op_store_mem_node_t **dead, op_store_mem_rec_t *rec)
+static void op_store_mem_bury(op_list_t *dead, op_store_mem_rec_t *rec)
 {
-    rec->node.next = *dead;
-    *dead = &rec->node;
+    op_list_insert_tail(dead, &rec->node.link);
 }
 
 /*
@@ -358,8 +358,7 @@ static void op_store_mem_bury(op_store_mem_node_t **dead, op_store_mem_rec_t *re
  * memory leaves the old record untouched; then the old record goes (onto
  * *dead) and the new one takes its place.
  */
-static int op_store_mem_put(op_store_mem_t *m, op_store_item_t *it, uint64_t now,
-                            op_store_mem_node_t **dead)
+static int op_store_mem_put(op_store_mem_t *m, op_store_item_t *it, uint64_t now, op_list_t *dead)
 {
     op_store_mem_rec_t *rec = it->priv;
     op_store_mem_set_t *sets[OP_STORE_MAX_INDEXES];
@@ -418,7 +417,7 @@ out_free_rec:
 /* get, take, del: one lookup into *res; take and del unlink the record
  * onto *dead, so a borrowed value outlives the callback. */
 static int op_store_mem_keyed(op_store_mem_t *m, const op_store_item_t *it, uint64_t now,
-                              op_store_res_t *res, op_store_mem_node_t **dead)
+                              op_store_res_t *res, op_list_t *dead)
 {
     op_store_mem_rec_t *rec = op_store_mem_lookup(m, it->key, now);
     if (rec == NULL)
@@ -498,7 +497,7 @@ static void op_store_mem_run(op_store_op_t *op)
     op_store_mem_t *m = op->store->be;
     uint64_t now = op_loop_now_ms();
     op_store_batch_res_t results[OP_STORE_BATCH_MAX];
-    op_store_mem_node_t *dead = NULL;
+    op_list_t dead = OP_LIST_INIT(dead);
     op_str_t *keys = NULL;
     bool stopped = false;
 
@@ -538,11 +537,9 @@ static void op_store_mem_run(op_store_op_t *op)
     }
     op_store_complete(op, OP_OK, results);
     free(keys);
-    while (dead != NULL) {
-        op_store_mem_node_t *next = dead->next;
-        free(dead);
-        dead = next;
-    }
+    op_list_t *pos, *tmp;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &dead)
+        free(OP_LIST_ENTRY(pos, op_store_mem_rec_t, node.link));
     op_store_mem_tab_shrink(&m->recs);
     op_store_mem_tab_shrink(&m->sets);
 }
@@ -622,20 +619,16 @@ static void op_store_mem_free(void *be)
     op_store_mem_t *m = be;
 
     for (size_t i = 0; m->recs.slots != NULL && i <= m->recs.mask; i++) {
-        op_store_mem_node_t *e = m->recs.slots[i];
-        while (e != NULL) {
-            op_store_mem_node_t *next = e->next;
-            free(e);
-            e = next;
-        }
+        op_list_t *pos, *tmp;
+        OP_LIST_FOREACH_SAFE (pos, tmp, &m->recs.slots[i])
+            free(OP_LIST_ENTRY(pos, op_store_mem_rec_t, node.link));
     }
     for (size_t i = 0; m->sets.slots != NULL && i <= m->sets.mask; i++) {
-        op_store_mem_node_t *e = m->sets.slots[i];
-        while (e != NULL) {
-            op_store_mem_node_t *next = e->next;
-            free(((op_store_mem_set_t *)e)->members);
-            free(e);
-            e = next;
+        op_list_t *pos, *tmp;
+        OP_LIST_FOREACH_SAFE (pos, tmp, &m->sets.slots[i]) {
+            op_store_mem_set_t *set = OP_LIST_ENTRY(pos, op_store_mem_set_t, node.link);
+            free(set->members);
+            free(set);
         }
     }
     free(m->recs.slots);

@@ -50,7 +50,7 @@ typedef struct op_store_redis_cmd op_store_redis_cmd_t;
 
 /* A command in flight, in send order. */
 struct op_store_redis_cmd {
-    op_store_redis_cmd_t *prev, *next;
+    op_list_t link; /* on the connection's commands in flight */
     op_store_redis_conn_t *conn;
     uint64_t deadline; /* op_loop_now_ms() */
     int fail_status;   /* given to cb if the context goes first */
@@ -75,7 +75,7 @@ struct op_store_redis_conn {
     bool failing; /* NULL replies seen: the context is going */
     bool announced_up;
     redisAsyncContext *ac;
-    op_store_redis_cmd_t *head, *tail;
+    op_list_t cmds; /* of op_store_redis_cmd_t, in flight, oldest first */
     op_timer_t *cmd_timer, *connect_timer, *backoff_timer;
     op_store_redis_conn_ready_cb ready; /* until the first outcome */
     void *ready_arg;
@@ -179,18 +179,6 @@ static uint64_t op_store_redis_conn_jitter(op_store_redis_conn_t *c, uint64_t b)
     return b / 2 + r % (b / 2 + 1);
 }
 
-static void op_store_redis_conn_unlink(op_store_redis_conn_t *c, op_store_redis_cmd_t *cmd)
-{
-    if (cmd->prev != NULL)
-        cmd->prev->next = cmd->next;
-    else
-        c->head = cmd->next;
-    if (cmd->next != NULL)
-        cmd->next->prev = cmd->prev;
-    else
-        c->tail = cmd->prev;
-}
-
 /*
  * Free our context (if any) after marking every command in flight to end
  * with status: hiredis calls each back with a NULL reply from inside
@@ -201,8 +189,9 @@ static void op_store_redis_conn_drop(op_store_redis_conn_t *c, int status)
 {
     redisAsyncContext *ac = c->ac;
 
-    for (op_store_redis_cmd_t *cmd = c->head; cmd != NULL; cmd = cmd->next)
-        cmd->fail_status = status;
+    op_list_t *pos, *tmp;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &c->cmds)
+        OP_LIST_ENTRY(pos, op_store_redis_cmd_t, link)->fail_status = status;
     if (ac == NULL)
         return;
     c->ac = NULL;
@@ -332,8 +321,8 @@ static void op_store_redis_conn_on_reply(redisAsyncContext *ac, void *r, void *p
     op_store_redis_cmd_t *cmd = privdata;
     op_store_redis_conn_t *c = cmd->conn;
 
-    op_store_redis_conn_unlink(c, cmd);
-    if (c->head == NULL)
+    op_list_remove(&cmd->link);
+    if (op_list_empty(&c->cmds))
         op_timer_stop(c->cmd_timer);
     if (r == NULL && c->ac == ac)
         c->failing = true; /* hiredis is tearing the context down */
@@ -361,10 +350,12 @@ static void op_store_redis_conn_on_cmd_timeout(void *arg)
     char why[OP_STORE_REDIS_WHY_MAX];
     uint64_t now = op_loop_now_ms();
 
-    if (c->head == NULL)
+    op_list_t *oldest = op_list_first(&c->cmds);
+    if (oldest == NULL)
         return;
-    if (c->head->deadline > now) {
-        op_timer_start(c->cmd_timer, c->head->deadline - now);
+    uint64_t deadline = OP_LIST_ENTRY(oldest, op_store_redis_cmd_t, link)->deadline;
+    if (deadline > now) {
+        op_timer_start(c->cmd_timer, deadline - now);
         return;
     }
     snprintf(why, sizeof(why), "no reply within %llu ms (command timeout)",
@@ -437,6 +428,7 @@ int op_store_redis_conn_new(op_loop_t *loop, const op_store_config_t *cfg, op_st
         return OP_ERR(err, OP_ENOMEM, "storage: out of memory");
     c->loop = loop;
     c->stats = stats;
+    op_list_init(&c->cmds);
     c->state = OP_STORE_REDIS_DOWN;
     rc = op_store_redis_conn_parse(c, cfg->redis_address, err);
     if (rc != OP_OK)
@@ -500,12 +492,7 @@ int op_store_redis_conn_send(op_store_redis_conn_t *c, int argc, const char **ar
     cmd->arg = arg;
     cmd->fail_status = OP_EUNAVAIL;
     cmd->deadline = op_loop_now_ms() + c->timeout_ms;
-    cmd->prev = c->tail;
-    if (c->tail != NULL)
-        c->tail->next = cmd;
-    else
-        c->head = cmd;
-    c->tail = cmd;
+    op_list_insert_tail(&c->cmds, &cmd->link);
     if (!op_timer_pending(c->cmd_timer))
         op_timer_start(c->cmd_timer, c->timeout_ms);
     return OP_OK;

@@ -9,6 +9,11 @@ banned='\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|sscanf|gets)\s*\('
 if grep -nE "$banned" $src; then echo "lint: banned functions above"; rc=1; fi
 if grep -nE '^\s*//|[;{}]\s*//' $src; then echo "lint: use /* */ comments"; rc=1; fi
 if awk 'length > 100 {print FILENAME ":" FNR ": line over 100 columns"; bad=1} END {exit bad}' $src; then :; else rc=1; fi
+# Lists are core/base/op_list.h's; the plugins have only spi/op_spi.h and keep their own.
+if grep -nE '(->|\.)prev\b' $(grep -vE '^(core/base/op_list\.h|tests/unit/base/test_op_list\.c|examples/plugins/)' <<<"$src"); then
+    echo "lint: a hand-written list above (use core/base/op_list.h)"
+    rc=1
+fi
 # The layers (docs/architecture.md): what each folder may include.
 #   core/base     only core/base            core/config  no proto, flows, server, http, spi
 #   core/proto    no flows, server, http    core/server  no flows

@@ -12,21 +12,21 @@
 #define OP_ARENA_BLOCK 4096
 
 typedef struct op_arena_block {
-    struct op_arena_block *next;
+    op_list_t link;
     size_t size; /* usable bytes after the header */
     size_t used;
     _Alignas(OP_ARENA_ALIGN) unsigned char data[];
 } op_arena_block_t;
 
 typedef struct op_arena_cleanup {
-    struct op_arena_cleanup *next;
+    op_list_t link;
     void (*fn)(void *);
     void *p;
 } op_arena_cleanup_t;
 
 struct op_arena {
-    op_arena_block_t *head; /* current block first */
-    op_arena_cleanup_t *cleanups;
+    op_list_t blocks;   /* of op_arena_block_t, the current block first */
+    op_list_t cleanups; /* of op_arena_cleanup_t, newest first */
     size_t max;
     size_t used;
     unsigned char *last; /* the most recent allocation, for in-place grow */
@@ -44,6 +44,8 @@ op_arena_t *op_arena_new(size_t max_bytes)
     if (a == NULL)
         return NULL;
     a->max = max_bytes;
+    op_list_init(&a->blocks);
+    op_list_init(&a->cleanups);
     const char *dbg = getenv("OP_DEBUG_ARENA");
     a->debug = dbg != NULL && strcmp(dbg, "1") == 0;
     return a;
@@ -54,15 +56,21 @@ void op_arena_free(op_arena_t *a)
     if (a == NULL)
         return;
     /* Cleanups live in the blocks: run them all before freeing any. */
-    for (op_arena_cleanup_t *c = a->cleanups; c != NULL; c = c->next)
+    op_list_t *pos, *tmp;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &a->cleanups) {
+        op_arena_cleanup_t *c = OP_LIST_ENTRY(pos, op_arena_cleanup_t, link);
         c->fn(c->p);
-    op_arena_block_t *b = a->head;
-    while (b != NULL) {
-        op_arena_block_t *next = b->next;
-        free(b);
-        b = next;
     }
+    OP_LIST_FOREACH_SAFE (pos, tmp, &a->blocks)
+        free(OP_LIST_ENTRY(pos, op_arena_block_t, link));
     free(a);
+}
+
+/* The block that serves small allocations (the first), NULL before any. */
+static op_arena_block_t *op_arena_current(const op_arena_t *a)
+{
+    op_list_t *first = op_list_first(&a->blocks);
+    return first != NULL ? OP_LIST_ENTRY(first, op_arena_block_t, link) : NULL;
 }
 
 /* A new block of at least n usable bytes, pushed in front of the chain
@@ -76,13 +84,11 @@ static op_arena_block_t *op_arena_grow(op_arena_t *a, size_t n)
         return NULL;
     b->size = size;
     b->used = 0;
-    if (a->head != NULL && size != OP_ARENA_BLOCK && !a->debug) {
-        b->next = a->head->next;
-        a->head->next = b;
-    } else {
-        b->next = a->head;
-        a->head = b;
-    }
+    op_arena_block_t *current = op_arena_current(a);
+    if (current != NULL && size != OP_ARENA_BLOCK && !a->debug)
+        op_list_insert_head(&current->link, &b->link);
+    else
+        op_list_insert_head(&a->blocks, &b->link);
     return b;
 }
 
@@ -91,7 +97,7 @@ void *op_arena_alloc(op_arena_t *a, size_t n)
     size_t need = op_arena_round(n == 0 ? 1 : n);
     if (need < n || need > a->max - a->used)
         return NULL;
-    op_arena_block_t *b = a->head;
+    op_arena_block_t *b = op_arena_current(a);
     if (b == NULL || a->debug || b->size - b->used < need) {
         b = op_arena_grow(a, need);
         if (b == NULL)
@@ -119,7 +125,7 @@ void *op_arena_realloc(op_arena_t *a, void *old, size_t old_n, size_t n)
     if (old != NULL && n <= old_n)
         return old;
     /* The last allocation of the current block grows in place. */
-    op_arena_block_t *b = a->head;
+    op_arena_block_t *b = op_arena_current(a);
     if (old != NULL && old == a->last && b != NULL && !a->debug &&
         (unsigned char *)old >= b->data && (unsigned char *)old < b->data + b->size) {
         size_t start = (size_t)((unsigned char *)old - b->data);
@@ -191,8 +197,7 @@ int op_arena_cleanup_add(op_arena_t *a, void (*fn)(void *), void *p)
         return OP_ENOMEM;
     c->fn = fn;
     c->p = p;
-    c->next = a->cleanups;
-    a->cleanups = c;
+    op_list_insert_head(&a->cleanups, &c->link);
     return OP_OK;
 }
 

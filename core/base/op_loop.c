@@ -13,7 +13,7 @@
 #include "core/base/op_loop_int.h"
 
 typedef struct op_loop_sig {
-    struct op_loop_sig *next;
+    op_list_t link;
     struct event *ev;
     op_fn_t fn;
     void *arg;
@@ -22,8 +22,8 @@ typedef struct op_loop_sig {
 struct op_loop {
     struct event_base *base;
     struct event *defer_ev; /* activated while the queue is non-empty */
-    op_loop_node_t *head, *tail;
-    op_loop_sig_t *signals;
+    op_list_t queue;        /* of op_loop_node_t, to run on the next pass */
+    op_list_t signals;      /* of op_loop_sig_t */
 };
 
 /* ---- libevent's log ------------------------------------------------- */
@@ -88,16 +88,17 @@ static void op_loop_run_deferred(evutil_socket_t fd, short what, void *arg)
     OP_UNUSED(fd);
     OP_UNUSED(what);
     op_loop_t *loop = arg;
-    op_loop_node_t *n = loop->head;
-    loop->head = loop->tail = NULL;
-    while (n != NULL) {
-        op_loop_node_t *next = n->next;
+    op_list_t batch, *first;
+    op_list_init(&batch);
+    op_list_move_tail(&batch, &loop->queue);
+    while ((first = op_list_first(&batch)) != NULL) {
+        op_loop_node_t *n = OP_LIST_ENTRY(first, op_loop_node_t, link);
         op_fn_t fn = n->fn;
         void *fn_arg = n->arg;
+        op_list_remove(first);
         if (n->heap)
             free(n);
         fn(fn_arg);
-        n = next;
     }
 }
 
@@ -106,6 +107,8 @@ op_loop_t *op_loop_new(void)
     op_loop_t *loop = calloc(1, sizeof(*loop));
     if (loop == NULL)
         return NULL;
+    op_list_init(&loop->queue);
+    op_list_init(&loop->signals);
     event_set_log_callback(op_loop_on_libevent_log);
     loop->base = event_base_new();
     if (loop->base == NULL)
@@ -125,18 +128,17 @@ void op_loop_free(op_loop_t *loop)
 {
     if (loop == NULL)
         return;
-    op_loop_node_t *n = loop->head;
-    while (n != NULL) {
-        op_loop_node_t *next = n->next;
+    op_list_t *pos, *tmp;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &loop->queue) {
+        op_loop_node_t *n = OP_LIST_ENTRY(pos, op_loop_node_t, link);
+        op_list_remove(pos);
         if (n->heap)
             free(n);
-        n = next;
     }
-    while (loop->signals != NULL) {
-        op_loop_sig_t *next = loop->signals->next;
-        event_free(loop->signals->ev);
-        free(loop->signals);
-        loop->signals = next;
+    OP_LIST_FOREACH_SAFE (pos, tmp, &loop->signals) {
+        op_loop_sig_t *sig = OP_LIST_ENTRY(pos, op_loop_sig_t, link);
+        event_free(sig->ev);
+        free(sig);
     }
     event_free(loop->defer_ev);
     event_base_free(loop->base);
@@ -181,8 +183,7 @@ int op_loop_signal(op_loop_t *loop, int signo, op_fn_t fn, void *arg)
         free(sig);
         return OP_ERROR;
     }
-    sig->next = loop->signals;
-    loop->signals = sig;
+    op_list_insert_tail(&loop->signals, &sig->link);
     return OP_OK;
 }
 
@@ -200,12 +201,7 @@ int64_t op_loop_epoch(void)
 
 void op_loop_enqueue(op_loop_t *loop, op_loop_node_t *n)
 {
-    n->next = NULL;
-    if (loop->tail != NULL)
-        loop->tail->next = n;
-    else
-        loop->head = n;
-    loop->tail = n;
+    op_list_insert_tail(&loop->queue, &n->link);
     event_active(loop->defer_ev, 0, 0);
 }
 

@@ -8,12 +8,13 @@
 
 #include <stdbool.h>
 
+#include "core/base/op_list.h"
 #include "core/base/op_loop.h"
 
 /* A deferred call. Nodes are either allocated by op_loop_defer (freed after
  * running) or embedded in an op_call_t (never freed by the loop). */
 typedef struct op_loop_node {
-    struct op_loop_node *next;
+    op_list_t link;
     op_fn_t fn;
     void *arg;
     bool heap;

@@ -32,7 +32,7 @@
 #define LOGIN_PAGE_PWHASH_MAX_THREADS 64
 
 typedef struct login_page_pwhash_job {
-    struct login_page_pwhash_job *next;
+    op_list_t link; /* on the queue or on the done list */
     op_call_t *call;
     char *hash; /* NULL: the dummy */
     char *password;
@@ -44,9 +44,9 @@ struct login_page_pwhash {
     op_loop_t *loop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    login_page_pwhash_job_t *queue_head, *queue_tail; /* waiting */
+    op_list_t queue; /* of login_page_pwhash_job_t, waiting */
     size_t queued, max_queue;
-    login_page_pwhash_job_t *done_head, *done_tail; /* verified, for the loop */
+    op_list_t done; /* of login_page_pwhash_job_t, verified, for the loop */
     bool stopping;
     pthread_t threads[LOGIN_PAGE_PWHASH_MAX_THREADS];
     unsigned nthreads;
@@ -66,15 +66,18 @@ static void login_page_pwhash_job_free(login_page_pwhash_job_t *job)
     free(job);
 }
 
-/* Complete the jobs of a list (loop side) and free them. */
-static void login_page_pwhash_finish(login_page_pwhash_job_t *list)
+/* Complete the jobs of a list (loop side, no lock: the list is the
+ * caller's) and free them. */
+static void login_page_pwhash_finish(op_list_t *list)
 {
-    while (list != NULL) {
-        login_page_pwhash_job_t *next = list->next;
+    op_list_t *pos, *tmp;
 
-        op_call_complete(list->call, list->status, NULL, NULL);
-        login_page_pwhash_job_free(list);
-        list = next;
+    OP_LIST_FOREACH_SAFE (pos, tmp, list) {
+        login_page_pwhash_job_t *job = OP_LIST_ENTRY(pos, login_page_pwhash_job_t, link);
+
+        op_list_remove(pos);
+        op_call_complete(job->call, job->status, NULL, NULL);
+        login_page_pwhash_job_free(job);
     }
 }
 
@@ -89,16 +92,14 @@ static void *login_page_pwhash_worker(void *arg)
         bool match;
 
         pthread_mutex_lock(&p->mu);
-        while (!p->stopping && p->queue_head == NULL)
+        while (!p->stopping && op_list_empty(&p->queue))
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);
             return NULL;
         }
-        job = p->queue_head;
-        p->queue_head = job->next;
-        if (p->queue_head == NULL)
-            p->queue_tail = NULL;
+        job = OP_LIST_ENTRY(op_list_first(&p->queue), login_page_pwhash_job_t, link);
+        op_list_remove(&job->link);
         p->queued--;
         pthread_mutex_unlock(&p->mu);
 
@@ -108,12 +109,7 @@ static void *login_page_pwhash_worker(void *arg)
         sodium_memzero(job->password, job->password_len);
 
         pthread_mutex_lock(&p->mu);
-        job->next = NULL;
-        if (p->done_tail != NULL)
-            p->done_tail->next = job;
-        else
-            p->done_head = job;
-        p->done_tail = job;
+        op_list_insert_tail(&p->done, &job->link);
         pthread_mutex_unlock(&p->mu);
         /* A full pipe already holds a pending wake-up: EAGAIN is fine. */
         while (write(p->wake[1], "x", 1) < 0 && errno == EINTR) {
@@ -125,17 +121,17 @@ static void *login_page_pwhash_worker(void *arg)
 static void login_page_pwhash_on_wake(evutil_socket_t fd, short what, void *arg)
 {
     login_page_pwhash_t *p = arg;
-    login_page_pwhash_job_t *done;
+    op_list_t done;
     char buf[64];
 
     OP_UNUSED(what);
     while (read(fd, buf, sizeof(buf)) > 0) {
     }
     pthread_mutex_lock(&p->mu);
-    done = p->done_head;
-    p->done_head = p->done_tail = NULL;
+    op_list_init(&done);
+    op_list_move_tail(&done, &p->done);
     pthread_mutex_unlock(&p->mu);
-    login_page_pwhash_finish(done);
+    login_page_pwhash_finish(&done);
 }
 
 login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, size_t max_queue,
@@ -155,6 +151,8 @@ login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, si
         return NULL;
     }
     p->loop = loop;
+    op_list_init(&p->queue);
+    op_list_init(&p->done);
     p->max_queue = max_queue;
     p->wake[0] = p->wake[1] = -1;
     op_keys_crypto_rand_bytes(pw, sizeof(pw));
@@ -222,11 +220,7 @@ void login_page_pwhash_verify(login_page_pwhash_t *p, const char *hash, const ch
 
     pthread_mutex_lock(&p->mu);
     if (!p->stopping && p->queued < p->max_queue) {
-        if (p->queue_tail != NULL)
-            p->queue_tail->next = job;
-        else
-            p->queue_head = job;
-        p->queue_tail = job;
+        op_list_insert_tail(&p->queue, &job->link);
         p->queued++;
         queued = true;
         pthread_cond_signal(&p->cv);
@@ -245,7 +239,7 @@ void login_page_pwhash_verify(login_page_pwhash_t *p, const char *hash, const ch
  */
 void login_page_pwhash_free(login_page_pwhash_t *p)
 {
-    login_page_pwhash_job_t *waiting;
+    op_list_t *pos, *tmp;
 
     if (p == NULL)
         return;
@@ -255,10 +249,10 @@ void login_page_pwhash_free(login_page_pwhash_t *p)
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    for (waiting = p->queue_head; waiting != NULL; waiting = waiting->next)
-        waiting->status = OP_ECANCELED;
-    login_page_pwhash_finish(p->queue_head);
-    login_page_pwhash_finish(p->done_head);
+    OP_LIST_FOREACH_SAFE (pos, tmp, &p->queue)
+        OP_LIST_ENTRY(pos, login_page_pwhash_job_t, link)->status = OP_ECANCELED;
+    login_page_pwhash_finish(&p->queue);
+    login_page_pwhash_finish(&p->done);
     event_free(p->wake_ev);
     close(p->wake[0]);
     close(p->wake[1]);

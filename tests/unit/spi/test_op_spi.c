@@ -451,7 +451,7 @@ static void test_deadline(void)
     OP_CHECK_STR(r.oauth, "temporarily_unavailable");
     OP_CHECK_INT(r.http_status, 503);
     OP_CHECK_STR(r.desc, "claims source timer-claims did not answer within 20 ms");
-    OP_CHECK(spi->runs == NULL); /* the run is gone */
+    OP_CHECK(op_list_empty(&spi->runs)); /* the run is gone */
     close_spi(spi);
     teardown();
 }
