@@ -48,9 +48,9 @@ static int op_main_check(const char *path)
         op_arena_t *a = op_arena_new(16u << 20);
         op_client_t *clients;
         size_t n;
-        if (a == NULL || op_client_load_file(cfg->clients_file, a, &clients, &n, &err) != OP_OK ||
+        if (op_client_load_file(cfg->clients_file, a, &clients, &n, &err) != OP_OK ||
             op_client_check_config(clients, n, cfg, &err) != OP_OK) {
-            fprintf(stderr, "%s\n", a == NULL ? "out of memory" : err.description);
+            fprintf(stderr, "%s\n", err.description);
             rc = 1;
         }
         op_arena_free(a);

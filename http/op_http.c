@@ -101,8 +101,8 @@ static int op_http_parse_target(op_http_req_t *req, op_err_t *err)
         query_len = strlen(query);
 
     rc = op_params_decode(req->arena, path, path_len, false, &decoded, &len);
-    if (rc == OP_ENOMEM)
-        return OP_ERR_OAUTH(err, OP_ENOMEM, "temporarily_unavailable", 503, "out of memory");
+    if (rc == OP_ETOOBIG)
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 413, "request too large");
     if (rc != OP_OK || memchr(decoded, '\0', len) != NULL || !op_json_utf8_valid(decoded, len))
         return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
                             "malformed path (bad percent-encoding, NUL or invalid UTF-8)");

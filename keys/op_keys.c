@@ -67,7 +67,7 @@ int op_keys_global_init(void)
         return OP_ERROR;
     }
     if (!cjose_done) {
-        cjose_set_alloc_funcs(malloc, realloc, free);
+        op_keys_mem_init();
         cjose_done = true;
     }
     return OP_OK;

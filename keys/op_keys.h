@@ -48,7 +48,8 @@ const char *op_keys_jws_alg_name(op_jws_alg_t alg);
 op_jws_alg_t op_keys_jws_alg_parse(const char *name, size_t len);
 
 /* Library setup, once at start before anything else here: sodium_init,
- * cjose allocators. Returns OP_OK or OP_ERROR. */
+ * the allocators of cjose and OpenSSL (the out-of-memory policy,
+ * core/base/op_mem.h). Returns OP_OK or OP_ERROR. */
 int op_keys_global_init(void);
 
 /* ---- the server key store ------------------------------------------- */

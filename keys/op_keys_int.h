@@ -13,6 +13,8 @@
  *   op_keys_jws.c     JWS sign, parse, verify
  *   op_keys_crypto.c  random, SHA-256, constant-time compare, log tags,
  *                     HKDF, at-rest AEAD
+ *   op_keys_mem.c     cjose's and OpenSSL's allocators under the out-of-memory
+ *                     policy (core/base/op_mem.h)
  *
  * Third-party types are named through forward declarations (OpenSSL) or
  * void * (cjose) so this header includes none of their headers.
@@ -197,5 +199,13 @@ int op_keys_jwk_one(size_t matches, op_err_t *err);
  */
 int op_keys_jwk_find(const op_json_t *jwks, op_jws_alg_t alg, const char *kid, op_arena_t *a,
                      op_keys_pub_t *out, op_err_t *err);
+
+/* ---- op_keys_mem.c ---------------------------------------------------- */
+
+/* Point cjose (and jansson) and OpenSSL at the out-of-memory policy
+ * (core/base/op_mem.h). Once, from op_keys_global_init, which main calls
+ * before anything uses OpenSSL (OpenSSL takes allocators only before its
+ * first allocation). */
+void op_keys_mem_init(void);
 
 #endif

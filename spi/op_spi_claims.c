@@ -126,7 +126,7 @@ int op_spi_claims_add_source(op_spi_config_t *p, op_err_t *err)
             copies = NULL;
     }
     if (copies == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "the claims sources' names are too large");
     p->patterns = copies;
     p->n_patterns = n;
     spi->n_patterns += n;
@@ -327,8 +327,8 @@ static void op_spi_claims_take(op_spi_claims_run_t *run, const op_spi_call_t *ca
                     call->plugin->name);
         op_spi_claims_answer(run, OP_ERROR, &err);
     } else if (op_spi_claims_merge(run, call) != OP_OK) {
-        OP_ERR(&err, OP_ENOMEM, "out of memory merging the claims");
-        op_spi_claims_answer(run, OP_ENOMEM, &err);
+        OP_ERR(&err, OP_ETOOBIG, "the merged claims are too large");
+        op_spi_claims_answer(run, OP_ETOOBIG, &err);
     }
 }
 
@@ -493,16 +493,11 @@ static op_spi_claims_run_t *op_spi_claims_run_new(op_spi_t *spi, uint64_t deadli
                                                   const char *req_id)
 {
     op_arena_t *a = op_arena_new(OP_SPI_CLAIMS_RUN_ARENA_MAX);
-    op_spi_claims_run_t *run = a != NULL ? op_arena_calloc(a, 1, sizeof(*run)) : NULL;
-    op_call_t *call =
-        run != NULL ? op_call_new(spi->loop, deadline_ms, op_spi_claims_deliver, run) : NULL;
-    if (call == NULL) {
-        op_log_error(req_id, "spi: out of memory starting a claims lookup");
-        abort();
-    }
+    /* The first allocation of a fresh arena, far under its cap. */
+    op_spi_claims_run_t *run = op_arena_calloc(a, 1, sizeof(*run));
     run->arena = a;
     run->spi = spi;
-    run->call = call;
+    run->call = op_call_new(spi->loop, deadline_ms, op_spi_claims_deliver, run);
     run->cb = cb;
     run->arg = arg;
     run->deadline_ms = deadline_ms;
@@ -530,10 +525,16 @@ static int op_spi_claims_start(op_spi_claims_run_t *run, const op_spi_claims_que
     run->names = op_arena_calloc(a, np + 1, sizeof(*run->names));
     run->calls = op_arena_calloc(a, np + 1, sizeof(*run->calls));
     op_spi_config_t **owners = op_arena_calloc(a, q->n_claims + 1, sizeof(*owners));
+    const char **pnames = op_arena_calloc(a, np + 1, sizeof(*pnames)); /* copies, by plugin */
     run->merged = op_spi_json_object(a);
+    for (size_t i = 0; pnames != NULL && i < np; i++) {
+        if ((pnames[i] = op_arena_strdup(a, spi->plugins[i]->name)) == NULL)
+            pnames = NULL;
+    }
+    /* Everything that can pass the cap comes before the first token. */
     if (names == NULL || slot_names == NULL || counts == NULL || run->names == NULL ||
-        run->calls == NULL || owners == NULL || run->merged == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        run->calls == NULL || owners == NULL || pnames == NULL || run->merged == NULL)
+        return OP_ERR(err, OP_ETOOBIG, "claims lookup too large");
     for (size_t i = 0; i < q->n_claims; i++)
         owners[i] = op_spi_claims_source_of(spi, q->claims[i]);
     for (size_t i = 0; i < np; i++) {
@@ -543,15 +544,10 @@ static int op_spi_claims_start(op_spi_claims_run_t *run, const op_spi_claims_que
         if (n == 0)
             continue;
         op_spi_call_t *call = op_spi_call_new(p, run, run->nslots, run->req_id);
-        const char *name = op_arena_strdup(a, p->name);
-        if (call == NULL || name == NULL) {
-            op_log_error(run->req_id, "spi: out of memory starting a claims lookup");
-            abort();
-        }
         call->star = star;
         slot_names[run->nslots] = mine;
         counts[run->nslots] = n;
-        run->names[run->nslots] = name;
+        run->names[run->nslots] = pnames[i];
         run->calls[run->nslots++] = call;
         mine += n;
     }
@@ -563,7 +559,7 @@ static int op_spi_claims_start(op_spi_claims_run_t *run, const op_spi_claims_que
         const op_spi_claims_req_t *req =
             op_spi_claims_request(call, run, q, slot_names[slot], counts[slot]);
         if (req == NULL)
-            op_spi_host_table.complete(call, OP_SPI_ENOMEM, NULL, NULL, "out of memory", 0);
+            op_spi_host_table.complete(call, OP_SPI_ETOOBIG, NULL, NULL, "request too large", 0);
         else
             p->desc->claims->get(p->data, call, req);
     }

@@ -98,14 +98,8 @@ static op_spi_timer_t *op_spi_host_timer_make(const op_spi_config_t *self, void 
     if (self == NULL || fn == NULL)
         return NULL;
     op_spi_config_t *p = (op_spi_config_t *)(uintptr_t)self;
-    op_spi_timer_t *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return NULL;
+    op_spi_timer_t *t = op_calloc(1, sizeof(*t));
     t->timer = op_timer_new(p->spi->loop, op_spi_host_timer_fire, t);
-    if (t->timer == NULL) {
-        free(t);
-        return NULL;
-    }
     t->plugin = p;
     t->fn = fn;
     t->arg = arg;
@@ -152,7 +146,7 @@ static int op_spi_host_defer(const op_spi_config_t *self, void (*fn)(void *), vo
 {
     op_spi_timer_t *t = op_spi_host_timer_make(self, fn, arg, true);
     if (t == NULL)
-        return self == NULL || fn == NULL ? OP_SPI_EINVAL : OP_SPI_ENOMEM;
+        return OP_SPI_EINVAL;
     op_timer_start(t->timer, 0);
     return OP_SPI_OK;
 }
@@ -247,11 +241,7 @@ static void op_spi_host_http_fetch(const op_spi_config_t *self, const op_spi_htt
         return;
     }
     op_spi_config_t *p = (op_spi_config_t *)(uintptr_t)self;
-    op_spi_fetch_t *f = calloc(1, sizeof(*f));
-    if (f == NULL) {
-        op_log_error(NULL, "spi: out of memory starting a fetch");
-        abort();
-    }
+    op_spi_fetch_t *f = op_calloc(1, sizeof(*f));
     f->plugin = p;
     f->cb = cb;
     f->arg = arg;
@@ -267,10 +257,6 @@ static void op_spi_host_http_fetch(const op_spi_config_t *self, const op_spi_htt
     f->fail_status = p->spi->http == NULL ? OP_SPI_EUNAVAIL : OP_SPI_EINVAL;
     f->fail_desc = why;
     f->fail_timer = op_timer_new(p->spi->loop, op_spi_host_on_fetch_fail, f);
-    if (f->fail_timer == NULL) {
-        op_log_error(NULL, "spi: out of memory starting a fetch");
-        abort();
-    }
     op_timer_start(f->fail_timer, 0);
 }
 

@@ -48,7 +48,7 @@ typedef struct op_spi_settings {
  * Blocking (start-up only). On OP_OK *out is the module (free it with
  * op_spi_loader_close). On failure every plugin loaded so far is unloaded, the
  * reason is logged and in err (OP_EINVAL for a refused plugin or a bad
- * users file, OP_ENOMEM), *out is NULL. http may be NULL (plugins'
+ * users file, OP_ETOOBIG), *out is NULL. http may be NULL (plugins'
  * fetches then fail with OP_SPI_EUNAVAIL); loop and http must outlive
  * the module.
  */

@@ -118,7 +118,7 @@ void op_spi_host_release(op_spi_config_t *plugin);
 
 /* ---- op_spi_call.c -------------------------------------------------------- */
 
-/* New call token for plugin, belonging to slot index of run. NULL on OOM. */
+/* New call token for plugin, belonging to slot index of run. Never NULL. */
 op_spi_call_t *op_spi_call_new(op_spi_config_t *plugin, op_spi_claims_run_t *run, size_t index,
                                const char *req_id);
 
@@ -141,7 +141,7 @@ void op_spi_call_complete(op_spi_call_t *call, int status, const op_spi_json_t *
 size_t op_spi_json_cap(size_t n);
 
 /* Deep copy of src into a as op_spi_json_t nodes. OP_OK, OP_EINVAL
- * (deeper than OP_SPI_JSON_MAX_DEPTH - depth) or OP_ENOMEM. */
+ * (deeper than OP_SPI_JSON_MAX_DEPTH - depth) or OP_ETOOBIG (over the cap). */
 int op_spi_json_copy(op_arena_t *a, const op_json_t *src, size_t depth, op_spi_json_t **out);
 
 /* New empty object in a. NULL on OOM. */
@@ -149,7 +149,7 @@ op_spi_json_t *op_spi_json_object(op_arena_t *a);
 
 /* Append the member key[0..key_len): deep copy of value to obj, without
  * looking for the key first (the caller knows it is new). OP_OK,
- * OP_EINVAL (too deep), OP_ENOMEM. */
+ * OP_EINVAL (too deep), OP_ETOOBIG (over the cap). */
 int op_spi_json_put(op_spi_json_t *obj, const char *key, size_t key_len, const op_json_t *value);
 
 /* host->json_* (see spi/op_spi.h for what each one does and owns). */

@@ -50,26 +50,26 @@ int op_spi_json_copy(op_arena_t *a, const op_json_t *src, size_t depth, op_spi_j
         return OP_EINVAL;
     op_spi_json_t *n = op_spi_json_node(a, src->type);
     if (n == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     op_json_t *v = &n->v;
     switch (src->type) {
     case OP_JSON_STRING:
         v->u.str.len = src->u.str.len;
         v->u.str.s = op_arena_strndup(a, src->u.str.s, src->u.str.len);
         if (v->u.str.s == NULL)
-            return OP_ENOMEM;
+            return OP_ETOOBIG;
         break;
     case OP_JSON_NUMBER:
         v->u.num = src->u.num;
         v->u.num.raw = op_arena_strdup(a, src->u.num.raw);
         if (v->u.num.raw == NULL)
-            return OP_ENOMEM;
+            return OP_ETOOBIG;
         break;
     case OP_JSON_ARRAY: {
         size_t cap = op_spi_json_cap(src->u.arr.n);
         v->u.arr.items = op_arena_calloc(a, cap, sizeof(*v->u.arr.items));
         if (v->u.arr.items == NULL && cap > 0)
-            return OP_ENOMEM;
+            return OP_ETOOBIG;
         for (size_t i = 0; i < src->u.arr.n; i++) {
             op_spi_json_t *item = NULL;
             int rc = op_spi_json_copy(a, src->u.arr.items[i], depth + 1, &item);
@@ -87,7 +87,7 @@ int op_spi_json_copy(op_arena_t *a, const op_json_t *src, size_t depth, op_spi_j
         v->u.obj.vals = op_arena_calloc(a, cap, sizeof(*v->u.obj.vals));
         if (cap > 0 &&
             (v->u.obj.keys == NULL || v->u.obj.key_lens == NULL || v->u.obj.vals == NULL))
-            return OP_ENOMEM;
+            return OP_ETOOBIG;
         for (size_t i = 0; i < src->u.obj.n; i++) {
             op_spi_json_t *val = NULL;
             int rc = op_spi_json_copy(a, src->u.obj.vals[i], depth + 1, &val);
@@ -95,7 +95,7 @@ int op_spi_json_copy(op_arena_t *a, const op_json_t *src, size_t depth, op_spi_j
                 return rc;
             v->u.obj.keys[i] = op_arena_strndup(a, src->u.obj.keys[i], src->u.obj.key_lens[i]);
             if (v->u.obj.keys[i] == NULL)
-                return OP_ENOMEM;
+                return OP_ETOOBIG;
             v->u.obj.key_lens[i] = src->u.obj.key_lens[i];
             v->u.obj.vals[i] = &val->v;
         }
@@ -115,7 +115,7 @@ op_spi_json_t *op_spi_json_object(op_arena_t *a)
 }
 
 /* The arena of a new value: the call's, or a new standalone document's
- * (root marks it). NULL on OOM or a completed call. */
+ * (root marks it). NULL for a completed call. */
 static op_arena_t *op_spi_json_owner(op_spi_call_t *call)
 {
     if (call != NULL)
@@ -172,14 +172,14 @@ op_spi_json_t *op_spi_json_parse(op_spi_call_t *call, const char *buf, size_t le
         OP_ERR(&err, OP_EINVAL, "the call is already completed");
         goto out_free_scratch;
     }
-    if (scratch == NULL || (owner = op_spi_json_owner(call)) == NULL) {
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
+    if ((owner = op_spi_json_owner(call)) == NULL) {
+        OP_ERR(&err, OP_EINVAL, "the call is already completed");
         goto out_free_scratch;
     }
     if (op_json_parse(scratch, buf, len, &lim, &root, &err) != OP_OK)
         goto out_free_owner;
     if (op_spi_json_copy(owner, root, 0, &out) != OP_OK) {
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
+        OP_ERR(&err, OP_ETOOBIG, "document too large");
         goto out_free_owner;
     }
     out->standalone = call == NULL;
@@ -210,7 +210,7 @@ static int op_spi_json_add(op_spi_json_t *obj, const char *key, size_t key_len, 
     size_t n = o->u.obj.n, cap = op_spi_json_cap(n);
     const char *k = op_arena_strndup(obj->arena, key, key_len);
     if (k == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     if (n == cap) {
         size_t ncap = op_spi_json_cap(n + 1);
         const char **keys =
@@ -220,7 +220,7 @@ static int op_spi_json_add(op_spi_json_t *obj, const char *key, size_t key_len, 
         op_json_t **vals =
             op_arena_realloc(obj->arena, o->u.obj.vals, cap * sizeof(*vals), ncap * sizeof(*vals));
         if (keys == NULL || lens == NULL || vals == NULL)
-            return OP_ENOMEM;
+            return OP_ETOOBIG;
         o->u.obj.keys = keys;
         o->u.obj.key_lens = lens;
         o->u.obj.vals = vals;
@@ -259,7 +259,7 @@ static int op_spi_json_set_node(op_spi_json_t *obj, const char *key, op_spi_json
 {
     size_t key_len = 0;
     if (node == NULL)
-        return OP_SPI_ENOMEM;
+        return OP_SPI_ETOOBIG;
     if (!op_spi_json_key_ok(key, &key_len))
         return OP_SPI_EINVAL;
     return op_spi_json_attach(obj, key, key_len, node);
@@ -280,14 +280,14 @@ int op_spi_json_set(op_spi_json_t *obj, const char *key, const op_spi_json_t *va
     return rc != OP_OK ? rc : op_spi_json_attach(obj, key, key_len, copy);
 }
 
-/* A string node in a (NULL when s is not valid UTF-8 or on OOM). */
+/* A string node in a (NULL when s is not valid UTF-8 or over the cap). */
 static op_spi_json_t *op_spi_json_string(op_arena_t *a, const char *s, int *rc)
 {
     size_t len = s != NULL ? strlen(s) : 0;
     *rc = OP_SPI_EINVAL;
     if (s == NULL || !op_json_utf8_valid(s, len))
         return NULL;
-    *rc = OP_SPI_ENOMEM;
+    *rc = OP_SPI_ETOOBIG;
     op_spi_json_t *n = op_spi_json_node(a, OP_JSON_STRING);
     if (n == NULL || (n->v.u.str.s = op_arena_strndup(a, s, len)) == NULL)
         return NULL;
@@ -344,7 +344,7 @@ static int op_spi_json_push(op_spi_json_t *arr, op_spi_json_t *node)
         op_json_t **items = op_arena_realloc(arr->arena, a->u.arr.items, cap * sizeof(*items),
                                              ncap * sizeof(*items));
         if (items == NULL)
-            return OP_SPI_ENOMEM;
+            return OP_SPI_ETOOBIG;
         a->u.arr.items = items;
     }
     a->u.arr.items[n] = &node->v;

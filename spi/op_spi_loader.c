@@ -92,7 +92,7 @@ static int op_spi_loader_add(op_spi_t *spi, op_spi_loader_entry_fn entry, void *
         (p->path = op_arena_strdup(spi->arena, path)) == NULL ||
         (builtin_file != NULL &&
          (p->builtin_file = op_arena_strdup(spi->arena, builtin_file)) == NULL)) {
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory");
+        rc = OP_ERR(err, OP_ETOOBIG, "spi: too many or too long plugin names");
         goto out_close_dl;
     }
     p->spi = spi;
@@ -158,9 +158,7 @@ int op_spi_loader_open(op_loop_t *loop, op_http_client_t *http, const op_spi_set
     size_t n = s != NULL ? s->n : 0;
     if (n > OP_SPI_MAX_PLUGINS || (n > 0 && s->paths == NULL))
         return OP_ERR(err, OP_EINVAL, "spi: at most %d plugins", OP_SPI_MAX_PLUGINS);
-    op_spi_t *spi = calloc(1, sizeof(*spi));
-    if (spi == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+    op_spi_t *spi = op_calloc(1, sizeof(*spi));
     spi->loop = loop;
     spi->http = http;
     spi->lookup = s != NULL ? s->lookup : NULL;
@@ -169,12 +167,10 @@ int op_spi_loader_open(op_loop_t *loop, op_http_client_t *http, const op_spi_set
     op_list_init(&spi->runs);
     spi->arena = op_arena_new(4u << 20);
     spi->reaper = op_timer_new(loop, op_spi_call_reap, spi);
-    spi->plugins =
-        spi->arena != NULL ? op_arena_calloc(spi->arena, n + 1, sizeof(*spi->plugins)) : NULL;
+    /* n <= OP_SPI_MAX_PLUGINS: far under the cap */
+    spi->plugins = op_arena_calloc(spi->arena, n + 1, sizeof(*spi->plugins));
     int rc = OP_OK;
-    if (spi->reaper == NULL || spi->plugins == NULL)
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory");
-    if (rc == OP_OK && users_file != NULL)
+    if (users_file != NULL)
         rc = op_spi_loader_add(spi, op_spi_users_entry, NULL, OP_SPI_LOADER_BUILTIN, users_file,
                                err);
     for (size_t i = 0; rc == OP_OK && i < n; i++)

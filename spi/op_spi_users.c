@@ -57,11 +57,9 @@ static char *op_spi_users_read(const char *path, size_t *len, const char **why)
         *why = "cannot open it";
         return NULL;
     }
-    char *buf = malloc(OP_SPI_USERS_MAX_BYTES + 1);
-    size_t n = buf != NULL ? fread(buf, 1, OP_SPI_USERS_MAX_BYTES + 1, f) : 0;
-    if (buf == NULL) {
-        *why = "out of memory";
-    } else if (ferror(f)) {
+    char *buf = op_malloc(OP_SPI_USERS_MAX_BYTES + 1);
+    size_t n = fread(buf, 1, OP_SPI_USERS_MAX_BYTES + 1, f);
+    if (ferror(f)) {
         *why = "cannot read it";
     } else if (n > OP_SPI_USERS_MAX_BYTES) {
         *why = "it is over 1 MiB";
@@ -86,9 +84,7 @@ static int op_spi_users_add_name(op_spi_users_t *u, const char *key)
     }
     if (u->n_names == OP_SPI_USERS_MAX_NAMES)
         return OP_SPI_ETOOBIG;
-    char *name = malloc(len + 1);
-    if (name == NULL)
-        return OP_SPI_ENOMEM;
+    char *name = op_malloc(len + 1);
     memcpy(name, key, len);
     name[len] = '\0';
     u->names[u->n_names++] = name;
@@ -117,11 +113,8 @@ static const char *op_spi_users_index(op_spi_users_t *u)
             h->json_at(user, k, &claim);
             if (claim[0] == '#' || claim[0] == '\0' || strchr(claim, '*') != NULL)
                 return "a claim name is empty, starts with '#' or has a '*'";
-            int rc = op_spi_users_add_name(u, claim);
-            if (rc == OP_SPI_ETOOBIG)
+            if (op_spi_users_add_name(u, claim) != OP_SPI_OK)
                 return "more than 256 different claim names";
-            if (rc != OP_SPI_OK)
-                return "out of memory";
         }
     }
     return NULL;
@@ -148,13 +141,8 @@ static int op_spi_users_init(const op_spi_host_t *host, const op_spi_config_t *c
         host->log(cfg, OP_SPI_LOG_ERROR, NULL, "no users file given");
         return OP_SPI_EINVAL;
     }
-    op_spi_users_t *u = calloc(1, sizeof(*u));
-    char **names = calloc(OP_SPI_USERS_MAX_NAMES + 1, sizeof(*names));
-    if (u == NULL || names == NULL) {
-        free(u);
-        free(names);
-        return OP_SPI_ENOMEM;
-    }
+    op_spi_users_t *u = op_calloc(1, sizeof(*u));
+    char **names = op_calloc(OP_SPI_USERS_MAX_NAMES + 1, sizeof(*names));
     u->host = host;
     u->cfg = cfg;
     u->names = names;
@@ -197,7 +185,7 @@ static void op_spi_users_answer(void *arg)
         return;
     }
     op_spi_json_t *out = h->json_object_new(job->call);
-    int rc = out != NULL ? OP_SPI_OK : OP_SPI_ENOMEM;
+    int rc = out != NULL ? OP_SPI_OK : OP_SPI_ETOOBIG;
     for (size_t i = 0; rc == OP_SPI_OK && i < req->n_claims; i++) {
         const char *name = req->claims[i];
         if (strcmp(name, "*") == 0) {
@@ -224,14 +212,14 @@ static void op_spi_users_get(void *plugin_data, op_spi_call_t *call, const op_sp
     const op_spi_host_t *h = u->host;
     op_spi_users_job_t *job = h->call_alloc(call, sizeof(*job));
     if (job == NULL) {
-        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "out of memory", 500);
+        h->complete(call, OP_SPI_ETOOBIG, NULL, NULL, NULL, 0);
         return;
     }
     job->u = u;
     job->call = call;
     job->req = req;
     if (h->defer(u->cfg, op_spi_users_answer, job) != OP_SPI_OK)
-        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "out of memory", 500);
+        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "cannot schedule the answer", 500);
 }
 
 static const op_spi_claims_ops_t op_spi_users_claims = {

@@ -26,8 +26,6 @@
 /* Close waits at most this long (or timeout_ms, if shorter) for the
  * operations in flight before cancelling them. */
 #define OP_STORE_DRAIN_MS 1000
-/* Retry delay when op_loop_defer() is out of memory. */
-#define OP_STORE_RETRY_MS 10
 
 /* ---- queue and completion --------------------------------------------- */
 
@@ -191,10 +189,8 @@ static void op_store_schedule_finish(op_store_t *s)
 {
     if (s->finish_scheduled)
         return;
-    if (op_loop_defer(s->loop, op_store_finish, s) == OP_OK)
-        s->finish_scheduled = true;
-    else
-        op_timer_start(s->kick, OP_STORE_RETRY_MS); /* try again */
+    op_loop_defer(s->loop, op_store_finish, s);
+    s->finish_scheduled = true;
 }
 
 /* ---- operations --------------------------------------------------------- */
@@ -206,36 +202,20 @@ const char *op_store_op_name(op_store_op_kind_t kind)
     return kind < OP_STORE_OP_MAX ? names[kind] : "?";
 }
 
-/*
- * New operation with nitems items and key_space bytes of keys, counted as
- * started and in flight. When even that small allocation fails, an
- * operation without key space carries OP_ENOMEM to the callback and NULL
- * is returned; only if that fails too is there no way to keep the
- * exactly-once promise, and the process aborts.
- */
+/* New operation with nitems items and key_space bytes of keys, counted as
+ * started and in flight. Never NULL. */
 static op_store_op_t *op_store_op_new(op_store_t *s, op_store_op_kind_t kind, size_t nitems,
                                       size_t key_space, const op_store_done_t *done)
 {
     size_t head = sizeof(op_store_op_t) + nitems * sizeof(op_store_item_t);
-    op_store_op_t *op = calloc(1, head + key_space);
-    bool oom = op == NULL;
+    op_store_op_t *op = op_calloc(1, head + key_space);
 
-    if (oom)
-        op = calloc(1, head);
-    if (op == NULL) {
-        op_log_error(NULL, "storage: out of memory for an operation");
-        abort();
-    }
     op->store = s;
     op->kind = kind;
     op->done = *done;
     op->nitems = nitems;
     s->stats.in_flight++;
-    if (!oom)
-        return op;
-    op->submitted = true;
-    op_store_defer(op, OP_ENOMEM, NULL);
-    return NULL;
+    return op;
 }
 
 /* Where an operation's key space begins: right after its items. */
@@ -250,8 +230,6 @@ static void op_store_reject(op_store_t *s, op_store_op_kind_t kind, size_t nitem
 {
     op_store_op_t *op = op_store_op_new(s, kind, nitems, 0, done);
 
-    if (op == NULL)
-        return;
     op->submitted = true;
     op_store_defer(op, status, NULL);
 }
@@ -487,10 +465,8 @@ static void op_store_keyed(op_store_t *s, op_store_op_kind_t kind, const char *n
     if (!op_store_admit(s, kind, 1, why, &done))
         return;
     op_store_op_t *op = op_store_op_new(s, kind, 1, op_store_key_space(s, ns_len, key_len), &done);
-    if (op != NULL) {
-        op_store_item_key(s, &op->items[0], kind, op_store_op_keys(op), ns, ns_len, key, key_len);
-        op_store_submit(s, op);
-    }
+    op_store_item_key(s, &op->items[0], kind, op_store_op_keys(op), ns, ns_len, key, key_len);
+    op_store_submit(s, op);
 }
 
 void op_store_put(op_store_t *s, const op_store_rec_t *rec, unsigned flags, op_store_cb cb,
@@ -504,10 +480,8 @@ void op_store_put(op_store_t *s, const op_store_rec_t *rec, unsigned flags, op_s
         return;
     size_t space = op_store_put_space(s, rec, ns_len, name_lens);
     op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PUT, 1, space, &done);
-    if (op != NULL) {
-        op_store_item_put(s, &op->items[0], op_store_op_keys(op), rec, flags, ns_len, name_lens);
-        op_store_submit(s, op);
-    }
+    op_store_item_put(s, &op->items[0], op_store_op_keys(op), rec, flags, ns_len, name_lens);
+    op_store_submit(s, op);
 }
 
 void op_store_get(op_store_t *store, const char *ns, const char *key, size_t key_len,
@@ -609,8 +583,6 @@ void op_store_batch(op_store_t *s, const op_store_batch_op_t *ops, size_t n, op_
     if (!op_store_admit(s, OP_STORE_OP_BATCH, n <= OP_STORE_BATCH_MAX ? n : 0, why, &done))
         return;
     op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_BATCH, n, space, &done);
-    if (op == NULL)
-        return;
     char *end = op_store_op_keys(op);
     for (size_t i = 0; i < n; i++) {
         const op_store_rec_t *rec = &ops[i].rec;
@@ -642,8 +614,6 @@ void op_store_index(op_store_t *s, const char *ns, const char *name, const char 
         return;
     size_t len = op_store_set_key_len(s, ns_len, name_len, value_len);
     op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_INDEX, 1, len, &done);
-    if (op == NULL)
-        return;
     op_store_item_t *it = &op->items[0];
     it->kind = OP_STORE_OP_INDEX;
     it->key =
@@ -660,46 +630,11 @@ void op_store_ping(op_store_t *s, op_store_cb cb, void *arg)
     if (!op_store_admit(s, OP_STORE_OP_PING, 1, NULL, &done))
         return;
     op_store_op_t *op = op_store_op_new(s, OP_STORE_OP_PING, 1, 0, &done);
-    if (op != NULL) {
-        op->items[0].kind = OP_STORE_OP_PING;
-        op_store_submit(s, op);
-    }
+    op->items[0].kind = OP_STORE_OP_PING;
+    op_store_submit(s, op);
 }
 
 /* ---- open, close, state ------------------------------------------------- */
-
-typedef struct op_store_oom {
-    op_store_open_cb cb;
-    void *arg;
-} op_store_oom_t;
-
-static void op_store_oom_run(void *arg)
-{
-    op_store_oom_t *o = arg;
-    op_err_t err;
-
-    op_err_clear(&err);
-    OP_ERR(&err, OP_ENOMEM, "storage: out of memory");
-    o->cb(OP_ENOMEM, NULL, &err, o->arg);
-    free(o);
-}
-
-/* open without a store to carry the failure: a deferred call of its own,
- * or, when even that cannot be had, the end. */
-static void op_store_open_oom(op_loop_t *loop, op_store_open_cb cb, void *arg)
-{
-    op_store_oom_t *o = malloc(sizeof(*o));
-
-    if (o != NULL) {
-        o->cb = cb;
-        o->arg = arg;
-        if (op_loop_defer(loop, op_store_oom_run, o) == OP_OK)
-            return;
-        free(o);
-    }
-    op_log_error(NULL, "storage: out of memory opening the store");
-    abort();
-}
 
 /*
  * Fill in the defaults of a config (0 = default) into *out: the backends
@@ -738,9 +673,7 @@ static int op_store_configure(op_store_t *s, const op_store_config_t *cfg, op_er
         if (c <= 0x20 || c >= 0x7f)
             return OP_ERR(err, OP_EINVAL, "storage.prefix: only visible ASCII is allowed");
     }
-    s->prefix = strndup(prefix, n);
-    if (s->prefix == NULL)
-        return OP_ERR(err, OP_ENOMEM, "storage: out of memory");
+    s->prefix = op_strndup(prefix, n);
     s->prefix_len = n;
     s->timeout_ms = cfg->timeout_ms;
     return OP_OK;
@@ -749,17 +682,13 @@ static int op_store_configure(op_store_t *s, const op_store_config_t *cfg, op_er
 void op_store_open(op_loop_t *loop, const op_store_config_t *cfg, op_store_open_cb cb, void *arg)
 {
     op_err_t err;
-    op_store_t *s = calloc(1, sizeof(*s));
+    op_store_t *s = op_calloc(1, sizeof(*s));
 
     assert(loop != NULL && cb != NULL);
-    if (s == NULL)
-        goto out_oom;
     s->loop = loop;
     op_list_init(&s->queue);
     s->kick = op_timer_new(loop, op_store_on_kick, s);
     s->drain = op_timer_new(loop, op_store_on_drain, s);
-    if (s->kick == NULL || s->drain == NULL)
-        goto out_free_store;
     s->open_cb = cb;
     s->open_arg = arg;
     s->open_status = OP_AGAIN; /* a backend may report before returning */
@@ -776,14 +705,6 @@ void op_store_open(op_loop_t *loop, const op_store_config_t *cfg, op_store_open_
         rc = s->backend->open(s, &full, &err);
     if (rc != OP_AGAIN)
         op_store_opened(s, rc, &err);
-    return;
-
-out_free_store:
-    op_timer_free(s->kick);
-    op_timer_free(s->drain);
-    free(s);
-out_oom:
-    op_store_open_oom(loop, cb, arg);
 }
 
 void op_store_opened(op_store_t *s, int status, const op_err_t *err)

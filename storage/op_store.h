@@ -160,7 +160,7 @@ void op_store_ping(op_store_t *store, op_store_cb cb, void *arg);
  * any op invalid by the single-op rules, including flags on anything but
  * a put or a check, a check with other flags than exactly NX or XX, a
  * value on an NX check: then nothing runs), OP_EUNAVAIL, OP_ETIMEDOUT,
- * OP_ECANCELED, OP_ENOMEM, or (redis) OP_ERROR / OP_EPROTO when redis refused the
+ * OP_ECANCELED, or (redis) OP_ERROR / OP_EPROTO when redis refused the
  * script or answered nonsense. After a redis error in the middle of the
  * script (only a key of a foreign type written behind the store's back can
  * cause one), the ops before it may have applied: redis does not roll a
@@ -189,8 +189,7 @@ typedef struct op_store_batch_op {
 #define OP_STORE_BATCH_MAX 16
 
 /* results[i]: status (OP_OK, OP_ENOTFOUND, OP_EEXIST, OP_ECONFLICT after a
- * failed check; the memory backend may say OP_ENOMEM for one put alone)
- * and, for GET and TAKE, value/ttl; borrowed for the callback. */
+ * failed check) and, for GET and TAKE, value/ttl; borrowed for the callback. */
 typedef struct op_store_batch_res {
     int status;
     op_store_res_t res;

@@ -194,7 +194,7 @@ void op_store_redis_conn_start(op_store_redis_conn_t *c, op_store_redis_conn_rea
                                void *arg);
 
 /* Send a command (argv is copied). OP_OK: cb runs exactly once, later.
- * OP_EUNAVAIL (not connected) or OP_ENOMEM: cb is never called. */
+ * OP_EUNAVAIL (not connected, or hiredis refused): cb is never called. */
 int op_store_redis_conn_send(op_store_redis_conn_t *c, int argc, const char **argv,
                              const size_t *lens, op_store_redis_conn_cb cb, void *arg);
 

@@ -139,32 +139,26 @@ static uint64_t op_store_mem_hash(const op_store_mem_t *m, const char *data, siz
 
 /* ---- hash table ----------------------------------------------------------- */
 
-/* nslots empty chains. NULL on OOM. */
+/* nslots empty chains. */
 static op_list_t *op_store_mem_tab_slots(size_t nslots)
 {
-    op_list_t *slots = calloc(nslots, sizeof(*slots));
-    for (size_t i = 0; slots != NULL && i < nslots; i++)
+    op_list_t *slots = op_calloc(nslots, sizeof(*slots));
+    for (size_t i = 0; i < nslots; i++)
         op_list_init(&slots[i]);
     return slots;
 }
 
-static int op_store_mem_tab_init(op_store_mem_tab_t *t)
+static void op_store_mem_tab_init(op_store_mem_tab_t *t)
 {
     t->slots = op_store_mem_tab_slots(OP_STORE_MEM_MIN_SLOTS);
-    if (t->slots == NULL)
-        return OP_ENOMEM;
     t->mask = OP_STORE_MEM_MIN_SLOTS - 1;
     t->n = 0;
-    return OP_OK;
 }
 
-/* Move every entry to a table of nslots slots. On OOM the table stays as
- * it was (still correct, only with longer chains). */
+/* Move every entry to a table of nslots slots. */
 static void op_store_mem_tab_resize(op_store_mem_tab_t *t, size_t nslots)
 {
     op_list_t *slots = op_store_mem_tab_slots(nslots);
-    if (slots == NULL)
-        return;
     for (size_t i = 0; i <= t->mask; i++) {
         op_list_t *pos, *tmp;
         OP_LIST_FOREACH_SAFE (pos, tmp, &t->slots[i]) {
@@ -214,16 +208,14 @@ static void op_store_mem_tab_remove(op_store_mem_tab_t *t, op_store_mem_node_t *
 
 /* ---- index sets ------------------------------------------------------------ */
 
-/* The set with key k, created empty when absent. NULL on OOM. */
+/* The set with key k, created empty when absent. */
 static op_store_mem_set_t *op_store_mem_set_get(op_store_mem_t *m, op_str_t k)
 {
     uint64_t h = op_store_mem_hash(m, k.ptr, k.len);
     op_store_mem_node_t *e = op_store_mem_tab_find(&m->sets, h, k.ptr, k.len);
     if (e != NULL)
         return (op_store_mem_set_t *)e;
-    op_store_mem_set_t *set = calloc(1, sizeof(*set) + k.len);
-    if (set == NULL)
-        return NULL;
+    op_store_mem_set_t *set = op_calloc(1, sizeof(*set) + k.len);
     memcpy(set->data, k.ptr, k.len);
     set->node.hash = h;
     set->node.key = set->data;
@@ -249,17 +241,13 @@ static void op_store_mem_set_unpin(op_store_mem_t *m, op_store_mem_set_t *set)
 }
 
 /* Room for one more member. */
-static int op_store_mem_set_reserve(op_store_mem_set_t *set)
+static void op_store_mem_set_reserve(op_store_mem_set_t *set)
 {
     if (set->n < set->cap)
-        return OP_OK;
+        return;
     size_t cap = set->cap > 0 ? set->cap * 2 : 4;
-    op_store_mem_rec_t **members = realloc(set->members, cap * sizeof(*members));
-    if (members == NULL)
-        return OP_ENOMEM;
-    set->members = members;
+    set->members = op_realloc(set->members, cap * sizeof(*set->members));
     set->cap = cap;
-    return OP_OK;
 }
 
 /* Remove the member at pos: the last member moves into its place and its
@@ -354,8 +342,8 @@ static void op_store_mem_bury(op_list_t *dead, op_store_mem_rec_t *rec)
 
 /*
  * put: the new record was copied at submit (it->priv). The sets are
- * found or created, pinned and given room first, so that running out of
- * memory leaves the old record untouched; then the old record goes (onto
+ * found or created, pinned (unlinking the old record must not free a set
+ * the new one joins) and given room first; then the old record goes (onto
  * *dead) and the new one takes its place.
  */
 static int op_store_mem_put(op_store_mem_t *m, op_store_item_t *it, uint64_t now, op_list_t *dead)
@@ -377,16 +365,8 @@ static int op_store_mem_put(op_store_mem_t *m, op_store_item_t *it, uint64_t now
     }
     for (; npinned < it->nsets; npinned++) {
         sets[npinned] = op_store_mem_set_get(m, it->sets[npinned]);
-        if (sets[npinned] == NULL) {
-            status = OP_ENOMEM;
-            goto out_unpin;
-        }
         sets[npinned]->pins++;
-        if (op_store_mem_set_reserve(sets[npinned]) != OP_OK) {
-            npinned++;
-            status = OP_ENOMEM;
-            goto out_unpin;
-        }
+        op_store_mem_set_reserve(sets[npinned]);
     }
     if (old != NULL) {
         op_store_mem_unlink(m, old);
@@ -406,7 +386,6 @@ static int op_store_mem_put(op_store_mem_t *m, op_store_item_t *it, uint64_t now
             op_timer_start(m->sweep, OP_STORE_MEM_SWEEP_MS);
     }
     rec = NULL;
-out_unpin:
     while (npinned > 0)
         op_store_mem_set_unpin(m, sets[--npinned]);
 out_free_rec:
@@ -465,9 +444,7 @@ static int op_store_mem_index(op_store_mem_t *m, const op_store_item_t *it, uint
         return OP_OK;
     op_store_mem_set_t *set = (op_store_mem_set_t *)e;
     size_t max = it->limit > 0 && it->limit < set->n ? it->limit : set->n;
-    *keys = malloc((max > 0 ? max : 1) * sizeof(**keys));
-    if (*keys == NULL)
-        return OP_ENOMEM;
+    *keys = op_malloc((max > 0 ? max : 1) * sizeof(**keys));
     set->pins++;
     size_t n = 0, i = 0;
     while (i < set->n && n < max) {
@@ -545,12 +522,10 @@ static void op_store_mem_run(op_store_op_t *op)
 }
 
 /* The record a put item will insert, copied from the caller's buffers
- * (borrowed for the call only); NULL on OOM. */
+ * (borrowed for the call only). */
 static op_store_mem_rec_t *op_store_mem_rec_new(const op_store_mem_t *m, const op_store_item_t *it)
 {
-    op_store_mem_rec_t *rec = calloc(1, sizeof(*rec) + it->key.len + it->value.len);
-    if (rec == NULL)
-        return NULL;
+    op_store_mem_rec_t *rec = op_calloc(1, sizeof(*rec) + it->key.len + it->value.len);
     memcpy(rec->data, it->key.ptr, it->key.len);
     if (it->value.len > 0)
         memcpy(rec->data + it->key.len, it->value.ptr, it->value.len);
@@ -563,12 +538,10 @@ static op_store_mem_rec_t *op_store_mem_rec_new(const op_store_mem_t *m, const o
     return rec;
 }
 
-/* A check's value to compare (it->value), copied; NULL on OOM. */
+/* A check's value to compare (it->value), copied. */
 static op_store_mem_cmp_t *op_store_mem_cmp_new(const op_store_item_t *it)
 {
-    op_store_mem_cmp_t *cmp = malloc(sizeof(*cmp) + it->value.len);
-    if (cmp == NULL)
-        return NULL;
+    op_store_mem_cmp_t *cmp = op_malloc(sizeof(*cmp) + it->value.len);
     cmp->len = it->value.len;
     if (it->value.len > 0)
         memcpy(cmp->data, it->value.ptr, it->value.len);
@@ -587,16 +560,6 @@ static void op_store_mem_submit(void *be, op_store_op_t *op)
             it->priv = op_store_mem_rec_new(m, it);
         else if (it->kind == OP_STORE_OP_CHECK && it->value.ptr != NULL)
             it->priv = op_store_mem_cmp_new(it);
-        else
-            continue;
-        if (it->priv != NULL)
-            continue;
-        for (size_t j = 0; j < i; j++) {
-            free(op->items[j].priv);
-            op->items[j].priv = NULL;
-        }
-        op_store_defer(op, OP_ENOMEM, NULL);
-        return;
     }
     op_store_defer(op, OP_OK, op_store_mem_run);
 }
@@ -618,12 +581,12 @@ static void op_store_mem_free(void *be)
 {
     op_store_mem_t *m = be;
 
-    for (size_t i = 0; m->recs.slots != NULL && i <= m->recs.mask; i++) {
+    for (size_t i = 0; i <= m->recs.mask; i++) {
         op_list_t *pos, *tmp;
         OP_LIST_FOREACH_SAFE (pos, tmp, &m->recs.slots[i])
             free(OP_LIST_ENTRY(pos, op_store_mem_rec_t, node.link));
     }
-    for (size_t i = 0; m->sets.slots != NULL && i <= m->sets.mask; i++) {
+    for (size_t i = 0; i <= m->sets.mask; i++) {
         op_list_t *pos, *tmp;
         OP_LIST_FOREACH_SAFE (pos, tmp, &m->sets.slots[i]) {
             op_store_mem_set_t *set = OP_LIST_ENTRY(pos, op_store_mem_set_t, node.link);
@@ -652,22 +615,14 @@ static void op_store_mem_seed(op_store_mem_t *m)
 static int op_store_mem_open(op_store_t *s, const op_store_config_t *cfg, op_err_t *err)
 {
     OP_UNUSED(cfg);
-    op_store_mem_t *m = calloc(1, sizeof(*m));
-    if (m == NULL)
-        goto out_oom;
-    if (op_store_mem_tab_init(&m->recs) != OP_OK || op_store_mem_tab_init(&m->sets) != OP_OK)
-        goto out_free_mem;
+    OP_UNUSED(err);
+    op_store_mem_t *m = op_calloc(1, sizeof(*m));
+    op_store_mem_tab_init(&m->recs);
+    op_store_mem_tab_init(&m->sets);
     m->sweep = op_timer_new(s->loop, op_store_mem_on_sweep, m);
-    if (m->sweep == NULL)
-        goto out_free_mem;
     op_store_mem_seed(m);
     s->be = m;
     return OP_OK;
-
-out_free_mem:
-    op_store_mem_free(m);
-out_oom:
-    return OP_ERR(err, OP_ENOMEM, "storage: out of memory");
 }
 
 const op_store_backend_t op_store_mem_backend = {

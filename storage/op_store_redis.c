@@ -285,9 +285,7 @@ static int op_store_redis_index(const op_store_op_t *op, const redisReply *r,
     if (r->type != REDIS_REPLY_ARRAY)
         return op_store_redis_unexpected(op, r);
     if (r->elements > 0) {
-        *keys = malloc(r->elements * sizeof(**keys));
-        if (*keys == NULL)
-            return OP_ENOMEM;
+        *keys = op_malloc(r->elements * sizeof(**keys));
     }
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *e = r->element[i];
@@ -444,9 +442,7 @@ static void op_store_redis_on_ready(int status, const op_err_t *err, void *arg)
 
 static int op_store_redis_open(op_store_t *s, const op_store_config_t *cfg, op_err_t *err)
 {
-    op_store_redis_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        return OP_ERR(err, OP_ENOMEM, "storage: out of memory");
+    op_store_redis_t *r = op_calloc(1, sizeof(*r));
     r->store = s;
     int rc = op_store_redis_conn_new(s->loop, cfg, &s->stats, &r->conn, err);
     if (rc != OP_OK) {

@@ -387,6 +387,7 @@ static void op_store_redis_conn_attempt(op_store_redis_conn_t *c)
     c->state = OP_STORE_REDIS_CONNECTING;
     c->failing = false;
     if (ac == NULL) {
+        /* hiredis 0.14 has no allocator hook: its malloc failed */
         op_store_redis_conn_lost(c, OP_ENOMEM, "out of memory");
         return;
     }
@@ -420,12 +421,10 @@ static void op_store_redis_conn_on_backoff(void *arg)
 int op_store_redis_conn_new(op_loop_t *loop, const op_store_config_t *cfg, op_store_stats_t *stats,
                             op_store_redis_conn_t **out, op_err_t *err)
 {
-    op_store_redis_conn_t *c = calloc(1, sizeof(*c));
+    op_store_redis_conn_t *c = op_calloc(1, sizeof(*c));
     int rc;
 
     *out = NULL;
-    if (c == NULL)
-        return OP_ERR(err, OP_ENOMEM, "storage: out of memory");
     c->loop = loop;
     c->stats = stats;
     op_list_init(&c->cmds);
@@ -439,12 +438,8 @@ int op_store_redis_conn_new(op_loop_t *loop, const op_store_config_t *cfg, op_st
     }
     if (cfg->redis_database > 0)
         snprintf(c->db, sizeof(c->db), "%d", cfg->redis_database);
-    rc = OP_ERR(err, OP_ENOMEM, "storage: out of memory");
-    if (cfg->redis_password != NULL) {
-        c->password = strdup(cfg->redis_password);
-        if (c->password == NULL)
-            goto out_free_conn;
-    }
+    if (cfg->redis_password != NULL)
+        c->password = op_strdup(cfg->redis_password);
     c->timeout_ms = cfg->timeout_ms;
     c->connect_timeout_ms = cfg->connect_timeout_ms;
     c->backoff_min_ms = c->backoff_ms = cfg->backoff_min_ms;
@@ -455,8 +450,6 @@ int op_store_redis_conn_new(op_loop_t *loop, const op_store_config_t *cfg, op_st
     c->cmd_timer = op_timer_new(loop, op_store_redis_conn_on_cmd_timeout, c);
     c->connect_timer = op_timer_new(loop, op_store_redis_conn_on_connect_timeout, c);
     c->backoff_timer = op_timer_new(loop, op_store_redis_conn_on_backoff, c);
-    if (c->cmd_timer == NULL || c->connect_timer == NULL || c->backoff_timer == NULL)
-        goto out_free_conn;
     op_err_clear(err);
     *out = c;
     return OP_OK;
@@ -479,9 +472,7 @@ int op_store_redis_conn_send(op_store_redis_conn_t *c, int argc, const char **ar
 {
     if (c->state != OP_STORE_REDIS_UP || c->failing)
         return OP_EUNAVAIL;
-    op_store_redis_cmd_t *cmd = calloc(1, sizeof(*cmd));
-    if (cmd == NULL)
-        return OP_ENOMEM;
+    op_store_redis_cmd_t *cmd = op_calloc(1, sizeof(*cmd));
     if (redisAsyncCommandArgv(c->ac, op_store_redis_conn_on_reply, cmd, argc, argv, lens) !=
         REDIS_OK) {
         free(cmd);

@@ -20,6 +20,7 @@
 #define OP_UNUSED(x) ((void)(x))
 #define OP_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
+#include "core/base/op_mem.h"
 #include "core/base/op_list.h"
 #include "core/base/op_arena.h"
 #include "core/base/op_err.h"

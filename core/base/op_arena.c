@@ -40,9 +40,7 @@ static size_t op_arena_round(size_t n)
 
 op_arena_t *op_arena_new(size_t max_bytes)
 {
-    op_arena_t *a = calloc(1, sizeof(*a));
-    if (a == NULL)
-        return NULL;
+    op_arena_t *a = op_calloc(1, sizeof(*a));
     a->max = max_bytes;
     op_list_init(&a->blocks);
     op_list_init(&a->cleanups);
@@ -79,9 +77,7 @@ static op_arena_block_t *op_arena_current(const op_arena_t *a)
 static op_arena_block_t *op_arena_grow(op_arena_t *a, size_t n)
 {
     size_t size = n > OP_ARENA_BLOCK / 2 || a->debug ? n : OP_ARENA_BLOCK;
-    op_arena_block_t *b = malloc(sizeof(*b) + size);
-    if (b == NULL)
-        return NULL;
+    op_arena_block_t *b = op_malloc(sizeof(*b) + size);
     b->size = size;
     b->used = 0;
     op_arena_block_t *current = op_arena_current(a);
@@ -98,11 +94,8 @@ void *op_arena_alloc(op_arena_t *a, size_t n)
     if (need < n || need > a->max - a->used)
         return NULL;
     op_arena_block_t *b = op_arena_current(a);
-    if (b == NULL || a->debug || b->size - b->used < need) {
+    if (b == NULL || a->debug || b->size - b->used < need)
         b = op_arena_grow(a, need);
-        if (b == NULL)
-            return NULL;
-    }
     unsigned char *p = b->data + b->used;
     b->used += need;
     a->used += need;
@@ -194,7 +187,7 @@ int op_arena_cleanup_add(op_arena_t *a, void (*fn)(void *), void *p)
 {
     op_arena_cleanup_t *c = op_arena_alloc(a, sizeof(*c));
     if (c == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     c->fn = fn;
     c->p = p;
     op_list_insert_head(&a->cleanups, &c->link);

@@ -8,7 +8,10 @@
  *
  * Every arena has a byte cap set at creation: an allocation that would
  * pass it fails (returns NULL), so a hostile input cannot grow a request
- * without bound. With the environment variable OP_DEBUG_ARENA=1 every
+ * without bound. The cap is the only way an arena allocation fails: the
+ * blocks come from op_malloc, which aborts when the heap is exhausted
+ * (the out-of-memory policy, core/base/op_mem.h). A caller reports the
+ * NULL as OP_ETOOBIG, never as OP_ENOMEM. With the environment variable OP_DEBUG_ARENA=1 every
  * allocation is its own malloc, so ASan and valgrind see exact bounds.
  */
 #ifndef OP_ARENA_H
@@ -19,15 +22,16 @@
 
 typedef struct op_arena op_arena_t;
 
-/* New arena that may hold up to max_bytes. NULL on OOM. Caller frees with
+/* New arena that may hold up to max_bytes. Never NULL. Caller frees with
  * op_arena_free(). */
 op_arena_t *op_arena_new(size_t max_bytes);
 
 /* Run the cleanups (newest first), then free every block. NULL is a no-op. */
 void op_arena_free(op_arena_t *a);
 
-/* Memory aligned for any type, valid until op_arena_free. NULL when over
- * the cap or out of memory. n == 0 returns a valid unique pointer. */
+/* Memory aligned for any type, valid until op_arena_free. NULL only when
+ * it would pass the cap (OP_ETOOBIG to the caller's caller). n == 0
+ * returns a valid unique pointer. */
 void *op_arena_alloc(op_arena_t *a, size_t n);
 void *op_arena_calloc(op_arena_t *a, size_t nmemb, size_t size);
 
@@ -43,8 +47,8 @@ char *op_arena_printf(op_arena_t *a, const char *fmt, ...) __attribute__((format
 char *op_arena_vprintf(op_arena_t *a, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
-/* Call fn(p) when the arena is freed. Returns OP_OK or OP_ENOMEM (in which
- * case fn is NOT called: the caller still owns p). */
+/* Call fn(p) when the arena is freed. Returns OP_OK or, over the cap,
+ * OP_ETOOBIG (fn is then NOT called: the caller still owns p). */
 int op_arena_cleanup_add(op_arena_t *a, void (*fn)(void *), void *p);
 
 /* Bytes handed out so far (for tests and metrics). */

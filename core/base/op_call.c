@@ -63,19 +63,13 @@ static void op_call_on_deadline(void *arg)
 
 op_call_t *op_call_new(op_loop_t *loop, uint64_t deadline_ms, op_call_cb cb, void *arg)
 {
-    op_call_t *call = calloc(1, sizeof(*call));
-    if (call == NULL)
-        return NULL;
+    op_call_t *call = op_calloc(1, sizeof(*call));
     call->loop = loop;
     call->refs = 2;
     call->cb = cb;
     call->arg = arg;
     if (deadline_ms > 0) {
         call->deadline = op_timer_new(loop, op_call_on_deadline, call);
-        if (call->deadline == NULL) {
-            free(call);
-            return NULL;
-        }
         op_timer_start(call->deadline, deadline_ms);
     }
     return call;

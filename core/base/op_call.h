@@ -27,7 +27,7 @@ typedef struct op_call op_call_t;
 typedef void (*op_call_cb)(int status, void *result, void *arg);
 
 /*
- * New call. deadline_ms == 0 means no deadline. NULL on OOM. The caller
+ * New call. deadline_ms == 0 means no deadline. Never NULL. The caller
  * hands the call to the operation, which must eventually call
  * op_call_complete exactly once.
  */

@@ -104,9 +104,11 @@ static void op_loop_run_deferred(evutil_socket_t fd, short what, void *arg)
 
 op_loop_t *op_loop_new(void)
 {
-    op_loop_t *loop = calloc(1, sizeof(*loop));
-    if (loop == NULL)
-        return NULL;
+    op_loop_t *loop = op_calloc(1, sizeof(*loop));
+    /* libevent allocates through the out-of-memory policy (op_mem.h).
+     * Process-wide; blocks it got before from malloc are still free()d
+     * right, so setting it again for a later loop is harmless. */
+    event_set_mem_functions(op_malloc, op_realloc, free);
     op_list_init(&loop->queue);
     op_list_init(&loop->signals);
     event_set_log_callback(op_loop_on_libevent_log);
@@ -171,9 +173,7 @@ static void op_loop_on_signal(evutil_socket_t fd, short what, void *arg)
 
 int op_loop_signal(op_loop_t *loop, int signo, op_fn_t fn, void *arg)
 {
-    op_loop_sig_t *sig = calloc(1, sizeof(*sig));
-    if (sig == NULL)
-        return OP_ERROR;
+    op_loop_sig_t *sig = op_calloc(1, sizeof(*sig));
     sig->fn = fn;
     sig->arg = arg;
     sig->ev = evsignal_new(loop->base, signo, op_loop_on_signal, sig);
@@ -207,9 +207,7 @@ void op_loop_enqueue(op_loop_t *loop, op_loop_node_t *n)
 
 int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg)
 {
-    op_loop_node_t *n = malloc(sizeof(*n));
-    if (n == NULL)
-        return OP_ENOMEM;
+    op_loop_node_t *n = op_malloc(sizeof(*n));
     n->fn = fn;
     n->arg = arg;
     n->heap = true;

@@ -30,7 +30,7 @@ int op_params_decode(op_arena_t *a, const char *s, size_t len, bool plus_space, 
     size_t j = 0;
 
     if (d == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     for (size_t i = 0; i < len; i++) {
         uint8_t b;
 
@@ -101,7 +101,7 @@ int op_params_mark_dups(op_arena_t *a, const op_param_t *items, size_t n, bool *
     }
     const op_param_t **idx = op_arena_calloc(a, n, sizeof(*idx));
     if (idx == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     for (size_t i = 0; i < n; i++)
         idx[i] = &items[i];
     qsort(idx, n, sizeof(*idx), op_params_cmp);
@@ -145,8 +145,8 @@ static int op_params_field(op_arena_t *a, const char *raw, size_t len, size_t ma
     if (len / 3 > max)
         goto out_too_long; /* decodes to at least len / 3 bytes */
     rc = op_params_decode(a, raw, len, true, &d, out_len);
-    if (rc == OP_ENOMEM)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing parameters");
+    if (rc == OP_ETOOBIG)
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400, "parameters too large");
     if (rc != OP_OK)
         return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
                             "parameter %s: malformed percent-encoding in the %s", label, what);
@@ -215,7 +215,7 @@ int op_params_parse(op_arena_t *a, const char *s, size_t len, const op_params_li
     items = op_arena_calloc(a, count, sizeof(*items));
     dup = op_arena_calloc(a, count, sizeof(*dup));
     if (items == NULL || dup == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing parameters");
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400, "parameters too large");
 
     for (const char *p = s, *end = s + len; p < end;) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -247,7 +247,7 @@ int op_params_parse(op_arena_t *a, const char *s, size_t len, const op_params_li
     }
 
     if (op_params_mark_dups(a, items, n, dup, &ndup) != OP_OK)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing parameters");
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400, "parameters too large");
     for (size_t i = 0; ndup > 0 && i < n; i++) {
         if (dup[i]) {
             op_params_label(items[i].name, items[i].name_len, i + 1, label, sizeof(label));
@@ -287,7 +287,8 @@ static bool op_params_unreserved(unsigned char c)
 /*
  * Percent-encode s[0..len) into a in one exact-size allocation: RFC 3986
  * unreserved bytes are kept, every other byte (space included) becomes
- * %XX, which both form and query decoders read back. NULL on OOM.
+ * %XX, which both form and query decoders read back. NULL over the arena's
+ * cap.
  */
 char *op_params_urlencode(op_arena_t *a, const char *s, size_t len)
 {

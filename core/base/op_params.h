@@ -58,7 +58,7 @@ char *op_params_urlencode(op_arena_t *a, const char *s, size_t len);
 
 /*
  * Percent-decode s[0..len) into a NUL-terminated copy in a ('+' becomes a
- * space when plus_space). OP_EINVAL on a malformed %XY, OP_ENOMEM. The
+ * space when plus_space). OP_EINVAL on a malformed %XY, OP_ETOOBIG over the cap. The
  * caller checks the result for NUL bytes and UTF-8.
  */
 int op_params_decode(op_arena_t *a, const char *s, size_t len, bool plus_space, char **out,
@@ -68,7 +68,7 @@ int op_params_decode(op_arena_t *a, const char *s, size_t len, bool plus_space, 
  * Flag every item whose name (case-sensitive) appeared earlier in items:
  * dup[i] = true. Pairwise for a few items, sorted beyond that, so a
  * hostile input stays O(n log n). *ndup gets the count. OP_OK or
- * OP_ENOMEM.
+ * OP_ETOOBIG (over the cap).
  */
 int op_params_mark_dups(op_arena_t *a, const op_param_t *items, size_t n, bool *dup, size_t *ndup);
 

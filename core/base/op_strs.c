@@ -23,7 +23,7 @@ int op_strs_add(op_arena_t *a, op_strs_t *l, const char *s)
         op_arena_realloc(a, l->items, l->n * sizeof(*items), (l->n + 1) * sizeof(*items));
     char *copy = op_arena_strdup(a, s);
     if (items == NULL || copy == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     items[l->n++] = copy;
     l->items = items;
     return OP_OK;

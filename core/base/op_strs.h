@@ -19,7 +19,7 @@ typedef struct op_strs {
 
 /* Is s in the list? */
 bool op_strs_has(const op_strs_t *l, const char *s);
-/* Append s (copied) unless present. OP_ENOMEM on failure. */
+/* Append s (copied) unless present. OP_ETOOBIG over the arena's cap. */
 int op_strs_add(op_arena_t *a, op_strs_t *l, const char *s);
 /* Read a JSON array of strings (NULL or absent -> empty). */
 int op_strs_from_json(op_arena_t *a, const op_json_t *arr, op_strs_t *out);

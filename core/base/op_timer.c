@@ -25,15 +25,11 @@ static void op_timer_fire(evutil_socket_t fd, short what, void *arg)
 
 op_timer_t *op_timer_new(op_loop_t *loop, op_fn_t fn, void *arg)
 {
-    op_timer_t *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return NULL;
+    op_timer_t *t = op_calloc(1, sizeof(*t));
     t->fn = fn;
     t->arg = arg;
-    if (evtimer_assign(&t->ev, op_loop_base(loop), op_timer_fire, t) != 0) {
-        free(t);
-        return NULL;
-    }
+    /* evtimer_assign only fills the struct: it cannot fail here. */
+    evtimer_assign(&t->ev, op_loop_base(loop), op_timer_fire, t);
     return t;
 }
 

@@ -58,10 +58,10 @@ bool op_config_why(op_config_ctx_t *c, const char *fmt, ...)
     return false;
 }
 
-bool op_config_oom(op_config_ctx_t *c)
+bool op_config_too_big(op_config_ctx_t *c)
 {
-    c->oom = true;
-    return op_config_why(c, "out of memory");
+    c->too_big = true;
+    return op_config_why(c, "too large (over the configuration's memory cap)");
 }
 
 int op_config_show_len(const char *s, size_t len)
@@ -121,7 +121,7 @@ int op_config_fail_at(op_config_ctx_t *c, int line, const char *env, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    int code = c->oom ? OP_ENOMEM : OP_EINVAL;
+    int code = c->too_big ? OP_ETOOBIG : OP_EINVAL;
     if (env != NULL)
         return OP_ERR(c->err, code, "environment variable %s: %s", env, msg);
     if (line > 0)
@@ -302,7 +302,7 @@ static int op_config_warn(op_config_ctx_t *c)
                                &n) ||
         !op_config_warn_tokens(c, &c->monitor, "monitor.apiAccessTokenSHA256", "monitoring API", w,
                                &n))
-        return OP_ERR(c->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(c->err, OP_ETOOBIG, "configuration too large");
     uint8_t demo[OP_CONFIG_ENC_KEY_BYTES];
     op_hex_decode(op_config_demo_enc_key_hex, sizeof(op_config_demo_enc_key_hex) - 1, demo,
                   sizeof(demo));
@@ -312,13 +312,13 @@ static int op_config_warn(op_config_ctx_t *c)
                                   "keyStore.encJWK (published in examples/tessera.properties):"
                                   " anyone can decrypt the stored private keys; never use "
                                   "this configuration in production")) == NULL)
-        return OP_ERR(c->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(c->err, OP_ETOOBIG, "configuration too large");
     if (strncasecmp(cfg->issuer, "http:", 5) == 0 &&
         (w[n++] = op_arena_printf(c->box->arena,
                                   "op.issuer %s uses plain http: tokens and "
                                   "cookies travel unencrypted; use https outside local development",
                                   cfg->issuer)) == NULL)
-        return OP_ERR(c->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(c->err, OP_ETOOBIG, "configuration too large");
     c->box->warnings = w;
     return OP_OK;
 }
@@ -348,11 +348,11 @@ static int op_config_build(const char *source, const char *path, const char *tex
     *out = NULL;
     op_arena_t *arena = op_arena_new(OP_CONFIG_ARENA_MAX);
     c.tmp = op_arena_new(OP_CONFIG_TMP_MAX);
-    c.box = arena != NULL ? op_arena_calloc(arena, 1, sizeof(*c.box)) : NULL;
+    c.box = op_arena_calloc(arena, 1, sizeof(*c.box));
     int rc;
-    if (c.tmp == NULL || c.box == NULL) {
+    if (c.box == NULL) {
         op_arena_free(arena);
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory");
+        rc = OP_ERR(err, OP_ETOOBIG, "configuration too large");
         goto out_free_tmp;
     }
     c.box->arena = arena;
@@ -361,7 +361,7 @@ static int op_config_build(const char *source, const char *path, const char *tex
     c.cfg->source = c.source = op_arena_strdup(arena, source);
     c.entries = op_arena_calloc(c.tmp, OP_CONFIG_MAX_ENTRIES, sizeof(*c.entries));
     if (c.source == NULL || c.entries == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory");
+        rc = OP_ERR(err, OP_ETOOBIG, "configuration too large");
         goto out_free_box;
     }
     if (path != NULL) {
@@ -462,7 +462,7 @@ int op_config_read_file(op_arena_t *a, const char *path, size_t max, char **out,
     size_t cap = (size_t)st.st_size + 1, n = 0;
     char *buf = op_arena_alloc(a, cap + 1);
     if (buf == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "%s: out of memory", path);
+        rc = OP_ERR(err, OP_ETOOBIG, "%s: too large", path);
         goto out_close;
     }
     while (n < cap) {

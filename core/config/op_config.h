@@ -163,7 +163,7 @@ typedef struct op_config {
  * start-up), with the TESSERA_* variables of envp (NULL-terminated
  * "NAME=value" strings, as main's third argument; NULL: none) overriding
  * it. On OP_OK *out holds one reference (caller releases). On error
- * (OP_EINVAL, OP_ETOOBIG, OP_ENOMEM) err->description says what, where
+ * (OP_EINVAL, OP_ETOOBIG) err->description says what, where
  * and why, *out is NULL.
  */
 int op_config_load(const char *path, char *const *envp, op_config_t **out, op_err_t *err);

@@ -128,7 +128,7 @@ static int op_config_collect_put(op_config_ctx_t *c, int line, const char *env,
 {
     const char *l = label != NULL ? op_arena_strndup(c->tmp, label, llen) : NULL;
     if (label != NULL && l == NULL)
-        return OP_ERR(c->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(c->err, OP_ETOOBIG, "configuration too large");
     size_t nlabels = 0;
     for (size_t i = 0; i < c->n; i++) {
         op_config_entry_t *e = &c->entries[i];
@@ -148,8 +148,9 @@ static int op_config_collect_put(op_config_ctx_t *c, int line, const char *env,
         e->len = vlen;
         e->line = 0;
         e->env = op_arena_strdup(c->tmp, env);
-        return e->value != NULL && e->env != NULL ? OP_OK
-                                                  : OP_ERR(c->err, OP_ENOMEM, "out of memory");
+        return e->value != NULL && e->env != NULL
+                   ? OP_OK
+                   : OP_ERR(c->err, OP_ETOOBIG, "configuration too large");
     }
     bool plugin = (p->flags & OP_CONFIG_F_PLUGIN) != 0;
     size_t max = plugin ? OP_CONFIG_MAX_PLUGIN_PROPS : OP_CONFIG_MAX_LABELS;
@@ -166,7 +167,7 @@ static int op_config_collect_put(op_config_ctx_t *c, int line, const char *env,
     e->value = op_arena_strndup(c->tmp, v, vlen);
     e->env = env != NULL ? op_arena_strdup(c->tmp, env) : NULL;
     if (e->value == NULL || (env != NULL && e->env == NULL))
-        return OP_ERR(c->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(c->err, OP_ETOOBIG, "configuration too large");
     c->n++;
     return OP_OK;
 }

@@ -67,7 +67,7 @@ typedef struct op_config_ctx {
     const char **plugin_values;
     size_t n_plugin;
     char why[OP_CONFIG_WHY_MAX];
-    bool oom; /* a setter ran out of memory */
+    bool too_big; /* a setter's allocation passed the arena's cap */
     op_err_t *err;
 } op_config_ctx_t;
 
@@ -115,12 +115,13 @@ static inline bool op_config_is_blank(char ch)
 /* Record why a value is bad; returns false for `return op_config_why()`. */
 bool op_config_why(op_config_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A setter's allocation failed: sets c->oom, returns false. */
-bool op_config_oom(op_config_ctx_t *c);
+/* A setter's allocation passed the arena's cap: sets c->too_big, returns
+ * false. */
+bool op_config_too_big(op_config_ctx_t *c);
 
 /* Fail with "<where>: <message>", where is "file:line", "environment
- * variable NAME" or the source. Returns OP_EINVAL (OP_ENOMEM after
- * op_config_oom). */
+ * variable NAME" or the source. Returns OP_EINVAL (OP_ETOOBIG after
+ * op_config_too_big). */
 int op_config_fail_at(op_config_ctx_t *c, int line, const char *env, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -64,7 +64,7 @@ static bool op_config_props_str(op_config_ctx_t *c, const op_config_prop_t *p, c
     OP_UNUSED(label);
     char *copy = op_arena_strndup(c->box->arena, v, len);
     if (copy == NULL)
-        return op_config_oom(c);
+        return op_config_too_big(c);
     *OP_CONFIG_FIELD(c, p, const char *) = copy;
     return true;
 }
@@ -207,7 +207,7 @@ static bool op_config_props_cors(op_config_ctx_t *c, const op_config_prop_t *p, 
         return op_config_why(c, "too long (at most %d bytes)", OP_CONFIG_URL_MAX * 4);
     char *out = op_arena_alloc(c->box->arena, len + 1);
     if (out == NULL)
-        return op_config_oom(c);
+        return op_config_too_big(c);
     size_t o = 0, i = 0, count = 0;
     bool star = false;
     op_str_t tok;
@@ -248,13 +248,13 @@ static bool op_config_props_add_token(op_config_ctx_t *c, op_config_tokens_t *t,
         t->hashes = op_arena_calloc(a, 1 + OP_CONFIG_MAX_LABELS, sizeof(*t->hashes));
         t->labels = op_arena_calloc(a, 1 + OP_CONFIG_MAX_LABELS, sizeof(*t->labels));
         if (t->hashes == NULL || t->labels == NULL)
-            return op_config_oom(c);
+            return op_config_too_big(c);
     }
     if (len != 2 * OP_CONFIG_TOKEN_HASH_BYTES ||
         !op_hex_decode(v, len, t->hashes[t->n], OP_CONFIG_TOKEN_HASH_BYTES))
         return op_config_why(c, "must be 64 hex digits: the SHA-256 of the token");
     if (label != NULL && (t->labels[t->n] = op_arena_strdup(a, label)) == NULL)
-        return op_config_oom(c);
+        return op_config_too_big(c);
     t->n++;
     return true;
 }
@@ -282,7 +282,7 @@ static bool op_config_props_password(op_config_ctx_t *c, const op_config_prop_t 
         return op_config_why(c, "too long (at most %d bytes)", OP_CONFIG_PASSWORD_MAX);
     c->box->redis_password = op_arena_strndup(c->box->arena, v, len);
     if (c->box->redis_password == NULL)
-        return op_config_oom(c);
+        return op_config_too_big(c);
     c->cfg->storage_redis_password = c->box->redis_password;
     return true;
 }
@@ -460,7 +460,7 @@ static bool op_config_props_list(op_config_ctx_t *c, const char *v, size_t len, 
 {
     const char **items = op_arena_calloc(c->box->arena, max + 1, sizeof(*items));
     if (items == NULL)
-        return op_config_oom(c);
+        return op_config_too_big(c);
     size_t count = 0, i = 0;
     op_str_t tok;
     while (op_config_props_next(v, len, seps, &i, &tok)) {
@@ -474,7 +474,7 @@ static bool op_config_props_list(op_config_ctx_t *c, const char *v, size_t len, 
         if (count == max)
             return op_config_why(c, "too many %s (at most %zu)", what, max);
         if ((items[count++] = op_arena_strndup(c->box->arena, tok.ptr, tok.len)) == NULL)
-            return op_config_oom(c);
+            return op_config_too_big(c);
     }
     *out = items;
     *n = count;
@@ -549,12 +549,12 @@ static bool op_config_props_plugin(op_config_ctx_t *c, const op_config_prop_t *p
         c->plugin_names = op_arena_calloc(a, OP_CONFIG_MAX_PLUGIN_PROPS + 1, sizeof(char *));
         c->plugin_values = op_arena_calloc(a, OP_CONFIG_MAX_PLUGIN_PROPS + 1, sizeof(char *));
         if (c->plugin_names == NULL || c->plugin_values == NULL)
-            return op_config_oom(c);
+            return op_config_too_big(c);
     }
     c->plugin_names[c->n_plugin] = op_arena_strdup(a, label);
     c->plugin_values[c->n_plugin] = op_arena_strndup(a, v, len);
     if (c->plugin_names[c->n_plugin] == NULL || c->plugin_values[c->n_plugin] == NULL)
-        return op_config_oom(c);
+        return op_config_too_big(c);
     c->n_plugin++;
     return true;
 }

@@ -233,7 +233,7 @@ static int op_client_check_types(op_client_ctx_t *x)
     const char **names = op_arena_calloc(x->a, n + 1, sizeof(*names));
     const op_json_t **vals = op_arena_calloc(x->a, n + 1, sizeof(*vals));
     if (names == NULL || vals == NULL)
-        return OP_ERR(x->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(x->err, OP_ETOOBIG, "client metadata too large");
     for (size_t i = 0; i < n; i++) {
         const char *name = obj->u.obj.keys[i];
         const op_json_t *v = obj->u.obj.vals[i];
@@ -286,7 +286,7 @@ static int op_client_strs(op_client_ctx_t *x, const char *name, op_client_strs_t
         return OP_OK;
     const char **items = op_arena_calloc(x->a, v->u.arr.n + 1, sizeof(*items));
     if (items == NULL)
-        return OP_ERR(x->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(x->err, OP_ETOOBIG, "client metadata too large");
     for (size_t i = 0; i < v->u.arr.n; i++)
         items[i] = v->u.arr.items[i]->u.str.s;
     out->items = items;
@@ -372,7 +372,7 @@ static int op_client_flows(op_client_ctx_t *x)
     size_t n = r != NULL ? r->u.arr.n : 1;
     unsigned *rts = op_arena_calloc(x->a, n + 1, sizeof(*rts));
     if (rts == NULL)
-        return OP_ERR(x->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(x->err, OP_ETOOBIG, "client metadata too large");
     rts[0] = OP_CLIENT_RT_CODE;
     for (size_t i = 0; r != NULL && i < n; i++) {
         const op_json_t *s = r->u.arr.items[i];
@@ -555,7 +555,7 @@ static int op_client_sector(op_client_ctx_t *x)
     }
     char *sector = op_arena_strndup(x->a, host.ptr, host.len);
     if (sector == NULL)
-        return OP_ERR(x->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(x->err, OP_ETOOBIG, "client metadata too large");
     for (char *p = sector; *p != '\0'; p++)
         *p = (char)tolower((unsigned char)*p);
     c->sector_id = sector;
@@ -724,7 +724,7 @@ int op_client_to_json(const op_client_t *c, op_arena_t *a, const char **out, siz
 {
     op_json_w_t *w = op_json_w_new(a, false);
     if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "client metadata too large");
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "client_id", c->client_id);
     op_client_w_opt(w, "client_secret", c->client_secret);
@@ -848,7 +848,7 @@ int op_client_parse_all(op_arena_t *a, const char *text, size_t len, const char 
     size_t count = doc->u.arr.n;
     op_client_t *clients = op_arena_calloc(a, count + 1, sizeof(*clients));
     if (clients == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "client metadata too large");
     for (size_t i = 0; i < count; i++) {
         char where[32];
         snprintf(where, sizeof(where), "clients[%zu]", i);

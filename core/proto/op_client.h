@@ -136,7 +136,8 @@ typedef struct op_client {
  * allocated in a; its strings and JSON values are borrowed from obj, which
  * must live as long as the client (parse it into the same arena). where
  * names the client in errors until its client_id is known (e.g.
- * "clients[2]"; NULL: "client"). OP_EINVAL or OP_ENOMEM with err.
+ * "clients[2]"; NULL: "client"). OP_EINVAL, or OP_ETOOBIG over a's cap,
+ * with err.
  */
 int op_client_from_json(op_arena_t *a, const op_json_t *obj, const char *where, op_client_t *out,
                         op_err_t *err);
@@ -187,7 +188,7 @@ typedef struct op_client_registry op_client_registry_t;
  * must live as long as a. Every client_id must be set and at most
  * OP_CLIENT_ID_MAX bytes (as op_client_from_json ensures); a repeated one
  * is refused, naming both indexes. n == 0 gives an empty registry. On
- * error (OP_EINVAL, OP_ENOMEM, OP_ETOOBIG) *out is NULL.
+ * error (OP_EINVAL, OP_ETOOBIG) *out is NULL.
  */
 int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
                            op_client_registry_t **out, op_err_t *err);
@@ -228,10 +229,9 @@ bool op_client_redirect_match(const op_client_t *c, const char *uri, size_t len)
  * sub itself for a public client; for a pairwise one the base64url of
  * HMAC-SHA256 under cfg's op.subject.pairwiseKey of a labelled,
  * length-prefixed (sector identifier, sub), the same for every client of
- * the sector and unlinkable across sectors. NULL when out of memory (in
- * a) or when the key is missing (op_client_check_config refuses that at
- * start). Records keep the local subject; this is applied where a
- * subject leaves the server: ID tokens, UserInfo. (core/proto/op_client_sub.c)
+ * the sector and unlinkable across sectors. NULL over a's cap or when the key is missing
+ * (op_client_check_config refuses that at start). Records keep the local subject; this is applied
+ * where a subject leaves the server: ID tokens, UserInfo. (core/proto/op_client_sub.c)
  */
 const char *op_client_sub(const op_client_t *c, const op_config_t *cfg, const char *sub,
                           op_arena_t *a);

@@ -50,7 +50,7 @@ int op_client_registry_new(op_client_t *clients, size_t n, op_arena_t *a,
     op_client_registry_t *r = op_arena_calloc(a, 1, sizeof(*r));
     const op_client_t **slots = r != NULL ? op_arena_calloc(a, cap, sizeof(*slots)) : NULL;
     if (slots == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "client registry too large");
     r->slots = slots;
     r->mask = cap - 1;
     op_keys_crypto_rand_bytes(&r->seed, sizeof(r->seed));

@@ -193,7 +193,7 @@ int op_grant_key(const char *sub, const char *cid, char key[65])
 /*
  * The members of a, then those of b that a does not have: a new object in
  * arena (the values are shared, not copied). NULL when both are NULL or
- * empty, or out of memory (the caller then goes without b).
+ * empty, or over the arena's cap (the caller then goes without b).
  */
 static const op_json_t *op_grant_merge(op_arena_t *arena, const op_json_t *a, const op_json_t *b)
 {

@@ -65,7 +65,7 @@ int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub, i
     out->sid_claim = op_keys_crypto_rand_token(a, OP_SUB_SESSION_SID_CLAIM_BYTES);
     out->sub = op_arena_strdup(a, sub);
     if (out->sid_claim == NULL || out->sub == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     int64_t now = op_loop_epoch();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -171,7 +171,7 @@ int op_sub_session_write(op_arena_t *a, const op_sub_session_t *s, const char **
 {
     op_json_w_t *w = op_json_w_new(a, false);
     if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "subject session too large");
     op_sub_session_write_record(w, s);
     return op_json_w_finish(w, out, len, err);
 }

@@ -151,14 +151,9 @@ static void op_server_load_clients(op_server_t *srv)
 {
     op_err_t err;
     op_err_clear(&err);
-    op_server_clients_t *c = calloc(1, sizeof(*c));
+    op_server_clients_t *c = op_calloc(1, sizeof(*c));
     srv->clients_arena = op_arena_new(16u << 20);
-    if (c == NULL || srv->clients_arena == NULL || (c->arena = op_arena_new(16u << 20)) == NULL) {
-        free(c);
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
-        op_server_fail(srv, "clients", &err);
-        return;
-    }
+    c->arena = op_arena_new(16u << 20);
     c->srv = srv;
     op_client_t *clients = NULL;
     size_t n = 0;
@@ -286,7 +281,7 @@ int op_server_run(op_config_t *cfg, bool reuse_port, const op_endpoint_t *const 
         return 1;
     }
     srv.drain_timer = op_timer_new(srv.loop, op_server_drain, &srv);
-    if (srv.drain_timer == NULL || op_loop_signal(srv.loop, SIGTERM, op_server_on_signal, &srv) ||
+    if (op_loop_signal(srv.loop, SIGTERM, op_server_on_signal, &srv) ||
         op_loop_signal(srv.loop, SIGINT, op_server_on_signal, &srv)) {
         op_log_error(NULL, "cannot set up signal handling");
         op_timer_free(srv.drain_timer);

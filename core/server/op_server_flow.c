@@ -17,7 +17,7 @@ void *op_server_flow_new(op_server_t *srv, op_http_req_t *req, const op_flow_def
         op_err_t err;
         if (f != NULL)
             op_flow_release(f);
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
+        OP_ERR(&err, OP_ETOOBIG, "request too large");
         op_http_reply_error(req, &err);
         return NULL;
     }

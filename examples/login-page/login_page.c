@@ -237,7 +237,7 @@ static bool login_page_site(op_arena_t *a, login_page_t *lp, const login_page_op
     op_err_clear(&err);
     if (url == NULL || login_page_site_init(a, url, &lp->site, &err) != OP_OK) {
         op_log_error(NULL, "login page: --public-url: %s",
-                     url != NULL ? err.description : "out of memory");
+                     url != NULL ? err.description : "too long");
         return false;
     }
     return true;
@@ -312,8 +312,7 @@ static int login_page_start(login_page_t *lp, const login_page_opts_t *o, op_err
     };
 
     lp->drain_timer = op_timer_new(lp->loop, login_page_drain, lp);
-    if (lp->drain_timer == NULL ||
-        op_loop_signal(lp->loop, SIGTERM, login_page_on_signal, lp) != OP_OK ||
+    if (op_loop_signal(lp->loop, SIGTERM, login_page_on_signal, lp) != OP_OK ||
         op_loop_signal(lp->loop, SIGINT, login_page_on_signal, lp) != OP_OK)
         return OP_ERR(err, OP_ERROR, "cannot set up signal handling");
     lp->pwhash = login_page_pwhash_new(lp->loop, o->hash_threads, LOGIN_PAGE_HASH_QUEUE, err);
@@ -350,8 +349,6 @@ int main(int argc, char **argv)
         return 2;
     op_log_init(o.log_level, 2);
     a = op_arena_new(16u << 20);
-    if (a == NULL)
-        return 1;
     server_len = strlen(o.server);
     while (server_len > 0 && o.server[server_len - 1] == '/')
         server_len--;

@@ -91,7 +91,7 @@ login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, si
  * Check password against hash (NULL: against the dummy hash, which never
  * matches) on a worker. The password is copied (and wiped after use).
  * cb runs exactly once, from the loop, never inside this call: OP_OK
- * (match), OP_EDENIED (no match), OP_EUNAVAIL (queue full), OP_ENOMEM,
+ * (match), OP_EDENIED (no match), OP_EUNAVAIL (queue full),
  * OP_ECANCELED (pool freed first). result is always NULL.
  */
 void login_page_pwhash_verify(login_page_pwhash_t *p, const char *hash, const char *password,
@@ -331,7 +331,7 @@ char *login_page_html_escape(op_arena_t *a, const char *s);
 
 /* The pages. form_origin (may be NULL) is added to the CSP's
  * form-action, for a form whose answer redirects to the client. Each
- * returns OP_OK or OP_ENOMEM. */
+ * returns OP_OK or OP_ETOOBIG (over the arena's cap). */
 int login_page_html_signin(op_arena_t *a, const login_page_html_signin_t *p,
                            login_page_html_page_t *out);
 int login_page_html_consent(op_arena_t *a, const login_page_answer_t *ans, const char *csrf,

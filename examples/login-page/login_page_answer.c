@@ -40,7 +40,7 @@ static int login_page_answer_strs(op_arena_t *a, const op_json_t *obj, const cha
         return OP_OK;
     out->v = op_arena_calloc(a, arr->u.arr.n + 1, sizeof(char *));
     if (out->v == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     for (size_t i = 0; i < arr->u.arr.n; i++) {
         if (op_json_is(arr->u.arr.items[i], OP_JSON_STRING))
             out->v[out->n++] = arr->u.arr.items[i]->u.str.s;
@@ -55,7 +55,7 @@ static int login_page_answer_concat(op_arena_t *a, const login_page_strs_t *x,
     out->n = 0;
     out->v = op_arena_calloc(a, x->n + y->n + 1, sizeof(char *));
     if (out->v == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     for (size_t i = 0; i < x->n; i++)
         out->v[out->n++] = x->v[i];
     for (size_t i = 0; i < y->n; i++)
@@ -102,7 +102,7 @@ static int login_page_answer_consent(op_arena_t *a, const op_json_t *json, login
         login_page_answer_strs(a, cold, "voluntary", &old_voluntary) != OP_OK ||
         login_page_answer_concat(a, &old_essential, &old_voluntary, &out->claims_consented) !=
             OP_OK)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     return OP_OK;
 }
 
@@ -189,7 +189,7 @@ int login_page_answer_parse(op_arena_t *a, const op_json_t *json, login_page_ans
     }
     out->kind = LOGIN_PAGE_ANSWER_CONSENT;
     if (login_page_answer_consent(a, json, out) != OP_OK)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "the server's answer is too large");
     return OP_OK;
 }
 

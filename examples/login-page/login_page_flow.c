@@ -152,7 +152,7 @@ static const char *login_page_flow_pre(op_flow_t *f)
 static void login_page_flow_reply(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
-    static const char oom[] = "Service unavailable: out of memory\n";
+    static const char too_big[] = "Request too large\n";
 
     op_http_reply_header(c->req, "X-Frame-Options", "DENY");
     /* No Referer to other sites; a real Origin (not "null") on the
@@ -166,7 +166,7 @@ static void login_page_flow_reply(op_flow_t *f)
         return;
     }
     if (c->page.html == NULL) {
-        op_http_reply(c->req, 503, "text/plain; charset=utf-8", oom, sizeof(oom) - 1,
+        op_http_reply(c->req, 413, "text/plain; charset=utf-8", too_big, sizeof(too_big) - 1,
                       OP_REPLY_NO_STORE);
         return;
     }
@@ -242,7 +242,7 @@ static void login_page_flow_on_fetch(int status, const op_http_response_t *resp,
         c->resp = op_arena_memdup(f->arena, resp->body, resp->body_len + 1);
         c->resp_len = resp->body_len;
         if (c->resp == NULL)
-            c->fetch_status = OP_ENOMEM;
+            c->fetch_status = OP_ETOOBIG;
     } else {
         op_log_warn(f->req_id, "login page: %s %s: %s", login_page_flow_method(c->method),
                     c->log_url, err != NULL ? err->description : op_err_status_name(status));
@@ -718,10 +718,10 @@ static const op_flow_def_t login_page_flow_def = {
     "login-page", LP_S_MAX, login_page_flow_states, login_page_flow_step, login_page_flow_on_free,
 };
 
-/* Start a flow for req; out of memory answers 503 at once. */
+/* Start a flow for req; a flow that cannot be had answers 503 at once. */
 static void login_page_flow_new(op_http_req_t *req, login_page_t *lp, login_page_flow_route_t route)
 {
-    static const char oom[] = "Service unavailable: out of memory\n";
+    static const char oom[] = "Service unavailable\n";
     op_flow_t *f =
         op_flow_new(lp->loop, &login_page_flow_def, LOGIN_PAGE_FLOW_ARENA, op_http_req_id(req));
     login_page_flow_t *c = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*c)) : NULL;

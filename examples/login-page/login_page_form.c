@@ -103,7 +103,7 @@ int login_page_form_consent(op_arena_t *a, const op_params_t *p, login_page_form
     out->scope.v = op_arena_calloc(a, LOGIN_PAGE_FORM_MAX_ITEMS, sizeof(char *));
     out->claims.v = op_arena_calloc(a, LOGIN_PAGE_FORM_MAX_ITEMS, sizeof(char *));
     if (out->scope.v == NULL || out->claims.v == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "form too large");
     for (size_t i = 0; i < p->n; i++) {
         const op_param_t *it = &p->items[i];
 

@@ -199,7 +199,7 @@ static int login_page_html_done(op_arena_t *a, login_page_html_buf_t *b, bool sc
     login_page_html_tail(b);
     out->csp = login_page_html_csp(a, script, form_origin);
     if (b->failed || out->csp == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     out->html = b->p;
     out->len = b->len;
     return OP_OK;

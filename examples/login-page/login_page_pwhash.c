@@ -145,11 +145,7 @@ login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, si
                LOGIN_PAGE_PWHASH_MAX_THREADS);
         return NULL;
     }
-    p = calloc(1, sizeof(*p));
-    if (p == NULL) {
-        OP_ERR(err, OP_ENOMEM, "pwhash: out of memory");
-        return NULL;
-    }
+    p = op_calloc(1, sizeof(*p));
     p->loop = loop;
     op_list_init(&p->queue);
     op_list_init(&p->done);
@@ -159,7 +155,7 @@ login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, si
     if (crypto_pwhash_str(p->dummy, (const char *)pw, sizeof(pw),
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        OP_ERR(err, OP_ENOMEM, "pwhash: cannot make the dummy hash (out of memory)");
+        OP_ERR(err, OP_ERROR, "pwhash: cannot make the dummy hash");
         goto out_free_pool;
     }
     if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -169,7 +165,7 @@ login_page_pwhash_t *login_page_pwhash_new(op_loop_t *loop, unsigned threads, si
     p->wake_ev = event_new(op_loop_base(loop), p->wake[0], EV_READ | EV_PERSIST,
                            login_page_pwhash_on_wake, p);
     if (p->wake_ev == NULL || event_add(p->wake_ev, NULL) != 0) {
-        OP_ERR(err, OP_ENOMEM, "pwhash: cannot watch the pipe");
+        OP_ERR(err, OP_ERROR, "pwhash: cannot watch the pipe");
         goto out_free_pool;
     }
     pthread_mutex_init(&p->mu, NULL);
@@ -197,22 +193,11 @@ void login_page_pwhash_verify(login_page_pwhash_t *p, const char *hash, const ch
                               size_t password_len, op_call_cb cb, void *arg)
 {
     op_call_t *call = op_call_new(p->loop, 0, cb, arg);
-    login_page_pwhash_job_t *job;
+    login_page_pwhash_job_t *job = op_calloc(1, sizeof(*job));
     bool queued = false;
 
-    if (call == NULL) {
-        /* Nothing could deliver the callback (as op_http_client_fetch does). */
-        op_log_error(NULL, "pwhash: out of memory starting a check");
-        abort();
-    }
-    job = calloc(1, sizeof(*job));
-    if (job == NULL || (job->password = malloc(password_len + 1)) == NULL ||
-        (hash != NULL && (job->hash = strdup(hash)) == NULL)) {
-        if (job != NULL)
-            login_page_pwhash_job_free(job);
-        op_call_complete(call, OP_ENOMEM, NULL, NULL);
-        return;
-    }
+    job->password = op_malloc(password_len + 1);
+    job->hash = hash != NULL ? op_strdup(hash) : NULL;
     memcpy(job->password, password, password_len);
     job->password[password_len] = '\0';
     job->password_len = password_len;

@@ -50,7 +50,7 @@ int login_page_users_parse(op_arena_t *a, const char *json, size_t len, login_pa
         return OP_ERR(err, OP_EINVAL, "users: more than %d users", LOGIN_PAGE_USERS_MAX);
     out->v = op_arena_calloc(a, doc->u.obj.n + 1, sizeof(*out->v));
     if (out->v == NULL)
-        return OP_ERR(err, OP_ENOMEM, "users: out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "users: too large");
     for (size_t i = 0; i < doc->u.obj.n; i++) {
         const char *name = doc->u.obj.keys[i];
         const op_json_t *u = doc->u.obj.vals[i];
@@ -90,7 +90,7 @@ int login_page_users_load(op_arena_t *a, const char *path, login_page_users_t *o
         return OP_ERR(err, OP_EINVAL, "users: cannot open %s: %s", path, strerror(errno));
     buf = op_arena_alloc(a, LOGIN_PAGE_USERS_MAX_FILE + 1);
     if (buf == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "users: out of memory");
+        rc = OP_ERR(err, OP_ETOOBIG, "users: too large");
         goto out_close;
     }
     len = fread(buf, 1, LOGIN_PAGE_USERS_MAX_FILE + 1, f);

@@ -1,5 +1,6 @@
-/* Unit tests: core/base/op_arena.c */
+/* Unit tests: core/base/op_arena.c, and the out-of-memory policy (core/base/op_mem.h) */
 #include "core/base/op.h"
+#include "core/base/op_params.h"
 #include "tests/unit/op_test.h"
 
 static void test_alloc_aligned_and_counted(void)
@@ -96,6 +97,54 @@ static void test_debug_mode_same_behaviour(void)
     test_cap_refuses_and_stays_usable();
 }
 
+/*
+ * The out-of-memory policy (core/base/op_mem.h): over an arena's cap is a
+ * size error, OP_ETOOBIG, for the arena's own functions and for what is
+ * built on them (string lists, the form/query parser answers 400).
+ */
+static void test_cap_is_too_big(void)
+{
+    op_arena_t *a = op_arena_new(64);
+    op_strs_t l = {0};
+    op_params_t p;
+    op_err_t err;
+    int called = 0;
+
+    OP_CHECK(op_arena_alloc(a, 64) != NULL);
+    OP_CHECK_INT(op_arena_cleanup_add(a, free, &called), OP_ETOOBIG);
+    OP_CHECK_INT(op_strs_add(a, &l, "openid"), OP_ETOOBIG);
+    op_err_clear(&err);
+    OP_CHECK_INT(op_params_parse(a, "a=1&b=2", 7, NULL, &p, &err), OP_ETOOBIG);
+    OP_CHECK_STR(err.oauth_error, "invalid_request");
+    OP_CHECK_INT(err.http_status, 400);
+    op_arena_free(a);
+    OP_CHECK_INT(called, 0);
+}
+
+/* A failed allocation ends the process: one log line, then abort(). */
+static void test_oom_aborts_with_one_line(void)
+{
+    int fds[2];
+    OP_CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    OP_CHECK(pid >= 0);
+    if (pid == 0) {
+        op_log_init(OP_LOG_INFO, fds[1]);
+        op_mem_fail(4096);
+    }
+    close(fds[1]);
+    char buf[512];
+    ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    int st = 0;
+    OP_CHECK(waitpid(pid, &st, 0) == pid);
+    OP_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    OP_CHECK_HAS(buf, "out of memory (4096 bytes): aborting");
+    OP_CHECK(strchr(buf, '\n') == buf + strlen(buf) - 1); /* one line */
+}
+
 static const op_test_case_t cases[] = {
     {"alloc_aligned_and_counted", test_alloc_aligned_and_counted},
     {"cap_refuses_and_stays_usable", test_cap_refuses_and_stays_usable},
@@ -104,5 +153,7 @@ static const op_test_case_t cases[] = {
     {"cleanups_newest_first", test_cleanups_newest_first},
     {"strings", test_strings},
     {"debug_mode_same_behaviour", test_debug_mode_same_behaviour},
+    {"cap_is_too_big", test_cap_is_too_big},
+    {"oom_aborts_with_one_line", test_oom_aborts_with_one_line},
 };
 OP_TEST_MAIN(cases)
