@@ -49,12 +49,6 @@ done
 # initialiser). Exceptions: main, and op_spi_entry, the plugin ABI's entry
 # point that every plugin defines. In spi/, op_spi_host.h is the header of
 # the server side (op_spi.h is the plugin ABI and declares no function).
-# names_pending: the authorisation session's files, which are being
-# reshaped; they come off this list once they follow the rule.
-names_pending() {
-    case $1 in core/flows/op_authz_* | core/flows/op_sub_quota.c | core/proto/op_authz_*) ;;
-    *) return 1 ;; esac
-}
 exports() { # FILE... -> "file name kind" per exported definition
     awk '
     FNR == 1 { pend = "" }
@@ -74,7 +68,6 @@ exports() { # FILE... -> "file name kind" per exported definition
 named_src=$(git ls-files 'core/*.c' 'http/*.c' 'spi/*.c' 'storage/*.c' 'keys/*.c' 'examples/*.c')
 while read -r file name kind; do
     case $name in main | op_spi_entry) continue ;; esac
-    names_pending "$file" && continue
     base=$(basename "$file" .c)
     if [ "${name#"$base"}" = "$name" ] || { [ "$name" != "$base" ] && [ "${name:${#base}:1}" != _ ]; }; then
         echo "$file: exports $name: not named after the file ($base*)"

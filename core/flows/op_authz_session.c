@@ -2,7 +2,7 @@
  * core/flows/op_authz_session.c - authz-sessions/rest/v3 (see
  * core/flows/op_authz_session.h): the handler, which gives each API
  * operation its flow, and the flow of a start (POST) and a submission
- * (PUT {sid}); what every call shares is in op_authz_call.c.
+ * (PUT {sid}); what every call shares is in op_authz_session_call.c.
  *
  *   POST       BEGIN -> PARSE -> [SUB] -> DECIDE_AUTH
  *   PUT {sid}  BEGIN -> SESSION -> PARSE -> AUTHENTICATED | CONSENTED
@@ -17,7 +17,7 @@
  * A prompt saves the session record; the final response (or an error
  * sent back to the client) deletes it. A call on an existing session
  * writes only if the record is still the one it read
- * (op_authz_record_guard): one response per session, whatever races.
+ * (op_authz_session_record_guard): one response per session, whatever races.
  */
 #include <string.h>
 
@@ -88,7 +88,8 @@ static int op_authz_session_start_body(op_authz_session_t *as)
     const op_json_t *ss = op_json_get(body, "sub_sid");
     if (!op_json_is(body, OP_JSON_OBJECT) || q == NULL || q->type != OP_JSON_STRING)
         return OP_ERR(err, OP_EINVAL, "the body must be an object with a \"query\" string");
-    if (ss != NULL && ss->type != OP_JSON_NULL && !op_authz_issue_id_ok(ss, OP_AS_SUB_SID_MAX))
+    if (ss != NULL && ss->type != OP_JSON_NULL &&
+        !op_authz_session_issue_id_ok(ss, OP_AS_SUB_SID_MAX))
         return OP_ERR(err, OP_EINVAL,
                       "\"sub_sid\" must be null or 1 to %d printable ASCII characters",
                       OP_AS_SUB_SID_MAX);
@@ -114,7 +115,7 @@ static int op_authz_session_submit_body(op_authz_session_t *as)
     if (!op_json_is(as->body, OP_JSON_OBJECT))
         return OP_ERR(err, OP_EINVAL, "the body must be a JSON object");
     const op_json_t *sub = op_json_get(as->body, "sub");
-    if (sub != NULL && !op_authz_issue_id_ok(sub, OP_GRANT_SUB_MAX))
+    if (sub != NULL && !op_authz_session_issue_id_ok(sub, OP_GRANT_SUB_MAX))
         return OP_ERR(err, OP_EINVAL, "sub: must be 1 to %d printable ASCII characters",
                       OP_GRANT_SUB_MAX);
     return OP_OK;
@@ -127,7 +128,7 @@ static int op_authz_session_begin(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (!op_authz_call_authorised(as))
+    if (!op_authz_session_call_authorised(as))
         return OP_DONE;
     if (!as->submit) {
         op_flow_set_state(f, op_authz_session_start_body(as) == OP_OK ? AS_PARSE : AS_ERROR);
@@ -137,12 +138,12 @@ static int op_authz_session_begin(op_flow_t *f)
         op_flow_set_state(f, AS_ERROR);
         return OP_OK;
     }
-    op_authz_record_key(as);
+    op_authz_session_record_key(as);
     const op_json_t *sub = op_json_get(as->body, "sub");
-    const char *cid = sub != NULL ? op_authz_record_sid_client(as) : NULL;
+    const char *cid = sub != NULL ? op_authz_session_record_sid_client(as) : NULL;
     op_flow_set_state(f, AS_SESSION);
     if (cid == NULL || op_grant_key(sub->u.str.s, cid, as->authz_key) != OP_OK) {
-        op_authz_call_get(f, OP_AS_NS, as->sess_key);
+        op_authz_session_call_get(f, OP_AS_NS, as->sess_key);
         return OP_AGAIN;
     }
     as->authz_cid = cid;
@@ -150,7 +151,7 @@ static int op_authz_session_begin(op_flow_t *f)
         {OP_STORE_BATCH_GET, {.ns = OP_AS_NS, .key = as->sess_key, .key_len = 64}, 0},
         {OP_STORE_BATCH_GET, {.ns = OP_AS_NS_AUTHZ, .key = as->authz_key, .key_len = 64}, 0},
     };
-    op_authz_call_batch(f, ops, OP_NELEMS(ops));
+    op_authz_session_call_batch(f, ops, OP_NELEMS(ops));
     return OP_AGAIN;
 }
 
@@ -161,14 +162,14 @@ static int op_authz_session_session(op_flow_t *f)
     op_authz_session_t *as = f->ctx;
     int rc = as->batch_st != OP_OK
                  ? OP_ERR(&f->err, as->batch_st, "storage: %s", op_err_status_name(as->batch_st))
-                 : op_authz_record_read(as, &as->res[0]);
+                 : op_authz_session_record_read(as, &as->res[0]);
 
     if (rc == OP_OK && as->authz_cid != NULL) {
         rc = op_authz_session_stored(as, &as->res[1]);
         as->authz_read = rc == OP_OK;
     }
     if (rc == OP_OK)
-        op_authz_record_guard(as);
+        op_authz_session_record_guard(as);
     op_flow_set_state(f, rc == OP_OK ? AS_PARSE : AS_ERROR);
     return OP_OK;
 }
@@ -176,10 +177,10 @@ static int op_authz_session_session(op_flow_t *f)
 static int op_authz_session_parsed(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
-    int rc = op_authz_call_parse(as);
+    int rc = op_authz_session_call_parse(as);
 
     if (rc == OP_OK && !as->submit)
-        rc = op_authz_record_new(as);
+        rc = op_authz_session_record_new(as);
     if (rc != OP_OK) {
         op_flow_set_state(f, rc == OP_DECLINED ? AS_WRITE : AS_ERROR);
         return OP_OK;
@@ -194,7 +195,7 @@ static int op_authz_session_parsed(op_flow_t *f)
         return OP_OK;
     }
     op_flow_set_state(f, AS_SUB);
-    op_authz_call_get(f, OP_AS_NS_SUB, as->sub_key);
+    op_authz_session_call_get(f, OP_AS_NS_SUB, as->sub_key);
     return OP_AGAIN;
 }
 
@@ -226,19 +227,19 @@ static int op_authz_session_prompt(op_authz_session_t *as, const char *stage, co
     int rc;
 
     if (none && (strcmp(stage, "auth") == 0 || !as->srv->cfg->authz_always_prompt_consent)) {
-        op_authz_record_drop(as);
-        return op_authz_call_error_response(as, error, description);
+        op_authz_session_record_drop(as);
+        return op_authz_session_call_error_response(as, error, description);
     }
-    rc = strcmp(stage, "auth") == 0 ? op_authz_decide_auth_prompt(as)
-                                    : op_authz_decide_consent_prompt(as);
-    return rc == OP_OK ? op_authz_record_save(as, stage) : rc;
+    rc = strcmp(stage, "auth") == 0 ? op_authz_session_decide_auth_prompt(as)
+                                    : op_authz_session_decide_consent_prompt(as);
+    return rc == OP_OK ? op_authz_session_record_save(as, stage) : rc;
 }
 
 static int op_authz_session_decide_auth(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (!op_authz_decide_needs_auth(as)) {
+    if (!op_authz_session_decide_needs_auth(as)) {
         op_flow_set_state(f, AS_LOAD_AUTHZ);
         return OP_OK;
     }
@@ -251,7 +252,7 @@ static int op_authz_session_authenticated(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (op_authz_issue_authenticated(as) != OP_OK)
+    if (op_authz_session_issue_authenticated(as) != OP_OK)
         op_flow_set_state(f, AS_ERROR);
     else if (as->authz_read && strcmp(as->authz_cid, as->areq.client_id) == 0)
         op_flow_set_state(f, AS_DECIDE_CONSENT); /* read with the session */
@@ -271,7 +272,7 @@ static int op_authz_session_load_authz(op_flow_t *f)
         return OP_OK;
     }
     op_flow_set_state(f, AS_AUTHZ);
-    op_authz_call_get(f, OP_AS_NS_AUTHZ, as->authz_key);
+    op_authz_session_call_get(f, OP_AS_NS_AUTHZ, as->authz_key);
     return OP_AGAIN;
 }
 
@@ -288,8 +289,8 @@ static int op_authz_session_decide_consent(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (op_authz_decide_covered(as)) {
-        op_authz_issue_from_stored(as);
+    if (op_authz_session_decide_covered(as)) {
+        op_authz_session_issue_from_stored(as);
         op_flow_set_state(f, AS_CLAIMS);
         return OP_OK;
     }
@@ -301,7 +302,7 @@ static int op_authz_session_decide_consent(op_flow_t *f)
 static int op_authz_session_consented(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
-    int rc = as->have_sub ? op_authz_issue_consented(as)
+    int rc = as->have_sub ? op_authz_session_issue_consented(as)
                           : OP_ERR(&f->err, OP_ENOTFOUND,
                                    "the subject session of this authorisation is gone");
 
@@ -330,7 +331,7 @@ static int op_authz_session_claims(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (op_authz_issue_claim_names(as) != OP_OK) {
+    if (op_authz_session_issue_claim_names(as) != OP_OK) {
         op_flow_set_state(f, AS_ERROR);
         return OP_OK;
     }
@@ -350,7 +351,7 @@ static int op_authz_session_mint(op_flow_t *f)
     if (as->claims_st != OP_OK && as->claims_st != OP_ENOTFOUND)
         op_log_warn(f->req_id, "authz: ID token claims left out: %s",
                     as->claims_why != NULL ? as->claims_why : op_err_status_name(as->claims_st));
-    op_flow_set_state(f, op_authz_issue_mint(as) == OP_OK ? AS_WRITE : AS_ERROR);
+    op_flow_set_state(f, op_authz_session_issue_mint(as) == OP_OK ? AS_WRITE : AS_ERROR);
     return OP_OK;
 }
 
@@ -359,7 +360,7 @@ static int op_authz_session_write(op_flow_t *f)
     int rc;
 
     op_flow_set_state(f, AS_WRITTEN);
-    rc = op_authz_call_flush(f);
+    rc = op_authz_session_call_flush(f);
     if (rc == OP_AGAIN)
         return OP_AGAIN;
     if (rc != OP_OK)
@@ -369,11 +370,11 @@ static int op_authz_session_write(op_flow_t *f)
 
 static int op_authz_session_written_step(op_flow_t *f)
 {
-    if (op_authz_call_written(f) != OP_OK) {
+    if (op_authz_session_call_written(f) != OP_OK) {
         op_flow_set_state(f, AS_ERROR);
         return OP_OK;
     }
-    return op_authz_call_reply(f);
+    return op_authz_session_call_reply(f);
 }
 
 static int op_authz_session_step(op_flow_t *f)
@@ -411,11 +412,15 @@ static int op_authz_session_step(op_flow_t *f)
     case AS_MAX:
         break;
     }
-    return op_authz_call_reply_error(f);
+    return op_authz_session_call_reply_error(f);
 }
 
 static const op_flow_def_t op_authz_session_flow = {
-    "authz-session", AS_MAX, op_authz_session_states, op_authz_session_step, op_authz_call_free,
+    "authz-session",
+    AS_MAX,
+    op_authz_session_states,
+    op_authz_session_step,
+    op_authz_session_call_free,
 };
 
 /* ---- the handler --------------------------------------------------------------- */

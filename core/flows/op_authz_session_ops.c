@@ -9,7 +9,7 @@
  *
  * and ERROR (answer f->err) from any state. A call that changes or ends
  * the session writes only if its record is unchanged
- * (op_authz_record_guard).
+ * (op_authz_session_record_guard).
  */
 #include <string.h>
 
@@ -37,16 +37,16 @@ static int op_authz_session_ops_begin(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (!op_authz_call_authorised(as))
+    if (!op_authz_session_call_authorised(as))
         return OP_DONE;
     if (op_http_req_method(as->req) == OP_HTTP_PUT &&
         op_http_req_json(as->req, &as->body, &f->err) != OP_OK) {
         op_flow_set_state(f, OPS_ERROR);
         return OP_OK;
     }
-    op_authz_record_key(as);
+    op_authz_session_record_key(as);
     op_flow_set_state(f, OPS_SESSION);
-    op_authz_call_get(f, OP_AS_NS, as->sess_key);
+    op_authz_session_call_get(f, OP_AS_NS, as->sess_key);
     return OP_AGAIN;
 }
 
@@ -55,7 +55,7 @@ static int op_authz_session_ops_write(op_flow_t *f)
     int rc;
 
     op_flow_set_state(f, OPS_WRITTEN);
-    rc = op_authz_call_flush(f);
+    rc = op_authz_session_call_flush(f);
     if (rc == OP_AGAIN)
         return OP_AGAIN;
     if (rc != OP_OK)
@@ -65,11 +65,11 @@ static int op_authz_session_ops_write(op_flow_t *f)
 
 static int op_authz_session_ops_written(op_flow_t *f)
 {
-    if (op_authz_call_written(f) != OP_OK) {
+    if (op_authz_session_call_written(f) != OP_OK) {
         op_flow_set_state(f, OPS_ERROR);
         return OP_OK;
     }
-    return op_authz_call_reply(f);
+    return op_authz_session_call_reply(f);
 }
 
 /* ---- GET {sid} ------------------------------------------------------------------ */
@@ -78,7 +78,7 @@ static int op_authz_session_ops_written(op_flow_t *f)
  * "data"}: the query as sent, not judged. */
 static int op_authz_session_ops_inspect_doc(op_authz_session_t *as)
 {
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
     op_params_t p;
     op_err_t perr;
 
@@ -100,19 +100,19 @@ static int op_authz_session_ops_inspect_doc(op_authz_session_t *as)
         op_json_w_value(w, as->data);
     }
     op_json_w_obj_close(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }
 
 static int op_authz_session_ops_inspect_session(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (op_authz_record_read(as, &as->res[0]) != OP_OK ||
+    if (op_authz_session_record_read(as, &as->res[0]) != OP_OK ||
         op_authz_session_ops_inspect_doc(as) != OP_OK) {
         op_flow_set_state(f, OPS_ERROR);
         return OP_OK;
     }
-    return op_authz_call_reply(f);
+    return op_authz_session_call_reply(f);
 }
 
 static int op_authz_session_ops_inspect_step(op_flow_t *f)
@@ -129,12 +129,13 @@ static int op_authz_session_ops_inspect_step(op_flow_t *f)
     case OPS_MAX:
         break;
     }
-    return op_authz_call_reply_error(f);
+    return op_authz_session_call_reply_error(f);
 }
 
 const op_flow_def_t op_authz_session_ops_inspect = {
-    "authz-session-get", OPS_MAX, op_authz_session_ops_states, op_authz_session_ops_inspect_step,
-    op_authz_call_free,
+    "authz-session-get",         OPS_MAX,
+    op_authz_session_ops_states, op_authz_session_ops_inspect_step,
+    op_authz_session_call_free,
 };
 
 /* ---- GET and PUT {sid}/data ------------------------------------------------------ */
@@ -142,7 +143,7 @@ const op_flow_def_t op_authz_session_ops_inspect = {
 /* GET: the data (null when none). */
 static int op_authz_session_ops_data_doc(op_authz_session_t *as)
 {
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
 
     if (w == NULL)
         return OP_ENOMEM;
@@ -150,7 +151,7 @@ static int op_authz_session_ops_data_doc(op_authz_session_t *as)
         op_json_w_value(w, as->data);
     else
         op_json_w_null(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }
 
 /* PUT: the session's data replaced (204), the record saved at its stage. */
@@ -160,7 +161,7 @@ static int op_authz_session_ops_data_put(op_authz_session_t *as)
         return OP_ERR(&as->flow->err, OP_EINVAL, "the data must be a JSON object");
     as->data = as->body;
     as->http_status = 204;
-    return op_authz_record_save(as, as->stage);
+    return op_authz_session_record_save(as, as->stage);
 }
 
 static int op_authz_session_ops_data_session(op_flow_t *f)
@@ -168,7 +169,7 @@ static int op_authz_session_ops_data_session(op_flow_t *f)
     op_authz_session_t *as = f->ctx;
     bool put = op_http_req_method(as->req) == OP_HTTP_PUT;
 
-    if (op_authz_record_read(as, &as->res[0]) != OP_OK) {
+    if (op_authz_session_record_read(as, &as->res[0]) != OP_OK) {
         op_flow_set_state(f, OPS_ERROR);
         return OP_OK;
     }
@@ -177,9 +178,9 @@ static int op_authz_session_ops_data_session(op_flow_t *f)
             op_flow_set_state(f, OPS_ERROR);
             return OP_OK;
         }
-        return op_authz_call_reply(f);
+        return op_authz_session_call_reply(f);
     }
-    op_authz_record_guard(as);
+    op_authz_session_record_guard(as);
     op_flow_set_state(f, op_authz_session_ops_data_put(as) == OP_OK ? OPS_WRITE : OPS_ERROR);
     return OP_OK;
 }
@@ -200,12 +201,13 @@ static int op_authz_session_ops_data_step(op_flow_t *f)
     case OPS_MAX:
         break;
     }
-    return op_authz_call_reply_error(f);
+    return op_authz_session_call_reply_error(f);
 }
 
 const op_flow_def_t op_authz_session_ops_data = {
-    "authz-session-data", OPS_MAX, op_authz_session_ops_states, op_authz_session_ops_data_step,
-    op_authz_call_free,
+    "authz-session-data",        OPS_MAX,
+    op_authz_session_ops_states, op_authz_session_ops_data_step,
+    op_authz_session_call_free,
 };
 
 /* ---- DELETE {sid} ------------------------------------------------------------------ */
@@ -243,11 +245,11 @@ static int op_authz_session_ops_cancel_session(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
-    if (op_authz_record_read(as, &as->res[0]) != OP_OK) {
+    if (op_authz_session_record_read(as, &as->res[0]) != OP_OK) {
         op_flow_set_state(f, OPS_ERROR);
         return OP_OK;
     }
-    op_authz_record_guard(as);
+    op_authz_session_record_guard(as);
     op_flow_set_state(f, OPS_PARSE);
     return OP_OK;
 }
@@ -260,15 +262,15 @@ static int op_authz_session_ops_cancel_parse(op_flow_t *f)
     op_authz_session_t *as = f->ctx;
     const op_params_t *q = op_http_req_query(as->req);
     const char *error = op_params_get(q, "error");
-    int rc = op_authz_call_parse(as);
+    int rc = op_authz_session_call_parse(as);
 
     if (rc == OP_OK && error != NULL && !op_authz_session_ops_error_allowed(as, error))
         rc = OP_ERR(&f->err, OP_EINVAL,
                     "error: not a standard code nor one of op.authz.customErrorCodes");
     if (rc == OP_OK) {
-        op_authz_record_drop(as);
-        rc = op_authz_call_error_response(as, error != NULL ? error : "access_denied",
-                                          op_params_get(q, "error_description"));
+        op_authz_session_record_drop(as);
+        rc = op_authz_session_call_error_response(as, error != NULL ? error : "access_denied",
+                                                  op_params_get(q, "error_description"));
     }
     op_flow_set_state(f, rc == OP_OK || rc == OP_DECLINED ? OPS_WRITE : OPS_ERROR);
     return OP_OK;
@@ -291,10 +293,11 @@ static int op_authz_session_ops_cancel_step(op_flow_t *f)
     case OPS_MAX:
         break;
     }
-    return op_authz_call_reply_error(f);
+    return op_authz_session_call_reply_error(f);
 }
 
 const op_flow_def_t op_authz_session_ops_cancel = {
-    "authz-session-delete", OPS_MAX, op_authz_session_ops_states, op_authz_session_ops_cancel_step,
-    op_authz_call_free,
+    "authz-session-delete",      OPS_MAX,
+    op_authz_session_ops_states, op_authz_session_ops_cancel_step,
+    op_authz_session_call_free,
 };

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/flows/op_authz_session.h"
+#include "core/flows/op_sub_quota.h"
 
 #define OP_SUB_QUOTA_ARENA    (256 * 1024)
 #define OP_SUB_QUOTA_MAX_LIST 64

@@ -8,9 +8,9 @@
  * §5.4, §5.5, reference §2.1), and the final authorisation response
  * (redirect or form_post, RFC 9207 `iss` added).
  *
- * Files: op_authz_req.c (parse, validate, scope prompt),
- * op_authz_claims.c (claims parameter, scope -> claims, claims prompt),
- * op_authz_resp.c (the response).
+ * Files: op_authz_req.c (parse, validate, scope prompt), with
+ * op_authz_claims.h (the claims parameter, scope -> claims, the claims
+ * prompt) and op_authz_resp.h (the response).
  *
  * Everything a parsed request points to lives in the arena it was parsed
  * into, except the client, which is borrowed from the lookup (the caller
@@ -24,13 +24,10 @@
 #include <stdint.h>
 
 #include "core/base/op.h"
+#include "core/proto/op_authz_claims.h"
 #include "core/proto/op_client.h"
 #include "core/base/op_params.h"
 
-/* Bounds of the claims parameter (OIDC Core §5.5). */
-#define OP_AUTHZ_CLAIMS_MAX_BYTES 8192
-#define OP_AUTHZ_CLAIMS_MAX_DEPTH 4
-#define OP_AUTHZ_CLAIMS_MAX       64 /* userinfo + id_token entries */
 /* Most values in one space-separated list (scope, ui_locales, ...). */
 #define OP_AUTHZ_LIST_MAX 64
 /* Largest max_age accepted, seconds. */
@@ -52,24 +49,6 @@ enum {
     OP_AUTHZ_PROMPT_SELECT_ACCOUNT = 1u << 3,
     OP_AUTHZ_PROMPT_CREATE = 1u << 4
 };
-
-/* One entry of the claims parameter: name -> null or
- * {"essential": bool, "value": v, "values": [...]} (OIDC Core §5.5.1). */
-typedef struct op_authz_claim {
-    const char *name;        /* as requested; may carry a "#lang" tag */
-    bool essential;          /* false when absent */
-    const op_json_t *value;  /* "value", NULL when absent */
-    const op_json_t *values; /* "values" (an array), NULL when absent */
-} op_authz_claim_t;
-
-/* The parsed claims parameter; all empty when the request had none. */
-typedef struct op_authz_claims {
-    const op_authz_claim_t *userinfo;
-    size_t n_userinfo;
-    const op_authz_claim_t *id_token;
-    size_t n_id_token;
-    const op_json_t *json; /* the whole parameter, NULL when absent */
-} op_authz_claims_t;
 
 /* Server policy the parser applies. */
 typedef struct op_authz_policy {
@@ -187,93 +166,5 @@ const char *op_authz_req_mode_name(op_authz_mode_t mode);
  */
 void op_authz_req_scope_prompt(const op_authz_req_t *req, const char *const *consented, size_t n,
                                op_json_w_t *w);
-
-/* ---- the claims parameter and scope -> claims (op_authz_claims.c) ---- */
-
-/*
- * Parse the claims parameter s[0..len) (OIDC Core §5.5) into *out in a:
- * a JSON object with optional "userinfo" and "id_token" objects of
- * claim name -> null or claim request object; "essential" must be a
- * boolean and "values" an array; other members are ignored (§5.5.1).
- * A claim name may not begin with a placement directive of the login
- * page's consent (id_token:, access_token:, verified:, reference §2.1).
- * At most OP_AUTHZ_CLAIMS_MAX_BYTES, depth OP_AUTHZ_CLAIMS_MAX_DEPTH and
- * OP_AUTHZ_CLAIMS_MAX entries. OP_EINVAL / OP_ETOOBIG (invalid_request)
- * or OP_ENOMEM with err.
- */
-int op_authz_claims_parse(op_arena_t *a, const char *s, size_t len, op_authz_claims_t *out,
-                          op_err_t *err);
-
-/*
- * The standard claims a scope value asks for (OIDC Core §5.4): profile,
- * email, address, phone. Static storage; *n is 0 (and NULL returned) for
- * any other value.
- */
-const char *const *op_authz_claims_of_scope(const char *scope, size_t *n);
-
-/*
- * The consent prompt's claims object (reference §2.1):
- * {"new": {"essential": [...], "voluntary": [...]},
- *  "consented": {"essential": [...], "voluntary": [...]}}.
- * The requested claims are those of the scope values (§5.4), voluntary,
- * then those of the claims parameter (userinfo, then id_token), essential
- * when any request for the name says so; only for OpenID requests (scope
- * has "openid"); language tags stripped, repeats dropped, "sub" left out
- * (always delivered, not consented). consented[0..n) are names already
- * consented (tags ignored). Writes one value into w; errors sticky in w.
- */
-void op_authz_claims_prompt(const op_authz_req_t *req, const char *const *consented, size_t n,
-                            op_json_w_t *w);
-
-/* ---- the authorisation response (op_authz_resp.c) ------------------- */
-
-/* One response parameter (name and value, NUL-terminated). */
-typedef struct op_authz_param {
-    const char *name;
-    const char *value;
-} op_authz_param_t;
-
-/* A built response. */
-typedef struct op_authz_resp {
-    op_authz_mode_t mode;
-    /* query / fragment: the whole redirect URI; form_post: the form's
-     * action (the redirect_uri). */
-    const char *uri;
-    /* form_post: the fields, in order (state and iss included). */
-    const op_authz_param_t *form;
-    size_t n_form;
-} op_authz_resp_t;
-
-/*
- * Build the success response for req (its redirect_uri, response_mode and
- * state): params[0..n) (code, access_token, token_type, expires_in,
- * id_token, scope, ...), then "state" when the request had one, then
- * "iss" = issuer (RFC 9207 §2). query: appended to the redirect_uri's
- * query, kept as registered (RFC 6749 §3.1.2); fragment: after '#';
- * values percent-encoded. Everything in a. OP_EINVAL with err for a
- * missing name or value, a parameter named state or iss, a redirect_uri
- * with a fragment; OP_ENOMEM.
- */
-int op_authz_resp_build(op_arena_t *a, const op_authz_req_t *req, const char *issuer,
-                        const op_authz_param_t *params, size_t n, op_authz_resp_t *out,
-                        op_err_t *err);
-
-/*
- * Build an error response (RFC 6749 §4.1.2.1, §4.2.2.1): error,
- * error_description (when not NULL or empty), state, iss. error must be
- * a non-empty RFC 6749 error code (%x20-21 / %x23-5B / %x5D-7E, else
- * OP_EINVAL); in the description, '"' and '\' become '\'' and other bytes
- * outside that set '?'.
- */
-int op_authz_resp_error(op_arena_t *a, const op_authz_req_t *req, const char *issuer,
-                        const char *error, const char *description, op_authz_resp_t *out,
-                        op_err_t *err);
-
-/*
- * Write the members "type": "response", "mode": ..., "parameters":
- * {"uri": ..., "form": {...}} (form for form_post only) into the object
- * the caller opened on w (the caller adds sub_sid etc.).
- */
-void op_authz_resp_write(const op_authz_resp_t *resp, op_json_w_t *w);
 
 #endif

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "core/proto/op_authz_req.h"
+#include "core/proto/op_authz_resp.h"
 
 /* A byte allowed in error and error_description (RFC 6749 §4.1.2.1):
  * %x20-21 / %x23-5B / %x5D-7E. */

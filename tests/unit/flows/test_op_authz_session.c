@@ -233,17 +233,17 @@ static void test_login_page_ids(void)
 
     setup();
     for (size_t i = 0; i < OP_NELEMS(rows); i++) {
-        if (op_authz_issue_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) != rows[i].ok)
+        if (op_authz_session_issue_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) != rows[i].ok)
             fprintf(stderr, "row %zu: %s\n", i, rows[i].json);
-        OP_CHECK(op_authz_issue_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) == rows[i].ok);
+        OP_CHECK(op_authz_session_issue_id_ok(json(rows[i].json), OP_GRANT_SUB_MAX) == rows[i].ok);
     }
     big[0] = '"';
     memset(big + 1, 'a', OP_GRANT_SUB_MAX);
     snprintf(big + 1 + OP_GRANT_SUB_MAX, sizeof(big) - 1 - OP_GRANT_SUB_MAX, "\"");
-    OP_CHECK(op_authz_issue_id_ok(json(big), OP_GRANT_SUB_MAX));
+    OP_CHECK(op_authz_session_issue_id_ok(json(big), OP_GRANT_SUB_MAX));
     snprintf(big + 1 + OP_GRANT_SUB_MAX, sizeof(big) - 1 - OP_GRANT_SUB_MAX, "a\"");
-    OP_CHECK(!op_authz_issue_id_ok(json(big), OP_GRANT_SUB_MAX));
-    OP_CHECK(!op_authz_issue_id_ok(NULL, OP_GRANT_SUB_MAX));
+    OP_CHECK(!op_authz_session_issue_id_ok(json(big), OP_GRANT_SUB_MAX));
+    OP_CHECK(!op_authz_session_issue_id_ok(NULL, OP_GRANT_SUB_MAX));
     teardown();
 }
 
@@ -255,7 +255,7 @@ static int authenticate(const char *query, const char *body)
     as->have_sub = false;
     as->submit = true;
     as->body = json(body);
-    return op_authz_issue_authenticated(as);
+    return op_authz_session_issue_authenticated(as);
 }
 
 /* What the authentication reports is bounded (reference §2.1, RFC 8176
@@ -318,12 +318,13 @@ static void test_max_age_same_second(void)
 {
     setup();
     int64_t now = op_loop_epoch();
-    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=0", now)));
-    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=0", now + 5)));
-    OP_CHECK(!op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=3600", now)));
-    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&max_age=3600", now - 3700)));
-    OP_CHECK(!op_authz_decide_needs_auth(call(WEB "&scope=openid", now - 3700)));
-    OP_CHECK(op_authz_decide_needs_auth(call(WEB "&scope=openid&prompt=login", now)));
+    OP_CHECK(op_authz_session_decide_needs_auth(call(WEB "&scope=openid&max_age=0", now)));
+    OP_CHECK(op_authz_session_decide_needs_auth(call(WEB "&scope=openid&max_age=0", now + 5)));
+    OP_CHECK(!op_authz_session_decide_needs_auth(call(WEB "&scope=openid&max_age=3600", now)));
+    OP_CHECK(
+        op_authz_session_decide_needs_auth(call(WEB "&scope=openid&max_age=3600", now - 3700)));
+    OP_CHECK(!op_authz_session_decide_needs_auth(call(WEB "&scope=openid", now - 3700)));
+    OP_CHECK(op_authz_session_decide_needs_auth(call(WEB "&scope=openid&prompt=login", now)));
     teardown();
 }
 
@@ -344,7 +345,7 @@ static char *signed_jwt(const char *typ, const char *payload)
 
 static const char *hint(const char *client_id, const char *jwt)
 {
-    return op_authz_decide_hint_subject(E.keys, ISS, client_id, jwt, E.a);
+    return op_authz_session_decide_hint_subject(E.keys, ISS, client_id, jwt, E.a);
 }
 
 /* OIDC Core §3.1.2.1: id_token_hint is an ID token the server issued
@@ -436,13 +437,13 @@ static void test_covered_keeps_consent(void)
     int64_t now = op_loop_epoch();
     op_authz_session_t *as = call(WEB "&scope=openid&prompt=none&state=s", now);
     stored(as);
-    OP_CHECK(op_authz_decide_covered(as));
-    op_authz_issue_from_stored(as);
+    OP_CHECK(op_authz_session_decide_covered(as));
+    op_authz_session_issue_from_stored(as);
     OP_CHECK_INT(as->grant.scp.n, 1);
     OP_CHECK_STR(as->grant.scp.items[0], "openid");
     OP_CHECK_INT(as->grant.clm.n + as->grant.idc.n + as->grant.atc.n, 0);
     OP_CHECK(as->grant.long_lived);
-    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
+    OP_CHECK_INT(op_authz_session_issue_mint(as), OP_OK);
     OP_CHECK(as->answer != NULL);
     OP_CHECK_HAS(as->answer, "code=");
     OP_CHECK_INT(puts_into(as, OP_TOKEN_NS_CODE), 1);
@@ -452,25 +453,25 @@ static void test_covered_keeps_consent(void)
     /* the full request is still covered, and gets its claims back */
     as = call(WEB "&scope=openid+email+offline_access&prompt=none", now);
     stored(as);
-    OP_CHECK(op_authz_decide_covered(as));
-    op_authz_issue_from_stored(as);
+    OP_CHECK(op_authz_session_decide_covered(as));
+    op_authz_session_issue_from_stored(as);
     OP_CHECK_INT(as->grant.scp.n, 3);
     OP_CHECK(op_strs_has(&as->grant.clm, "email") && op_strs_has(&as->grant.atc, "email"));
-    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
+    OP_CHECK_INT(op_authz_session_issue_mint(as), OP_OK);
     OP_CHECK_INT(puts_into(as, OP_AS_NS_AUTHZ), 0);
 
     /* a consent given now, long-lived: the record is written */
     as = call(WEB "&scope=openid+email&state=s", now);
     stored(as);
     as->body = json("{\"scope\":[\"*\"],\"claims\":[\"*\"],\"long_lived\":true}");
-    OP_CHECK_INT(op_authz_issue_consented(as), OP_OK);
-    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
+    OP_CHECK_INT(op_authz_session_issue_consented(as), OP_OK);
+    OP_CHECK_INT(op_authz_session_issue_mint(as), OP_OK);
     OP_CHECK_INT(puts_into(as, OP_AS_NS_AUTHZ), 1);
     /* ... and a transient one is not */
     as = call(WEB "&scope=openid+email&state=s", now);
     as->body = json("{\"scope\":[\"*\"],\"claims\":[\"*\"],\"long_lived\":false}");
-    OP_CHECK_INT(op_authz_issue_consented(as), OP_OK);
-    OP_CHECK_INT(op_authz_issue_mint(as), OP_OK);
+    OP_CHECK_INT(op_authz_session_issue_consented(as), OP_OK);
+    OP_CHECK_INT(op_authz_session_issue_mint(as), OP_OK);
     OP_CHECK_INT(puts_into(as, OP_AS_NS_AUTHZ), 0);
     teardown();
 }

@@ -3,7 +3,7 @@
  * (core/proto/op_authz_resp.c): redirect URIs for query and fragment, form_post
  * fields, error responses, and the "response" message members.
  */
-#include "core/proto/op_authz_req.h"
+#include "core/proto/op_authz_resp.h"
 #include "tests/unit/op_test.h"
 
 #define ISS "https://op.example"

@@ -1,5 +1,5 @@
 /*
- * core/flows/op_authz_issue.c - the authentication and consent submissions of
+ * core/flows/op_authz_session_issue.c - the authentication and consent submissions of
  * the authorisation session API, and the final response: the code and
  * tokens the response type asks for (OIDC Core §3, Multiple Response
  * Types), the long-lived authorisation, the subject session's update.
@@ -18,7 +18,7 @@
 _Static_assert(OP_AUTHZ_ISSUE_AMR_MAX == 16 && OP_AUTHZ_ISSUE_AMR_VALUE == 64,
                "OP_AUTHZ_ISSUE_AMR_BAD names the amr bounds");
 
-bool op_authz_issue_id_ok(const op_json_t *v, size_t max)
+bool op_authz_session_issue_id_ok(const op_json_t *v, size_t max)
 {
     if (v == NULL || v->type != OP_JSON_STRING || v->u.str.len == 0 || v->u.str.len > max)
         return false;
@@ -31,22 +31,22 @@ bool op_authz_issue_id_ok(const op_json_t *v, size_t max)
 }
 
 /* amr: absent, null, or an array of at most OP_AUTHZ_ISSUE_AMR_MAX identifiers. */
-static bool op_authz_issue_amr_ok(const op_json_t *amr)
+static bool op_authz_session_issue_amr_ok(const op_json_t *amr)
 {
     if (amr == NULL || amr->type == OP_JSON_NULL)
         return true;
     if (amr->type != OP_JSON_ARRAY || amr->u.arr.n > OP_AUTHZ_ISSUE_AMR_MAX)
         return false;
     for (size_t i = 0; i < amr->u.arr.n; i++) {
-        if (!op_authz_issue_id_ok(amr->u.arr.items[i], OP_AUTHZ_ISSUE_AMR_VALUE))
+        if (!op_authz_session_issue_id_ok(amr->u.arr.items[i], OP_AUTHZ_ISSUE_AMR_VALUE))
             return false;
     }
     return true;
 }
 
 /* An optional integer member: absent is fine, else within [min, max]. */
-static bool op_authz_issue_opt_int(const op_json_t *o, const char *key, int64_t min, int64_t max,
-                                   int64_t *out)
+static bool op_authz_session_issue_opt_int(const op_json_t *o, const char *key, int64_t min,
+                                           int64_t max, int64_t *out)
 {
     const op_json_t *v = op_json_get(o, key);
     if (v == NULL)
@@ -57,7 +57,8 @@ static bool op_authz_issue_opt_int(const op_json_t *o, const char *key, int64_t 
     return true;
 }
 
-static bool op_authz_issue_opt_obj(const op_json_t *o, const char *key, const op_json_t **out)
+static bool op_authz_session_issue_opt_obj(const op_json_t *o, const char *key,
+                                           const op_json_t **out)
 {
     const op_json_t *v = op_json_get(o, key);
     if (v == NULL || v->type == OP_JSON_NULL)
@@ -67,7 +68,7 @@ static bool op_authz_issue_opt_obj(const op_json_t *o, const char *key, const op
 }
 
 /* Write the subject session record (TTL from its timeouts, index sub). */
-int op_authz_issue_write_sub(op_authz_session_t *as)
+int op_authz_session_issue_write_sub(op_authz_session_t *as)
 {
     const char *json;
     size_t len;
@@ -95,7 +96,7 @@ int op_authz_issue_write_sub(op_authz_session_t *as)
     return OP_OK;
 }
 
-int op_authz_issue_authenticated(op_authz_session_t *as)
+int op_authz_session_issue_authenticated(op_authz_session_t *as)
 {
     const op_json_t *b = as->body;
     const op_json_t *sub = op_json_get(b, "sub"), *amr = op_json_get(b, "amr");
@@ -105,29 +106,29 @@ int op_authz_issue_authenticated(op_authz_session_t *as)
             mi = as->srv->cfg->session_max_idle_min;
     op_sub_session_t *s = &as->sub;
 
-    if (sub == NULL || !op_authz_issue_id_ok(sub, OP_GRANT_SUB_MAX)) {
+    if (sub == NULL || !op_authz_session_issue_id_ok(sub, OP_GRANT_SUB_MAX)) {
         return OP_ERR(&as->flow->err, OP_EINVAL,
                       "this session expects the authentication: "
                       "{\"sub\": \"<subject>\", ...}");
     }
     const char *bad = NULL;
-    if (acr != NULL && !op_authz_issue_id_ok(acr, OP_AUTHZ_ISSUE_ACR_MAX))
+    if (acr != NULL && !op_authz_session_issue_id_ok(acr, OP_AUTHZ_ISSUE_ACR_MAX))
         bad = "acr: 1 to " OP_AUTHZ_ISSUE_STR(OP_AUTHZ_ISSUE_ACR_MAX) " printable ASCII characters";
-    else if (!op_authz_issue_amr_ok(amr))
+    else if (!op_authz_session_issue_amr_ok(amr))
         bad = OP_AUTHZ_ISSUE_AMR_BAD;
-    else if (!op_authz_issue_opt_int(b, "auth_time", 0, now, &auth_time))
+    else if (!op_authz_session_issue_opt_int(b, "auth_time", 0, now, &auth_time))
         bad = "auth_time: seconds since the epoch, not in the future";
     else if (!op_authz_req_auth_ok(&as->areq, auth_time, auth_time >= as->created, now))
         bad = "auth_time: the request asks for an authentication made for it (prompt=login, "
               "max_age=0) or within max_age seconds (OIDC Core 3.1.2.1)";
-    else if (!op_authz_issue_opt_int(b, "max_life", -1, 525600, &ml) || ml == 0)
+    else if (!op_authz_session_issue_opt_int(b, "max_life", -1, 525600, &ml) || ml == 0)
         bad = "max_life: minutes, -1 or 1 to 525600";
-    else if (!op_authz_issue_opt_int(b, "auth_life", -1, 525600, &al) || al == 0)
+    else if (!op_authz_session_issue_opt_int(b, "auth_life", -1, 525600, &al) || al == 0)
         bad = "auth_life: minutes, -1 or 1 to 525600";
-    else if (!op_authz_issue_opt_int(b, "max_idle", -1, 525600, &mi) || mi == 0)
+    else if (!op_authz_session_issue_opt_int(b, "max_idle", -1, 525600, &mi) || mi == 0)
         bad = "max_idle: minutes, -1 or 1 to 525600";
-    else if (!op_authz_issue_opt_obj(b, "data", &data) ||
-             !op_authz_issue_opt_obj(b, "claims", &claims))
+    else if (!op_authz_session_issue_opt_obj(b, "data", &data) ||
+             !op_authz_session_issue_opt_obj(b, "claims", &claims))
         bad = "data and claims: JSON objects";
     if (bad != NULL)
         return OP_ERR(&as->flow->err, OP_EINVAL, "authentication: %s", bad);
@@ -152,7 +153,7 @@ int op_authz_issue_authenticated(op_authz_session_t *as)
 }
 
 /* The claims the request asks for, by where they were asked. */
-static bool op_authz_issue_in_id_token(const op_authz_req_t *r, const char *name)
+static bool op_authz_session_issue_in_id_token(const op_authz_req_t *r, const char *name)
 {
     for (size_t i = 0; i < r->claims.n_id_token; i++) {
         if (strcmp(r->claims.id_token[i].name, name) == 0)
@@ -164,7 +165,7 @@ static bool op_authz_issue_in_id_token(const op_authz_req_t *r, const char *name
 /* Does the response hand out an access token (a code, or token)? Without
  * one, consented claims can only travel in the ID token (OIDC Core
  * §5.4). */
-static bool op_authz_issue_issues_at(const op_authz_session_t *as)
+static bool op_authz_session_issue_issues_at(const op_authz_session_t *as)
 {
     return (as->areq.response_type & (OP_CLIENT_RT_CODE | OP_CLIENT_RT_TOKEN)) != 0;
 }
@@ -172,21 +173,22 @@ static bool op_authz_issue_issues_at(const op_authz_session_t *as)
 /* Put a claim name where it goes without a directive: UserInfo, or the
  * ID token when no access token is issued or when the claims parameter
  * asked for it there. */
-static int op_authz_issue_place_claim(op_authz_session_t *as, const char *name)
+static int op_authz_session_issue_place_claim(op_authz_session_t *as, const char *name)
 {
     op_arena_t *a = as->flow->arena;
     op_grant_t *g = &as->grant;
-    if (!op_authz_issue_issues_at(as) || op_authz_issue_in_id_token(&as->areq, name))
+    if (!op_authz_session_issue_issues_at(as) ||
+        op_authz_session_issue_in_id_token(&as->areq, name))
         return op_strs_add(a, &g->idc, name);
     return op_strs_add(a, &g->clm, name);
 }
 
 /* A claim name of the login page's consent: its "id_token:" and
  * "access_token:" prefixes choose the list (reference §2.1), else
- * op_authz_issue_place_claim. Only the login page directs placement: names the
- * request brings are placed with op_authz_issue_place_claim (and the claims
+ * op_authz_session_issue_place_claim. Only the login page directs placement: names the
+ * request brings are placed with op_authz_session_issue_place_claim (and the claims
  * parameter refuses the prefixes, core/proto/op_authz_claims.c). */
-static int op_authz_issue_add_claim(op_authz_session_t *as, const char *name)
+static int op_authz_session_issue_add_claim(op_authz_session_t *as, const char *name)
 {
     op_arena_t *a = as->flow->arena;
     op_grant_t *g = &as->grant;
@@ -194,11 +196,11 @@ static int op_authz_issue_add_claim(op_authz_session_t *as, const char *name)
         return op_strs_add(a, &g->idc, name + strlen("id_token:"));
     if (op_str_has_prefix(name, "access_token:"))
         return op_strs_add(a, &g->atc, name + strlen("access_token:"));
-    return op_authz_issue_place_claim(as, name);
+    return op_authz_session_issue_place_claim(as, name);
 }
 
 /* Every claim the request asks for, for "*" (language tags kept). */
-static int op_authz_issue_add_all_claims(op_authz_session_t *as)
+static int op_authz_session_issue_add_all_claims(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     int rc = OP_OK;
@@ -208,11 +210,11 @@ static int op_authz_issue_add_all_claims(op_authz_session_t *as)
         size_t n;
         const char *const *names = op_authz_claims_of_scope(r->scope.items[i], &n);
         for (size_t j = 0; j < n && rc == OP_OK; j++)
-            rc = op_authz_issue_place_claim(as, names[j]);
+            rc = op_authz_session_issue_place_claim(as, names[j]);
     }
     for (size_t i = 0; i < r->claims.n_userinfo && rc == OP_OK; i++) {
         if (strcmp(r->claims.userinfo[i].name, "sub") != 0)
-            rc = op_authz_issue_place_claim(as, r->claims.userinfo[i].name);
+            rc = op_authz_session_issue_place_claim(as, r->claims.userinfo[i].name);
     }
     for (size_t i = 0; i < r->claims.n_id_token && rc == OP_OK; i++) {
         if (strcmp(r->claims.id_token[i].name, "sub") != 0)
@@ -223,7 +225,7 @@ static int op_authz_issue_add_all_claims(op_authz_session_t *as)
 
 /* The request's claims_locales become the grant's (OIDC Core §5.2): the
  * claims sources are asked in these languages. */
-static void op_authz_issue_claims_locales(op_authz_session_t *as)
+static void op_authz_session_issue_claims_locales(op_authz_session_t *as)
 {
     memset(&as->grant.cll, 0, sizeof(as->grant.cll));
     for (size_t i = 0; i < as->areq.claims_locales.n; i++)
@@ -232,7 +234,8 @@ static void op_authz_issue_claims_locales(op_authz_session_t *as)
 
 /* consent "scope": the granted values, "*" for all requested; a value the
  * request did not ask for cannot be granted. */
-static const char *op_authz_issue_consent_scope(op_authz_session_t *as, const op_json_t *scope)
+static const char *op_authz_session_issue_consent_scope(op_authz_session_t *as,
+                                                        const op_json_t *scope)
 {
     op_arena_t *a = as->flow->arena;
     if (scope == NULL || scope->type == OP_JSON_NULL)
@@ -255,7 +258,8 @@ static const char *op_authz_issue_consent_scope(op_authz_session_t *as, const op
     return NULL;
 }
 
-static const char *op_authz_issue_consent_claims(op_authz_session_t *as, const op_json_t *claims)
+static const char *op_authz_session_issue_consent_claims(op_authz_session_t *as,
+                                                         const op_json_t *claims)
 {
     if (claims == NULL || claims->type == OP_JSON_NULL)
         return NULL;
@@ -265,15 +269,15 @@ static const char *op_authz_issue_consent_claims(op_authz_session_t *as, const o
         const op_json_t *v = claims->u.arr.items[i];
         if (v->type != OP_JSON_STRING || v->u.str.len == 0)
             return "claims must be an array of strings";
-        int rc = strcmp(v->u.str.s, "*") == 0 ? op_authz_issue_add_all_claims(as)
-                                              : op_authz_issue_add_claim(as, v->u.str.s);
+        int rc = strcmp(v->u.str.s, "*") == 0 ? op_authz_session_issue_add_all_claims(as)
+                                              : op_authz_session_issue_add_claim(as, v->u.str.s);
         if (rc != OP_OK)
             return "out of memory";
     }
     return NULL;
 }
 
-int op_authz_issue_consented(op_authz_session_t *as)
+int op_authz_session_issue_consented(op_authz_session_t *as)
 {
     const op_json_t *b = as->body, *pc = NULL, *v;
     op_grant_t *g = &as->grant;
@@ -285,15 +289,15 @@ int op_authz_issue_consented(op_authz_session_t *as)
     op_grant_defaults(g, as->srv->cfg);
     g->sub = as->sub.sub;
     g->cid = as->areq.client_id;
-    op_authz_issue_claims_locales(as);
-    bad = op_authz_issue_consent_scope(as, op_json_get(b, "scope"));
+    op_authz_session_issue_claims_locales(as);
+    bad = op_authz_session_issue_consent_scope(as, op_json_get(b, "scope"));
     if (bad == NULL)
-        bad = op_authz_issue_consent_claims(as, op_json_get(b, "claims"));
-    if (bad == NULL && !op_authz_issue_opt_obj(b, "preset_claims", &pc))
+        bad = op_authz_session_issue_consent_claims(as, op_json_get(b, "claims"));
+    if (bad == NULL && !op_authz_session_issue_opt_obj(b, "preset_claims", &pc))
         bad = "preset_claims must be an object";
     if (bad == NULL && pc != NULL &&
-        (!op_authz_issue_opt_obj(pc, "id_token", &g->idp) ||
-         !op_authz_issue_opt_obj(pc, "userinfo", &g->uip)))
+        (!op_authz_session_issue_opt_obj(pc, "id_token", &g->idp) ||
+         !op_authz_session_issue_opt_obj(pc, "userinfo", &g->uip)))
         bad = "preset_claims.id_token and .userinfo must be objects";
     if (bad == NULL && op_strs_from_json(as->flow->arena, op_json_get(b, "audience"), &g->aud))
         bad = "audience must be an array of strings";
@@ -306,7 +310,7 @@ int op_authz_issue_consented(op_authz_session_t *as)
         op_grant_read_specs(g, op_json_get(b, "access_token"), op_json_get(b, "refresh_token"),
                             op_json_get(b, "id_token")) != NULL)
         bad = "bad access_token, refresh_token or id_token spec";
-    if (bad == NULL && !op_authz_issue_opt_obj(b, "data", &g->dat))
+    if (bad == NULL && !op_authz_session_issue_opt_obj(b, "data", &g->dat))
         bad = "data must be an object";
     if (bad == NULL && as->areq.client->subject_type == OP_CLIENT_SUB_PAIRWISE &&
         op_str_eq(op_json_get_str(op_json_get(b, "access_token"), "encoding"), "SELF_CONTAINED"))
@@ -328,7 +332,7 @@ int op_authz_issue_consented(op_authz_session_t *as)
  * stored authorisation stays as it is (as->save_authz is not set), so a
  * narrower request never narrows it (OIDC Core §3.1.2.1).
  */
-void op_authz_issue_from_stored(op_authz_session_t *as)
+void op_authz_session_issue_from_stored(op_authz_session_t *as)
 {
     op_grant_t *g = &as->grant;
     op_strs_t wanted;
@@ -339,20 +343,20 @@ void op_authz_issue_from_stored(op_authz_session_t *as)
     memset(&g->atc, 0, sizeof(g->atc));
     for (size_t i = 0; i < as->areq.scope.n; i++)
         op_strs_add(as->flow->arena, &g->scp, as->areq.scope.items[i]);
-    op_authz_issue_claims_locales(as);
-    op_authz_decide_requested_claims(as, &wanted);
+    op_authz_session_issue_claims_locales(as);
+    op_authz_session_decide_requested_claims(as, &wanted);
     for (size_t i = 0; i < wanted.n; i++) {
         const char *n = wanted.items[i];
         if (op_strs_has(&as->stored.idc, n))
             op_strs_add(as->flow->arena, &g->idc, n);
         else if (op_strs_has(&as->stored.clm, n))
-            op_authz_issue_place_claim(as, n);
+            op_authz_session_issue_place_claim(as, n);
         if (op_strs_has(&as->stored.atc, n))
             op_strs_add(as->flow->arena, &g->atc, n);
     }
 }
 
-static bool op_authz_issue_wants_id_token(const op_authz_session_t *as)
+static bool op_authz_session_issue_wants_id_token(const op_authz_session_t *as)
 {
     return (as->areq.response_type & OP_CLIENT_RT_ID_TOKEN) != 0;
 }
@@ -362,13 +366,14 @@ static bool op_authz_issue_wants_id_token(const op_authz_session_t *as)
  * the access_token: ones of an access token issued here (implicit and
  * hybrid flows); one lookup for both.
  */
-int op_authz_issue_claim_names(op_authz_session_t *as)
+int op_authz_session_issue_claim_names(op_authz_session_t *as)
 {
     op_strs_t *names = &as->claim_names;
     int rc = OP_OK;
 
     memset(names, 0, sizeof(*names));
-    for (size_t i = 0; op_authz_issue_wants_id_token(as) && i < as->grant.idc.n && rc == OP_OK; i++)
+    for (size_t i = 0;
+         op_authz_session_issue_wants_id_token(as) && i < as->grant.idc.n && rc == OP_OK; i++)
         rc = op_strs_add(as->flow->arena, names, as->grant.idc.items[i]);
     for (size_t i = 0;
          (as->areq.response_type & OP_CLIENT_RT_TOKEN) && i < as->grant.atc.n && rc == OP_OK; i++)
@@ -377,10 +382,10 @@ int op_authz_issue_claim_names(op_authz_session_t *as)
 }
 
 /* The long-lived authorisation record (no TTL, indexes sub and cid). */
-static int op_authz_issue_write_authz(op_authz_session_t *as)
+static int op_authz_session_issue_write_authz(op_authz_session_t *as)
 {
     op_err_t *err = &as->flow->err;
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
     const char *json;
     size_t len;
     char *key = op_arena_alloc(as->flow->arena, 65);
@@ -419,7 +424,8 @@ static int op_authz_issue_write_authz(op_authz_session_t *as)
 
 /* Mint the code / access token / ID token of the response type into
  * params; the records to store go out as writes. */
-static int op_authz_issue_mint_tokens(op_authz_session_t *as, op_authz_param_t *params, size_t *n)
+static int op_authz_session_issue_mint_tokens(op_authz_session_t *as, op_authz_param_t *params,
+                                              size_t *n)
 {
     op_arena_t *a = as->flow->arena;
     const op_config_t *cfg = as->srv->cfg;
@@ -484,19 +490,19 @@ static int op_authz_issue_mint_tokens(op_authz_session_t *as, op_authz_param_t *
     return OP_OK;
 }
 
-int op_authz_issue_mint(op_authz_session_t *as)
+int op_authz_session_issue_mint(op_authz_session_t *as)
 {
     op_authz_param_t params[OP_AUTHZ_ISSUE_MAX_PARAMS];
     op_authz_resp_t resp;
     size_t n;
-    op_json_w_t *w = op_authz_call_writer(as);
-    int rc = w != NULL ? op_authz_issue_mint_tokens(as, params, &n) : OP_ENOMEM;
+    op_json_w_t *w = op_authz_session_call_writer(as);
+    int rc = w != NULL ? op_authz_session_issue_mint_tokens(as, params, &n) : OP_ENOMEM;
 
     if (rc == OP_OK)
         rc = op_authz_resp_build(as->flow->arena, &as->areq, as->srv->cfg->issuer, params, n, &resp,
                                  &as->flow->err);
     if (rc == OP_OK && as->save_authz)
-        rc = op_authz_issue_write_authz(as);
+        rc = op_authz_session_issue_write_authz(as);
     if (rc != OP_OK)
         return rc;
     /* The subject session: one more relying party, used now. */
@@ -504,12 +510,12 @@ int op_authz_issue_mint(op_authz_session_t *as)
         return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
     as->sub.last_used = op_loop_epoch();
     as->sub_dirty = true;
-    op_authz_record_drop(as);
+    op_authz_session_record_drop(as);
 
     op_json_w_obj_open(w);
     op_authz_resp_write(&resp, w);
     if (as->sub_new)
         op_json_w_kstr(w, "sub_sid", as->sub_sid);
     op_json_w_obj_close(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }

@@ -1,5 +1,5 @@
 /*
- * core/flows/op_authz_decide.c - the authorisation session's decisions (is an
+ * core/flows/op_authz_session_decide.c - the authorisation session's decisions (is an
  * authentication needed, is the request covered by a long-lived
  * authorisation) and the prompts that follow (reference §2.1).
  */
@@ -8,7 +8,7 @@
 #include "core/flows/op_authz_session.h"
 
 /* The aud claim (a string or an array of strings) names client_id. */
-static bool op_authz_decide_aud_has(const op_json_t *aud, const char *client_id)
+static bool op_authz_session_decide_aud_has(const op_json_t *aud, const char *client_id)
 {
     if (op_json_is(aud, OP_JSON_STRING))
         return strcmp(aud->u.str.s, client_id) == 0;
@@ -30,8 +30,9 @@ static bool op_authz_decide_aud_has(const op_json_t *aud, const char *client_id)
  * never has exp or iat (protocol claims are never copied into it), the
  * metadata has no sub.
  */
-const char *op_authz_decide_hint_subject(const op_keys_set_t *keys, const char *issuer,
-                                         const char *client_id, const char *hint, op_arena_t *a)
+const char *op_authz_session_decide_hint_subject(const op_keys_set_t *keys, const char *issuer,
+                                                 const char *client_id, const char *hint,
+                                                 op_arena_t *a)
 {
     static const unsigned algs =
         1u << OP_JWS_RS256 | 1u << OP_JWS_PS256 | 1u << OP_JWS_ES256 | 1u << OP_JWS_EDDSA;
@@ -46,7 +47,7 @@ const char *op_authz_decide_hint_subject(const op_keys_set_t *keys, const char *
         !op_json_is(claims, OP_JSON_OBJECT))
         return NULL;
     if (!op_str_eq(op_json_get_str(claims, "iss"), issuer) ||
-        !op_authz_decide_aud_has(op_json_get(claims, "aud"), client_id) ||
+        !op_authz_session_decide_aud_has(op_json_get(claims, "aud"), client_id) ||
         !op_json_get_int(claims, "exp", &exp) || !op_json_get_int(claims, "iat", &iat) ||
         op_json_get(claims, "client_id") != NULL)
         return NULL;
@@ -56,12 +57,12 @@ const char *op_authz_decide_hint_subject(const op_keys_set_t *keys, const char *
 /* The subject of the request's id_token_hint, or NULL. A pairwise client
  * knows the subject by its pairwise identifier (OIDC Core §8.1): only the
  * session's own subject maps back. */
-static const char *op_authz_decide_hint_map(op_authz_session_t *as)
+static const char *op_authz_session_decide_hint_map(op_authz_session_t *as)
 {
     const op_client_t *c = as->areq.client;
     const char *sub =
-        op_authz_decide_hint_subject(as->keys, as->srv->cfg->issuer, as->areq.client_id,
-                                     as->areq.id_token_hint, as->flow->arena);
+        op_authz_session_decide_hint_subject(as->keys, as->srv->cfg->issuer, as->areq.client_id,
+                                             as->areq.id_token_hint, as->flow->arena);
     if (sub == NULL || c->subject_type != OP_CLIENT_SUB_PAIRWISE)
         return sub;
     return as->have_sub &&
@@ -72,16 +73,16 @@ static const char *op_authz_decide_hint_map(op_authz_session_t *as)
 
 /* The same, its signature checked once per call: the decision and the
  * auth prompt both ask. */
-static const char *op_authz_decide_hint_sub(op_authz_session_t *as)
+static const char *op_authz_session_decide_hint_sub(op_authz_session_t *as)
 {
     if (!as->hint_checked) {
-        as->hint_sub = op_authz_decide_hint_map(as);
+        as->hint_sub = op_authz_session_decide_hint_map(as);
         as->hint_checked = true;
     }
     return as->hint_sub;
 }
 
-bool op_authz_decide_needs_auth(op_authz_session_t *as)
+bool op_authz_session_decide_needs_auth(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     int64_t now = op_loop_epoch();
@@ -99,7 +100,7 @@ bool op_authz_decide_needs_auth(op_authz_session_t *as)
             return true;
     }
     if (r->id_token_hint != NULL) {
-        const char *sub = op_authz_decide_hint_sub(as);
+        const char *sub = op_authz_session_decide_hint_sub(as);
         if (sub == NULL || strcmp(sub, as->sub.sub) != 0)
             return true;
     }
@@ -109,7 +110,7 @@ bool op_authz_decide_needs_auth(op_authz_session_t *as)
 
 /* Every claim name the request asks for (scope and claims parameter),
  * without language tags. */
-void op_authz_decide_requested_claims(op_authz_session_t *as, op_strs_t *out)
+void op_authz_session_decide_requested_claims(op_authz_session_t *as, op_strs_t *out)
 {
     const op_authz_req_t *r = &as->areq;
     op_arena_t *a = as->flow->arena;
@@ -136,7 +137,7 @@ void op_authz_decide_requested_claims(op_authz_session_t *as, op_strs_t *out)
     }
 }
 
-bool op_authz_decide_covered(op_authz_session_t *as)
+bool op_authz_session_decide_covered(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
     if (!as->have_stored || (r->prompt & OP_AUTHZ_PROMPT_CONSENT) ||
@@ -147,7 +148,7 @@ bool op_authz_decide_covered(op_authz_session_t *as)
             return false;
     }
     op_strs_t wanted;
-    op_authz_decide_requested_claims(as, &wanted);
+    op_authz_session_decide_requested_claims(as, &wanted);
     for (size_t i = 0; i < wanted.n; i++) {
         if (!op_strs_has(&as->stored.clm, wanted.items[i]) &&
             !op_strs_has(&as->stored.idc, wanted.items[i]))
@@ -158,7 +159,8 @@ bool op_authz_decide_covered(op_authz_session_t *as)
 
 /* ---- the prompts ------------------------------------------------------------ */
 
-static void op_authz_decide_write_common(op_authz_session_t *as, op_json_w_t *w, const char *type)
+static void op_authz_session_decide_write_common(op_authz_session_t *as, op_json_w_t *w,
+                                                 const char *type)
 {
     op_json_w_kstr(w, "type", type);
     op_json_w_kstr(w, "sid", as->sid);
@@ -170,7 +172,7 @@ static void op_authz_decide_write_common(op_authz_session_t *as, op_json_w_t *w,
 }
 
 /* The registered client as the prompts show it (reference §2.1). */
-static void op_authz_decide_write_client(op_authz_session_t *as, op_json_w_t *w)
+static void op_authz_session_decide_write_client(op_authz_session_t *as, op_json_w_t *w)
 {
     const op_client_t *c = as->areq.client;
     op_json_w_key(w, "client");
@@ -189,7 +191,8 @@ static void op_authz_decide_write_client(op_authz_session_t *as, op_json_w_t *w)
     op_json_w_obj_close(w);
 }
 
-static void op_authz_decide_write_list(op_json_w_t *w, const char *key, const op_client_strs_t *l)
+static void op_authz_session_decide_write_list(op_json_w_t *w, const char *key,
+                                               const op_client_strs_t *l)
 {
     if (l->n == 0)
         return;
@@ -201,22 +204,22 @@ static void op_authz_decide_write_list(op_json_w_t *w, const char *key, const op
 }
 
 /* {"type": "auth", ...}: what the login page needs to sign the subject in. */
-int op_authz_decide_auth_prompt(op_authz_session_t *as)
+int op_authz_session_decide_auth_prompt(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
     if (w == NULL)
         return OP_ENOMEM;
     op_json_w_obj_open(w);
-    op_authz_decide_write_common(as, w, "auth");
+    op_authz_session_decide_write_common(as, w, "auth");
     op_json_w_kbool(w, "select_account", (r->prompt & OP_AUTHZ_PROMPT_SELECT_ACCOUNT) != 0);
     op_json_w_kbool(w, "create_account", (r->prompt & OP_AUTHZ_PROMPT_CREATE) != 0);
     if (r->login_hint != NULL)
         op_json_w_kstr(w, "login_hint", r->login_hint);
-    op_authz_decide_write_list(w, "acr_values", &r->acr_values);
-    op_authz_decide_write_list(w, "ui_locales", &r->ui_locales);
+    op_authz_session_decide_write_list(w, "acr_values", &r->acr_values);
+    op_authz_session_decide_write_list(w, "ui_locales", &r->ui_locales);
     if (r->id_token_hint != NULL) {
-        const char *hint_sub = op_authz_decide_hint_sub(as);
+        const char *hint_sub = op_authz_session_decide_hint_sub(as);
         if (hint_sub != NULL)
             op_json_w_kstr(w, "required_sub", hint_sub);
     }
@@ -227,17 +230,17 @@ int op_authz_decide_auth_prompt(op_authz_session_t *as)
         op_json_w_obj_close(w);
     }
     if (as->srv->cfg->authz_client_info_in_auth_prompt)
-        op_authz_decide_write_client(as, w);
+        op_authz_session_decide_write_client(as, w);
     op_json_w_obj_close(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }
 
 /* {"type": "consent", ...}: the client, the scope and the claims, new
  * and already consented (reference §2.1). */
-int op_authz_decide_consent_prompt(op_authz_session_t *as)
+int op_authz_session_decide_consent_prompt(op_authz_session_t *as)
 {
     const op_authz_req_t *r = &as->areq;
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
     if (w == NULL)
         return OP_ENOMEM;
     const op_strs_t none = {0};
@@ -250,16 +253,16 @@ int op_authz_decide_consent_prompt(op_authz_session_t *as)
             op_strs_add(as->flow->arena, &claims, as->stored.idc.items[i]);
     }
     op_json_w_obj_open(w);
-    op_authz_decide_write_common(as, w, "consent");
+    op_authz_session_decide_write_common(as, w, "consent");
     op_json_w_key(w, "sub_session");
     op_json_w_obj_open(w);
     op_sub_session_write_api(w, &as->sub, as->sub_sid);
     op_json_w_obj_close(w);
-    op_authz_decide_write_client(as, w);
+    op_authz_session_decide_write_client(as, w);
     op_json_w_key(w, "scope");
     op_authz_req_scope_prompt(r, scp->items, scp->n, w);
     op_json_w_key(w, "claims");
     op_authz_claims_prompt(r, claims.items, claims.n, w);
     op_json_w_obj_close(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }

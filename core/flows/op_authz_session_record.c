@@ -1,5 +1,5 @@
 /*
- * core/flows/op_authz_record.c - the authorisation session's record (see
+ * core/flows/op_authz_session_record.c - the authorisation session's record (see
  * core/flows/op_authz_session.h): its id and key, serialising it (the new
  * subject session's id sealed under the session id), reading it back,
  * and the compare-and-set that makes one session yield one response.
@@ -17,7 +17,7 @@
 
 #define OP_AUTHZ_RECORD_SID_BYTES 32
 
-int op_authz_record_new(op_authz_session_t *as)
+int op_authz_session_record_new(op_authz_session_t *as)
 {
     op_arena_t *a = as->flow->arena;
     const char *cid = as->areq.client_id;
@@ -27,17 +27,17 @@ int op_authz_record_new(op_authz_session_t *as)
     as->sid = tag != NULL && rnd != NULL ? op_arena_printf(a, "%s.%s", tag, rnd) : NULL;
     if (as->sid == NULL)
         return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
-    op_authz_record_key(as);
+    op_authz_session_record_key(as);
     as->created = op_loop_epoch();
     return OP_OK;
 }
 
-void op_authz_record_key(op_authz_session_t *as)
+void op_authz_session_record_key(op_authz_session_t *as)
 {
     op_keys_crypto_sha256_hex(as->sid, strlen(as->sid), as->sess_key);
 }
 
-const char *op_authz_record_sid_client(op_authz_session_t *as)
+const char *op_authz_session_record_sid_client(op_authz_session_t *as)
 {
     const char *dot = strchr(as->sid, '.');
     size_t n = dot != NULL ? (size_t)(dot - as->sid) : 0;
@@ -51,10 +51,10 @@ const char *op_authz_record_sid_client(op_authz_session_t *as)
 }
 
 /* The record's JSON (see the top of the file) into *json. */
-static int op_authz_record_write(op_authz_session_t *as, const char *stage, const char **json,
-                                 size_t *len)
+static int op_authz_session_record_write(op_authz_session_t *as, const char *stage,
+                                         const char **json, size_t *len)
 {
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
 
     if (w == NULL)
         return OP_ENOMEM;
@@ -86,11 +86,11 @@ static int op_authz_record_write(op_authz_session_t *as, const char *stage, cons
     return op_json_w_finish(w, json, len, &as->flow->err);
 }
 
-int op_authz_record_save(op_authz_session_t *as, const char *stage)
+int op_authz_session_record_save(op_authz_session_t *as, const char *stage)
 {
     const char *json = NULL;
     size_t len = 0;
-    int rc = op_authz_record_write(as, stage, &json, &len);
+    int rc = op_authz_session_record_write(as, stage, &json, &len);
 
     if (rc != OP_OK)
         return rc;
@@ -108,14 +108,14 @@ int op_authz_record_save(op_authz_session_t *as, const char *stage)
     return OP_OK;
 }
 
-void op_authz_record_drop(op_authz_session_t *as)
+void op_authz_session_record_drop(op_authz_session_t *as)
 {
     if (as->have_sess)
         op_writes_del(&as->writes, OP_AS_NS, as->sess_key);
 }
 
 /* Parse the record's bytes into the session's fields. */
-static int op_authz_record_parse(op_authz_session_t *as, const char *val, size_t len)
+static int op_authz_session_record_parse(op_authz_session_t *as, const char *val, size_t len)
 {
     op_flow_t *f = as->flow;
     op_json_t *o;
@@ -129,7 +129,7 @@ static int op_authz_record_parse(op_authz_session_t *as, const char *val, size_t
     if (as->stage == NULL || as->query == NULL || !op_json_get_int(o, "iat", &as->created) ||
         (sk != NULL && strlen(sk) != 64) || !op_json_get_bool(o, "sub_new", &as->sub_new))
         return OP_ERR(&f->err, OP_ERROR, "authorisation session record is malformed");
-    /* A new subject session's id, sealed under the sid (op_authz_record_write). */
+    /* A new subject session's id, sealed under the sid (op_authz_session_record_write). */
     const char *sealed = op_json_get_str(o, "sub_sid");
     if (as->sub_new && (sealed == NULL ||
                         (as->sub_sid = op_sub_session_open_id(f->arena, as->sid, sealed)) == NULL))
@@ -145,7 +145,7 @@ static int op_authz_record_parse(op_authz_session_t *as, const char *val, size_t
     return OP_OK;
 }
 
-int op_authz_record_read(op_authz_session_t *as, const op_authz_session_res_t *r)
+int op_authz_session_record_read(op_authz_session_t *as, const op_authz_session_res_t *r)
 {
     if (r->st == OP_ENOTFOUND)
         return OP_ERR(&as->flow->err, OP_ENOTFOUND,
@@ -154,7 +154,7 @@ int op_authz_record_read(op_authz_session_t *as, const op_authz_session_res_t *r
         return OP_ERR(&as->flow->err, r->st, "storage: %s", op_err_status_name(r->st));
     as->raw = r->val;
     as->raw_len = r->len;
-    return op_authz_record_parse(as, r->val, r->len);
+    return op_authz_session_record_parse(as, r->val, r->len);
 }
 
 /*
@@ -165,7 +165,7 @@ int op_authz_record_read(op_authz_session_t *as, const op_authz_session_res_t *r
  * batch wins; the others apply nothing), and a call refused before its
  * batch (a 400) leaves the session as it was, for the page to try again.
  */
-void op_authz_record_guard(op_authz_session_t *as)
+void op_authz_session_record_guard(op_authz_session_t *as)
 {
     op_writes_check(&as->writes, OP_AS_NS, as->sess_key, OP_STORE_XX, as->raw, as->raw_len);
     as->guarded = true;

@@ -1,5 +1,5 @@
 /*
- * core/flows/op_authz_call.c - what every call of the authorisation
+ * core/flows/op_authz_session_call.c - what every call of the authorisation
  * session API shares (see core/flows/op_authz_session.h): the API token,
  * its store reads (a completion only keeps the result and resumes the
  * flow), the one parse of the request, the answers and the writes that
@@ -7,12 +7,13 @@
  * flow's state.
  */
 #include "core/flows/op_authz_session.h"
+#include "core/flows/op_sub_quota.h"
 
 /* ---- store reads ------------------------------------------------------------ */
 
 /* Keep a copy of one op's status and value. */
-static void op_authz_call_keep(op_flow_t *f, op_authz_session_res_t *r, int st, const char *val,
-                               size_t len)
+static void op_authz_session_call_keep(op_flow_t *f, op_authz_session_res_t *r, int st,
+                                       const char *val, size_t len)
 {
     r->st = st;
     r->val = NULL;
@@ -21,49 +22,49 @@ static void op_authz_call_keep(op_flow_t *f, op_authz_session_res_t *r, int st, 
         r->st = OP_ENOMEM;
 }
 
-static void op_authz_call_on_get(int status, const op_store_res_t *res, void *arg)
+static void op_authz_session_call_on_get(int status, const op_store_res_t *res, void *arg)
 {
     op_flow_t *f = arg;
     op_authz_session_t *as = f->ctx;
 
     as->batch_st = OP_OK;
-    op_authz_call_keep(f, &as->res[0], status, res != NULL ? res->value : NULL,
-                       res != NULL ? res->value_len : 0);
+    op_authz_session_call_keep(f, &as->res[0], status, res != NULL ? res->value : NULL,
+                               res != NULL ? res->value_len : 0);
     op_flow_resume(f);
 }
 
-static void op_authz_call_on_batch(int status, const op_store_batch_res_t *results, size_t n,
-                                   void *arg)
+static void op_authz_session_call_on_batch(int status, const op_store_batch_res_t *results,
+                                           size_t n, void *arg)
 {
     op_flow_t *f = arg;
     op_authz_session_t *as = f->ctx;
 
     as->batch_st = status;
     for (size_t i = 0; i < n && i < OP_NELEMS(as->res); i++)
-        op_authz_call_keep(f, &as->res[i], results[i].status, results[i].res.value,
-                           results[i].res.value_len);
+        op_authz_session_call_keep(f, &as->res[i], results[i].status, results[i].res.value,
+                                   results[i].res.value_len);
     op_flow_resume(f);
 }
 
-void op_authz_call_get(op_flow_t *f, const char *ns, const char *key)
+void op_authz_session_call_get(op_flow_t *f, const char *ns, const char *key)
 {
     op_authz_session_t *as = f->ctx;
 
     op_flow_hold(f);
-    op_store_get(as->srv->store, ns, key, 64, op_authz_call_on_get, f);
+    op_store_get(as->srv->store, ns, key, 64, op_authz_session_call_on_get, f);
 }
 
-void op_authz_call_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n)
+void op_authz_session_call_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n)
 {
     op_authz_session_t *as = f->ctx;
 
     op_flow_hold(f);
-    op_store_batch(as->srv->store, ops, n, op_authz_call_on_batch, f);
+    op_store_batch(as->srv->store, ops, n, op_authz_session_call_on_batch, f);
 }
 
 /* ---- answers ------------------------------------------------------------------ */
 
-bool op_authz_call_authorised(op_authz_session_t *as)
+bool op_authz_session_call_authorised(op_authz_session_t *as)
 {
     const op_config_t *cfg = as->srv->cfg;
 
@@ -73,7 +74,7 @@ bool op_authz_call_authorised(op_authz_session_t *as)
     return false;
 }
 
-op_json_w_t *op_authz_call_writer(op_authz_session_t *as)
+op_json_w_t *op_authz_session_call_writer(op_authz_session_t *as)
 {
     op_json_w_t *w = op_json_w_new(as->flow->arena, false);
 
@@ -82,15 +83,15 @@ op_json_w_t *op_authz_call_writer(op_authz_session_t *as)
     return w;
 }
 
-int op_authz_call_doc(op_authz_session_t *as, op_json_w_t *w)
+int op_authz_session_call_doc(op_authz_session_t *as, op_json_w_t *w)
 {
     as->http_status = 200;
     return op_json_w_finish(w, &as->answer, &as->answer_len, &as->flow->err);
 }
 
-int op_authz_call_error_doc(op_authz_session_t *as, const op_err_t *err)
+int op_authz_session_call_error_doc(op_authz_session_t *as, const op_err_t *err)
 {
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
 
     if (w == NULL)
         return OP_ENOMEM;
@@ -99,12 +100,13 @@ int op_authz_call_error_doc(op_authz_session_t *as, const op_err_t *err)
     op_json_w_kstr(w, "error", err->oauth_error != NULL ? err->oauth_error : "invalid_request");
     op_json_w_kstr(w, "error_description", err->description);
     op_json_w_obj_close(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }
 
-int op_authz_call_error_response(op_authz_session_t *as, const char *error, const char *description)
+int op_authz_session_call_error_response(op_authz_session_t *as, const char *error,
+                                         const char *description)
 {
-    op_json_w_t *w = op_authz_call_writer(as);
+    op_json_w_t *w = op_authz_session_call_writer(as);
     op_authz_resp_t resp;
 
     if (w == NULL)
@@ -116,17 +118,17 @@ int op_authz_call_error_response(op_authz_session_t *as, const char *error, cons
     op_json_w_obj_open(w);
     op_authz_resp_write(&resp, w);
     op_json_w_obj_close(w);
-    return op_authz_call_doc(as, w);
+    return op_authz_session_call_doc(as, w);
 }
 
 /* ---- the tail: writes and the answer ------------------------------------------ */
 
-int op_authz_call_flush(op_flow_t *f)
+int op_authz_session_call_flush(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
     if (as->sub_dirty) {
-        int rc = op_authz_issue_write_sub(as);
+        int rc = op_authz_session_issue_write_sub(as);
         if (rc != OP_OK)
             return rc;
         as->sub_dirty = false;
@@ -138,7 +140,7 @@ int op_authz_call_flush(op_flow_t *f)
     return op_writes_flush(&as->writes, as->srv->store, f) ? OP_AGAIN : OP_OK;
 }
 
-int op_authz_call_written(op_flow_t *f)
+int op_authz_session_call_written(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
@@ -153,7 +155,7 @@ int op_authz_call_written(op_flow_t *f)
     return OP_OK;
 }
 
-int op_authz_call_reply(op_flow_t *f)
+int op_authz_session_call_reply(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
@@ -164,7 +166,7 @@ int op_authz_call_reply(op_flow_t *f)
     return OP_DONE;
 }
 
-int op_authz_call_reply_error(op_flow_t *f)
+int op_authz_session_call_reply_error(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
@@ -174,7 +176,7 @@ int op_authz_call_reply_error(op_flow_t *f)
     return OP_DONE;
 }
 
-static const op_client_t *op_authz_call_find_client(void *arg, const char *client_id)
+static const op_client_t *op_authz_session_call_find_client(void *arg, const char *client_id)
 {
     op_server_t *srv = arg;
     return op_client_registry_find(srv->clients, client_id);
@@ -182,22 +184,23 @@ static const op_client_t *op_authz_call_find_client(void *arg, const char *clien
 
 /* See core/flows/op_authz_session.h. The parse says itself whether its
  * error may be redirected (op_authz_error_t.redirectable). */
-int op_authz_call_parse(op_authz_session_t *as)
+int op_authz_session_call_parse(op_authz_session_t *as)
 {
-    op_authz_clients_t clients = {op_authz_call_find_client, as->srv};
+    op_authz_clients_t clients = {op_authz_session_call_find_client, as->srv};
     op_authz_policy_t policy = {.pkce_plain = as->srv->cfg->authz_allow_plain_pkce};
     op_authz_error_t e;
 
     if (op_authz_req_parse(as->flow->arena, as->query, as->query_len, &clients, &policy, &as->areq,
                            &e) == OP_OK)
         return OP_OK;
-    op_authz_record_drop(as);
-    int rc = e.redirectable ? op_authz_call_error_response(as, e.err.oauth_error, e.err.description)
-                            : op_authz_call_error_doc(as, &e.err);
+    op_authz_session_record_drop(as);
+    int rc = e.redirectable
+                 ? op_authz_session_call_error_response(as, e.err.oauth_error, e.err.description)
+                 : op_authz_session_call_error_doc(as, &e.err);
     return rc == OP_OK ? OP_DECLINED : rc;
 }
 
-void op_authz_call_free(op_flow_t *f)
+void op_authz_session_call_free(op_flow_t *f)
 {
     op_authz_session_t *as = f->ctx;
 
