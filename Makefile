@@ -9,6 +9,8 @@
 #                (npm, pinned in tests/bench/compare), with the ratios, a table
 #                (build/bench/compare.md) and a chart (build/bench/compare.svg);
 #                BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY change the runs
+#   make profile the server's CPU per operation, and where it goes: perf
+#                with frame pointers (build/prof, tests/bench/profile.sh)
 #   make lint    clang-format dry run + banned functions
 #   make deps    install missing Debian 12 packages (as root), else print the command
 #
@@ -70,7 +72,7 @@ TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/asan/tests/plugins/%.so,
                   $(wildcard tests/unit/plugins/*.c))
 
 .PHONY: all run test test-counts unit bench bench-compare lint clean deps deps-test deps-bench fuzz \
-        check-config
+        check-config profile
 all: $(BIN) $(ASAN_BIN) $(LOGIN_BIN) $(ASAN_LOGIN_BIN) $(PLUGINS) $(ASAN_PLUGINS)
 
 build/release/%.o: %.c $(HEADERS)
@@ -220,6 +222,23 @@ bench-compare: deps-bench
 	@[ -d tests/bench/compare/node_modules ] || \
 	    (cd tests/bench/compare && npm ci --no-audit --no-fund)
 	@tests/bench/compare.sh
+
+# The release build with frame pointers, for perf's call graphs.
+PROF_CFLAGS := $(RELEASE_CFLAGS) -fno-omit-frame-pointer
+PROF_BIN := build/prof/tessera
+
+build/prof/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(PROF_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(PROF_BIN): $(call objs,prof,$(MAIN_SRC) $(LIB_SRC))
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(PROF_CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+
+profile: deps-bench
+	@$(MAKE) --no-print-directory $(PROF_BIN)
+	@tests/bench/profile.sh
 
 check-config: $(BIN)
 	@$(BIN) --check-config examples/tessera.properties
