@@ -29,8 +29,10 @@ static void op_keys_gen_key_free(void *p)
 {
     op_keys_key_t *key = p;
 
-    EVP_PKEY_CTX_free(key->ctx[0]);
-    EVP_PKEY_CTX_free(key->ctx[1]);
+    for (size_t i = 0; i < OP_NELEMS(key->ctx); i++) {
+        EVP_PKEY_CTX_free(key->ctx[i]);
+        EVP_PKEY_CTX_free(key->vctx[i]);
+    }
     EVP_PKEY_free(key->pkey);
     sodium_memzero(key->ed_sk, sizeof(key->ed_sk));
 }
@@ -79,17 +81,18 @@ static char *op_keys_gen_bn(op_arena_t *a, const EVP_PKEY *pkey, const char *nam
 }
 
 /*
- * A signing context for pkey, initialised once: SHA-256 as the signature
- * digest, and for RSA the padding (PSS: salt = digest length, MGF1 with
- * SHA-256, as RFC 7518 §3.5 requires). padding 0 for EC. NULL on error.
+ * A signing (or, with verify, a verification) context for pkey,
+ * initialised once: SHA-256 as the signature digest, and for RSA the
+ * padding (PSS: salt = digest length, MGF1 with SHA-256, as RFC 7518 §3.5
+ * requires). padding 0 for EC. NULL on error.
  */
-static EVP_PKEY_CTX *op_keys_gen_ctx(EVP_PKEY *pkey, int padding)
+static EVP_PKEY_CTX *op_keys_gen_ctx(EVP_PKEY *pkey, int padding, bool verify)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 
     if (ctx == NULL)
         return NULL;
-    if (EVP_PKEY_sign_init(ctx) != 1)
+    if ((verify ? EVP_PKEY_verify_init(ctx) : EVP_PKEY_sign_init(ctx)) != 1)
         goto out_free_ctx;
     if (padding != 0 && EVP_PKEY_CTX_set_rsa_padding(ctx, padding) != 1)
         goto out_free_ctx;
@@ -118,9 +121,12 @@ static int op_keys_gen_rsa(op_keys_key_t *key, op_arena_t *a, op_err_t *err)
     rc = op_keys_jwk_pub_init(&key->pub, OP_KEYS_KTY_RSA, n, e, a, err);
     if (rc != OP_OK)
         return rc;
-    key->ctx[0] = op_keys_gen_ctx(key->pkey, RSA_PKCS1_PADDING);
-    key->ctx[1] = op_keys_gen_ctx(key->pkey, RSA_PKCS1_PSS_PADDING);
-    if (key->ctx[0] == NULL || key->ctx[1] == NULL)
+    for (int v = 0; v < 2; v++) {
+        EVP_PKEY_CTX **c = v ? key->vctx : key->ctx;
+        c[0] = op_keys_gen_ctx(key->pkey, RSA_PKCS1_PADDING, v);
+        c[1] = op_keys_gen_ctx(key->pkey, RSA_PKCS1_PSS_PADDING, v);
+    }
+    if (key->ctx[0] == NULL || key->ctx[1] == NULL || key->vctx[0] == NULL || key->vctx[1] == NULL)
         return OP_ERR(err, OP_ERROR, "cannot prepare RSA signing");
     return OP_OK;
 }
@@ -143,8 +149,9 @@ static int op_keys_gen_ec(op_keys_key_t *key, op_arena_t *a, op_err_t *err)
     if (rc != OP_OK)
         return rc;
     key->pub.alg = OP_JWS_ES256;
-    key->ctx[0] = op_keys_gen_ctx(key->pkey, 0);
-    if (key->ctx[0] == NULL)
+    key->ctx[0] = op_keys_gen_ctx(key->pkey, 0, false);
+    key->vctx[0] = op_keys_gen_ctx(key->pkey, 0, true);
+    if (key->ctx[0] == NULL || key->vctx[0] == NULL)
         return OP_ERR(err, OP_ERROR, "cannot prepare ECDSA signing");
     return OP_OK;
 }

@@ -69,8 +69,10 @@ typedef struct op_keys_key {
     int64_t created; /* epoch seconds */
     struct evp_pkey_st *pkey;
     /* Signing contexts initialised once (EVP_PKEY_sign_init + params):
-     * RSA [0] PKCS#1 v1.5, [1] PSS; EC [0]; none for Ed25519. */
+     * RSA [0] PKCS#1 v1.5, [1] PSS; EC [0]; none for Ed25519. vctx: the
+     * same for verification (our own tokens, op_jws_verify_set). */
     struct evp_pkey_ctx_st *ctx[2];
+    struct evp_pkey_ctx_st *vctx[2];
     uint8_t ed_sk[64]; /* libsodium secret key (seed || pk), Ed25519 */
 } op_keys_key_t;
 

@@ -13,13 +13,17 @@
  * (strict decoding), header a strict JSON object (duplicate keys
  * refused), "alg" present and allowed before any key is looked at, no
  * "crit", then key selection, then the signature. EdDSA verifies with
- * libsodium, HS256 with HMAC-SHA256 compared in constant time, RS256,
- * PS256 and ES256 with cjose after all of our checks; cjose parses the
- * header again with jansson, so we make sure it sees the same "alg".
+ * libsodium, HS256 with HMAC-SHA256 compared in constant time. RS256,
+ * PS256 and ES256 with one of our own keys (op_jws_verify_set: our tokens
+ * coming back) verify with the key's verification context prepared once
+ * (op_keys_gen.c), like signing; with a foreign JWK set they go through
+ * cjose after all of our checks; cjose parses the header again with
+ * jansson, so we make sure it sees the same "alg".
  */
 #include <string.h>
 
 #include <cjose/cjose.h>
+#include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -425,6 +429,52 @@ static int op_keys_jws_check(const op_keys_jws_parts_t *parts, op_jws_alg_t alg,
     return OP_OK;
 }
 
+/* ECDSA: R || S (32 bytes each, RFC 7518 §3.4) to DER into der, whose
+ * length goes to *len; false when it does not encode. */
+static bool op_keys_jws_ec_der(const uint8_t sig[64], uint8_t der[OP_KEYS_JWS_ECDSA_DER_MAX],
+                               size_t *len)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+    unsigned char *p = der;
+    int n = -1;
+
+    if (es != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(es, r, s) == 1) {
+        r = s = NULL; /* es owns them */
+        if (i2d_ECDSA_SIG(es, NULL) <= OP_KEYS_JWS_ECDSA_DER_MAX)
+            n = i2d_ECDSA_SIG(es, &p);
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    *len = n > 0 ? (size_t)n : 0;
+    return n > 0;
+}
+
+/* RS256, PS256, ES256 with one of our own keys: SHA-256 of the signing
+ * input, then the key's verification context. */
+static int op_keys_jws_check_own(const op_keys_jws_parts_t *parts, op_jws_alg_t alg,
+                                 const op_keys_key_t *key, op_err_t *err)
+{
+    uint8_t md[32], der[OP_KEYS_JWS_ECDSA_DER_MAX];
+    const uint8_t *sig = parts->sig;
+    size_t sig_len = parts->sig_len;
+    bool ok;
+
+    if (sig_len != key->pub.sig_len)
+        return OP_ERR(err, OP_EDENIED, "JWS signature has the wrong length");
+    op_keys_crypto_sha256(parts->compact, parts->input_len, md);
+    if (alg == OP_JWS_ES256 && !op_keys_jws_ec_der(parts->sig, der, &sig_len))
+        ok = false;
+    else
+        ok = EVP_PKEY_verify(key->vctx[alg == OP_JWS_PS256], alg == OP_JWS_ES256 ? der : sig,
+                             sig_len, md, sizeof(md)) == 1;
+    ERR_clear_error();
+    if (!ok)
+        return OP_ERR(err, OP_EDENIED, "JWS signature is invalid");
+    return OP_OK;
+}
+
 int op_keys_jws_verify_jwks(const char *jws, size_t len, unsigned allowed, const char *jwks_json,
                             size_t jwks_len, op_arena_t *a, op_jws_t *out, op_err_t *err)
 {
@@ -453,7 +503,7 @@ int op_keys_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len
                            op_arena_t *a, op_jws_t *out, op_err_t *err)
 {
     op_keys_jws_parts_t parts;
-    const op_keys_pub_t *pub = NULL;
+    const op_keys_key_t *key = NULL;
     size_t matches = 0;
     int rc;
 
@@ -462,14 +512,16 @@ int op_keys_jws_verify_set(const op_keys_set_t *set, const char *jws, size_t len
         return rc;
     for (size_t i = 0; set != NULL && i < set->nkeys; i++) {
         if (op_keys_jwk_fits(&set->keys[i]->pub, out->alg, out->kid)) {
-            pub = &set->keys[i]->pub;
+            key = set->keys[i];
             matches++;
         }
     }
     rc = op_keys_jwk_one(matches, err);
     if (rc != OP_OK)
         return rc;
-    return op_keys_jws_check(&parts, out->alg, pub, err);
+    if (out->alg == OP_JWS_EDDSA)
+        return op_keys_jws_check(&parts, out->alg, &key->pub, err);
+    return op_keys_jws_check_own(&parts, out->alg, key, err);
 }
 
 int op_keys_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret, size_t secret_len,

@@ -430,6 +430,17 @@ static void test_tampered(void)
                            op_arena_printf(a, "{\"alg\":\"PS256\",\"kid\":\"%s\"}",
                                            op_keys_set_kid(set, OP_JWS_RS256)));
     OP_CHECK_INT(verify_set(set, ps, ALL_ALGS, a, &out, &err), OP_EDENIED);
+    /* ES256 R || S out of range (RFC 7518 §3.4; both zero, both above the
+     * group order): refused by our own keys' verifier as by cjose. */
+    char *es = sign(set, OP_JWS_ES256, NULL, a);
+    for (int fill = 0x00; fill <= 0xff; fill += 0xff) {
+        uint8_t raw[64];
+        memset(raw, fill, sizeof(raw));
+        char *forged =
+            join(a, part(a, es, 0), part(a, es, 1), op_b64url_encode_arena(a, raw, sizeof(raw)));
+        OP_CHECK_INT(verify_set(set, forged, ALL_ALGS, a, &out, &err), OP_EDENIED);
+        OP_CHECK_INT(verify_jwks(jwks, forged, ALL_ALGS, a, &out, &err), OP_EDENIED);
+    }
     op_arena_free(a);
     op_keys_set_release(set);
 }
