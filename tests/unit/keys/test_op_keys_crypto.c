@@ -53,6 +53,24 @@ static void test_sha256(void)
     op_keys_crypto_sha256("abc", 3, md);
     OP_CHECK_INT(md[0], 0xba);
     OP_CHECK_INT(md[31], 0xad);
+    /* Both sides of the short-input threshold (256 bytes) give SHA-256. */
+    char a[257];
+    memset(a, 'a', sizeof(a));
+    op_keys_crypto_sha256_hex(a, 256, hex);
+    OP_CHECK_STR(hex, "02d7160d77e18c6447be80c2e355c7ed4388545271702c50253b0914c65ce5fe");
+    op_keys_crypto_sha256_hex(a, 257, hex);
+    OP_CHECK_STR(hex, "e8d95cc2b4bc198c54b40bd214df958afb65f5e73d2c2eafe0593cf5c635c1f0");
+    /* HMAC-SHA-256, RFC 4231 §4.3 (test case 2) and §4.7 (test case 6: a
+     * key longer than the block, hashed first). */
+    uint8_t key[131];
+    memset(key, 0xaa, sizeof(key));
+    op_keys_crypto_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, md);
+    op_hex_encode(md, sizeof(md), hex);
+    OP_CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    op_keys_crypto_hmac_sha256(key, sizeof(key),
+                               "Test Using Larger Than Block-Size Key - Hash Key First", 54, md);
+    op_hex_encode(md, sizeof(md), hex);
+    OP_CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 static void test_ct_equal(void)
