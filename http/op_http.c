@@ -139,27 +139,43 @@ static bool op_http_route_match(const op_http_route_t *r, const char *path, cons
 }
 
 /*
- * The path as the access log shows it: the path, but for the segment
- * after the path of an OP_ROUTE_SECRET route (a bearer secret, e.g. an
- * authorisation session id), which becomes "~" and its op_keys_crypto_secret_tag.
- * "-" when out of memory.
+ * The path as the access log shows it, built so that it holds no secret
+ * (op_log_access scans nothing): the path of a route that takes it, but
+ * for the segment after the path of an OP_ROUTE_SECRET route (a bearer
+ * secret, e.g. an authorisation session id), which becomes "~" and its
+ * op_keys_crypto_secret_tag; a path no route takes is all client text, so it is only
+ * "~" and the tag of the whole. "-" when out of memory.
  */
 static const char *op_http_log_path(const op_http_t *http, const char *path, op_arena_t *a)
 {
+    const char *sub = "", *secret = path, *tail = "";
+    size_t head = 0, n = strlen(path), tlen;
+    char tag[OP_SECRET_TAG_LEN + 1];
+    char *s;
+
     for (size_t i = 0; i < http->nroutes; i++) {
         const op_http_route_t *r = &http->routes[i];
-        char tag[OP_SECRET_TAG_LEN + 1];
-        const char *sub, *s;
-        size_t n;
 
-        if (!(r->flags & OP_ROUTE_SECRET) || !op_http_route_match(r, path, &sub) || *sub == '\0')
+        if (!op_http_route_match(r, path, &sub))
             continue;
+        if (!(r->flags & OP_ROUTE_SECRET) || *sub == '\0')
+            return path;
+        head = (size_t)(sub - path);
+        secret = sub;
         n = strcspn(sub, "/");
-        op_keys_crypto_secret_tag(sub, n, tag);
-        s = op_arena_printf(a, "%.*s~%s%s", (int)(sub - path), path, tag, sub + n);
-        return s != NULL ? s : "-";
+        tail = sub + n;
+        break;
     }
-    return path;
+    op_keys_crypto_secret_tag(secret, n, tag);
+    tlen = strlen(tail);
+    s = op_arena_alloc(a, head + 1 + OP_SECRET_TAG_LEN + tlen + 1);
+    if (s == NULL)
+        return "-";
+    memcpy(s, path, head);
+    s[head] = '~';
+    memcpy(s + head + 1, tag, OP_SECRET_TAG_LEN);
+    memcpy(s + head + 1 + OP_SECRET_TAG_LEN, tail, tlen + 1);
+    return s;
 }
 
 /* Does a route with methods take method m? HEAD follows GET. */

@@ -135,9 +135,9 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
     if (req->http != NULL)
         req->http->in_flight--;
     us = op_http_req_clock_us() - req->start_us;
-    op_log_info(req->id, "http: %s %s %d %llu.%llums", op_http_req_method_name(req),
-                req->log_path != NULL ? req->log_path : req->path, status,
-                (unsigned long long)(us / 1000), (unsigned long long)(us % 1000 / 100));
+    op_log_access(req->id, op_http_req_method_name(req),
+                  req->log_path != NULL ? req->log_path : req->path, status,
+                  (unsigned long long)us);
     evhttp_send_reply(evreq, status, op_http_reply_reason(status), NULL);
 }
 

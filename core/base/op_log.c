@@ -190,6 +190,112 @@ size_t op_log_redact(char *out, size_t cap, const char *in, bool cut)
     return o.len;
 }
 
+/* Write the line (its newline included) with one write(2), retried only
+ * on EINTR or a short write. */
+static void op_log_write(const char *w, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(op_log_fd, w, len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        w += k;
+        len -= (size_t)k;
+    }
+}
+
+/* The decimal digits of v, zero-padded to at least width. */
+static void op_log_put_uint(op_log_out_t *o, unsigned long long v, int width)
+{
+    char d[24];
+    int n = 0;
+
+    do {
+        d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 || n < width);
+    op_log_put(o, d + sizeof(d) - n, (size_t)n);
+}
+
+/* Text that holds no secret, its control bytes as '?' (they would forge
+ * lines), copied in runs; what does not fit is cut (it may show in part). */
+static void op_log_put_text(op_log_out_t *o, const char *s)
+{
+    while (*s != '\0' && !o->full) {
+        size_t n = 0;
+        while (s[n] != '\0' && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+            n++;
+        if (n >= o->cap - o->len) {
+            memcpy(o->p + o->len, s, o->cap - 1 - o->len);
+            o->len = o->cap - 1;
+            o->full = true;
+            return;
+        }
+        op_log_put(o, s, n);
+        s += n;
+        if (*s != '\0') {
+            op_log_put(o, "?", 1);
+            s++;
+        }
+    }
+}
+
+/* "2026-11-22T04:35:39.123Z INFO  [r-3f2a9c1d] " */
+static void op_log_put_prefix(op_log_out_t *o, op_log_level_t level, const char *req_id)
+{
+    struct timeval tv;
+    struct tm tm;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    op_log_put_uint(o, (unsigned long long)tm.tm_year + 1900, 4);
+    op_log_put(o, "-", 1);
+    op_log_put_uint(o, (unsigned long long)tm.tm_mon + 1, 2);
+    op_log_put(o, "-", 1);
+    op_log_put_uint(o, (unsigned long long)tm.tm_mday, 2);
+    op_log_put(o, "T", 1);
+    op_log_put_uint(o, (unsigned long long)tm.tm_hour, 2);
+    op_log_put(o, ":", 1);
+    op_log_put_uint(o, (unsigned long long)tm.tm_min, 2);
+    op_log_put(o, ":", 1);
+    op_log_put_uint(o, (unsigned long long)tm.tm_sec, 2);
+    op_log_put(o, ".", 1);
+    op_log_put_uint(o, (unsigned long long)(tv.tv_usec / 1000), 3);
+    op_log_put(o, "Z ", 2);
+    op_log_put(o, op_log_names[level], 5);
+    op_log_put(o, " [", 2);
+    op_log_put_text(o, req_id != NULL ? req_id : "-");
+    op_log_put(o, "] ", 2);
+}
+
+void op_log_access(const char *req_id, const char *method, const char *path, int status,
+                   unsigned long long us)
+{
+    if (!op_log_enabled(OP_LOG_INFO))
+        return;
+    char line[OP_LOG_LINE_MAX];
+    /* len < cap: the newline always fits */
+    op_log_out_t o = {line, sizeof(line), 0, false};
+
+    op_log_put_prefix(&o, OP_LOG_INFO, req_id);
+    op_log_put(&o, "http: ", 6);
+    op_log_put_text(&o, method);
+    op_log_put(&o, " ", 1);
+    op_log_put_text(&o, path);
+    op_log_put(&o, " ", 1);
+    op_log_put_uint(&o, status > 0 ? (unsigned long long)status : 0, 1);
+    op_log_put(&o, " ", 1);
+    op_log_put_uint(&o, us / 1000, 1);
+    op_log_put(&o, ".", 1);
+    op_log_put_uint(&o, us % 1000 / 100, 1);
+    op_log_put(&o, "ms", 2);
+    if (o.full)
+        op_log_cut(&o);
+    line[o.len++] = '\n';
+    op_log_write(line, o.len);
+}
+
 /*
  * Format the line into raw (cut when it does not fit), then copy it,
  * masked, into line, which keeps room for the newline. Both buffers are
@@ -216,16 +322,7 @@ void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list
     bool cut = (size_t)n >= sizeof(raw) || m < 0 || (size_t)m >= sizeof(raw) - off;
     size_t len = op_log_redact(line, sizeof(line), raw, cut);
     line[len++] = '\n';
-    const char *w = line;
-    while (len > 0) {
-        ssize_t k = write(op_log_fd, w, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return;
-        w += k;
-        len -= (size_t)k;
-    }
+    op_log_write(line, len);
 }
 
 void op_log(op_log_level_t level, const char *req_id, const char *fmt, ...)

@@ -3,7 +3,9 @@
  *
  * Lines look like
  *   2026-11-22T04:35:39.123Z INFO  [r-3f2a9c1d] http: GET /jwks.json 200 0.4ms
- * and go to stderr (or the fd given to op_log_init). Before a line is
+ * and go to stderr (or the fd given to op_log_init), one write(2) each.
+ * The access line of every request (op_log_access) is built from fields
+ * that hold no secret by construction. Before any other line is
  * written, the values of secret-bearing fields are masked: "Bearer x",
  * "client_secret=x", "password=x", "code=x", "access_token=x",
  * "refresh_token=x", "\"k\":\"x\"", ... become "***", and control bytes
@@ -49,6 +51,20 @@ void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list
 #define op_log_info(rid, ...)  op_log(OP_LOG_INFO, (rid), __VA_ARGS__)
 #define op_log_warn(rid, ...)  op_log(OP_LOG_WARN, (rid), __VA_ARGS__)
 #define op_log_error(rid, ...) op_log(OP_LOG_ERROR, (rid), __VA_ARGS__)
+
+/*
+ * The access line of one request, "http: <method> <path> <status>
+ * <ms>ms", formatted directly (no printf) and written with one write(2).
+ * Nothing is scanned for secrets: every field is one that cannot hold one
+ * by construction. method is a name of ours, status and us are numbers,
+ * and path is the log form the HTTP layer builds (the route's own path,
+ * the secret segment of an OP_ROUTE_SECRET route and any unrouted path
+ * replaced by the tag of op_keys_crypto_secret_tag, never a query). Control bytes in
+ * req_id or path become '?', and the line is cut to OP_LOG_LINE_MAX like
+ * any other. Logged at OP_LOG_INFO.
+ */
+void op_log_access(const char *req_id, const char *method, const char *path, int status,
+                   unsigned long long us);
 
 /*
  * Copy the text in (NUL-terminated) into out as it may be logged: the

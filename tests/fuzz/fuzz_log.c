@@ -157,6 +157,25 @@ static void fuzz_log_line(const char *text, bool text_is_id)
     fuzz_log_check_masked(buf);
 }
 
+/* The access line with hostile text as request id or path: still one
+ * line of at most OP_LOG_LINE_MAX bytes, without control bytes. */
+static void fuzz_log_access(const char *text, bool text_is_id)
+{
+    char buf[2 * OP_LOG_LINE_MAX];
+    ssize_t k;
+    size_t n = 0;
+
+    op_log_access(text_is_id ? text : "r-1", "GET", text_is_id ? "/" : text, 200, 1);
+    while (n < sizeof(buf) && (k = read(fuzz_log_pipe[0], buf + n, sizeof(buf) - n)) > 0)
+        n += (size_t)k;
+    if (n == 0 || n > OP_LOG_LINE_MAX || buf[n - 1] != '\n')
+        abort();
+    for (size_t i = 0; i + 1 < n; i++) {
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            abort();
+    }
+}
+
 /* d is a prefix of s, at most OP_ERR_DESC_MAX - 1 bytes, all of s when it
  * fits, and valid UTF-8 when s is. */
 static void fuzz_log_check_desc(const char *d, const char *s)
@@ -218,6 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size - 3] = '\0';
     fuzz_log_redaction(text, cap, cut);
     fuzz_log_line(text, text_is_id);
+    fuzz_log_access(text, text_is_id);
     fuzz_log_err(text);
     fuzz_log_printf(text, cap);
     free(text);

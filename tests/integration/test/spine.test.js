@@ -10,6 +10,7 @@ import {
 } from '../lib/harness.js';
 import { rawRequest } from '../lib/raw.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
 
 for (const storage of ['memory', 'redis']) {
   describe(`spine on the ${storage} store`, () => {
@@ -134,17 +135,19 @@ describe('HTTP front-end refuses bad input with a clear error', () => {
     }
   });
 
-  test('a 2.7 KB path of 1-byte secrets: one bounded, masked log line (secrets never reach a log)', async () => {
+  test('a 2.7 KB unrouted path of 1-byte secrets: one short log line with its tag (secrets never reach a log)', async () => {
     const path = `/${'code=a&xx'.repeat(300)}`;
     const r = await rawRequest(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.equal(r.status, 404);
     // The line is written before the answer goes out.
     assert.equal((await fetch(`${server.issuer}/jwks.json`)).status, 200, 'still serving');
-    const line = server.log().split('\n').find((l) => l.includes('http: GET /code='));
+    // A path no route takes is client text: the access line shows only the
+    // first hex digits of its SHA-256.
+    const tag = createHash('sha256').update(path).digest('hex').slice(0, 8);
+    const line = server.log().split('\n').find((l) => l.includes(`http: GET ~${tag} 404 `));
     assert.ok(line, 'the request is logged');
     assert.ok(line.length < 2048, `a line of ${line.length} bytes`);
-    assert.match(line, /GET \/code=\*\*\*&xxcode=\*\*\*&xx.*\.\.\.\[cut\]$/);
-    assert.doesNotMatch(line, /code=a/);
+    assert.doesNotMatch(server.log(), /code=a/);
   });
 
   test('every answer says nosniff; error answers are not cached', async () => {

@@ -186,6 +186,52 @@ static void test_log_long_fields(void)
     OP_CHECK_HAS(second, "rrrr" OP_LOG_CUT "\n");
 }
 
+/* The access line: every field in place, control bytes of the request id
+ * and path as '?', one line; nothing is masked (its fields hold no secret
+ * by construction), so text that only looks like a marker stays. */
+static void test_log_access_line(void)
+{
+    int fds[2];
+
+    OP_CHECK(pipe(fds) == 0);
+    op_log_init(OP_LOG_INFO, fds[1]);
+    op_log_access("r-4\n", "GET", "/a\r\nb/~0123abcd/data", 404, 12345);
+    close(fds[1]);
+    const char *out = test_log_read(fds[0]);
+    test_log_check_one_line(out);
+    OP_CHECK_HAS(out, "Z INFO  [r-4?] http: GET /a??b/~0123abcd/data 404 12.3ms\n");
+    OP_CHECK(out[4] == '-' && out[10] == 'T' && out[23] == 'Z');
+    /* below the level: nothing */
+    OP_CHECK(pipe(fds) == 0);
+    op_log_init(OP_LOG_WARN, fds[1]);
+    op_log_access("r-5", "GET", "/", 200, 0);
+    close(fds[1]);
+    OP_CHECK_STR(test_log_read(fds[0]), "");
+}
+
+/* A path longer than a line: cut to OP_LOG_LINE_MAX with the marker; a
+ * long request id too. */
+static void test_log_access_bounded(void)
+{
+    char path[3000];
+    int fds[2];
+
+    memset(path, 'p', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    for (int i = 0; i < 2; i++) {
+        OP_CHECK(pipe(fds) == 0);
+        op_log_init(OP_LOG_INFO, fds[1]);
+        op_log_access(i == 0 ? "r-6" : path + 1, "PUT", i == 0 ? path : "/x", 200, 1);
+        close(fds[1]);
+        const char *out = test_log_read(fds[0]);
+        test_log_check_one_line(out);
+        OP_CHECK(strlen(out) == OP_LOG_LINE_MAX);
+        OP_CHECK_HAS(out, "pppp" OP_LOG_CUT "\n");
+        OP_CHECK(strstr(out, " 200 ") == NULL);
+    }
+}
+
 static const op_test_case_t cases[] = {
     {"log_redaction", test_log_redaction},
     {"log_redaction_overlapping", test_log_redaction_overlapping},
@@ -193,5 +239,7 @@ static const op_test_case_t cases[] = {
     {"log_line", test_log_line},
     {"log_long_path_of_short_secrets", test_log_long_path_of_short_secrets},
     {"log_long_fields", test_log_long_fields},
+    {"log_access_line", test_log_access_line},
+    {"log_access_bounded", test_log_access_bounded},
 };
 OP_TEST_MAIN(cases)
