@@ -112,7 +112,16 @@ op_loop_t *op_loop_new(void)
     op_list_init(&loop->queue);
     op_list_init(&loop->signals);
     event_set_log_callback(op_loop_on_libevent_log);
-    loop->base = event_base_new();
+    /* With the epoll changelist, the changes a loop pass makes to one fd
+     * (evhttp turns reading off and writing on for every answer, and back)
+     * go to the kernel as one epoll_ctl at the end of the pass, or none.
+     * Its caveat (fds shared by dup) does not apply: we never dup. */
+    struct event_config *ec = event_config_new();
+    if (ec == NULL)
+        goto out_free_loop;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    loop->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     if (loop->base == NULL)
         goto out_free_loop;
     loop->defer_ev = event_new(loop->base, -1, 0, op_loop_run_deferred, loop);

@@ -15,7 +15,8 @@
 # 2. For each workload, one more run under `perf record -g --call-graph=fp`
 #    of the worker, and the top PROFILE_TOP (default 15) of
 #    `perf report --no-children` by shared object and by symbol.
-# PROFILE_ONLY="es256 jwks" limits the workloads; PROFILE_PERF=0 skips (2).
+# PROFILE_ONLY="es256 jwks" limits the workloads; PROFILE_PERF=0 skips (2);
+# PROFILE_BIN profiles another build of the server (e.g. an older commit).
 # Data is kept in $PROFILE_OUT (default build/prof/data) for perf report.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -24,7 +25,7 @@ runs=${PROFILE_RUNS:-3}
 top=${PROFILE_TOP:-15}
 only=${PROFILE_ONLY:-discovery jwks es256 refresh rs256}
 out=${PROFILE_OUT:-build/prof/data}
-bin=build/prof/tessera
+bin=${PROFILE_BIN:-build/prof/tessera}
 . tests/bench/lib.sh
 bench_setup tessera-profile server_pid perf_pid
 mkdir -p "$out"
