@@ -127,7 +127,8 @@ op_json_w_t *op_json_w_new(op_arena_t *a, bool pretty)
     w->g = yajl_gen_alloc(&w->ya.funcs);
     if (w->g == NULL || w->ya.failed)
         return NULL;
-    yajl_gen_config(w->g, yajl_gen_validate_utf8, 1);
+    /* Every string is checked by op_json_w_string already, more strictly
+     * than yajl would (no NUL): no second pass over it. */
     if (pretty)
         yajl_gen_config(w->g, yajl_gen_beautify, 1);
     return w;
@@ -220,11 +221,23 @@ void op_json_w_str(op_json_w_t *w, const char *s)
     op_json_w_strn(w, s, s != NULL ? strlen(s) : 0);
 }
 
+/* The decimal digits of v written directly (yajl_gen_integer goes
+ * through sprintf). */
 void op_json_w_int(op_json_w_t *w, int64_t v)
 {
+    char d[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
     if (!op_json_w_begin(w))
         return;
-    op_json_w_check(w, yajl_gen_integer(w->g, (long long)v));
+    do {
+        d[sizeof(d) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        d[sizeof(d) - 1 - n++] = '-';
+    op_json_w_check(w, yajl_gen_number(w->g, d + sizeof(d) - n, n));
     op_json_w_end(w);
 }
 

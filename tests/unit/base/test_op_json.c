@@ -506,6 +506,8 @@ static void test_writer_basic(void)
     op_json_w_kstr(w, "s", "x\"y\n\\/\x01\xC3\xA9");
     op_json_w_kint(w, "i", -42);
     op_json_w_kint(w, "min", INT64_MIN);
+    op_json_w_kint(w, "max", INT64_MAX);
+    op_json_w_kint(w, "0", 0);
     op_json_w_kbool(w, "t", true);
     op_json_w_kbool(w, "f", false);
     op_json_w_key(w, "z");
@@ -523,7 +525,8 @@ static void test_writer_basic(void)
     op_json_w_obj_close(w);
     OP_CHECK_INT(op_json_w_finish(w, &out, &len, NULL), OP_OK);
     OP_CHECK_STR(out, "{\"s\":\"x\\\"y\\n\\\\/\\u0001\xC3\xA9\",\"i\":-42,"
-                      "\"min\":-9223372036854775808,\"t\":true,\"f\":false,\"z\":null,"
+                      "\"min\":-9223372036854775808,\"max\":9223372036854775807,\"0\":0,"
+                      "\"t\":true,\"f\":false,\"z\":null,"
                       "\"a\":[1,\"two\",[]],\"o\":{}}");
     OP_CHECK_INT(len, strlen(out));
 
