@@ -91,6 +91,11 @@ op_keys_set_t *op_keys_set_new(int64_t version, int64_t created)
     set->refs = 1;
     set->version = version;
     set->created = created;
+    set->signed_md = op_arena_calloc(a, OP_KEYS_SIGNED_SLOTS, sizeof(*set->signed_md));
+    if (set->signed_md == NULL) {
+        op_arena_free(a);
+        return NULL;
+    }
     return set;
 }
 

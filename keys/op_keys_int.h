@@ -40,6 +40,8 @@ struct evp_pkey_ctx_st; /* EVP_PKEY_CTX */
 #define OP_KEYS_RSA_MAX_BITS     8192 /* foreign verification keys */
 #define OP_KEYS_RSA_GEN_MAX_BITS 4096 /* keys we generate */
 #define OP_KEYS_MAX_SIG          (OP_KEYS_RSA_MAX_BITS / 8)
+/* Slots of a set's table of the JWSs it signed (a power of two). */
+#define OP_KEYS_SIGNED_SLOTS 2048
 
 typedef enum {
     OP_KEYS_KTY_RSA = 0,
@@ -97,6 +99,12 @@ struct op_keys_set {
     const op_keys_key_t *sign[OP_JWS_ALG_MAX]; /* signing key per alg */
     const char *jwks;                          /* public JWK set JSON */
     size_t jwks_len;
+    /* SHA-256 of the compact JWSs this set signed lately, one per slot (by
+     * the digest's first bytes; a newer one takes the slot): a JWS of ours
+     * coming back (an access token at UserInfo) whose digest is here is
+     * exactly what we signed, so its signature needs no check. In the
+     * set's arena; writable through a const set (it is not its meaning). */
+    uint8_t (*signed_md)[32];
 };
 
 /* The key store of one process. */

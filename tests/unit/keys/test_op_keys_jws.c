@@ -852,6 +852,40 @@ static void test_sign_errors(void)
     op_keys_set_release(set);
 }
 
+/*
+ * A JWS the set signed is remembered (its SHA-256), and comes back without
+ * a signature check: every check before the signature still applies (the
+ * allowed algs, RFC 8725 §3.1; the key by kid), another set remembers
+ * nothing of it, a changed byte is another digest, and a forgotten one
+ * takes the full check again.
+ */
+static void test_signed_remembered(void)
+{
+    op_keys_set_t *set = new_set(), *other = new_set();
+    op_arena_t *a = arena();
+    op_jws_t out;
+    op_err_t err;
+
+    for (size_t i = 0; i < OP_NELEMS(set_algs); i++) {
+        op_jws_alg_t alg = set_algs[i];
+        char *jws = sign(set, alg, "at+jwt", a);
+        op_jws_alg_t not_alg = alg == OP_JWS_ES256 ? OP_JWS_RS256 : OP_JWS_ES256;
+
+        OP_CHECK_INT(verify_set(set, jws, ALG(alg), a, &out, &err), OP_OK);
+        OP_CHECK_STR(out.typ, "at+jwt");
+        OP_CHECK_STR(out.payload, payload);
+        OP_CHECK_INT(verify_set(set, jws, ALG(not_alg), a, &out, &err), OP_EINVAL);
+        OP_CHECK_INT(verify_set(other, jws, ALL_ALGS, a, &out, &err), OP_EDENIED);
+        OP_CHECK_INT(verify_set(set, flip(a, jws, 2, 5), ALL_ALGS, a, &out, &err), OP_EDENIED);
+        memset(set->signed_md, 0, OP_KEYS_SIGNED_SLOTS * sizeof(*set->signed_md));
+        OP_CHECK_INT(verify_set(set, jws, ALG(alg), a, &out, &err), OP_OK);
+        OP_CHECK_STR(out.payload, payload);
+    }
+    op_arena_free(a);
+    op_keys_set_release(other);
+    op_keys_set_release(set);
+}
+
 static const op_test_case_t cases[] = {
     {"alg_names", test_alg_names},
     {"roundtrip_set", test_roundtrip_set},
@@ -872,6 +906,7 @@ static const op_test_case_t cases[] = {
     {"foreign_refused", test_foreign_refused},
     {"hs256", test_hs256},
     {"sign_errors", test_sign_errors},
+    {"signed_remembered", test_signed_remembered},
 };
 
 OP_TEST_MAIN(cases)
