@@ -9,7 +9,7 @@
 #include "core/base/op.h"
 
 #define OP_ARENA_ALIGN 16
-#define OP_ARENA_BLOCK 4096
+#define OP_ARENA_BLOCK 8192 /* a request's needs, yajl's 2 KiB buffers included */
 
 typedef struct op_arena_block {
     op_list_t link;
