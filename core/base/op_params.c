@@ -135,10 +135,15 @@ static const char *op_params_label(const char *name, size_t len, size_t k, char 
 }
 
 /* Decode one name or value and check it: well-formed, no NUL, UTF-8, not
- * longer than max once decoded. */
+ * longer than max once decoded. An error names the parameter (number k,
+ * its name when known) the way op_params_label says; the label is made
+ * only then, so a good parameter costs no formatting. */
 static int op_params_field(op_arena_t *a, const char *raw, size_t len, size_t max, const char *what,
-                           const char *label, const char **out, size_t *out_len, op_err_t *err)
+                           const char *name, size_t name_len, size_t k, const char **out,
+                           size_t *out_len, op_err_t *err)
 {
+    char label[OP_PARAMS_LABEL_MAX + 8];
+    const char *why;
     char *d;
     int rc;
 
@@ -147,20 +152,28 @@ static int op_params_field(op_arena_t *a, const char *raw, size_t len, size_t ma
     rc = op_params_decode(a, raw, len, true, &d, out_len);
     if (rc == OP_ETOOBIG)
         return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400, "parameters too large");
-    if (rc != OP_OK)
-        return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
-                            "parameter %s: malformed percent-encoding in the %s", label, what);
-    if (memchr(d, '\0', *out_len) != NULL)
-        return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
-                            "parameter %s: NUL byte in the %s", label, what);
-    if (!op_json_utf8_valid(d, *out_len))
-        return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
-                            "parameter %s: invalid UTF-8 in the %s", label, what);
+    if (rc != OP_OK) {
+        why = "malformed percent-encoding";
+        goto out_bad;
+    }
+    if (memchr(d, '\0', *out_len) != NULL) {
+        why = "NUL byte";
+        goto out_bad;
+    }
+    if (!op_json_utf8_valid(d, *out_len)) {
+        why = "invalid UTF-8";
+        goto out_bad;
+    }
     if (*out_len > max)
         goto out_too_long;
     *out = d;
     return OP_OK;
+out_bad:
+    op_params_label(name, name_len, k, label, sizeof(label));
+    return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400, "parameter %s: %s in the %s", label,
+                        why, what);
 out_too_long:
+    op_params_label(name, name_len, k, label, sizeof(label));
     return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400,
                         "parameter %s: %s longer than %zu bytes", label, what, max);
 }
@@ -233,14 +246,12 @@ int op_params_parse(op_arena_t *a, const char *s, size_t len, const op_params_li
         if (nend == p)
             return OP_ERR_OAUTH(err, OP_EINVAL, "invalid_request", 400,
                                 "parameter #%zu: empty name", n);
-        rc = op_params_field(a, p, (size_t)(nend - p), max_name, "name",
-                             op_params_label(NULL, 0, n, label, sizeof(label)), &it->name,
+        rc = op_params_field(a, p, (size_t)(nend - p), max_name, "name", NULL, 0, n, &it->name,
                              &it->name_len, err);
         if (rc != OP_OK)
             return rc;
-        op_params_label(it->name, it->name_len, n, label, sizeof(label));
-        rc = op_params_field(a, v, (size_t)(stop - v), max_value, "value", label, &it->value,
-                             &it->value_len, err);
+        rc = op_params_field(a, v, (size_t)(stop - v), max_value, "value", it->name, it->name_len,
+                             n, &it->value, &it->value_len, err);
         if (rc != OP_OK)
             return rc;
         p = stop + 1;

@@ -252,6 +252,14 @@ static void test_error_names_are_safe(void)
     OP_CHECK(strstr(err.description, "#2") != NULL);
     check_rejected("a%0Ab=1&a%0Ab=2", OP_EINVAL);
     OP_CHECK(strchr(err.description, '\n') == NULL);
+    /* Each field error names its parameter: by name once the name is
+     * known, by number while reading the name itself. */
+    check_rejected("x=1&ok=%zz", OP_EINVAL);
+    OP_CHECK_STR(err.description, "parameter 'ok': malformed percent-encoding in the value");
+    check_rejected("x=1&a%00=1", OP_EINVAL);
+    OP_CHECK_STR(err.description, "parameter #2: NUL byte in the name");
+    check_rejected("v=%C3", OP_EINVAL);
+    OP_CHECK_STR(err.description, "parameter 'v': invalid UTF-8 in the value");
     done();
 }
 
