@@ -344,6 +344,22 @@ static void test_utf8_valid(void)
     /* Only len bytes are read. */
     OP_CHECK(op_json_utf8_valid("ab\xFF", 2));
     OP_CHECK(!op_json_utf8_valid("\xE2\x82\xAC", 2));
+    /* ASCII goes 8 bytes a step: a NUL, a stray byte or a cut sequence at
+     * any place of a word is still seen, and a sequence may cross words. */
+    for (size_t at = 0; at < 17; at++) {
+        char buf[17];
+        memset(buf, 'a', sizeof(buf));
+        buf[at] = '\0';
+        OP_CHECK(!op_json_utf8_valid(buf, sizeof(buf)));
+        buf[at] = (char)0x80;
+        OP_CHECK(!op_json_utf8_valid(buf, sizeof(buf)));
+        buf[at] = (char)0xC3; /* U+00E9 = C3 A9, cut when at is the last byte */
+        if (at + 1 < sizeof(buf))
+            buf[at + 1] = (char)0xA9;
+        OP_CHECK(op_json_utf8_valid(buf, sizeof(buf)) == (at + 1 < sizeof(buf)));
+        OP_CHECK(!op_json_utf8_valid(buf, at + 1));
+    }
+    OP_CHECK(op_json_utf8_valid("aaaaaaaa\xFF", 8));
 }
 
 static void test_comments_rejected(void)
