@@ -13,6 +13,15 @@
  *   refresh: get rt [-> delete it and write its used marker, when rotating]
  *            [-> write at/rt]
  *
+ * The states, top to bottom (any of them -> ERROR, which answers f->err):
+ *   PARSE -> AUTH -> CODE ----------------------+-> CLAIMS -> MINT -> REPLY
+ *                 -> RT [-> RT_TAKEN, rotating] -+
+ *   RT -> RT_USED when the token is not there; CODE, RT_USED and RT_TAKEN
+ *   -> REVOKED when a grant was used twice (it answers invalid_grant).
+ * Only the step functions dispatched by op_token_endpoint_step set the
+ * state; the helpers return a status (the error in f->err), and each
+ * completion stores its result for the step that the flow waits in.
+ *
  * Single use and its detection are one atomic batch: the code (or the
  * rotating refresh token) goes and its used marker, naming the family of
  * tokens the exchange starts or continues, comes in the same step. So a
@@ -96,6 +105,8 @@ typedef struct op_token_endpoint {
     /* minting */
     op_strs_t names; /* claim names to fetch */
     const op_json_t *claims;
+    int claims_st;       /* of the fetch; OP_OK when there was none */
+    op_err_t claims_err; /* the sources' error, when they gave one */
     op_token_minted_t at_out;
     op_token_refresh_t rt_next; /* a new refresh token's record */
     op_token_minted_t rt_out;
@@ -106,22 +117,26 @@ typedef struct op_token_endpoint {
     size_t nrecs;
 } op_token_endpoint_t;
 
-/* Move to TE_ERROR with an OAuth error of the token endpoint. */
-#define OP_TOKEN_ENDPOINT_FAIL(f, code, oauth, status, ...)                                        \
-    do {                                                                                           \
-        OP_ERR_OAUTH(&(f)->err, (code), (oauth), (status), __VA_ARGS__);                           \
-        op_flow_set_state((f), TE_ERROR);                                                          \
-    } while (0)
-
+/* invalid_grant (RFC 6749 §5.2) into f->err; evaluates to its code. */
 #define OP_TOKEN_ENDPOINT_BAD_GRANT(f, ...)                                                        \
-    OP_TOKEN_ENDPOINT_FAIL((f), OP_EDENIED, "invalid_grant", 400, __VA_ARGS__)
+    OP_ERR_OAUTH(&(f)->err, OP_EDENIED, "invalid_grant", 400, __VA_ARGS__)
 
-/* Move to TE_ERROR after a store failure (503 temporarily_unavailable). */
-static void op_token_endpoint_store_failed(op_flow_t *f, int status, const char *what)
+/* The invalid_grant of a grant that is not there (unknown, expired, used
+ * or revoked). Returns its code. */
+static int op_token_endpoint_gone(op_flow_t *f)
 {
-    OP_ERR(&f->err, status == OP_ENOMEM ? OP_ENOMEM : OP_EUNAVAIL, "cannot %s: storage %s", what,
-           op_err_status_name(status));
-    op_flow_set_state(f, TE_ERROR);
+    const op_token_endpoint_t *te = f->ctx;
+
+    return OP_TOKEN_ENDPOINT_BAD_GRANT(f, te->refresh ? "invalid, expired or revoked refresh token"
+                                                      : "invalid, expired or already used code");
+}
+
+/* A store failure into f->err: 503 temporarily_unavailable, or a value
+ * over the arena's cap (OP_ETOOBIG). Returns its code. */
+static int op_token_endpoint_store_failed(op_flow_t *f, int status, const char *what)
+{
+    return OP_ERR(&f->err, status == OP_ETOOBIG ? OP_ETOOBIG : OP_EUNAVAIL, "cannot %s: storage %s",
+                  what, op_err_status_name(status));
 }
 
 /* The family the new tokens belong to. */
@@ -131,17 +146,16 @@ static const char *op_token_endpoint_fam(const op_token_endpoint_t *te)
 }
 
 /* The grant is about to be consumed: from here the exchange finishes and
- * answers, so the request deadline stops. False (and TE_ERROR) when the
- * deadline already answered: then nothing is consumed. */
-static bool op_token_endpoint_commit(op_flow_t *f)
+ * answers, so the request deadline stops. OP_ETIMEDOUT (in f->err) when
+ * the deadline already answered: then nothing may be consumed. */
+static int op_token_endpoint_commit(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
 
     if (op_http_req_commit(te->req))
-        return true;
-    OP_TOKEN_ENDPOINT_FAIL(f, OP_ETIMEDOUT, "temporarily_unavailable", 503,
-                           "the request took too long");
-    return false;
+        return OP_OK;
+    return OP_ERR_OAUTH(&f->err, OP_ETIMEDOUT, "temporarily_unavailable", 503,
+                        "the request took too long");
 }
 
 /* ---- store operations ------------------------------------------------------- */
@@ -160,7 +174,7 @@ static void op_token_endpoint_on_store(int status, const op_store_res_t *res, vo
         te->val = op_arena_memdup(f->arena, res->value, res->value_len);
         te->val_len = res->value_len;
         if (te->val == NULL)
-            te->st = OP_ENOMEM;
+            te->st = OP_ETOOBIG; /* over the arena's cap */
     }
     op_flow_resume(f);
 }
@@ -180,56 +194,83 @@ static void op_token_endpoint_on_batch(int status, const op_store_batch_res_t *r
         r->len = results[i].res.value_len;
         if (r->st == OP_OK && results[i].res.value != NULL &&
             (r->val = op_arena_memdup(f->arena, results[i].res.value, r->len)) == NULL)
-            te->batch_st = OP_ENOMEM;
+            te->batch_st = OP_ETOOBIG; /* over the arena's cap */
     }
     op_flow_resume(f);
 }
 
-/* Run ops[0..n) as one batch (the store copies them) whose results the
- * state next reads. */
-static int op_token_endpoint_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n, int next)
+/* Run ops[0..n) as one batch (the store copies them); the completion
+ * keeps the results for the step that reads them. OP_AGAIN. */
+static int op_token_endpoint_batch(op_flow_t *f, const op_store_batch_op_t *ops, size_t n)
 {
     op_token_endpoint_t *te = f->ctx;
 
-    op_flow_set_state(f, next);
     op_flow_hold(f);
     op_store_batch(te->srv->store, ops, n, op_token_endpoint_on_batch, f);
     return OP_AGAIN;
 }
 
-/* Start a single get whose result the next state reads. */
-static int op_token_endpoint_read(op_flow_t *f, const char *ns, int next)
+/* Start a get of (ns, te->key) for the step that reads it. OP_AGAIN. */
+static int op_token_endpoint_read(op_flow_t *f, const char *ns)
 {
     op_token_endpoint_t *te = f->ctx;
 
-    op_flow_set_state(f, next);
     op_flow_hold(f);
     op_store_get(te->srv->store, ns, te->key, 64, op_token_endpoint_on_store, f);
     return OP_AGAIN;
 }
 
 /* The revocation logs its own failure; the answer is invalid_grant
- * either way. */
+ * either way (TE_REVOKED), so there is nothing to keep. */
 static void op_token_endpoint_on_revoked(int status, void *arg)
 {
     OP_UNUSED(status);
     op_flow_resume(arg);
 }
 
-/* Revoke family fam (its access tokens live atl_s, 0: unknown): see
- * op_token_revoke_family. The request ends with invalid_grant whatever
- * happens. */
+/* Start the revocation of family fam (its access tokens live atl_s, 0:
+ * unknown): see op_token_revoke_family. f->err is the invalid_grant the
+ * request ends with, whatever happens. OP_AGAIN. */
 static int op_token_endpoint_revoke(op_flow_t *f, const char *fam, int64_t atl_s)
 {
     op_token_endpoint_t *te = f->ctx;
 
-    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
-                 te->refresh ? "invalid, expired or revoked refresh token"
-                             : "invalid, expired or already used code");
-    op_flow_set_state(f, TE_REVOKED);
+    op_token_endpoint_gone(f);
     op_flow_hold(f);
     op_token_revoke_family(te->srv->store, fam, atl_s, f->req_id, op_token_endpoint_on_revoked, f);
     return OP_AGAIN;
+}
+
+/*
+ * The grant was gone: a code taken before, a refresh token rotated out
+ * (or never there). If the previous use left its used marker (st, val,
+ * len: the outcome of its read), the family it names is revoked (RFC
+ * 6749 §4.1.2; Security BCP §4.14.2): OP_AGAIN. Otherwise the code of
+ * f->err, invalid_grant either way.
+ */
+static int op_token_endpoint_replayed(op_flow_t *f, int st, const char *val, size_t len)
+{
+    op_token_endpoint_t *te = f->ctx;
+    op_token_used_t used;
+    op_err_t e;
+
+    if (st != OP_OK) {
+        if (st != OP_ENOTFOUND)
+            op_log_warn(f->req_id, "token: cannot check for a %s: storage %s",
+                        te->refresh ? "refresh token reuse" : "code replay",
+                        op_err_status_name(st));
+        return op_token_endpoint_gone(f);
+    }
+    op_err_clear(&e);
+    if (op_token_used_read(f->arena, val, len, &used, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt %s record: %s",
+                     te->refresh ? "rt-used" : "code-used", e.description);
+        return op_token_endpoint_gone(f);
+    }
+    op_log_warn(f->req_id, "token: %s by client %s: revoking family %s",
+                te->refresh ? "rotated-out refresh token presented" : "code replayed",
+                te->client->client_id, used.fam);
+    return op_token_endpoint_revoke(f, used.fam, used.atl_s);
 }
 
 /* ---- parsing and client authentication ---------------------------------------- */
@@ -239,34 +280,57 @@ static const op_client_t *op_token_endpoint_lookup(const void *arg, const char *
     return op_client_registry_find(arg, client_id);
 }
 
-static int op_token_endpoint_parse(op_flow_t *f)
+/* The form, bounded, and its grant_type. OP_OK, or an error in f->err. */
+static int op_token_endpoint_form(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
     size_t len = 0;
+    int rc;
 
     op_http_req_body(te->req, &len);
-    if (len > OP_TOKEN_ENDPOINT_MAX_BODY) {
-        OP_TOKEN_ENDPOINT_FAIL(f, OP_ETOOBIG, "invalid_request", 400,
-                               "the request body is over %d bytes", OP_TOKEN_ENDPOINT_MAX_BODY);
-        return OP_OK;
-    }
-    if (op_http_req_form(te->req, &te->form, &f->err) != OP_OK) {
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
+    if (len > OP_TOKEN_ENDPOINT_MAX_BODY)
+        return OP_ERR_OAUTH(&f->err, OP_ETOOBIG, "invalid_request", 400,
+                            "the request body is over %d bytes", OP_TOKEN_ENDPOINT_MAX_BODY);
+    if ((rc = op_http_req_form(te->req, &te->form, &f->err)) != OP_OK)
+        return rc;
     const char *gt = op_params_get(te->form, "grant_type");
-    if (gt == NULL) {
-        OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "invalid_request", 400, "grant_type required");
-        return OP_OK;
-    }
-    if (strcmp(gt, "refresh_token") != 0 && strcmp(gt, "authorization_code") != 0) {
-        OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "unsupported_grant_type", 400,
-                               "unsupported grant_type (authorization_code and refresh_token "
-                               "are supported)");
-        return OP_OK;
-    }
+    if (gt == NULL)
+        return OP_ERR_OAUTH(&f->err, OP_EINVAL, "invalid_request", 400, "grant_type required");
+    if (strcmp(gt, "refresh_token") != 0 && strcmp(gt, "authorization_code") != 0)
+        return OP_ERR_OAUTH(&f->err, OP_EINVAL, "unsupported_grant_type", 400,
+                            "unsupported grant_type (authorization_code and refresh_token "
+                            "are supported)");
     te->refresh = strcmp(gt, "refresh_token") == 0;
-    op_flow_set_state(f, TE_AUTH);
+    return OP_OK;
+}
+
+static int op_token_endpoint_parse(op_flow_t *f)
+{
+    op_flow_set_state(f, op_token_endpoint_form(f) == OP_OK ? TE_AUTH : TE_ERROR);
+    return OP_OK;
+}
+
+/* The client authenticated, registered for the grant, and the grant's
+ * secret given: te->key is its store key. OP_OK, or an error in f->err. */
+static int op_token_endpoint_client(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const char *param = te->refresh ? "refresh_token" : "code";
+    unsigned grant =
+        te->refresh ? OP_CLIENT_GRANT_REFRESH_TOKEN : OP_CLIENT_GRANT_AUTHORIZATION_CODE;
+    int rc = op_client_auth_check(f->arena, op_http_req_header(te->req, "Authorization"), te->form,
+                                  op_token_endpoint_lookup, te->srv->clients, &te->client, &f->err);
+
+    if (rc != OP_OK)
+        return rc;
+    if (!op_client_has_grant(te->client, grant))
+        return OP_ERR_OAUTH(&f->err, OP_EDENIED, "unauthorized_client", 400,
+                            "the client is not registered for the %s grant",
+                            te->refresh ? "refresh_token" : "authorization_code");
+    const char *secret = op_params_get(te->form, param);
+    if (secret == NULL || *secret == '\0')
+        return OP_ERR_OAUTH(&f->err, OP_EINVAL, "invalid_request", 400, "%s required", param);
+    op_keys_crypto_sha256_hex(secret, strlen(secret), te->key);
     return OP_OK;
 }
 
@@ -276,6 +340,7 @@ static int op_token_endpoint_parse(op_flow_t *f)
  * with the final write, once the code is read), and reads the marker a
  * previous use left: a replay is told from an unknown code in the same
  * round trip. The marker is written only if the code was there.
+ * OP_AGAIN, or an error in f->err (nothing consumed).
  */
 static int op_token_endpoint_take_code(op_flow_t *f)
 {
@@ -284,23 +349,23 @@ static int op_token_endpoint_take_code(op_flow_t *f)
     op_store_rec_t marker;
     const op_store_rec_t code = {.ns = OP_TOKEN_NS_CODE, .key = te->key, .key_len = 64};
     const op_store_rec_t old = {.ns = OP_TOKEN_NS_CODE_USED, .key = te->key, .key_len = 64};
+    int rc;
 
-    if ((used.fam = te->fam = op_token_fam_new(f->arena)) == NULL ||
-        op_token_used_record(OP_TOKEN_NS_CODE_USED, te->key, &used, OP_TOKEN_ENDPOINT_USED_TTL,
-                             f->arena, &marker, &f->err) != OP_OK) {
-        OP_ERR(&f->err, OP_ENOMEM, "out of memory");
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    if (!op_token_endpoint_commit(f))
-        return OP_OK;
+    if ((used.fam = te->fam = op_token_fam_new(f->arena)) == NULL)
+        return OP_ERR(&f->err, OP_ETOOBIG, "request too large");
+    rc = op_token_used_record(OP_TOKEN_NS_CODE_USED, te->key, &used, OP_TOKEN_ENDPOINT_USED_TTL,
+                              f->arena, &marker, &f->err);
+    if (rc == OP_OK)
+        rc = op_token_endpoint_commit(f);
+    if (rc != OP_OK)
+        return rc;
     const op_store_batch_op_t ops[] = {
         {OP_STORE_BATCH_GET, old, 0},
         {OP_STORE_BATCH_CHECK, code, OP_STORE_XX},
         {OP_STORE_BATCH_TAKE, code, 0},
         {OP_STORE_BATCH_PUT, marker, 0},
     };
-    return op_token_endpoint_batch(f, ops, OP_NELEMS(ops), TE_CODE);
+    return op_token_endpoint_batch(f, ops, OP_NELEMS(ops));
 }
 
 /* Authenticate the client, check the grant's parameters, start the first
@@ -308,107 +373,68 @@ static int op_token_endpoint_take_code(op_flow_t *f)
 static int op_token_endpoint_auth(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
-    const char *param = te->refresh ? "refresh_token" : "code";
-    unsigned grant =
-        te->refresh ? OP_CLIENT_GRANT_REFRESH_TOKEN : OP_CLIENT_GRANT_AUTHORIZATION_CODE;
+    int rc = op_token_endpoint_client(f);
 
-    if (op_client_auth_check(f->arena, op_http_req_header(te->req, "Authorization"), te->form,
-                             op_token_endpoint_lookup, te->srv->clients, &te->client,
-                             &f->err) != OP_OK) {
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
+    if (rc == OP_OK && te->refresh) {
+        op_flow_set_state(f, TE_RT);
+        return op_token_endpoint_read(f, OP_TOKEN_NS_RT);
     }
-    if (!op_client_has_grant(te->client, grant)) {
-        OP_TOKEN_ENDPOINT_FAIL(f, OP_EDENIED, "unauthorized_client", 400,
-                               "the client is not registered for the %s grant",
-                               te->refresh ? "refresh_token" : "authorization_code");
-        return OP_OK;
-    }
-    const char *secret = op_params_get(te->form, param);
-    if (secret == NULL || *secret == '\0') {
-        OP_TOKEN_ENDPOINT_FAIL(f, OP_EINVAL, "invalid_request", 400, "%s required", param);
-        return OP_OK;
-    }
-    op_keys_crypto_sha256_hex(secret, strlen(secret), te->key);
-    if (te->refresh)
-        return op_token_endpoint_read(f, OP_TOKEN_NS_RT, TE_RT);
-    return op_token_endpoint_take_code(f);
+    if (rc == OP_OK)
+        rc = op_token_endpoint_take_code(f);
+    op_flow_set_state(f, rc == OP_AGAIN ? TE_CODE : TE_ERROR);
+    return rc == OP_AGAIN ? OP_AGAIN : OP_OK;
 }
 
 /* ---- authorization_code ----------------------------------------------------------- */
 
-/* The code was gone: if a previous use left its marker, revoke the
- * family it started (RFC 6749 §4.1.2). Either way the answer is
- * invalid_grant. */
-static int op_token_endpoint_code_gone(op_flow_t *f)
-{
-    op_token_endpoint_t *te = f->ctx;
-    const op_token_endpoint_res_t *old = &te->res[0];
-    op_token_used_t used;
-    op_err_t e;
-
-    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
-                 "invalid, expired or already used code");
-    op_flow_set_state(f, TE_ERROR);
-    op_err_clear(&e);
-    if (old->st != OP_OK) {
-        if (old->st != OP_ENOTFOUND)
-            op_log_warn(f->req_id, "token: cannot check for a code replay: storage %s",
-                        op_err_status_name(old->st));
-        return OP_OK;
-    }
-    if (op_token_used_read(f->arena, old->val, old->len, &used, &e) != OP_OK) {
-        op_log_error(f->req_id, "token: corrupt code-used record: %s", e.description);
-        return OP_OK;
-    }
-    op_log_warn(f->req_id, "token: code replayed by client %s: revoking family %s",
-                te->client->client_id, used.fam);
-    return op_token_endpoint_revoke(f, used.fam, used.atl_s);
-}
-
 /* The code was taken (and marked used): it must be this client's, for
  * this redirect_uri (RFC 6749 §4.1.3) and this code_verifier (RFC 7636
- * §4.6). */
-static int op_token_endpoint_code(op_flow_t *f)
+ * §4.6); then its grant is the new tokens'. OP_OK, or an error in
+ * f->err. */
+static int op_token_endpoint_code_check(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
     const op_token_endpoint_res_t *taken = &te->res[2];
-    const op_config_t *cfg = te->srv->cfg;
+    int st = te->batch_st != OP_OK ? te->batch_st : taken->st != OP_OK ? taken->st : te->res[3].st;
     op_err_t e;
 
-    if (te->batch_st != OP_OK) {
-        op_token_endpoint_store_failed(f, te->batch_st, "take the code");
-        return OP_OK;
-    }
-    if (te->res[1].st == OP_ECONFLICT)
-        return op_token_endpoint_code_gone(f);
-    if (taken->st != OP_OK || te->res[3].st != OP_OK) {
-        op_token_endpoint_store_failed(f, taken->st != OP_OK ? taken->st : te->res[3].st,
-                                       "take the code");
-        return OP_OK;
-    }
+    if (st != OP_OK)
+        return op_token_endpoint_store_failed(f, st, "take the code");
     op_err_clear(&e);
-    if (op_token_code_read(f->arena, taken->val, taken->len, cfg, &te->code, &e) != OP_OK) {
+    if (op_token_code_read(f->arena, taken->val, taken->len, te->srv->cfg, &te->code, &e) !=
+        OP_OK) {
         op_log_error(f->req_id, "token: corrupt code record: %s", e.description);
-        OP_ERR(&f->err, OP_ERROR, "corrupt code record");
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
+        return OP_ERR(&f->err, OP_ERROR, "corrupt code record");
     }
     const char *ruri = op_params_get(te->form, "redirect_uri");
-    if (strcmp(te->code.grant.cid, te->client->client_id) != 0) {
-        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the code was issued to another client");
-    } else if (!op_str_eq(ruri, te->code.ruri)) {
-        OP_TOKEN_ENDPOINT_BAD_GRANT(f, ruri == NULL ? "redirect_uri required"
-                                                    : "redirect_uri differs from the one of "
-                                                      "the authorisation request");
-    } else if (op_token_pkce_check(te->code.cc, te->code.ccm,
-                                   op_params_get(te->form, "code_verifier"), &f->err) != OP_OK) {
-        op_flow_set_state(f, TE_ERROR);
-    } else {
-        te->grant = te->code.grant;
-        te->authn = &te->code.authn;
-        op_flow_set_state(f, TE_CLAIMS);
+    if (strcmp(te->code.grant.cid, te->client->client_id) != 0)
+        return OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the code was issued to another client");
+    if (!op_str_eq(ruri, te->code.ruri))
+        return OP_TOKEN_ENDPOINT_BAD_GRANT(f, ruri == NULL ? "redirect_uri required"
+                                                           : "redirect_uri differs from the one "
+                                                             "of the authorisation request");
+    st = op_token_pkce_check(te->code.cc, te->code.ccm, op_params_get(te->form, "code_verifier"),
+                             &f->err);
+    if (st != OP_OK)
+        return st;
+    te->grant = te->code.grant;
+    te->authn = &te->code.authn;
+    return OP_OK;
+}
+
+/* The batch that took the code: a code that was gone may be a replay
+ * (its marker, read in the same batch, names the family to revoke). */
+static int op_token_endpoint_code(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const op_token_endpoint_res_t *old = &te->res[0];
+
+    if (te->batch_st == OP_OK && te->res[1].st == OP_ECONFLICT) {
+        int rc = op_token_endpoint_replayed(f, old->st, old->val, old->len);
+        op_flow_set_state(f, rc == OP_AGAIN ? TE_REVOKED : TE_ERROR);
+        return rc == OP_AGAIN ? OP_AGAIN : OP_OK;
     }
+    op_flow_set_state(f, op_token_endpoint_code_check(f) == OP_OK ? TE_CLAIMS : TE_ERROR);
     return OP_OK;
 }
 
@@ -426,7 +452,7 @@ static int op_token_endpoint_scope(op_flow_t *f)
     if (scope == NULL || *scope == '\0')
         return OP_OK;
     if (op_token_scope_parse(f->arena, scope, &want) != OP_OK)
-        return OP_ERR(&f->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(&f->err, OP_ETOOBIG, "scope: too large");
     for (size_t i = 0; i < want.n; i++) {
         if (!op_strs_has(&te->rt.grant.scp, want.items[i]))
             return OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_scope", 400,
@@ -436,10 +462,34 @@ static int op_token_endpoint_scope(op_flow_t *f)
     return OP_OK;
 }
 
+/* The refresh token read: it must be this client's, unexpired, and the
+ * scope asked for within its own (RFC 6749 §6). OP_OK, or an error in
+ * f->err. */
+static int op_token_endpoint_rt_check(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    op_err_t e;
+
+    if (te->st != OP_OK)
+        return op_token_endpoint_store_failed(f, te->st, "read the refresh token");
+    op_err_clear(&e);
+    if (op_token_rt_read(f->arena, te->val, te->val_len, te->srv->cfg, &te->rt, &e) != OP_OK) {
+        op_log_error(f->req_id, "token: corrupt refresh token record: %s", e.description);
+        return OP_ERR(&f->err, OP_ERROR, "corrupt refresh token record");
+    }
+    if (strcmp(te->rt.grant.cid, te->client->client_id) != 0)
+        return OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the refresh token was issued to another client");
+    if (te->rt.exp > 0 && te->rt.exp <= op_loop_epoch())
+        return op_token_endpoint_gone(f);
+    te->authn = &te->rt.authn;
+    return op_token_endpoint_scope(f);
+}
+
 /*
  * Rotation: the old token is single-use. One batch deletes it and writes
  * its rt-used marker, only if it is still there: whoever runs it first
- * wins, and a second use - read before or after - is a reuse.
+ * wins, and a second use - read before or after - is a reuse. OP_AGAIN,
+ * or an error in f->err (nothing consumed).
  */
 static int op_token_endpoint_take_rt(op_flow_t *f)
 {
@@ -447,59 +497,42 @@ static int op_token_endpoint_take_rt(op_flow_t *f)
     int64_t atl = op_token_at_lifetime(te->srv->cfg, &te->rt.grant);
     const op_store_rec_t rt = {.ns = OP_TOKEN_NS_RT, .key = te->key, .key_len = 64};
     op_store_rec_t marker;
+    int rc;
 
-    if (op_token_rt_used_record(op_loop_epoch(), &te->rt, atl, te->key, f->arena, &marker,
-                                &f->err) != OP_OK) {
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    if (!op_token_endpoint_commit(f))
-        return OP_OK;
+    rc =
+        op_token_rt_used_record(op_loop_epoch(), &te->rt, atl, te->key, f->arena, &marker, &f->err);
+    if (rc == OP_OK)
+        rc = op_token_endpoint_commit(f);
+    if (rc != OP_OK)
+        return rc;
     const op_store_batch_op_t ops[] = {
         {OP_STORE_BATCH_CHECK, rt, OP_STORE_XX},
         {OP_STORE_BATCH_DEL, rt, 0},
         {OP_STORE_BATCH_PUT, marker, 0},
     };
-    return op_token_endpoint_batch(f, ops, OP_NELEMS(ops), TE_RT_TAKEN);
+    return op_token_endpoint_batch(f, ops, OP_NELEMS(ops));
 }
 
+/* The refresh token read: a missing one may have been rotated out (its
+ * marker says); a good one goes on, through its rotation if it rotates. */
 static int op_token_endpoint_rt(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
-    int64_t now = op_loop_epoch();
-    op_err_t e;
+    int rc;
 
-    if (te->st == OP_ENOTFOUND)
-        return op_token_endpoint_read(f, OP_TOKEN_NS_RT_USED, TE_RT_USED);
-    if (te->st != OP_OK) {
-        op_token_endpoint_store_failed(f, te->st, "read the refresh token");
-        return OP_OK;
+    if (te->st == OP_ENOTFOUND) {
+        op_flow_set_state(f, TE_RT_USED);
+        return op_token_endpoint_read(f, OP_TOKEN_NS_RT_USED);
     }
-    op_err_clear(&e);
-    if (op_token_rt_read(f->arena, te->val, te->val_len, te->srv->cfg, &te->rt, &e) != OP_OK) {
-        op_log_error(f->req_id, "token: corrupt refresh token record: %s", e.description);
-        OP_ERR(&f->err, OP_ERROR, "corrupt refresh token record");
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    if (strcmp(te->rt.grant.cid, te->client->client_id) != 0) {
-        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the refresh token was issued to another client");
-        return OP_OK;
-    }
-    if (te->rt.exp > 0 && te->rt.exp <= now) {
-        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "invalid, expired or revoked refresh token");
-        return OP_OK;
-    }
-    if (op_token_endpoint_scope(f) != OP_OK) {
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    te->authn = &te->rt.authn;
-    if (!te->rt.grant.rt_rotate) {
+    rc = op_token_endpoint_rt_check(f);
+    if (rc == OP_OK && !te->rt.grant.rt_rotate) {
         op_flow_set_state(f, TE_CLAIMS);
         return OP_OK;
     }
-    return op_token_endpoint_take_rt(f);
+    if (rc == OP_OK)
+        rc = op_token_endpoint_take_rt(f);
+    op_flow_set_state(f, rc == OP_AGAIN ? TE_RT_TAKEN : TE_ERROR);
+    return rc == OP_AGAIN ? OP_AGAIN : OP_OK;
 }
 
 static int op_token_endpoint_rt_taken(op_flow_t *f)
@@ -512,17 +545,16 @@ static int op_token_endpoint_rt_taken(op_flow_t *f)
          * running or done. The family goes. */
         op_log_warn(f->req_id, "token: refresh token of client %s used twice: revoking family %s",
                     te->client->client_id, te->rt.fam);
+        op_flow_set_state(f, TE_REVOKED);
         return op_token_endpoint_revoke(f, te->rt.fam,
                                         op_token_at_lifetime(te->srv->cfg, &te->rt.grant));
     }
     int st = te->batch_st != OP_OK    ? te->batch_st
              : te->res[1].st != OP_OK ? te->res[1].st
                                       : te->res[2].st;
-    if (st != OP_OK) {
+    if (st != OP_OK)
         op_token_endpoint_store_failed(f, st, "rotate the refresh token");
-        return OP_OK;
-    }
-    op_flow_set_state(f, TE_CLAIMS);
+    op_flow_set_state(f, st == OP_OK ? TE_CLAIMS : TE_ERROR);
     return OP_OK;
 }
 
@@ -531,46 +563,26 @@ static int op_token_endpoint_rt_taken(op_flow_t *f)
 static int op_token_endpoint_rt_used(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
-    op_token_used_t used;
-    op_err_t e;
+    int rc = op_token_endpoint_replayed(f, te->st, te->val, te->val_len);
 
-    OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_grant", 400,
-                 "invalid, expired or revoked refresh token");
-    op_err_clear(&e);
-    if (te->st != OP_OK) {
-        if (te->st != OP_ENOTFOUND)
-            op_log_warn(f->req_id, "token: cannot check for a refresh token reuse: storage %s",
-                        op_err_status_name(te->st));
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    if (op_token_used_read(f->arena, te->val, te->val_len, &used, &e) != OP_OK) {
-        op_log_error(f->req_id, "token: corrupt rt-used record: %s", e.description);
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
-    op_log_warn(f->req_id,
-                "token: rotated-out refresh token presented by client %s: revoking "
-                "family %s",
-                te->client->client_id, used.fam);
-    return op_token_endpoint_revoke(f, used.fam, used.atl_s);
+    op_flow_set_state(f, rc == OP_AGAIN ? TE_REVOKED : TE_ERROR);
+    return rc == OP_AGAIN ? OP_AGAIN : OP_OK;
 }
 
 /* ---- claims, minting, answer ----------------------------------------------------------- */
 
+/* The claims the new tokens carry, fetched: kept with the status and
+ * error for TE_MINT, which logs what was left out. */
 static void op_token_endpoint_on_claims(int status, const op_json_t *claims, const op_err_t *err,
                                         void *arg)
 {
     op_flow_t *f = arg;
     op_token_endpoint_t *te = f->ctx;
 
-    /* As the reference's op.idToken.ignoreClaimsSourceErrors (default
-     * true): the tokens go out without the claims the sources failed on. */
-    if (status == OP_OK)
-        te->claims = claims;
-    else if (status != OP_ENOTFOUND)
-        op_log_warn(f->req_id, "token: claims for the tokens left out: %s",
-                    err != NULL ? err->description : op_err_status_name(status));
+    te->claims_st = status;
+    te->claims = status == OP_OK ? claims : NULL;
+    if (err != NULL)
+        te->claims_err = *err;
     op_flow_resume(f);
 }
 
@@ -579,29 +591,40 @@ static bool op_token_endpoint_wants_id_token(const op_token_endpoint_t *te)
     return op_strs_has(&te->grant.scp, "openid");
 }
 
-/* Fetch the claims of the ID token (the grant's idc) and of a JWT access
- * token (the grant's atc) in one query. */
-static int op_token_endpoint_claims(op_flow_t *f)
+/* The names of the claims of the ID token (the grant's idc) and of a JWT
+ * access token (the grant's atc), for one query. OP_OK, or OP_ETOOBIG
+ * over the arena's cap. */
+static int op_token_endpoint_claim_names(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
     const op_grant_t *g = &te->grant;
     bool id = op_token_endpoint_wants_id_token(te);
 
-    op_flow_set_state(f, TE_MINT);
     for (size_t i = 0; id && i < g->idc.n; i++) {
         if (op_strs_add(f->arena, &te->names, g->idc.items[i]) != OP_OK)
-            return OP_OK; /* the tokens go out without claims */
+            return OP_ETOOBIG;
     }
     for (size_t i = 0; g->at_encoding == OP_AT_SELF_CONTAINED && i < g->atc.n; i++) {
         if (op_strs_add(f->arena, &te->names, g->atc.items[i]) != OP_OK)
-            return OP_OK;
+            return OP_ETOOBIG;
     }
-    if (te->names.n == 0 || te->srv->spi == NULL)
+    return OP_OK;
+}
+
+/* Fetch the claims the new tokens carry, when there are any to fetch (the
+ * tokens go out without them when their names pass the arena's cap). */
+static int op_token_endpoint_claims(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const op_grant_t *g = &te->grant;
+
+    op_flow_set_state(f, TE_MINT);
+    if (op_token_endpoint_claim_names(f) != OP_OK || te->names.n == 0 || te->srv->spi == NULL)
         return OP_OK;
     op_flow_hold(f);
     op_token_claims_fetch(te->srv->spi, te->srv->cfg->spi_timeout_ms, g, &te->names,
-                          id && g->idc.n > 0 ? "id_token" : NULL, f->req_id, f->arena,
-                          op_token_endpoint_on_claims, f);
+                          op_token_endpoint_wants_id_token(te) && g->idc.n > 0 ? "id_token" : NULL,
+                          f->req_id, f->arena, op_token_endpoint_on_claims, f);
     return OP_AGAIN;
 }
 
@@ -693,7 +716,15 @@ static int op_token_endpoint_mint_all(op_flow_t *f, const op_token_ctx_t *ctx)
 static int op_token_endpoint_mint(op_flow_t *f)
 {
     op_token_endpoint_t *te = f->ctx;
-    op_keys_set_t *keys = op_keys_current(te->srv->keys);
+    op_keys_set_t *keys;
+
+    /* As the reference's op.idToken.ignoreClaimsSourceErrors (default
+     * true): the tokens go out without the claims the sources failed on. */
+    if (te->claims_st != OP_OK && te->claims_st != OP_ENOTFOUND)
+        op_log_warn(f->req_id, "token: claims for the tokens left out: %s",
+                    te->claims_err.description[0] != '\0' ? te->claims_err.description
+                                                          : op_err_status_name(te->claims_st));
+    keys = op_keys_current(te->srv->keys);
     op_token_ctx_t ctx = {te->srv->cfg, keys, op_loop_epoch()};
     int rc = op_token_endpoint_mint_all(f, &ctx);
 
@@ -713,33 +744,27 @@ static int op_token_endpoint_mint(op_flow_t *f)
     return op_writes_flush(&te->writes, te->srv->store, f) ? OP_AGAIN : OP_OK;
 }
 
-/* RFC 6749 §5.1 */
-static int op_token_endpoint_reply(op_flow_t *f)
+/* RFC 6749 §5.1: the answer, once the tokens are stored (a family
+ * revoked meanwhile stored nothing). OP_OK with the document in
+ * *body and *len, or an error in f->err. */
+static int op_token_endpoint_answer(op_flow_t *f, const char **body, size_t *len)
 {
     op_token_endpoint_t *te = f->ctx;
-    const char *body = NULL;
-    size_t len = 0;
 
     if (te->writes.status == OP_ECONFLICT) {
         op_log_warn(f->req_id,
                     "token: family %s revoked while client %s exchanged a grant of it: nothing "
                     "issued",
                     op_token_endpoint_fam(te), te->client->client_id);
-        OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the grant was revoked (a replayed code or a reused "
-                                       "refresh token)");
-        return OP_OK;
+        return OP_TOKEN_ENDPOINT_BAD_GRANT(f, "the grant was revoked (a replayed code or a "
+                                              "reused refresh token)");
     }
-    if (te->writes.status != OP_OK) {
-        op_token_endpoint_store_failed(f, te->writes.status, "store the tokens");
-        return OP_OK;
-    }
+    if (te->writes.status != OP_OK)
+        return op_token_endpoint_store_failed(f, te->writes.status, "store the tokens");
     op_json_w_t *w = op_json_w_new(f->arena, false);
     char *scope = op_token_scope_str(f->arena, &te->grant.scp);
-    if (w == NULL || scope == NULL) {
-        OP_ERR(&f->err, OP_ENOMEM, "out of memory");
-        op_flow_set_state(f, TE_ERROR);
-        return OP_OK;
-    }
+    if (w == NULL || scope == NULL)
+        return OP_ERR(&f->err, OP_ETOOBIG, "request too large");
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "access_token", te->at_out.token);
     op_json_w_kstr(w, "token_type", "Bearer");
@@ -751,7 +776,16 @@ static int op_token_endpoint_reply(op_flow_t *f)
     if (te->id_token != NULL)
         op_json_w_kstr(w, "id_token", te->id_token);
     op_json_w_obj_close(w);
-    if (op_json_w_finish(w, &body, &len, &f->err) != OP_OK) {
+    return op_json_w_finish(w, body, len, &f->err);
+}
+
+static int op_token_endpoint_reply(op_flow_t *f)
+{
+    op_token_endpoint_t *te = f->ctx;
+    const char *body = NULL;
+    size_t len = 0;
+
+    if (op_token_endpoint_answer(f, &body, &len) != OP_OK) {
         op_flow_set_state(f, TE_ERROR);
         return OP_OK;
     }
