@@ -43,12 +43,6 @@ typedef struct op_userinfo {
     const op_json_t *claims;
 } op_userinfo_t;
 
-#define OP_USERINFO_FAIL(f, code, oauth, status, ...)                                              \
-    do {                                                                                           \
-        OP_ERR_OAUTH(&(f)->err, (code), (oauth), (status), __VA_ARGS__);                           \
-        op_flow_set_state((f), UI_ERROR);                                                          \
-    } while (0)
-
 static void op_userinfo_on_check(int status, const op_token_access_t *at, const op_err_t *err,
                                  void *arg)
 {
@@ -132,27 +126,35 @@ static void op_userinfo_on_claims(int status, const op_json_t *claims, const op_
     op_flow_resume(f);
 }
 
-/* The token is good: it must allow UserInfo (the openid scope, OIDC Core
- * §5.3) and name a known client; then fetch the claims it names. */
-static int op_userinfo_checked(op_flow_t *f)
+/* The token checked: it must be good, allow UserInfo (the openid scope,
+ * OIDC Core §5.3) and name a known client. OP_OK, or an error in f->err. */
+static int op_userinfo_allowed(op_flow_t *f)
 {
     op_userinfo_t *ui = f->ctx;
     const op_grant_t *g = &ui->at.grant;
 
     if (ui->st != OP_OK) {
         f->err = ui->st_err;
-        op_flow_set_state(f, UI_ERROR);
-        return OP_OK;
+        return ui->st;
     }
-    if (!op_strs_has(&g->scp, "openid")) {
-        OP_USERINFO_FAIL(f, OP_EDENIED, "insufficient_scope", 403,
-                         "the access token does not have the openid scope");
-        return OP_OK;
-    }
+    if (!op_strs_has(&g->scp, "openid"))
+        return OP_ERR_OAUTH(&f->err, OP_EDENIED, "insufficient_scope", 403,
+                            "the access token does not have the openid scope");
     ui->client = op_client_registry_find(ui->srv->clients, g->cid);
-    if (ui->client == NULL) {
-        OP_USERINFO_FAIL(f, OP_EDENIED, "invalid_token", 401,
-                         "the client of the access token is no longer registered");
+    if (ui->client == NULL)
+        return OP_ERR_OAUTH(&f->err, OP_EDENIED, "invalid_token", 401,
+                            "the client of the access token is no longer registered");
+    return OP_OK;
+}
+
+/* Fetch the claims an allowed token names. */
+static int op_userinfo_checked(op_flow_t *f)
+{
+    op_userinfo_t *ui = f->ctx;
+    const op_grant_t *g = &ui->at.grant;
+
+    if (op_userinfo_allowed(f) != OP_OK) {
+        op_flow_set_state(f, UI_ERROR);
         return OP_OK;
     }
     if (g->clm.n == 0 || ui->srv->spi == NULL) {
@@ -166,42 +168,43 @@ static int op_userinfo_checked(op_flow_t *f)
     return OP_AGAIN;
 }
 
-/* The claims sources answered: a subject they do not know has no claims
- * beyond sub and the presets; a late source is a 503. */
-static int op_userinfo_claims(op_flow_t *f)
+/* The claims sources' answer: a subject they do not know has no claims
+ * beyond sub and the presets (OP_OK); a late source is a 503. OP_OK, or
+ * an error in f->err. */
+static int op_userinfo_fetched(op_flow_t *f)
 {
     op_userinfo_t *ui = f->ctx;
 
-    op_flow_set_state(f, UI_REPLY);
     if (ui->st == OP_OK || ui->st == OP_ENOTFOUND)
         return OP_OK;
-    op_flow_set_state(f, UI_ERROR);
     if (ui->st == OP_ETIMEDOUT || ui->st == OP_ECANCELED || ui->st == OP_EUNAVAIL)
-        OP_ERR_OAUTH(&f->err, ui->st, "temporarily_unavailable", 503,
-                     "the claims sources did not answer in time");
-    else if (ui->st_err.oauth_error != NULL)
-        f->err = ui->st_err;
-    else
-        OP_ERR(&f->err, OP_ERROR, "the claims sources failed");
+        return OP_ERR_OAUTH(&f->err, ui->st, "temporarily_unavailable", 503,
+                            "the claims sources did not answer in time");
+    if (ui->st_err.oauth_error == NULL)
+        return OP_ERR(&f->err, OP_ERROR, "the claims sources failed");
+    f->err = ui->st_err;
+    return f->err.code;
+}
+
+static int op_userinfo_claims(op_flow_t *f)
+{
+    op_flow_set_state(f, op_userinfo_fetched(f) == OP_OK ? UI_REPLY : UI_ERROR);
     return OP_OK;
 }
 
-/* OIDC Core §5.3.2, or §5.3.2's signed form with iss and aud. */
-static int op_userinfo_reply(op_flow_t *f)
+/* The answer's document: OIDC Core §5.3.2, or its signed form with iss
+ * and aud (*jwt then set). OP_OK, or an error in f->err. */
+static int op_userinfo_doc(op_flow_t *f, const char **body, size_t *len, char **jwt)
 {
     op_userinfo_t *ui = f->ctx;
     const op_grant_t *g = &ui->at.grant;
     op_jws_alg_t alg = ui->client->userinfo_signed_response_alg;
     op_json_w_t *w = op_json_w_new(f->arena, false);
     const char *sub = op_client_sub(ui->client, ui->srv->cfg, g->sub, f->arena); /* OIDC Core §8 */
-    const char *body = NULL;
-    char *jwt = NULL;
-    size_t len = 0;
+    int rc;
 
-    if (w == NULL || sub == NULL) {
-        OP_USERINFO_FAIL(f, OP_ENOMEM, NULL, 0, "out of memory");
-        return OP_OK;
-    }
+    if (w == NULL || sub == NULL)
+        return OP_ERR(&f->err, OP_ETOOBIG, "request too large");
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "sub", sub);
     if (alg != OP_JWS_NONE) {
@@ -210,9 +213,20 @@ static int op_userinfo_reply(op_flow_t *f)
     }
     op_token_claims_write(w, g->uip, ui->claims, &g->clm, alg != OP_JWS_NONE);
     op_json_w_obj_close(w);
-    if (op_json_w_finish(w, &body, &len, &f->err) != OP_OK ||
-        (alg != OP_JWS_NONE &&
-         op_keys_jws_sign(ui->keys, alg, "JWT", body, len, f->arena, &jwt, &f->err) != OP_OK)) {
+    rc = op_json_w_finish(w, body, len, &f->err);
+    if (rc == OP_OK && alg != OP_JWS_NONE)
+        rc = op_keys_jws_sign(ui->keys, alg, "JWT", *body, *len, f->arena, jwt, &f->err);
+    return rc;
+}
+
+static int op_userinfo_reply(op_flow_t *f)
+{
+    op_userinfo_t *ui = f->ctx;
+    const char *body = NULL;
+    char *jwt = NULL;
+    size_t len = 0;
+
+    if (op_userinfo_doc(f, &body, &len, &jwt) != OP_OK) {
         op_flow_set_state(f, UI_ERROR);
         return OP_OK;
     }
