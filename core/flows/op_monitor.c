@@ -7,11 +7,18 @@
  * answers; the body follows the Dropwizard health check layout:
  *   {"storage":{"healthy":true}}                         200
  *   {"storage":{"healthy":false,"message":"..."}}        503
+ * States: AUTH (start the ping) -> REPLY (read its status); ERROR
+ * answers f->err.
  */
 #include "core/flows/op_flows.h"
 
-enum { HC_AUTH, HC_PING, HC_REPLY, HC_MAX };
-static const char *const op_monitor_states[HC_MAX] = {"auth", "ping", "reply"};
+typedef enum {
+    HC_AUTH,  /* the monitor token; start the ping */
+    HC_REPLY, /* the ping answered: answer */
+    HC_ERROR, /* answer f->err */
+    HC_MAX
+} op_monitor_state_t;
+static const char *const op_monitor_states[HC_MAX] = {"auth", "reply", "error"};
 
 typedef struct op_monitor_hc {
     op_server_t *srv;
@@ -21,63 +28,80 @@ typedef struct op_monitor_hc {
 
 static void op_monitor_on_ping(int status, const op_store_res_t *res, void *arg)
 {
-    OP_UNUSED(res);
     op_flow_t *f = arg;
     op_monitor_hc_t *hc = f->ctx;
+
+    OP_UNUSED(res);
     hc->ping_status = status;
-    op_flow_set_state(f, HC_REPLY);
     op_flow_resume(f);
 }
 
-static void op_monitor_reply(op_flow_t *f)
+/* Authorised callers only; then one store round trip. */
+static int op_monitor_auth(op_flow_t *f)
+{
+    op_monitor_hc_t *hc = f->ctx;
+    const op_config_t *cfg = hc->srv->cfg;
+
+    if (!op_server_api_token_ok(hc->req, cfg->monitor_tokens, cfg->n_monitor_tokens, true)) {
+        op_server_api_unauthorized(hc->req);
+        return OP_DONE;
+    }
+    op_flow_set_state(f, HC_REPLY);
+    op_flow_hold(f);
+    op_store_ping(hc->srv->store, op_monitor_on_ping, f);
+    return OP_AGAIN;
+}
+
+/* The health document of the ping's outcome: OP_OK, or an error in
+ * f->err. */
+static int op_monitor_doc(op_flow_t *f, bool healthy, const char **body, size_t *len)
+{
+    op_monitor_hc_t *hc = f->ctx;
+    op_json_w_t *w = op_json_w_new(f->arena, false);
+
+    if (w == NULL)
+        return OP_ERR(&f->err, OP_ETOOBIG, "request too large");
+    op_json_w_obj_open(w);
+    op_json_w_key(w, "storage");
+    op_json_w_obj_open(w);
+    op_json_w_kbool(w, "healthy", healthy);
+    if (!healthy)
+        op_json_w_kstr(w, "message",
+                       hc->ping_status == OP_ETIMEDOUT ? "store timed out" : "store unavailable");
+    op_json_w_obj_close(w);
+    op_json_w_obj_close(w);
+    return op_json_w_finish(w, body, len, &f->err);
+}
+
+static int op_monitor_reply(op_flow_t *f)
 {
     op_monitor_hc_t *hc = f->ctx;
     bool healthy = hc->ping_status == OP_OK;
-    op_json_w_t *w = op_json_w_new(f->arena, false);
     const char *body = NULL;
     size_t len = 0;
-    if (w != NULL) {
-        op_json_w_obj_open(w);
-        op_json_w_key(w, "storage");
-        op_json_w_obj_open(w);
-        op_json_w_kbool(w, "healthy", healthy);
-        if (!healthy) {
-            op_json_w_kstr(w, "message",
-                           hc->ping_status == OP_ETIMEDOUT ? "store timed out"
-                                                           : "store unavailable");
-        }
-        op_json_w_obj_close(w);
-        op_json_w_obj_close(w);
-    }
-    if (w == NULL || op_json_w_finish(w, &body, &len, NULL) != OP_OK) {
-        op_err_t err;
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
-        op_http_reply_error(hc->req, &err);
-        return;
+
+    if (op_monitor_doc(f, healthy, &body, &len) != OP_OK) {
+        op_flow_set_state(f, HC_ERROR);
+        return OP_OK;
     }
     op_http_reply_json(hc->req, healthy ? 200 : 503, body, len, OP_REPLY_NO_STORE);
+    return OP_DONE;
 }
 
 static int op_monitor_step(op_flow_t *f)
 {
     op_monitor_hc_t *hc = f->ctx;
-    const op_config_t *cfg = hc->srv->cfg;
-    switch (f->state) {
+
+    switch ((op_monitor_state_t)f->state) {
     case HC_AUTH:
-        if (!op_server_api_token_ok(hc->req, cfg->monitor_tokens, cfg->n_monitor_tokens, true)) {
-            op_server_api_unauthorized(hc->req);
-            return OP_DONE;
-        }
-        op_flow_set_state(f, HC_PING);
-        return OP_OK;
-    case HC_PING:
-        op_flow_hold(f);
-        op_store_ping(hc->srv->store, op_monitor_on_ping, f);
-        return OP_AGAIN;
+        return op_monitor_auth(f);
     case HC_REPLY:
-        op_monitor_reply(f);
-        return OP_DONE;
+        return op_monitor_reply(f);
+    case HC_ERROR:
+    case HC_MAX:
+        break;
     }
+    op_http_reply_error(hc->req, &f->err);
     return OP_DONE;
 }
 
