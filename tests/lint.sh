@@ -89,6 +89,60 @@ while read -r file name kind; do
         rc=1
     fi
 done < <(exports $named_src)
+# Flows (docs/architecture.md "Async contract", the flow dialect): a flow's
+# state changes in its steps only. The steps of a file are the function each
+# of its flow definitions (op_flow_def_t) names as its step, and every
+# function that a case of that function's switch returns (case S: / return
+# op_x_y(f);). Each op_flow_set_state call and each assignment to a state
+# member in core/flows/*.c must be in a step of its own file: not in a
+# helper, a completion or a macro.
+flow_steps() { # FILE... -> "file:line: what" per state change outside a step
+    awk '
+    FNR == 1 { fn = ""; pend = ""; prev = ""; indef = 0 }
+    indef || /op_flow_def_t [A-Za-z_][A-Za-z0-9_]* = [{]/ {
+        indef = 1; init = init " " $0
+        if ($0 ~ /[}];/) {
+            indef = 0; sub(/^[^{]*[{]/, "", init); sub(/[}].*/, "", init)
+            if (match(init, /\.step = [A-Za-z_][A-Za-z0-9_]*/))
+                step = substr(init, RSTART + 8, RLENGTH - 8)
+            else { split(init, v, ","); step = v[4] }
+            gsub(/[ \t]/, "", step); isdef[FILENAME SUBSEP step] = 1; init = ""
+        }
+    }
+    /^[A-Za-z_]/ && !/;[ \t]*$/ && match($0, /[A-Za-z_][A-Za-z0-9_]*\(/) {
+        pend = substr($0, RSTART, RLENGTH - 1)
+    }
+    /^[{]/ { fn = pend; pend = "" }
+    /^[}]/ { fn = "" }
+    /^[ \t]*(\/\*|\*)/ { next }
+    fn != "" && prev ~ /^[ \t]*(case .*|default):/ &&
+        match($0, /^[ \t]*return [A-Za-z_][A-Za-z0-9_]*\(/) {
+        s = substr($0, RSTART, RLENGTH - 1); sub(/^[ \t]*return /, "", s)
+        cases[FILENAME SUBSEP fn] = cases[FILENAME SUBSEP fn] " " s " "
+    }
+    /op_flow_set_state\(|(->|\.)state[ \t]*=[^=]/ {
+        nuse++; ufile[nuse] = FILENAME; uline[nuse] = FNR; ufn[nuse] = fn
+    }
+    NF { prev = $0 }
+    END {
+        for (k in isdef) {
+            split(k, p, SUBSEP); isstep[k] = 1; n = split(cases[k], c, " ")
+            for (i = 1; i <= n; i++) isstep[p[1] SUBSEP c[i]] = 1
+        }
+        for (i = 1; i <= nuse; i++) {
+            if (ufn[i] == "")
+                print ufile[i] ":" uline[i] ": a state change outside a function (a macro?)"
+            else if (!((ufile[i] SUBSEP ufn[i]) in isstep))
+                print ufile[i] ":" uline[i] ": a state change in " ufn[i] ", not a step"
+        }
+    }' "$@"
+}
+bad_steps=$(flow_steps $(git ls-files 'core/flows/*.c'))
+if [ -n "$bad_steps" ]; then
+    echo "$bad_steps"
+    echo "lint: only a flow's steps change its state (docs/architecture.md)"
+    rc=1
+fi
 if command -v clang-format >/dev/null; then
     n=$(clang-format --dry-run $src 2>&1 | grep -c 'warning:' || true)
     if [ "$n" != 0 ]; then
