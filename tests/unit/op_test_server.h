@@ -53,6 +53,7 @@ static struct op_test_server {
     int store_status;
     op_http_req_t *hooks[OP_TEST_SERVER_MAX_HOOKS];
     int nhooks;
+    int pending; /* requests started, not answered yet */
     const op_test_reply_t *waited;
 } OP_TS;
 
@@ -262,6 +263,7 @@ static inline void op_test_server_on_reply(int status, const op_http_response_t 
             OP_CHECK_INT(op_json_parse(OP_TS.a, resp->body, resp->body_len, NULL, &v, &e), OP_OK);
         r->body = v;
     }
+    OP_TS.pending--;
     op_loop_stop(OP_TS.srv.loop);
 }
 
@@ -269,7 +271,40 @@ static inline void op_test_server_on_reply(int status, const op_http_response_t 
 static inline void op_test_server_fetch(const op_http_fetch_t *f, op_test_reply_t *r)
 {
     memset(r, 0, sizeof(*r));
+    OP_TS.pending++;
     op_http_client_fetch(OP_TS.hc, f, op_test_server_on_reply, r);
+}
+
+/* A POST of form (application/x-www-form-urlencoded) to path, with this
+ * Authorization header (NULL: none). form and authorization must live
+ * until the fetch starts. */
+static inline op_http_fetch_t op_test_server_form(const char *path, const char *authorization,
+                                                  const char *form)
+{
+    op_http_header_t *auth = op_arena_alloc(OP_TS.a, sizeof(*auth));
+
+    *auth = (op_http_header_t){"Authorization", authorization};
+    return (op_http_fetch_t){
+        .method = OP_HTTP_POST,
+        .url = op_arena_printf(OP_TS.a, "%s%s", OP_TS.base, path),
+        .headers = auth,
+        .nheaders = authorization != NULL,
+        .body = form,
+        .body_len = strlen(form),
+        .content_type = "application/x-www-form-urlencoded",
+    };
+}
+
+static inline bool op_test_server_none_pending(void)
+{
+    return OP_TS.pending == 0;
+}
+
+/* Run until every request started has its answer (held claims fetches
+ * stay held). */
+static inline void op_test_server_wait_all(void)
+{
+    op_test_server_run_until(op_test_server_none_pending);
 }
 
 static inline bool op_test_server_answered(void)
@@ -326,6 +361,22 @@ static inline void op_test_server_on_get(int status, const op_store_res_t *res, 
     OP_TS.store_status = status;
     *value = status == OP_OK ? op_arena_strndup(OP_TS.a, res->value, res->value_len) : NULL;
     op_loop_stop(OP_TS.srv.loop);
+}
+
+static inline void op_test_server_on_put(int status, const op_store_res_t *res, void *arg)
+{
+    OP_UNUSED(res);
+    OP_UNUSED(arg);
+    OP_TS.store_status = status;
+    op_loop_stop(OP_TS.srv.loop);
+}
+
+/* Write rec to the store. */
+static inline void op_test_server_put(const op_store_rec_t *rec)
+{
+    op_store_put(OP_TS.srv.store, rec, 0, op_test_server_on_put, NULL);
+    OP_CHECK_INT(op_loop_run(OP_TS.srv.loop), OP_OK);
+    OP_CHECK_INT(OP_TS.store_status, OP_OK);
 }
 
 /* The stored record (ns, key), NULL when there is none. */
