@@ -19,9 +19,12 @@
  * and then follow the server's answer (login_page_answer.c): a sign-in or
  * consent page, a redirect or form_post to the client, or an error page.
  * The flow is an op_flow_t state machine (start -> [hashed] -> call ->
- * answer -> reply): completions record their result and resume, the
- * last state replies exactly once. The API token is sent only to the
- * server, never to the browser or the log.
+ * answer -> reply) in the flow dialect (docs/architecture.md): only the
+ * steps set the state, the helpers below prepare the call or the reply
+ * and return what they prepared (LP_CALL, LP_HASHING, LP_PAGE), the
+ * completions record their result and resume, and the last state replies
+ * exactly once. The API token is sent only to the server, never to the
+ * browser or the log.
  */
 #include <string.h>
 
@@ -37,6 +40,13 @@
 enum { LP_S_START, LP_S_HASHED, LP_S_CALL, LP_S_ANSWER, LP_S_REPLY, LP_S_MAX };
 static const char *const login_page_flow_states[LP_S_MAX] = {"start", "hashed", "call", "answer",
                                                              "reply"};
+
+/* What a helper prepared: the API call (c->method, c->url, c->body), the
+ * password check in flight, or the reply (c->status and c->page or
+ * c->location). The step that called it moves to the matching state. */
+#define LP_CALL    OP_OK
+#define LP_HASHING OP_AGAIN
+#define LP_PAGE    OP_DONE
 
 typedef enum {
     LP_ROUTE_LOGIN_GET,
@@ -67,6 +77,7 @@ typedef struct login_page_flow {
     int pw_status;
     /* the API's answer */
     int fetch_status;
+    op_err_t fetch_err; /* the transport's error, when it gave one */
     int http_status;
     const char *resp;
     size_t resp_len;
@@ -86,16 +97,16 @@ static const char *login_page_flow_method(op_http_method_t m)
     return m == OP_HTTP_PUT ? "PUT" : m == OP_HTTP_DELETE ? "DELETE" : "POST";
 }
 
-/* Reply with a message page (status, title, text, detail). */
-static void login_page_flow_message(op_flow_t *f, int status, const char *title, const char *text,
-                                    const char *detail)
+/* Prepare a message page (status, title, text, detail): LP_PAGE. */
+static int login_page_flow_message(op_flow_t *f, int status, const char *title, const char *text,
+                                   const char *detail)
 {
     login_page_flow_t *c = f->ctx;
 
     c->status = status;
     if (login_page_html_message(f->arena, title, text, detail, &c->page) != OP_OK)
         c->page.html = NULL;
-    op_flow_set_state(f, LP_S_REPLY);
+    return LP_PAGE;
 }
 
 /* Set cookie name to value (NULL: clear it), with the site's attributes
@@ -177,9 +188,9 @@ static void login_page_flow_reply(op_flow_t *f)
 
 /* ---- the sign-in page ------------------------------------------------- */
 
-/* Show the sign-in page for authz session sid. */
-static void login_page_flow_signin(op_flow_t *f, const char *sid, const login_page_answer_t *ans,
-                                   const char *username, const char *error)
+/* Prepare the sign-in page for authz session sid: LP_PAGE. */
+static int login_page_flow_signin(op_flow_t *f, const char *sid, const login_page_answer_t *ans,
+                                  const char *username, const char *error)
 {
     login_page_flow_t *c = f->ctx;
     login_page_html_signin_t p = {
@@ -206,15 +217,15 @@ static void login_page_flow_signin(op_flow_t *f, const char *sid, const login_pa
     c->status = 200;
     if (p.csrf == NULL || login_page_html_signin(f->arena, &p, &c->page) != OP_OK)
         c->page.html = NULL;
-    op_flow_set_state(f, LP_S_REPLY);
+    return LP_PAGE;
 }
 
 /* ---- the API call ---------------------------------------------------- */
 
 /* Prepare the call: method, URL (sid NULL: the start URL), JSON body
- * from w (NULL: none). */
-static void login_page_flow_call(op_flow_t *f, op_http_method_t method, const char *sid,
-                                 op_json_w_t *w)
+ * from w (NULL: none). LP_CALL, or LP_PAGE (503) on OOM. */
+static int login_page_flow_call(op_flow_t *f, op_http_method_t method, const char *sid,
+                                op_json_w_t *w)
 {
     login_page_flow_t *c = f->ctx;
 
@@ -223,13 +234,13 @@ static void login_page_flow_call(op_flow_t *f, op_http_method_t method, const ch
     c->log_url =
         sid != NULL ? op_arena_printf(f->arena, "%s/{sid}", c->lp->api_url) : c->lp->api_url;
     if (c->url == NULL || c->log_url == NULL ||
-        (w != NULL && op_json_w_finish(w, &c->body, &c->body_len, NULL) != OP_OK)) {
-        login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
-        return;
-    }
-    op_flow_set_state(f, LP_S_CALL);
+        (w != NULL && op_json_w_finish(w, &c->body, &c->body_len, NULL) != OP_OK))
+        return login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
+    return LP_CALL;
 }
 
+/* The call's completion: keep the answer (a copy in the flow's arena) or
+ * the transport's error for LP_S_ANSWER, and resume. */
 static void login_page_flow_on_fetch(int status, const op_http_response_t *resp,
                                      const op_err_t *err, void *arg)
 {
@@ -237,22 +248,21 @@ static void login_page_flow_on_fetch(int status, const op_http_response_t *resp,
     login_page_flow_t *c = f->ctx;
 
     c->fetch_status = status;
+    if (err != NULL)
+        c->fetch_err = *err;
     if (status == OP_OK) {
         c->http_status = resp->status;
         c->resp = op_arena_memdup(f->arena, resp->body, resp->body_len + 1);
         c->resp_len = resp->body_len;
         if (c->resp == NULL)
             c->fetch_status = OP_ETOOBIG;
-    } else {
-        op_log_warn(f->req_id, "login page: %s %s: %s", login_page_flow_method(c->method),
-                    c->log_url, err != NULL ? err->description : op_err_status_name(status));
     }
-    op_flow_set_state(f, LP_S_ANSWER);
     op_flow_resume(f);
 }
 
-/* Start the call; false (and a 503 page) when shutting down. */
-static bool login_page_flow_fetch(op_flow_t *f)
+/* LP_S_CALL: start the call and wait in LP_S_ANSWER; a 503 page when
+ * shutting down. */
+static int login_page_flow_fetch(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const op_http_header_t headers[] = {
@@ -272,16 +282,19 @@ static bool login_page_flow_fetch(op_flow_t *f)
 
     if (c->lp->client == NULL) {
         login_page_flow_message(f, 503, "Service unavailable", "The page is shutting down.", NULL);
-        return false;
+        op_flow_set_state(f, LP_S_REPLY);
+        return OP_OK;
     }
+    op_flow_set_state(f, LP_S_ANSWER);
     op_flow_hold(f);
     op_http_client_fetch(c->lp->client, &fetch, login_page_flow_on_fetch, f);
-    return true;
+    return OP_AGAIN;
 }
 
 /* ---- following the answer --------------------------------------------- */
 
-static void login_page_flow_follow(op_flow_t *f, const login_page_answer_t *ans)
+/* Prepare the page the server's answer asks for: LP_PAGE. */
+static int login_page_flow_follow(op_flow_t *f, const login_page_answer_t *ans)
 {
     login_page_flow_t *c = f->ctx;
 
@@ -290,9 +303,8 @@ static void login_page_flow_follow(op_flow_t *f, const login_page_answer_t *ans)
         /* We sent a session the server no longer has: forget it. */
         if (c->sent_sub_sid && !ans->has_sub_session)
             login_page_flow_session_cookie(f, NULL);
-        login_page_flow_signin(f, ans->sid, ans,
-                               ans->login_hint != NULL ? ans->login_hint : c->login.username, NULL);
-        return;
+        return login_page_flow_signin(
+            f, ans->sid, ans, ans->login_hint != NULL ? ans->login_hint : c->login.username, NULL);
     case LOGIN_PAGE_ANSWER_CONSENT:
         c->status = 200;
         if (login_page_html_consent(f->arena, ans,
@@ -301,8 +313,7 @@ static void login_page_flow_follow(op_flow_t *f, const login_page_answer_t *ans)
                                                          login_page_flow_pre(f), ans->sid),
                                     c->ro, &c->page) != OP_OK)
             c->page.html = NULL;
-        op_flow_set_state(f, LP_S_REPLY);
-        return;
+        return LP_PAGE;
     case LOGIN_PAGE_ANSWER_REDIRECT:
     case LOGIN_PAGE_ANSWER_FORM_POST:
         if (ans->sub_sid != NULL)
@@ -316,18 +327,16 @@ static void login_page_flow_follow(op_flow_t *f, const login_page_answer_t *ans)
                                           &c->page) != OP_OK)
                 c->page.html = NULL;
         }
-        op_flow_set_state(f, LP_S_REPLY);
-        return;
+        return LP_PAGE;
     case LOGIN_PAGE_ANSWER_ERROR:
-        login_page_flow_message(
-            f, 400, "Sign-in error",
-            "The application's request cannot be processed. Go back to the "
-            "application and try again.",
-            op_arena_printf(f->arena, "%s%s%s", ans->error,
-                            ans->error_description != NULL ? ": " : "",
-                            ans->error_description != NULL ? ans->error_description : ""));
-        return;
+        break;
     }
+    return login_page_flow_message(
+        f, 400, "Sign-in error",
+        "The application's request cannot be processed. Go back to the "
+        "application and try again.",
+        op_arena_printf(f->arena, "%s%s%s", ans->error, ans->error_description != NULL ? ": " : "",
+                        ans->error_description != NULL ? ans->error_description : ""));
 }
 
 /* The server's error body's description, when there is one. */
@@ -341,8 +350,9 @@ static const char *login_page_flow_api_error(op_flow_t *f)
     return op_json_get_str(json, "error_description");
 }
 
-/* What came back from the API: transport errors, statuses, the answer. */
-static void login_page_flow_answer(op_flow_t *f)
+/* The page for what came back from the API (transport errors, statuses,
+ * the answer): LP_PAGE. */
+static int login_page_flow_answer_page(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const op_json_limits_t lim = {LOGIN_PAGE_FLOW_MAX_ANSWER, 16, 4096};
@@ -351,60 +361,67 @@ static void login_page_flow_answer(op_flow_t *f)
     op_err_t err;
 
     op_err_clear(&err);
-    if (c->fetch_status == OP_ETIMEDOUT) {
-        login_page_flow_message(f, 503, "Service unavailable",
-                                "The sign-in service did not answer in time. Try again later.",
-                                NULL);
-        return;
-    }
-    if (c->fetch_status != OP_OK) {
-        login_page_flow_message(f, 502, "Service unavailable",
-                                "The sign-in service cannot be reached. Try again later.", NULL);
-        return;
-    }
-    if (c->http_status == 404 && c->method != OP_HTTP_POST) {
-        login_page_flow_message(f, 400, "Sign-in expired",
-                                "This sign-in took too long and has expired. Go back to the "
-                                "application and start again.",
-                                NULL);
-        return;
-    }
-    if (c->http_status == 400) {
-        login_page_flow_message(f, 400, "Sign-in error", "The sign-in service refused the request.",
-                                login_page_flow_api_error(f));
-        return;
-    }
+    if (c->fetch_status == OP_ETIMEDOUT)
+        return login_page_flow_message(
+            f, 503, "Service unavailable",
+            "The sign-in service did not answer in time. Try again later.", NULL);
+    if (c->fetch_status != OP_OK)
+        return login_page_flow_message(f, 502, "Service unavailable",
+                                       "The sign-in service cannot be reached. Try again later.",
+                                       NULL);
+    if (c->http_status == 404 && c->method != OP_HTTP_POST)
+        return login_page_flow_message(f, 400, "Sign-in expired",
+                                       "This sign-in took too long and has expired. Go back to the "
+                                       "application and start again.",
+                                       NULL);
+    if (c->http_status == 400)
+        return login_page_flow_message(f, 400, "Sign-in error",
+                                       "The sign-in service refused the request.",
+                                       login_page_flow_api_error(f));
     if (c->http_status == 401 || c->http_status == 403)
         op_log_error(f->req_id, "login page: the server refused the API token (status %d)",
                      c->http_status);
-    if (c->http_status == 503) {
-        login_page_flow_message(f, 503, "Service unavailable",
-                                "The sign-in service is busy. Try again later.", NULL);
-        return;
-    }
+    if (c->http_status == 503)
+        return login_page_flow_message(f, 503, "Service unavailable",
+                                       "The sign-in service is busy. Try again later.", NULL);
     if (c->http_status != 200) {
         op_log_warn(f->req_id, "login page: %s %s answered %d", login_page_flow_method(c->method),
                     c->log_url, c->http_status);
-        login_page_flow_message(f, 502, "Service unavailable",
-                                "The sign-in service is not available. Try again later.", NULL);
-        return;
+        return login_page_flow_message(f, 502, "Service unavailable",
+                                       "The sign-in service is not available. Try again later.",
+                                       NULL);
     }
     if (op_json_parse(f->arena, c->resp, c->resp_len, &lim, &json, &err) != OP_OK ||
         login_page_answer_parse(f->arena, json, &ans, &err) != OP_OK) {
         op_log_warn(f->req_id, "login page: bad answer from the server: %s", err.description);
-        login_page_flow_message(f, 502, "Service unavailable",
-                                "The sign-in service gave an answer this page does not "
-                                "understand.",
-                                NULL);
-        return;
+        return login_page_flow_message(f, 502, "Service unavailable",
+                                       "The sign-in service gave an answer this page does not "
+                                       "understand.",
+                                       NULL);
     }
-    login_page_flow_follow(f, &ans);
+    return login_page_flow_follow(f, &ans);
+}
+
+/* LP_S_ANSWER: read the call's result (a transport error is logged here,
+ * without the sid), prepare the page, and reply. */
+static int login_page_flow_answer(op_flow_t *f)
+{
+    login_page_flow_t *c = f->ctx;
+
+    if (c->fetch_status != OP_OK)
+        op_log_warn(f->req_id, "login page: %s %s: %s", login_page_flow_method(c->method),
+                    c->log_url,
+                    c->fetch_err.description[0] != '\0' ? c->fetch_err.description
+                                                        : op_err_status_name(c->fetch_status));
+    login_page_flow_answer_page(f);
+    op_flow_set_state(f, LP_S_REPLY);
+    return OP_OK;
 }
 
 /* ---- the routes' first step ------------------------------------------- */
 
-/* GET /login: hand the request to the server. */
-static void login_page_flow_start_login(op_flow_t *f)
+/* GET /login: hand the request to the server (LP_CALL). */
+static int login_page_flow_start_login(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const op_params_t *q = op_http_req_query(c->req);
@@ -413,10 +430,8 @@ static void login_page_flow_start_login(op_flow_t *f)
     op_json_w_t *w = op_json_w_new(f->arena, false);
 
     c->ro = login_page_answer_origin(f->arena, op_params_get(q, "redirect_uri"));
-    if (query == NULL || w == NULL) {
-        login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
-        return;
-    }
+    if (query == NULL || w == NULL)
+        return login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "query", query);
     if (sub_sid != NULL && sub_sid[0] != '\0') {
@@ -424,14 +439,15 @@ static void login_page_flow_start_login(op_flow_t *f)
         c->sent_sub_sid = true;
     }
     op_json_w_obj_close(w);
-    login_page_flow_call(f, OP_HTTP_POST, NULL, w);
+    return login_page_flow_call(f, OP_HTTP_POST, NULL, w);
 }
 
 /*
  * The checks every POST of the page passes before its token is looked
  * at: sent by one of the page's own pages (login_page_site_check), a form
  * parsed strictly. Sets c->pre to the browser's pre-session value, NULL
- * when it has none (the token check then fails).
+ * when it has none (the token check then fails). NULL (and the refusal's
+ * page prepared) when the POST is refused.
  */
 static const op_params_t *login_page_flow_post_form(op_flow_t *f)
 {
@@ -467,28 +483,29 @@ static const char *login_page_flow_ro(op_flow_t *f, const char *ro)
     return o != NULL && strcmp(o, ro) == 0 ? ro : NULL;
 }
 
-static void login_page_flow_csrf_refused(op_flow_t *f)
+/* A form whose token is refused: log why, prepare the page (LP_PAGE). */
+static int login_page_flow_csrf_refused(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
 
     op_log_info(f->req_id, "login page: form refused: %s",
                 c->pre == NULL ? "no pre-session cookie" : "token not bound to the cookie");
-    login_page_flow_message(f, 400, "Bad request",
-                            "This form has expired or did not come from this page. Go back to "
-                            "the application and start again (this page needs cookies).",
-                            NULL);
+    return login_page_flow_message(f, 400, "Bad request",
+                                   "This form has expired or did not come from this page. Go back "
+                                   "to the application and start again (this page needs "
+                                   "cookies).",
+                                   NULL);
 }
 
-/* The authentication result: PUT {sid} {"sub","acr","amr"[,"auth_time"]}. */
-static void login_page_flow_put_auth(op_flow_t *f, bool with_auth_time)
+/* The authentication result: PUT {sid} {"sub","acr","amr"[,"auth_time"]}
+ * (LP_CALL). */
+static int login_page_flow_put_auth(op_flow_t *f, bool with_auth_time)
 {
     login_page_flow_t *c = f->ctx;
     op_json_w_t *w = op_json_w_new(f->arena, false);
 
-    if (w == NULL) {
-        login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
-        return;
-    }
+    if (w == NULL)
+        return login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "sub", c->signed_in);
     op_json_w_kstr(w, "acr", LOGIN_PAGE_ACR);
@@ -500,9 +517,10 @@ static void login_page_flow_put_auth(op_flow_t *f, bool with_auth_time)
         op_json_w_kint(w, "auth_time", c->auth_time);
     op_json_w_obj_close(w);
     op_log_info(f->req_id, "login page: %s signed in", c->signed_in);
-    login_page_flow_call(f, OP_HTTP_PUT, c->login.sid, w);
+    return login_page_flow_call(f, OP_HTTP_PUT, c->login.sid, w);
 }
 
+/* The password check's completion: keep its status and resume. */
 static void login_page_flow_on_hash(int status, void *result, void *arg)
 {
     op_flow_t *f = arg;
@@ -510,11 +528,11 @@ static void login_page_flow_on_hash(int status, void *result, void *arg)
 
     OP_UNUSED(result);
     c->pw_status = status;
-    op_flow_set_state(f, LP_S_HASHED);
     op_flow_resume(f);
 }
 
-/* POST /login: CSRF, then the session's account or the password. */
+/* POST /login: CSRF, then the session's account (LP_CALL) or the
+ * password (LP_HASHING: the check runs on a worker thread). */
 static int login_page_flow_start_signin(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
@@ -523,62 +541,65 @@ static int login_page_flow_start_signin(op_flow_t *f)
 
     op_err_clear(&err);
     if (p == NULL)
-        return OP_OK;
-    if (login_page_form_login(p, &c->login, &err) != OP_OK) {
-        login_page_flow_message(f, 400, "Bad request", "The sign-in form is incomplete.",
-                                err.description);
-        return OP_OK;
-    }
+        return LP_PAGE;
+    if (login_page_form_login(p, &c->login, &err) != OP_OK)
+        return login_page_flow_message(f, 400, "Bad request", "The sign-in form is incomplete.",
+                                       err.description);
     if (!login_page_csrf_check(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_SIGNIN, c->pre, c->login.sid,
-                               c->login.csrf)) {
-        login_page_flow_csrf_refused(f);
-        return OP_OK;
-    }
+                               c->login.csrf))
+        return login_page_flow_csrf_refused(f);
     c->ro = login_page_flow_ro(f, c->login.ro);
     if (c->login.use_account) {
         if (!login_page_csrf_account_check(f->arena, &c->lp->keys, c->login.sid, c->login.account,
-                                           &c->signed_in, &c->auth_time)) {
-            login_page_flow_csrf_refused(f);
-            return OP_OK;
-        }
-        login_page_flow_put_auth(f, c->auth_time > 0);
-        return OP_OK;
+                                           &c->signed_in, &c->auth_time))
+            return login_page_flow_csrf_refused(f);
+        return login_page_flow_put_auth(f, c->auth_time > 0);
     }
     c->user = login_page_users_find(&c->lp->users, c->login.username);
-    if (c->lp->pwhash == NULL) {
-        login_page_flow_message(f, 503, "Service unavailable", "The page is shutting down.", NULL);
-        return OP_OK;
-    }
+    if (c->lp->pwhash == NULL)
+        return login_page_flow_message(f, 503, "Service unavailable", "The page is shutting down.",
+                                       NULL);
     op_flow_hold(f);
     login_page_pwhash_verify(c->lp->pwhash, c->user != NULL ? c->user->hash : NULL,
                              c->login.password, c->login.password_len, login_page_flow_on_hash, f);
-    return OP_AGAIN;
+    return LP_HASHING;
 }
 
-/* After the password check. */
-static void login_page_flow_hashed(op_flow_t *f)
+/* The state for what a helper prepared (LP_CALL, LP_HASHING, LP_PAGE). */
+static int login_page_flow_next(int prepared)
+{
+    return prepared == LP_CALL ? LP_S_CALL : prepared == LP_HASHING ? LP_S_HASHED : LP_S_REPLY;
+}
+
+/* What the password check's status asks for: the authentication PUT
+ * (LP_CALL) or a page (LP_PAGE). */
+static int login_page_flow_password(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
 
     switch (c->pw_status) {
     case OP_OK:
         c->signed_in = c->user->username;
-        login_page_flow_put_auth(f, false);
-        return;
+        return login_page_flow_put_auth(f, false);
     case OP_EDENIED:
         op_log_info(f->req_id, "login page: sign-in failed");
-        login_page_flow_signin(f, c->login.sid, NULL, c->login.username,
-                               "The username or password is incorrect.");
-        return;
+        return login_page_flow_signin(f, c->login.sid, NULL, c->login.username,
+                                      "The username or password is incorrect.");
     case OP_EUNAVAIL:
-        login_page_flow_message(f, 503, "Service busy",
-                                "Too many sign-ins at this moment. Try again in a moment.", NULL);
-        return;
+        return login_page_flow_message(f, 503, "Service busy",
+                                       "Too many sign-ins at this moment. Try again in a moment.",
+                                       NULL);
     default:
-        login_page_flow_message(f, 503, "Service unavailable",
-                                "The password could not be checked. Try again later.", NULL);
-        return;
+        return login_page_flow_message(f, 503, "Service unavailable",
+                                       "The password could not be checked. Try again later.", NULL);
     }
+}
+
+/* LP_S_HASHED: after the password check, the call or the page. */
+static int login_page_flow_hashed(op_flow_t *f)
+{
+    op_flow_set_state(f, login_page_flow_next(login_page_flow_password(f)));
+    return OP_OK;
 }
 
 /* A list as a JSON array member. */
@@ -591,8 +612,9 @@ static void login_page_flow_w_strs(op_json_w_t *w, const char *key, const login_
     op_json_w_arr_close(w);
 }
 
-/* POST /consent: Allow -> PUT the consent, Deny -> DELETE the session. */
-static void login_page_flow_start_consent(op_flow_t *f)
+/* POST /consent: Allow -> PUT the consent, Deny -> DELETE the session
+ * (LP_CALL). */
+static int login_page_flow_start_consent(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const op_params_t *p = login_page_flow_post_form(f);
@@ -602,41 +624,33 @@ static void login_page_flow_start_consent(op_flow_t *f)
 
     op_err_clear(&err);
     if (p == NULL)
-        return;
-    if (login_page_form_consent(f->arena, p, &form, &err) != OP_OK) {
-        login_page_flow_message(f, 400, "Bad request", "The consent form is incomplete.",
-                                err.description);
-        return;
-    }
+        return LP_PAGE;
+    if (login_page_form_consent(f->arena, p, &form, &err) != OP_OK)
+        return login_page_flow_message(f, 400, "Bad request", "The consent form is incomplete.",
+                                       err.description);
     if (!login_page_csrf_check(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_CONSENT, c->pre, form.sid,
-                               form.csrf)) {
-        login_page_flow_csrf_refused(f);
-        return;
-    }
+                               form.csrf))
+        return login_page_flow_csrf_refused(f);
     c->ro = login_page_flow_ro(f, form.ro);
-    if (!form.allow) {
-        login_page_flow_call(f, OP_HTTP_DELETE, form.sid, NULL);
-        return;
-    }
+    if (!form.allow)
+        return login_page_flow_call(f, OP_HTTP_DELETE, form.sid, NULL);
     w = op_json_w_new(f->arena, false);
-    if (w == NULL) {
-        login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
-        return;
-    }
+    if (w == NULL)
+        return login_page_flow_message(f, 503, "Service unavailable", "Out of memory.", NULL);
     op_json_w_obj_open(w);
     login_page_flow_w_strs(w, "scope", &form.scope);
     login_page_flow_w_strs(w, "claims", &form.claims);
     op_json_w_kbool(w, "long_lived", form.long_lived);
     op_json_w_obj_close(w);
-    login_page_flow_call(f, OP_HTTP_PUT, form.sid, w);
+    return login_page_flow_call(f, OP_HTTP_PUT, form.sid, w);
 }
 
 /*
  * GET /logout: ask to confirm (OIDC RP-Initiated Logout 1.0 §2: the OP
  * asks the user whether to log out), so that a link or a redirect from
- * another site cannot sign the browser out.
+ * another site cannot sign the browser out. LP_PAGE.
  */
-static void login_page_flow_start_logout_get(op_flow_t *f)
+static int login_page_flow_start_logout_get(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const char *csrf = login_page_csrf_make(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_LOGOUT,
@@ -645,58 +659,65 @@ static void login_page_flow_start_logout_get(op_flow_t *f)
     c->status = 200;
     if (csrf == NULL || login_page_html_logout(f->arena, csrf, &c->page) != OP_OK)
         c->page.html = NULL;
-    op_flow_set_state(f, LP_S_REPLY);
+    return LP_PAGE;
 }
 
 /*
  * POST /logout: forget the session cookie on this browser. Minimal on
  * purpose: the logout session API (logout-sessions/rest/v1, which ends
  * the subject session on the server and notifies the clients) comes
- * later; until then the server-side session simply expires.
+ * later; until then the server-side session simply expires. LP_PAGE.
  */
-static void login_page_flow_start_logout_post(op_flow_t *f)
+static int login_page_flow_start_logout_post(op_flow_t *f)
 {
     login_page_flow_t *c = f->ctx;
     const op_params_t *p = login_page_flow_post_form(f);
 
     if (p == NULL)
-        return;
+        return LP_PAGE;
     if (!login_page_csrf_check(f->arena, &c->lp->keys, LOGIN_PAGE_CSRF_LOGOUT, c->pre, NULL,
-                               op_params_get(p, "csrf"))) {
-        login_page_flow_csrf_refused(f);
-        return;
-    }
+                               op_params_get(p, "csrf")))
+        return login_page_flow_csrf_refused(f);
     login_page_flow_session_cookie(f, NULL);
-    login_page_flow_message(f, 200, "Signed out", "You are signed out on this browser.", NULL);
+    return login_page_flow_message(f, 200, "Signed out", "You are signed out on this browser.",
+                                   NULL);
+}
+
+/* LP_S_START: the route's first step; then the call, the password check
+ * (wait in LP_S_HASHED) or the page. */
+static int login_page_flow_start(op_flow_t *f)
+{
+    login_page_flow_t *c = f->ctx;
+    int prepared;
+
+    if (c->route == LP_ROUTE_LOGIN_GET)
+        prepared = login_page_flow_start_login(f);
+    else if (c->route == LP_ROUTE_LOGOUT_GET)
+        prepared = login_page_flow_start_logout_get(f);
+    else if (c->route == LP_ROUTE_LOGOUT_POST)
+        prepared = login_page_flow_start_logout_post(f);
+    else if (c->route == LP_ROUTE_CONSENT_POST)
+        prepared = login_page_flow_start_consent(f);
+    else
+        prepared = login_page_flow_start_signin(f);
+    op_flow_set_state(f, login_page_flow_next(prepared));
+    return prepared == LP_HASHING ? OP_AGAIN : OP_OK;
 }
 
 /* ---- the flow --------------------------------------------------------- */
 
+/* The flow's step: each state's step function, in the order they run. */
 static int login_page_flow_step(op_flow_t *f)
 {
-    login_page_flow_t *c = f->ctx;
-
     switch (f->state) {
     case LP_S_START:
-        if (c->route == LP_ROUTE_LOGIN_GET)
-            login_page_flow_start_login(f);
-        else if (c->route == LP_ROUTE_LOGOUT_GET)
-            login_page_flow_start_logout_get(f);
-        else if (c->route == LP_ROUTE_LOGOUT_POST)
-            login_page_flow_start_logout_post(f);
-        else if (c->route == LP_ROUTE_CONSENT_POST)
-            login_page_flow_start_consent(f);
-        else if (login_page_flow_start_signin(f) == OP_AGAIN)
-            return OP_AGAIN;
-        return OP_OK;
+        return login_page_flow_start(f);
     case LP_S_HASHED:
-        login_page_flow_hashed(f);
-        return OP_OK;
+        return login_page_flow_hashed(f);
     case LP_S_CALL:
-        return login_page_flow_fetch(f) ? OP_AGAIN : OP_OK;
+        return login_page_flow_fetch(f);
     case LP_S_ANSWER:
-        login_page_flow_answer(f);
-        return OP_OK;
+        return login_page_flow_answer(f);
     case LP_S_REPLY:
         login_page_flow_reply(f);
         return OP_DONE;
