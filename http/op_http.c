@@ -37,6 +37,8 @@
 #define OP_HTTP_DEFAULT_MAX_CONNS   768u
 #define OP_HTTP_DEFAULT_TIMEOUT_MS  10000u
 #define OP_HTTP_DEFAULT_ARENA       (1u << 20)
+/* Room for the request object itself, so op_http_req_new cannot fail. */
+#define OP_HTTP_MIN_ARENA 16384u
 
 #define OP_HTTP_CORS_MAX_AGE "600"
 #define OP_HTTP_CORS_HEADERS "Authorization, Content-Type, DPoP"
@@ -144,7 +146,7 @@ static bool op_http_route_match(const op_http_route_t *r, const char *path, cons
  * for the segment after the path of an OP_ROUTE_SECRET route (a bearer
  * secret, e.g. an authorisation session id), which becomes "~" and its
  * op_keys_crypto_secret_tag; a path no route takes is all client text, so it is only
- * "~" and the tag of the whole. "-" when out of memory.
+ * "~" and the tag of the whole. "-" when the arena is full.
  */
 static const char *op_http_log_path(const op_http_t *http, const char *path, op_arena_t *a)
 {
@@ -253,11 +255,6 @@ static void op_http_route(op_http_t *http, op_http_req_t *req)
         op_http_cors(http, req);
     if (hit != NULL) {
         req->deadline = op_timer_new(http->loop, op_http_on_deadline, req);
-        if (req->deadline == NULL) {
-            OP_ERR_OAUTH(&err, OP_ENOMEM, "temporarily_unavailable", 503, "out of memory");
-            op_http_reply_error(req, &err);
-            return;
-        }
         op_timer_start(req->deadline, http->request_timeout_ms);
         hit->handler(req, hit->ctx);
         return;
@@ -266,7 +263,7 @@ static void op_http_route(op_http_t *http, op_http_req_t *req)
         methods |= OP_HTTP_HEAD;
     allow = op_http_req_allow(req->arena, methods | OP_HTTP_OPTIONS);
     if (allow == NULL) {
-        OP_ERR_OAUTH(&err, OP_ENOMEM, "temporarily_unavailable", 503, "out of memory");
+        OP_ERR(&err, OP_ETOOBIG, "the request leaves no room in its arena for the Allow header");
         op_http_reply_error(req, &err);
     } else if (req->method == OP_HTTP_OPTIONS) {
         op_http_options(req, allow, cors);
@@ -290,17 +287,13 @@ static void op_http_on_request(struct evhttp_request *evreq, void *arg)
     op_http_req_t *req = op_http_req_new(http, evreq);
     op_err_t err;
 
-    if (req == NULL) {
-        op_http_reply_oom(evreq);
-        return;
-    }
     op_err_clear(&err);
     op_http_req_hold(req);
     /* Bytes after a request that was not framed right are no request:
      * such an answer closes the connection. */
     if (!tracked) {
-        OP_ERR_OAUTH(&err, OP_ENOMEM, "temporarily_unavailable", 503,
-                     "out of memory for the connection");
+        OP_ERR_OAUTH(&err, OP_ERROR, "temporarily_unavailable", 503,
+                     "the connection could not be set up");
         req->close = true;
     } else if (op_http_head_check(&head, evreq, &err) != OP_OK) {
         req->close = true;
@@ -320,21 +313,19 @@ static void op_http_on_request(struct evhttp_request *evreq, void *arg)
 
 /* Split cfg->cors_origins ("*" or space-separated origins) into
  * http->cors. */
-static int op_http_cors_parse(op_http_t *http, const char *s, op_err_t *err)
+static void op_http_cors_parse(op_http_t *http, const char *s)
 {
     size_t n = 0;
 
     if (s == NULL)
-        return OP_OK;
+        return;
     if (strcmp(s, "*") == 0) {
         http->cors_any = true;
-        return OP_OK;
+        return;
     }
     for (const char *p = s; *p != '\0'; p++)
         n += *p != ' ' && (p == s || p[-1] == ' ');
-    http->cors = calloc(n > 0 ? n : 1, sizeof(*http->cors));
-    if (http->cors == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+    http->cors = op_calloc(n, sizeof(*http->cors));
     while (*s != '\0') {
         size_t len;
 
@@ -342,13 +333,9 @@ static int op_http_cors_parse(op_http_t *http, const char *s, op_err_t *err)
         len = strcspn(s, " ");
         if (len == 0)
             break;
-        http->cors[http->ncors] = strndup(s, len);
-        if (http->cors[http->ncors] == NULL)
-            return OP_ERR(err, OP_ENOMEM, "out of memory");
-        http->ncors++;
+        http->cors[http->ncors++] = op_strndup(s, len);
         s += len;
     }
-    return OP_OK;
 }
 
 /* Seed the request-id generator without blocking; ids are not secrets,
@@ -397,9 +384,11 @@ op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_ht
         OP_ERR(err, OP_EINVAL, "http: bad configuration or routes");
         return NULL;
     }
-    http = calloc(1, sizeof(*http));
-    if (http == NULL)
-        goto out_nomem;
+    if (cfg->arena_max != 0 && cfg->arena_max < OP_HTTP_MIN_ARENA) {
+        OP_ERR(err, OP_EINVAL, "http: arena_max under %u bytes", OP_HTTP_MIN_ARENA);
+        return NULL;
+    }
+    http = op_calloc(1, sizeof(*http));
     http->loop = loop;
     op_list_init(&http->live);
     op_list_init(&http->conns);
@@ -418,19 +407,14 @@ op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_ht
     }
     cap = http->max_headers * 2;
     if (nroutes > 0) {
-        http->routes = calloc(nroutes, sizeof(*routes));
-        if (http->routes == NULL)
-            goto out_nomem;
+        http->routes = op_calloc(nroutes, sizeof(*routes));
         memcpy(http->routes, routes, nroutes * sizeof(*routes));
         http->nroutes = nroutes;
     }
-    if (op_http_cors_parse(http, cfg->cors_origins, err) != OP_OK)
-        goto out_free_http;
+    op_http_cors_parse(http, cfg->cors_origins);
     op_http_seed(http);
 
-    http->evh = evhttp_new(op_loop_base(loop));
-    if (http->evh == NULL)
-        goto out_nomem;
+    http->evh = evhttp_new(op_loop_base(loop)); /* fails only by allocation: aborts */
     evhttp_set_max_body_size(http->evh, (ev_ssize_t)http->max_body);
     evhttp_set_max_headers_size(http->evh, (ev_ssize_t)cap);
     evhttp_set_timeout(http->evh,
@@ -445,8 +429,6 @@ op_http_t *op_http_new(op_loop_t *loop, const op_http_config_t *cfg, const op_ht
     if (op_http_conn_listen(http, cfg, err) != OP_OK)
         goto out_free_http;
     return http;
-out_nomem:
-    OP_ERR(err, OP_ENOMEM, "http: out of memory");
 out_free_http:
     op_http_free(http);
     return NULL;

@@ -344,25 +344,15 @@ static void op_http_client_take_response(op_http_client_job_t *job, struct evhtt
                             job->peer, job->max_response);
         return;
     }
-    out->body = malloc(len + 1);
-    if (out->body == NULL) {
-        OP_HTTP_CLIENT_FAIL(job, OP_ENOMEM, "out of memory for the response from %s", job->peer);
-        return;
-    }
+    out->body = op_malloc(len + 1);
     if (len > 0 && evbuffer_copyout(in, out->body, len) != (ev_ssize_t)len) {
         OP_HTTP_CLIENT_FAIL(job, OP_ERROR, "cannot read the response from %s", job->peer);
         return;
     }
     out->body[len] = '\0';
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-    if (ct != NULL) {
-        out->content_type = strdup(ct);
-        if (out->content_type == NULL) {
-            OP_HTTP_CLIENT_FAIL(job, OP_ENOMEM, "out of memory for the response from %s",
-                                job->peer);
-            return;
-        }
-    }
+    if (ct != NULL)
+        out->content_type = op_strdup(ct);
     out->resp.status = code;
     out->resp.content_type = out->content_type;
     out->resp.body = out->body;
@@ -514,13 +504,8 @@ static int op_http_client_parse_url(const char *url, op_http_client_target_t *t,
     if (path == NULL || path[0] == '\0')
         path = "/";
     size_t path_len = strlen(path) + (query != NULL ? strlen(query) + 1 : 0);
-    t->host_header = strdup(host_buf);
-    t->path = malloc(path_len + 1);
-    if (t->host_header == NULL || t->path == NULL) {
-        OP_ERR(err, OP_ENOMEM, "out of memory");
-        rc = OP_ENOMEM;
-        goto out_free_uri;
-    }
+    t->host_header = op_strdup(host_buf);
+    t->path = op_malloc(path_len + 1);
     snprintf(t->path, path_len + 1, "%s%s%s", path, query != NULL ? "?" : "",
              query != NULL ? query : "");
     rc = OP_OK;
@@ -586,13 +571,13 @@ static int op_http_client_connect(op_http_client_job_t *job, op_http_client_targ
     if (!t->https) {
         job->evcon = evhttp_connection_base_new(c->base, c->dns, t->addr, (ev_uint16_t)t->port);
         if (job->evcon == NULL)
-            return OP_ERR(err, OP_ENOMEM, "cannot create a connection to %s", job->peer);
+            return OP_ERR(err, OP_ERROR, "cannot create a connection to %s", job->peer);
         job->bev = evhttp_connection_get_bufferevent(job->evcon);
         return OP_OK;
     }
     SSL *ssl = SSL_new(c->ssl_ctx);
     if (ssl == NULL)
-        return OP_ERR(err, OP_ENOMEM, "SSL_new: %s", op_http_client_ssl_error(buf, sizeof(buf)));
+        return OP_ERR(err, OP_ERROR, "SSL_new: %s", op_http_client_ssl_error(buf, sizeof(buf)));
     bool ok;
     if (t->ip) {
         ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->addr) == 1;
@@ -610,7 +595,7 @@ static int op_http_client_connect(op_http_client_job_t *job, op_http_client_targ
                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (bev == NULL) {
         SSL_free(ssl);
-        return OP_ERR(err, OP_ENOMEM, "cannot create a TLS connection to %s", job->peer);
+        return OP_ERR(err, OP_ERROR, "cannot create a TLS connection to %s", job->peer);
     }
     /* A peer that closes without close_notify still ends a response
      * framed by Content-Length or chunks cleanly; truncation of those is
@@ -620,7 +605,7 @@ static int op_http_client_connect(op_http_client_job_t *job, op_http_client_targ
         evhttp_connection_base_bufferevent_new(c->base, c->dns, bev, t->addr, (ev_uint16_t)t->port);
     if (job->evcon == NULL) {
         bufferevent_free(bev); /* frees ssl too */
-        return OP_ERR(err, OP_ENOMEM, "cannot create a connection to %s", job->peer);
+        return OP_ERR(err, OP_ERROR, "cannot create a connection to %s", job->peer);
     }
     job->bev = bev;
     job->ssl = ssl;
@@ -647,7 +632,7 @@ static int op_http_client_headers(op_http_client_job_t *job, struct evhttp_reque
     }
     for (size_t i = 0; ok && i < f->nheaders; i++)
         ok = evhttp_add_header(h, f->headers[i].name, f->headers[i].value) == 0;
-    return ok ? OP_OK : OP_ERR(err, OP_ENOMEM, "cannot build the request to %s", job->peer);
+    return ok ? OP_OK : OP_ERR(err, OP_ERROR, "cannot build the request to %s", job->peer);
 }
 
 /*
@@ -687,17 +672,9 @@ static void op_http_client_start(op_http_client_job_t *job, const op_http_fetch_
     evhttp_connection_set_timeout_tv(job->evcon, &tv);
     job->connect_timer = op_timer_new(c->loop, op_http_client_on_connect_timeout, job);
     job->deadline_timer = op_timer_new(c->loop, op_http_client_on_deadline, job);
-    if (job->connect_timer == NULL || job->deadline_timer == NULL ||
-        evbuffer_add_cb(bufferevent_get_output(job->bev), op_http_client_on_output, job) == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory");
-        goto out_fail;
-    }
-
+    /* these two fail only by allocation, which aborts (core/base/op_mem.h) */
+    evbuffer_add_cb(bufferevent_get_output(job->bev), op_http_client_on_output, job);
     struct evhttp_request *req = evhttp_request_new(op_http_client_on_done, job);
-    if (req == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory");
-        goto out_fail;
-    }
     evhttp_request_set_error_cb(req, op_http_client_on_error);
     evhttp_request_set_header_cb(req, op_http_client_on_head);
     rc = op_http_client_headers(job, req, f, &t, err);
@@ -726,17 +703,6 @@ out_free_target:
 
 /* ---- public API ------------------------------------------------------- */
 
-/*
- * Out of memory before there is a call to defer through: the contract
- * (callback exactly once, never inside op_http_client_fetch) cannot be kept any
- * other way, so stop like redis does on OOM.
- */
-static void op_http_client_oom(void)
-{
-    op_log_error(NULL, "http client: out of memory starting a fetch");
-    abort();
-}
-
 void op_http_client_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http_fetch_cb cb,
                           void *arg)
 {
@@ -746,20 +712,13 @@ void op_http_client_fetch(op_http_client_t *c, const op_http_fetch_t *f, op_http
                      c == NULL ? "a client" : "a callback");
         return;
     }
-    op_http_client_outcome_t *out = calloc(1, sizeof(*out));
-    op_call_t *call = out != NULL ? op_call_new(c->loop, 0, op_http_client_deliver, out) : NULL;
-    if (call == NULL)
-        op_http_client_oom();
+    op_http_client_outcome_t *out = op_calloc(1, sizeof(*out));
+    op_call_t *call = op_call_new(c->loop, 0, op_http_client_deliver, out);
     out->cb = cb;
     out->arg = arg;
     op_err_clear(&out->err);
 
-    op_http_client_job_t *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
-        OP_ERR(&out->err, OP_ENOMEM, "out of memory");
-        op_call_complete(call, OP_ENOMEM, out, op_http_client_outcome_free);
-        return;
-    }
+    op_http_client_job_t *job = op_calloc(1, sizeof(*job));
     job->client = c;
     job->call = call;
     job->out = out;
@@ -779,8 +738,7 @@ static int op_http_client_ssl_setup(op_http_client_t *c, const char *ca_file, op
     char buf[160];
     c->ssl_ctx = SSL_CTX_new(TLS_client_method());
     if (c->ssl_ctx == NULL)
-        return OP_ERR(err, OP_ENOMEM, "SSL_CTX_new: %s",
-                      op_http_client_ssl_error(buf, sizeof(buf)));
+        return OP_ERR(err, OP_ERROR, "SSL_CTX_new: %s", op_http_client_ssl_error(buf, sizeof(buf)));
     if (SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION) != 1)
         return OP_ERR(err, OP_ERROR, "cannot require TLS 1.2: %s",
                       op_http_client_ssl_error(buf, sizeof(buf)));
@@ -812,11 +770,7 @@ op_http_client_t *op_http_client_new(op_loop_t *loop, const op_http_client_confi
                OP_HTTP_CLIENT_MAX_TIMEOUT_MS);
         return NULL;
     }
-    op_http_client_t *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        OP_ERR(err, OP_ENOMEM, "out of memory");
-        return NULL;
-    }
+    op_http_client_t *c = op_calloc(1, sizeof(*c));
     c->loop = loop;
     op_list_init(&c->active);
     op_list_init(&c->settling);
@@ -825,12 +779,8 @@ op_http_client_t *op_http_client_new(op_loop_t *loop, const op_http_client_confi
         cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : OP_HTTP_CLIENT_CONNECT_TIMEOUT_MS;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : OP_HTTP_CLIENT_TIMEOUT_MS;
     c->max_response = cfg->max_response > 0 ? cfg->max_response : OP_HTTP_CLIENT_MAX_RESPONSE;
-    c->user_agent = strdup(ua);
+    c->user_agent = op_strdup(ua);
     c->reap_timer = op_timer_new(loop, op_http_client_reap, c);
-    if (c->user_agent == NULL || c->reap_timer == NULL) {
-        OP_ERR(err, OP_ENOMEM, "out of memory");
-        goto out_free_client;
-    }
     /*
      * Name resolution through evdns, never blocking. evdns_base_new with
      * INITIALIZE_NAMESERVERS reads resolv.conf and /etc/hosts (checked on

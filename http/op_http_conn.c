@@ -205,7 +205,7 @@ static void op_http_conn_on_input(struct evbuffer *buf, const struct evbuffer_cb
 }
 
 /* Index the connection by its descriptor. */
-static bool op_http_conn_register(op_http_conn_t *c, int fd)
+static void op_http_conn_register(op_http_conn_t *c, int fd)
 {
     op_http_t *http = c->http;
 
@@ -215,21 +215,17 @@ static bool op_http_conn_register(op_http_conn_t *c, int fd)
 
         while (n <= (size_t)fd)
             n *= 2;
-        t = realloc(http->by_fd, n * sizeof(*t));
-        if (t == NULL)
-            return false;
+        t = op_realloc(http->by_fd, n * sizeof(*t));
         memset(t + http->nby_fd, 0, (n - http->nby_fd) * sizeof(*t));
         http->by_fd = t;
         http->nby_fd = n;
     }
     http->by_fd[fd] = c;
     c->fd = fd;
-    return true;
 }
 
 /* Right after the accept: find the evhttp_connection evhttp made for our
- * bufferevent, or learn that evhttp already dropped it. A connection we
- * cannot index is closed. */
+ * bufferevent, or learn that evhttp already dropped it. */
 static void op_http_conn_on_attach(evutil_socket_t fd, short what, void *arg)
 {
     op_http_conn_t *c = arg;
@@ -245,34 +241,30 @@ static void op_http_conn_on_attach(evutil_socket_t fd, short what, void *arg)
     }
     c->evcon = evcon;
     evhttp_connection_set_closecb(c->evcon, op_http_conn_on_close, c);
-    if (!op_http_conn_register(c, bufferevent_getfd(c->bev))) {
-        op_log_error(NULL, "http: out of memory for a new connection, closing it");
-        bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, 0);
-    }
+    op_http_conn_register(c, bufferevent_getfd(c->bev));
 }
 
 /*
  * evhttp's bufferevent callback, run for every accepted connection: our
  * bufferevent (a plain socket one, as evhttp would make), counted, with
- * its first deadline running from now. NULL when out of memory: evhttp
- * then makes its own, and op_http_conn_begin refuses its requests.
+ * its first deadline running from now. NULL when libevent cannot make
+ * it: evhttp then makes its own, and op_http_conn_begin refuses its
+ * requests.
  */
 static struct bufferevent *op_http_conn_new_bev(struct event_base *base, void *arg)
 {
     op_http_t *http = arg;
-    op_http_conn_t *c = calloc(1, sizeof(*c));
+    op_http_conn_t *c = op_calloc(1, sizeof(*c));
 
-    if (c == NULL)
-        goto out_nomem;
     c->http = http;
     c->fd = -1;
     op_http_head_reset(&c->head);
     c->deadline = op_timer_new(http->loop, op_http_conn_on_deadline, c);
     c->bev = bufferevent_socket_new(base, -1, 0);
-    if (c->deadline == NULL || c->bev == NULL)
+    if (c->bev == NULL)
         goto out_free_conn;
     c->scan = evbuffer_add_cb(bufferevent_get_input(c->bev), op_http_conn_on_input, c);
-    if (c->scan == NULL || event_assign(&c->attach, base, -1, 0, op_http_conn_on_attach, c) != 0)
+    if (event_assign(&c->attach, base, -1, 0, op_http_conn_on_attach, c) != 0)
         goto out_free_conn;
     bufferevent_incref(c->bev);
     event_active(&c->attach, EV_TIMEOUT, 0);
@@ -292,8 +284,7 @@ out_free_conn:
         bufferevent_free(c->bev);
     op_timer_free(c->deadline);
     free(c);
-out_nomem:
-    op_log_error(NULL, "http: out of memory for a new connection");
+    op_log_error(NULL, "http: libevent cannot set up a new connection");
     return NULL;
 }
 
@@ -415,8 +406,6 @@ int op_http_conn_listen(op_http_t *http, const op_http_config_t *cfg, op_err_t *
     if (rc == OP_OK && evutil_make_socket_nonblocking(fd) != 0)
         rc = OP_ERR(err, OP_ERROR, "cannot make the listening socket non-blocking");
     http->accept_retry = rc == OP_OK ? op_timer_new(http->loop, op_http_conn_on_retry, http) : NULL;
-    if (rc == OP_OK && http->accept_retry == NULL)
-        rc = OP_ERR(err, OP_ENOMEM, "http: out of memory");
     if (rc == OP_OK) {
         /* Backlog 0: the socket listens already. Not LEV_OPT_CLOSE_ON_FREE:
          * the socket is closed here, and stays the caller's on failure. */

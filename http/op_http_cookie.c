@@ -74,7 +74,7 @@ int op_http_cookie_parse(op_arena_t *a, const char *header, size_t len, op_param
     items = op_arena_calloc(a, cap, sizeof(*items));
     dup = op_arena_calloc(a, cap, sizeof(*dup));
     if (items == NULL || dup == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing cookies");
+        return OP_ERR(err, OP_ETOOBIG, "cookies too large for the request's arena");
 
     for (;;) {
         const char *name = header + i;
@@ -99,7 +99,7 @@ int op_http_cookie_parse(op_arena_t *a, const char *header, size_t len, op_param
         }
         it->name = op_arena_strndup(a, name, it->name_len);
         if (it->name == NULL || it->value == NULL)
-            return OP_ERR(err, OP_ENOMEM, "out of memory parsing cookies");
+            return OP_ERR(err, OP_ETOOBIG, "cookies too large for the request's arena");
         if (semi == NULL)
             break;
         i = (size_t)(semi - header) + 1;
@@ -110,7 +110,7 @@ int op_http_cookie_parse(op_arena_t *a, const char *header, size_t len, op_param
     }
 
     if (op_params_mark_dups(a, items, n, dup, &ndup) != OP_OK)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing cookies");
+        return OP_ERR(err, OP_ETOOBIG, "cookies too large for the request's arena");
     if (ndup > 0) {
         size_t kept = 0;
 

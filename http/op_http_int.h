@@ -154,8 +154,8 @@ void op_http_conn_after_free(op_http_t *http);
  * evhttp hands over a request: stop its connection's deadline, move the
  * scan of its head to *head, start scanning the next head (pipelined
  * bytes first) and hold the next deadline until the answer is written.
- * false when the connection is not one of ours (it could not be tracked:
- * out of memory); the request must then be answered with a close.
+ * false when the connection is not one of ours (libevent could not make
+ * our bufferevent for it); the request must then be answered with a close.
  */
 bool op_http_conn_begin(op_http_t *http, struct evhttp_request *evreq, op_http_head_t *head);
 
@@ -163,8 +163,7 @@ bool op_http_conn_begin(op_http_t *http, struct evhttp_request *evreq, op_http_h
 
 /*
  * New request for evreq, linked into http->live and counted in flight,
- * with refs = 1 (the reply obligation). NULL when the arena or the struct
- * cannot be allocated (evreq is then still the caller's to answer).
+ * with refs = 1 (the reply obligation). Does not fail.
  */
 op_http_req_t *op_http_req_new(op_http_t *http, struct evhttp_request *evreq);
 
@@ -184,8 +183,8 @@ uint64_t op_http_req_clock_us(void);
  * repeated (an ambiguous Authorization or Content-Type is refused). */
 const char *op_http_req_header_one(const op_http_req_t *req, const char *name);
 
-/* "GET, HEAD, POST" for a mask of op_http_method_t bits, in a. NULL on
- * OOM. */
+/* "GET, HEAD, POST" for a mask of op_http_method_t bits, in a. NULL when
+ * a is full (its cap). */
 char *op_http_req_allow(op_arena_t *a, unsigned methods);
 
 /* ---- op_http_reply.c -------------------------------------------------- */
@@ -198,10 +197,6 @@ char *op_http_req_allow(op_arena_t *a, unsigned methods);
  */
 void op_http_reply_send(op_http_req_t *req, int status, const char *content_type, const char *body,
                         size_t len, unsigned flags);
-
-/* Answer 503 before a request object exists (out of memory), and close
- * the connection. */
-void op_http_reply_oom(struct evhttp_request *evreq);
 
 /* An error answer as op_http_reply_error sends it. */
 typedef struct op_http_error_reply {

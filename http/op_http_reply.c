@@ -50,8 +50,6 @@ static const struct {
 };
 
 static const char op_http_reply_server_error[] = "{\"error\":\"server_error\"}";
-static const char op_http_reply_oom_body[] =
-    "{\"error\":\"temporarily_unavailable\",\"error_description\":\"out of memory\"}";
 
 static const char *op_http_reply_reason(int status)
 {
@@ -122,7 +120,7 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
             op_http_reply_set(req, h, "Content-Length", clen, true);
         } else if (len > 0 &&
                    evbuffer_add(evhttp_request_get_output_buffer(evreq), body, len) != 0) {
-            op_log_error(req->id, "http: out of memory for a %zu-byte body", len);
+            op_log_error(req->id, "http: cannot queue a %zu-byte body", len);
             status = 500;
             op_http_reply_set(req, h, "Content-Length", "0", true);
         }
@@ -139,21 +137,6 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
                   req->log_path != NULL ? req->log_path : req->path, status,
                   (unsigned long long)us);
     evhttp_send_reply(evreq, status, op_http_reply_reason(status), NULL);
-}
-
-void op_http_reply_oom(struct evhttp_request *evreq)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(evreq);
-
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    /* the request's head was not checked: nothing after it may run */
-    evhttp_add_header(h, "Connection", "close");
-    evbuffer_add_reference(evhttp_request_get_output_buffer(evreq), op_http_reply_oom_body,
-                           sizeof(op_http_reply_oom_body) - 1, NULL, NULL);
-    op_log_error(NULL, "http: out of memory for a new request");
-    evhttp_send_reply(evreq, 503, op_http_reply_reason(503), NULL);
 }
 
 /* See http/op_http.h. Besides control bytes, the framing headers

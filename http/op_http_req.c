@@ -68,15 +68,9 @@ uint64_t op_http_req_clock_us(void)
 op_http_req_t *op_http_req_new(op_http_t *http, struct evhttp_request *evreq)
 {
     op_arena_t *a = op_arena_new(http->arena_max);
-    op_http_req_t *req;
+    /* fits: op_http_new keeps arena_max at OP_HTTP_MIN_ARENA or more */
+    op_http_req_t *req = op_arena_calloc(a, 1, sizeof(*req));
 
-    if (a == NULL)
-        return NULL;
-    req = op_arena_calloc(a, 1, sizeof(*req));
-    if (req == NULL) {
-        op_arena_free(a);
-        return NULL;
-    }
     req->http = http;
     req->loop = http->loop;
     req->evreq = evreq;
@@ -134,8 +128,9 @@ static int op_http_req_copy_headers(op_http_req_t *req, size_t nfields, op_err_t
     }
     return OP_OK;
 out_nomem:
-    return OP_ERR_OAUTH(err, OP_ENOMEM, "temporarily_unavailable", 503,
-                        "out of memory copying the request headers");
+    return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 431,
+                        "request header fields too large for the request's %zu-byte arena",
+                        req->http->arena_max);
 }
 
 int op_http_req_copy_in(op_http_req_t *req, size_t nfields, op_err_t *err)
@@ -171,8 +166,8 @@ int op_http_req_copy_in(op_http_req_t *req, size_t nfields, op_err_t *err)
     req->body_len = n;
     return OP_OK;
 out_nomem:
-    return OP_ERR_OAUTH(err, OP_ENOMEM, "temporarily_unavailable", 503,
-                        "out of memory copying the request");
+    return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 413,
+                        "request too large for the request's %zu-byte arena", req->http->arena_max);
 }
 
 /* Free the request: its deadline timer and its arena (which holds req). */
@@ -325,7 +320,7 @@ int op_http_req_form(op_http_req_t *req, const op_params_t **out, op_err_t *err)
                             type);
     p = op_arena_calloc(req->arena, 1, sizeof(*p));
     if (p == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing the form");
+        return OP_ERR(err, OP_ETOOBIG, "request too large to parse its form");
     rc = op_params_parse(req->arena, req->body, req->body_len, NULL, p, err);
     if (rc != OP_OK)
         return rc;
