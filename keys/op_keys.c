@@ -46,6 +46,8 @@
 #include "keys/op_keys_int.h"
 
 #define OP_KEYS_SET_ARENA_MAX (1024 * 1024)
+_Static_assert(OP_KEYS_SIGNED_SLOTS * 32 + 4096 < OP_KEYS_SET_ARENA_MAX,
+               "a new set's own allocations fit its arena, so op_keys_set_new cannot fail");
 #define OP_KEYS_OPEN_ATTEMPTS 3 /* generate / lose the race / read again */
 #define OP_KEYS_REC_FORMAT    2 /* what we write; 1 is still read */
 
@@ -78,24 +80,13 @@ int op_keys_global_init(void)
 op_keys_set_t *op_keys_set_new(int64_t version, int64_t created)
 {
     op_arena_t *a = op_arena_new(OP_KEYS_SET_ARENA_MAX);
-    op_keys_set_t *set;
+    op_keys_set_t *set = op_arena_calloc(a, 1, sizeof(*set));
 
-    if (a == NULL)
-        return NULL;
-    set = op_arena_calloc(a, 1, sizeof(*set));
-    if (set == NULL) {
-        op_arena_free(a);
-        return NULL;
-    }
     set->arena = a;
     set->refs = 1;
     set->version = version;
     set->created = created;
     set->signed_md = op_arena_calloc(a, OP_KEYS_SIGNED_SLOTS, sizeof(*set->signed_md));
-    if (set->signed_md == NULL) {
-        op_arena_free(a);
-        return NULL;
-    }
     return set;
 }
 
@@ -126,9 +117,9 @@ int op_keys_set_seal(op_keys_set_t *set, op_err_t *err)
             if (set->sign[alg] == NULL &&
                 op_keys_jwk_fits(&set->keys[i]->pub, (op_jws_alg_t)alg, NULL))
                 set->sign[alg] = set->keys[i];
-    w = tmp != NULL ? op_json_w_new(tmp, false) : NULL;
+    w = op_json_w_new(tmp, false);
     if (w == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory building the JWK set");
+        rc = OP_ERR(err, OP_ETOOBIG, "the JWK set is too large for its arena");
         goto out_free_tmp;
     }
     op_json_w_obj_open(w);
@@ -144,7 +135,7 @@ int op_keys_set_seal(op_keys_set_t *set, op_err_t *err)
     set->jwks = op_arena_strndup(set->arena, json, len);
     set->jwks_len = len;
     if (set->jwks == NULL)
-        rc = OP_ERR(err, OP_ENOMEM, "out of memory building the JWK set");
+        rc = OP_ERR(err, OP_ETOOBIG, "the JWK set is too large for the set's arena");
 out_free_tmp:
     op_arena_free(tmp);
     return rc;
@@ -155,7 +146,7 @@ static int op_keys_set_bind(op_keys_set_t *set, const char *rec, size_t len, op_
 {
     set->rec = op_arena_strndup(set->arena, rec, len);
     if (set->rec == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory keeping the key record");
+        return OP_ERR(err, OP_ETOOBIG, "the key record is too large for the set's arena");
     set->rec_len = len;
     op_keys_crypto_sha256(rec, len, set->digest);
     op_hex_encode(set->digest, OP_SECRET_TAG_LEN / 2, set->tag);
@@ -221,7 +212,7 @@ static int op_keys_rec_build(const op_keys_set_t *set, const uint8_t *seal_key, 
     int rc;
 
     if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory building the key record");
+        return OP_ERR(err, OP_ETOOBIG, "the key record is too large for its arena");
     op_json_w_obj_open(w);
     op_json_w_kint(w, "format", OP_KEYS_REC_FORMAT);
     op_json_w_kint(w, "version", set->version);
@@ -337,8 +328,6 @@ static int op_keys_rec_load(const op_json_t *root, int64_t version, const uint8_
                       "1 to %d keys",
                       OP_KEYS_MAX_KEYS);
     set = op_keys_set_new(version, created);
-    if (set == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory loading the key set");
     for (size_t i = 0; i < keys->u.arr.n; i++) {
         rc = op_keys_rec_read_key(set, keys->u.arr.items[i], seal_key, err);
         if (rc != OP_OK)
@@ -366,8 +355,6 @@ static int op_keys_rec_read(const op_keys_t *keys, const char *buf, size_t len, 
     int64_t version;
     int rc;
 
-    if (tmp == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory loading keys");
     rc = op_keys_rec_parse(keys, buf, len, tmp, &root, &version, &seal_key, err);
     if (rc == OP_OK)
         rc = op_keys_rec_load(root, version, seal_key, &set, err);
@@ -628,8 +615,7 @@ static void op_keys_generate(op_keys_t *keys)
         return;
     }
     tmp = op_arena_new(2 * OP_STORE_MAX_VALUE);
-    rc = tmp != NULL ? op_keys_rec_build(keys->pending, keys->jwk_key, tmp, &rec, &len, &keys->err)
-                     : OP_ERR(&keys->err, OP_ENOMEM, "out of memory storing keys");
+    rc = op_keys_rec_build(keys->pending, keys->jwk_key, tmp, &rec, &len, &keys->err);
     if (rc == OP_OK)
         rc = op_keys_set_bind(keys->pending, rec, len, &keys->err);
     op_arena_free(tmp);
@@ -660,13 +646,8 @@ static void op_keys_on_get(int status, const op_store_res_t *res, void *arg)
 void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cfg,
                   op_keys_open_cb cb, void *arg)
 {
-    op_keys_t *keys = calloc(1, sizeof(*keys));
+    op_keys_t *keys = op_calloc(1, sizeof(*keys));
 
-    if (keys == NULL) {
-        /* At start, with nothing to defer a callback with. */
-        op_log_error(NULL, "keys: out of memory opening the key store");
-        abort();
-    }
     keys->loop = loop;
     keys->store = store;
     keys->open_cb = cb;
@@ -687,17 +668,11 @@ void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cf
             OP_ERR(&keys->err, OP_EINVAL, "RSA key size %d outside %d..%d", keys->rsa_bits,
                    OP_KEYS_RSA_MIN_BITS, OP_KEYS_RSA_GEN_MAX_BITS);
     }
-    if (keys->err.code == OP_OK && keys->refresh_ms != 0) {
+    if (keys->err.code == OP_OK && keys->refresh_ms != 0)
         keys->timer = op_timer_new(loop, op_keys_on_timer, keys);
-        if (keys->timer == NULL)
-            OP_ERR(&keys->err, OP_ENOMEM, "out of memory for a timer");
-    }
     if (keys->err.code == OP_OK) {
         op_keys_read(keys, op_keys_on_get);
         return;
     }
-    if (op_loop_defer(loop, op_keys_open_fail, keys) != OP_OK) {
-        op_log_error(NULL, "keys: out of memory opening the key store");
-        abort();
-    }
+    op_loop_defer(loop, op_keys_open_fail, keys);
 }

@@ -210,7 +210,7 @@ int op_keys_crypto_seal(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const 
 /*
  * Open what op_keys_crypto_seal made. OP_EINVAL when nonce or ct are not
  * well-formed base64url of the right size, OP_EDENIED when they do not
- * decrypt under key and ad (wrong key or tampering), OP_ENOMEM. On OP_OK
+ * decrypt under key and ad (wrong key or tampering). On OP_OK
  * the caller frees *pt with op_keys_crypto_free(*pt, *pt_len).
  */
 int op_keys_crypto_open(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const char *nonce,

@@ -151,14 +151,14 @@ int op_keys_crypto_seal(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const 
         return OP_ERR(err, OP_ETOOBIG, "private key too large to store");
     c = op_arena_alloc(a, n + OP_KEYS_CRYPTO_TAG);
     if (c == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory sealing a key");
+        return OP_ERR(err, OP_ETOOBIG, "the sealed key is too large for the record's arena");
     randombytes_buf(npub, sizeof(npub));
     crypto_aead_xchacha20poly1305_ietf_encrypt(c, &clen, pt, n, (const uint8_t *)ad, strlen(ad),
                                                NULL, npub, key);
     *nonce = op_b64url_encode_arena(a, npub, sizeof(npub));
     *ct = op_b64url_encode_arena(a, c, (size_t)clen);
     if (*nonce == NULL || *ct == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory sealing a key");
+        return OP_ERR(err, OP_ETOOBIG, "the sealed key is too large for the record's arena");
     return OP_OK;
 }
 
@@ -180,16 +180,10 @@ int op_keys_crypto_open(const uint8_t key[OP_SUBKEY_LEN], const char *ad, const 
         !op_b64url_decode(nonce, nonce_len, npub, &nlen) || nlen != OP_KEYS_CRYPTO_NONCE ||
         ct_len > op_b64url_encoded_len(OP_KEYS_CRYPTO_MAX_CT))
         return OP_EINVAL;
-    c = malloc(ct_len * 3 / 4 + 1);
-    if (c == NULL)
-        return OP_ENOMEM;
+    c = op_malloc(ct_len * 3 / 4 + 1);
     if (!op_b64url_decode(ct, ct_len, c, &clen) || clen < OP_KEYS_CRYPTO_TAG)
         goto out_free_c;
-    m = malloc(clen - OP_KEYS_CRYPTO_TAG + 1);
-    if (m == NULL) {
-        rc = OP_ENOMEM;
-        goto out_free_c;
-    }
+    m = op_malloc(clen - OP_KEYS_CRYPTO_TAG + 1);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, c, clen, (const uint8_t *)ad,
                                                    strlen(ad), npub, key) != 0) {
         rc = OP_EDENIED;

@@ -169,7 +169,7 @@ static int op_keys_gen_ed25519(op_keys_key_t *key, op_arena_t *a, op_err_t *err)
     sodium_memzero(seed, sizeof(seed));
     x = op_b64url_encode_arena(a, pk, sizeof(pk));
     if (x == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory building a key");
+        return OP_ERR(err, OP_ETOOBIG, "the key is too large for the set's arena");
     rc = op_keys_jwk_pub_init(&key->pub, OP_KEYS_KTY_OKP, x, NULL, a, err);
     if (rc != OP_OK)
         return rc;
@@ -191,7 +191,7 @@ int op_keys_gen_add(op_keys_set_t *set, EVP_PKEY *pkey, int64_t created, op_keys
     key = op_arena_calloc(a, 1, sizeof(*key));
     if (key == NULL || op_arena_cleanup_add(a, op_keys_gen_key_free, key) != OP_OK) {
         EVP_PKEY_free(pkey);
-        return OP_ERR(err, OP_ENOMEM, "out of memory building a key");
+        return OP_ERR(err, OP_ETOOBIG, "the key is too large for the set's arena");
     }
     key->pkey = pkey; /* freed with the set from here on */
     key->created = created;
@@ -213,7 +213,7 @@ int op_keys_gen_add(op_keys_set_t *set, EVP_PKEY *pkey, int64_t created, op_keys
         return rc;
     key->pub.kid = op_keys_jwk_thumbprint(&key->pub, a);
     if (key->pub.kid == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory building a key");
+        return OP_ERR(err, OP_ETOOBIG, "the key is too large for the set's arena");
     set->keys[set->nkeys++] = key;
     if (out != NULL)
         *out = key;
@@ -231,8 +231,6 @@ int op_keys_gen_set(int rsa_bits, int64_t now, op_keys_set_t **out, op_err_t *er
         return OP_ERR(err, OP_EINVAL, "RSA key size %d outside %d..%d", rsa_bits,
                       OP_KEYS_RSA_MIN_BITS, OP_KEYS_RSA_GEN_MAX_BITS);
     set = op_keys_set_new(1, now);
-    if (set == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory generating keys");
     for (size_t i = 0; i < OP_NELEMS(types); i++) {
         rc = op_keys_gen_pkey(types[i], rsa_bits, &pkey, err);
         if (rc != OP_OK)
@@ -263,11 +261,7 @@ int op_keys_gen_pkcs8_export(const op_keys_key_t *key, uint8_t **der, size_t *le
     n = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL);
     if (n <= 0)
         goto out_free_p8;
-    buf = malloc((size_t)n);
-    if (buf == NULL) {
-        rc = OP_ENOMEM;
-        goto out_free_p8;
-    }
+    buf = op_malloc((size_t)n);
     p = buf;
     if (i2d_PKCS8_PRIV_KEY_INFO(p8, &p) != n) {
         op_keys_crypto_free(buf, (size_t)n);

@@ -131,7 +131,7 @@ struct op_keys {
 
 /* ---- op_keys.c: sets ---------------------------------------------------- */
 
-/* New empty set with one reference, in its own arena. NULL on OOM. */
+/* New empty set with one reference, in its own arena. Does not fail. */
 op_keys_set_t *op_keys_set_new(int64_t version, int64_t created);
 
 /* After the keys are added: choose the signing key per alg (the first key

@@ -207,7 +207,7 @@ static int op_keys_jwk_cjose(op_keys_pub_t *pub, op_arena_t *a, op_err_t *err)
     }
     if (op_arena_cleanup_add(a, op_keys_jwk_release, jwk) != OP_OK) {
         cjose_jwk_release(jwk);
-        return OP_ERR(err, OP_ENOMEM, "out of memory importing a JWK");
+        return OP_ERR(err, OP_ETOOBIG, "the JWK is too large for the arena");
     }
     pub->cjose = jwk;
     return OP_OK;
@@ -239,7 +239,7 @@ int op_keys_jwk_pub_init(op_keys_pub_t *pub, op_keys_kty_t kty, const char *m0, 
         return rc;
     pub->canon = op_keys_jwk_canonical(pub, a);
     if (pub->canon == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory importing a JWK");
+        return OP_ERR(err, OP_ETOOBIG, "the JWK is too large for the arena");
     if (kty == OP_KEYS_KTY_OKP)
         return OP_OK; /* verified with libsodium, no cjose handle */
     return op_keys_jwk_cjose(pub, a, err);

@@ -169,7 +169,7 @@ static int op_keys_jws_begin(op_jws_alg_t alg, const char *kid, const char *typ,
             op_b64url_encoded_len(sig_len) + 1;
     buf = op_arena_alloc(a, total);
     if (buf == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory signing a JWS");
+        return OP_ERR(err, OP_ETOOBIG, "the JWS is too large for the arena");
     p = buf + op_b64url_encode((const uint8_t *)hdr, hlen, buf);
     *p++ = '.';
     p += op_b64url_encode((const uint8_t *)payload, payload_len, p);

@@ -11,8 +11,6 @@ op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def, size_t arena_m
                        const char *req_id)
 {
     op_arena_t *a = op_arena_new(arena_max);
-    if (a == NULL)
-        return NULL;
     op_flow_t *f = op_arena_calloc(a, 1, sizeof(*f));
     if (f == NULL)
         goto out_free_arena;
@@ -54,7 +52,7 @@ void op_flow_release(op_flow_t *f)
 
 /*
  * A flow that ends on a server-side error (an answer of 500 and up: the
- * store down, a deadline, out of memory, a bug) logs it with where it was
+ * store down, a deadline, a bug) logs it with where it was
  * raised (OP_ERR keeps the file, line and function) and the state it
  * ended in: the answer itself shows the caller only the description.
  * Every flow gets this here, whatever its error state does.
@@ -104,11 +102,7 @@ void op_flow_schedule(op_flow_t *f)
         return;
     f->refs++;
     f->scheduled = true;
-    if (op_loop_defer(f->loop, op_flow_run_scheduled, f) != OP_OK) {
-        /* Out of memory: nothing else can make progress; fail loudly. */
-        op_log_error(f->req_id, "flow %s: cannot schedule a step", f->def->name);
-        abort();
-    }
+    op_loop_defer(f->loop, op_flow_run_scheduled, f);
 }
 
 void op_flow_hold(op_flow_t *f)

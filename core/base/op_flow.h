@@ -59,7 +59,8 @@ struct op_flow {
 
 /*
  * New flow in its initial state 0, with a new arena of arena_max bytes.
- * req_id is copied. Returns NULL on OOM. The caller holds the runner's
+ * req_id is copied. NULL only when arena_max cannot hold the flow itself
+ * (the cap: OP_ETOOBIG to the caller). The caller holds the runner's
  * reference and starts it with op_flow_run() or op_flow_schedule().
  */
 op_flow_t *op_flow_new(op_loop_t *loop, const op_flow_def_t *def, size_t arena_max,

@@ -15,7 +15,8 @@
  * the arena cap is reached the allocator must not return NULL: it takes
  * that block from malloc instead, records the failure and frees all such
  * blocks itself (at the end of the parse, or when the writer's arena
- * goes). The operation then fails with OP_ENOMEM; nothing crashes and
+ * goes). The operation then fails with OP_ETOOBIG (the document, or
+ * what is written, is too large for the arena); nothing crashes and
  * nothing leaks.
  */
 #include <stdarg.h>
@@ -40,7 +41,7 @@ const op_json_limits_t op_json_default_limits = {64 * 1024, 16, 4096};
  * yajl's malloc: from the arena, or from malloc once the arena is full (the
  * block joins ya->heap and ya->failed is set). Never returns NULL: yajl
  * would dereference it. Sizes are bounded by the input, so an overflowing
- * size or a failing malloc means the process itself is out of memory.
+ * size means the process itself is out of memory (core/base/op_mem.h).
  */
 static void *op_json_ya_malloc(void *ctx, size_t sz)
 {
@@ -48,16 +49,14 @@ static void *op_json_ya_malloc(void *ctx, size_t sz)
     op_json_yblk_t *b;
 
     if (sz > SIZE_MAX - sizeof(*b))
-        abort();
+        op_mem_fail(sz);
     b = op_arena_alloc(ya->arena, sizeof(*b) + sz);
     if (b != NULL) {
         b->h.next = NULL;
         b->h.heap = false;
     } else {
         ya->failed = true;
-        b = malloc(sizeof(*b) + sz);
-        if (b == NULL)
-            abort();
+        b = op_malloc(sizeof(*b) + sz);
         b->h.next = ya->heap;
         b->h.heap = true;
         ya->heap = b;
@@ -278,9 +277,10 @@ static int op_json_fail(op_json_ctx_t *c, int code, const char *fmt, ...)
     return 0;
 }
 
+/* The arena's cap: the document is too large to hold as a tree. */
 static int op_json_oom(op_json_ctx_t *c)
 {
-    return op_json_fail(c, OP_ENOMEM, "out of memory");
+    return op_json_fail(c, OP_ETOOBIG, "document too large for the arena");
 }
 
 /* Common entry check of every callback: the arena may have refused yajl
@@ -622,11 +622,7 @@ int op_json_parse(op_arena_t *a, const char *buf, size_t len, const op_json_limi
     c.len = len;
     c.err = err;
     op_json_ya_init(&c.ya, a);
-    c.h = yajl_alloc(&op_json_callbacks, &c.ya.funcs, &c);
-    if (c.h == NULL) {
-        rc = OP_ERR(err, OP_ENOMEM, "JSON: out of memory");
-        goto cleanup_ya;
-    }
+    c.h = yajl_alloc(&op_json_callbacks, &c.ya.funcs, &c); /* never NULL: see above */
     /* Strict: these are yajl's defaults, set anyway so no build differs. */
     yajl_config(c.h, yajl_allow_comments, 0);
     yajl_config(c.h, yajl_dont_validate_strings, 0);
@@ -648,7 +644,6 @@ int op_json_parse(op_arena_t *a, const char *buf, size_t len, const op_json_limi
         *out = c.root;
         rc = OP_OK;
     }
-cleanup_ya:
     op_json_ya_release(&c.ya);
     return rc;
 }

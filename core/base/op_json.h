@@ -96,8 +96,8 @@ bool op_json_utf8_valid(const char *buf, size_t len);
 
 typedef struct op_json_w op_json_w_t;
 
-/* New writer whose output and handle live in a (freed with it). NULL on
- * OOM. pretty adds indentation. */
+/* New writer whose output and handle live in a (freed with it). NULL when
+ * a is full (its cap: OP_ETOOBIG to the caller). pretty adds indentation. */
 op_json_w_t *op_json_w_new(op_arena_t *a, bool pretty);
 
 void op_json_w_obj_open(op_json_w_t *w);

@@ -7,7 +7,7 @@
  * core/base/op_json.c): blocks come from the arena, or from malloc once the
  * arena is full, in which case failed is set and op_json_ya_release frees
  * them. The caller must check failed after every yajl call and fail the
- * operation with OP_ENOMEM.
+ * operation with OP_ETOOBIG (the arena's cap).
  */
 #ifndef OP_JSON_INT_H
 #define OP_JSON_INT_H

@@ -83,7 +83,7 @@ static void op_json_w_fail(op_json_w_t *w, int status, const char *why)
 static void op_json_w_check(op_json_w_t *w, yajl_gen_status st)
 {
     if (w->ya.failed)
-        op_json_w_fail(w, OP_ENOMEM, "out of memory");
+        op_json_w_fail(w, OP_ETOOBIG, "output too large for the arena");
     else if (st != yajl_gen_status_ok)
         op_json_w_fail(w, OP_EINVAL, "rejected by the generator");
 }
@@ -125,7 +125,8 @@ op_json_w_t *op_json_w_new(op_arena_t *a, bool pretty)
     if (op_arena_cleanup_add(a, op_json_ya_release, &w->ya) != OP_OK)
         return NULL;
     w->g = yajl_gen_alloc(&w->ya.funcs);
-    if (w->g == NULL || w->ya.failed)
+    /* w->g is never NULL (the allocator never is); over the cap, failed says so */
+    if (w->ya.failed)
         return NULL;
     /* Every string is checked by op_json_w_string already, more strictly
      * than yajl would (no NUL): no second pass over it. */
@@ -355,7 +356,7 @@ int op_json_w_finish(op_json_w_t *w, const char **out, size_t *len, op_err_t *er
         return OP_ERR(err, OP_ERROR, "JSON writer: no output buffer");
     char *copy = op_arena_strndup(w->arena, (const char *)buf, n);
     if (copy == NULL)
-        return OP_ERR(err, OP_ENOMEM, "JSON writer: out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "JSON writer: output too large for the arena");
     *out = copy;
     if (len != NULL)
         *len = n;

@@ -214,12 +214,11 @@ void op_loop_enqueue(op_loop_t *loop, op_loop_node_t *n)
     event_active(loop->defer_ev, 0, 0);
 }
 
-int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg)
+void op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg)
 {
     op_loop_node_t *n = op_malloc(sizeof(*n));
     n->fn = fn;
     n->arg = arg;
     n->heap = true;
     op_loop_enqueue(loop, n);
-    return OP_OK;
 }

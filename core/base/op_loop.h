@@ -39,8 +39,8 @@ int op_loop_signal(op_loop_t *loop, int signo, op_fn_t fn, void *arg);
 uint64_t op_loop_now_ms(void);
 int64_t op_loop_epoch(void);
 
-/* Run fn(arg) from the loop on its next iteration. Returns OP_OK: it
- * cannot fail (the allocation aborts on failure, core/base/op_mem.h). */
-int op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg);
+/* Run fn(arg) from the loop on its next iteration. Does not fail (the
+ * allocation aborts on failure, core/base/op_mem.h). */
+void op_loop_defer(op_loop_t *loop, op_fn_t fn, void *arg);
 
 #endif

@@ -209,8 +209,5 @@ void op_token_access_check(op_loop_t *loop, op_store_t *store, const op_token_ct
                      op_token_access_on_revoked, c);
         return;
     }
-    if (op_loop_defer(loop, op_token_access_deferred, c) != OP_OK) {
-        op_log_error(NULL, "token: out of memory deferring an access token check");
-        abort();
-    }
+    op_loop_defer(loop, op_token_access_deferred, c);
 }

@@ -125,7 +125,7 @@ static void h_never(op_http_req_t *req, void *ctx)
     OP_CHECK_INT(op_http_in_flight(srv), 1);
     kept = req;
     if (never_hook != NULL)
-        OP_CHECK_INT(op_loop_defer(op_http_req_loop(req), never_hook, NULL), OP_OK);
+        op_loop_defer(op_http_req_loop(req), never_hook, NULL);
 }
 
 static op_timer_t *later_timer;
