@@ -81,7 +81,8 @@ static int op_authz_claims_member(op_arena_t *a, const op_json_t *top, const cha
                             "claims: more than %d claims requested", OP_AUTHZ_CLAIMS_MAX);
     c = op_arena_calloc(a, m->u.obj.n, sizeof(*c));
     if (c == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing claims");
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400,
+                            "claims: too large for the request's arena");
     for (size_t i = 0; i < m->u.obj.n; i++) {
         const op_json_t *v = m->u.obj.vals[i];
         const op_json_t *essential, *values;
@@ -134,8 +135,6 @@ int op_authz_claims_parse(op_arena_t *a, const char *s, size_t len, op_authz_cla
     memset(out, 0, sizeof(*out));
     op_err_clear(&jerr);
     rc = op_json_parse(a, s, len, &lim, &j, &jerr);
-    if (rc == OP_ENOMEM)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing claims");
     if (rc != OP_OK)
         return OP_ERR_OAUTH(err, rc, "invalid_request", 400, "claims: %s", jerr.description);
     if (!op_json_is(j, OP_JSON_OBJECT))

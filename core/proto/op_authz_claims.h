@@ -43,8 +43,8 @@ typedef struct op_authz_req op_authz_req_t;
  * A claim name may not begin with a placement directive of the login
  * page's consent (id_token:, access_token:, verified:, reference §2.1).
  * At most OP_AUTHZ_CLAIMS_MAX_BYTES, depth OP_AUTHZ_CLAIMS_MAX_DEPTH and
- * OP_AUTHZ_CLAIMS_MAX entries. OP_EINVAL / OP_ETOOBIG (invalid_request)
- * or OP_ENOMEM with err.
+ * OP_AUTHZ_CLAIMS_MAX entries. OP_EINVAL / OP_ETOOBIG (invalid_request;
+ * OP_ETOOBIG also when a is full) with err.
  */
 int op_authz_claims_parse(op_arena_t *a, const char *s, size_t len, op_authz_claims_t *out,
                           op_err_t *err);

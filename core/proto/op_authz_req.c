@@ -103,7 +103,7 @@ static int op_authz_req_list(op_arena_t *a, const char *s, op_client_strs_t *out
         return OP_EINVAL;
     items = op_arena_calloc(a, n, sizeof(*items));
     if (items == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     for (const char *p = s;;) {
         size_t len = 0;
 
@@ -117,7 +117,7 @@ static int op_authz_req_list(op_arena_t *a, const char *s, op_client_strs_t *out
         if (!op_authz_req_among(items, k, p, len)) {
             items[k] = op_arena_strndup(a, p, len);
             if (items[k] == NULL)
-                return OP_ENOMEM;
+                return OP_ETOOBIG;
             k++;
         }
         if (p[len] == '\0')
@@ -136,8 +136,9 @@ static int op_authz_req_list_param(op_arena_t *a, const op_params_t *p, const ch
 {
     int rc = op_authz_req_list(a, op_authz_req_param(p, name), out);
 
-    if (rc == OP_ENOMEM)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing %s", name);
+    if (rc == OP_ETOOBIG)
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400,
+                            "%s is too large for the request's arena", name);
     if (rc != OP_OK)
         return OP_AUTHZ_REQ_FAIL(err, oauth_error,
                                  "malformed %s: at most %d values of printable ASCII "
@@ -163,8 +164,6 @@ static int op_authz_req_ruri_query(op_arena_t *a, const char *uri, op_err_t *err
     if (!u.has_query)
         return OP_OK;
     rc = op_params_parse(a, u.query.ptr, u.query.len, NULL, &q, &qerr);
-    if (rc == OP_ENOMEM)
-        return OP_ERR(err, OP_ENOMEM, "out of memory parsing redirect_uri");
     if (rc != OP_OK)
         return OP_AUTHZ_REQ_FAIL(err, "invalid_request", "redirect_uri has a malformed query");
     for (size_t i = 0; i < OP_NELEMS(forbidden); i++) {
@@ -190,7 +189,7 @@ static const char *const op_authz_req_reply_params[] = {"client_id", "redirect_u
  * once is left out: for client_id or redirect_uri that leaves *known
  * false (the redirect cannot be trusted), a state in doubt is not echoed.
  * A query over the parameter limit is not looked into (*known false).
- * OP_OK, or OP_ENOMEM.
+ * OP_OK, or OP_ETOOBIG when a is full.
  */
 static int op_authz_req_salvage(op_arena_t *a, op_authz_req_t *out, bool *known)
 {
@@ -219,8 +218,6 @@ static int op_authz_req_salvage(op_arena_t *a, op_authz_req_t *out, bool *known)
             ok = false;
             rc = op_params_parse(a, p, (size_t)((eq != NULL ? eq : stop) - p), NULL, &one, &e);
         }
-        if (rc == OP_ENOMEM)
-            return OP_ENOMEM;
         int k = rc == OP_OK && one.n == 1
                     ? OP_AUTHZ_REQ_INDEX(op_authz_req_reply_params, one.items[0].name)
                     : -1;
@@ -232,7 +229,7 @@ static int op_authz_req_salvage(op_arena_t *a, op_authz_req_t *out, bool *known)
     }
     op_param_t *items = op_arena_calloc(a, OP_NELEMS(found), sizeof(*items));
     if (items == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     for (size_t k = 0; k < OP_NELEMS(found); k++) {
         if (seen[k] == 1 && whole[k])
             items[n++] = found[k];
@@ -525,7 +522,8 @@ static int op_authz_req_refused(op_arena_t *a, const op_authz_clients_t *clients
     bool known;
 
     if (op_authz_req_salvage(a, out, &known) != OP_OK)
-        return OP_ERR(&error->err, OP_ENOMEM, "out of memory parsing the query");
+        return OP_ERR_OAUTH(&error->err, OP_ETOOBIG, "invalid_request", 400,
+                            "the query is too large for the request's arena");
     if (!known)
         return rc;
     int trc = op_authz_req_target(a, clients, out, &error->err);
@@ -555,12 +553,12 @@ int op_authz_req_parse(op_arena_t *a, const char *query, size_t len,
     out->query = op_arena_strndup(a, query != NULL ? query : "", len);
     out->query_len = len;
     if (out->query == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory copying the query");
+        return OP_ERR_OAUTH(err, OP_ETOOBIG, "invalid_request", 400,
+                            "the query is too large for the request's arena");
     rc = op_params_parse(a, out->query, out->query_len, NULL, &out->params, err);
-    if (rc != OP_OK && rc != OP_ENOMEM)
+    if (rc != OP_OK)
         return op_authz_req_refused(a, clients, out, error, rc);
-    if (rc == OP_OK)
-        rc = op_authz_req_target(a, clients, out, err);
+    rc = op_authz_req_target(a, clients, out, err);
     if (rc != OP_OK)
         return rc;
 
@@ -576,7 +574,7 @@ int op_authz_req_parse(op_arena_t *a, const char *query, size_t len,
         rc = op_authz_req_options(a, out, err);
     if (rc == OP_OK)
         rc = op_authz_req_pkce(policy, out, err);
-    error->redirectable = rc != OP_OK && rc != OP_ENOMEM;
+    error->redirectable = rc != OP_OK;
     return rc;
 }
 

@@ -114,8 +114,8 @@ typedef struct op_authz_error {
 /*
  * Parse and validate query[0..len) (the authorisation request's query
  * string, without '?') into *out, allocating in a. policy may be NULL
- * (defaults: no plain PKCE). Returns OP_OK; OP_EINVAL (or OP_ETOOBIG)
- * with *error filled; OP_ENOMEM (not redirectable, server_error).
+ * (defaults: no plain PKCE). Returns OP_OK; OP_EINVAL, or OP_ETOOBIG (a
+ * value over a limit, or a request too large for a), with *error filled.
  *
  * Not redirectable: invalid_request (missing client_id, missing or
  * malformed redirect_uri, one whose query is not a strict form or has a

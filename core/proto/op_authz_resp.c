@@ -97,7 +97,7 @@ static int op_authz_resp_make(op_arena_t *a, const op_authz_req_t *req, const ch
         return OP_ERR(err, OP_EINVAL, "redirect_uri must not have a fragment");
     f = op_arena_calloc(a, n + 2, sizeof(*f));
     if (f == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory building the authorisation response");
+        return OP_ERR(err, OP_ETOOBIG, "the authorisation response is too large for the arena");
     if (n > 0)
         memcpy(f, params, n * sizeof(*f));
     if (req->state != NULL)
@@ -113,7 +113,7 @@ static int op_authz_resp_make(op_arena_t *a, const op_authz_req_t *req, const ch
     }
     out->uri = op_authz_resp_uri(a, req->redirect_uri, req->response_mode, f, k);
     if (out->uri == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory building the authorisation response");
+        return OP_ERR(err, OP_ETOOBIG, "the authorisation response is too large for the arena");
     return OP_OK;
 }
 
@@ -155,7 +155,7 @@ int op_authz_resp_error(op_arena_t *a, const op_authz_req_t *req, const char *is
     if (description != NULL && description[0] != '\0') {
         p[n] = (op_authz_param_t){"error_description", op_authz_resp_clean(a, description)};
         if (p[n++].value == NULL)
-            return OP_ERR(err, OP_ENOMEM, "out of memory building the error response");
+            return OP_ERR(err, OP_ETOOBIG, "the error response is too large for the arena");
     }
     return op_authz_resp_make(a, req, issuer, p, n, out, err);
 }

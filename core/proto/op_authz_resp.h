@@ -33,7 +33,7 @@ typedef struct op_authz_resp {
  * query, kept as registered (RFC 6749 §3.1.2); fragment: after '#';
  * values percent-encoded. Everything in a. OP_EINVAL with err for a
  * missing name or value, a parameter named state or iss, a redirect_uri
- * with a fragment; OP_ENOMEM.
+ * with a fragment; OP_ETOOBIG when a is full.
  */
 int op_authz_resp_build(op_arena_t *a, const op_authz_req_t *req, const char *issuer,
                         const op_authz_param_t *params, size_t n, op_authz_resp_t *out,

@@ -64,7 +64,7 @@ int op_token_scope_parse(op_arena_t *a, const char *s, op_strs_t *out)
         if (n > 0) {
             char *v = op_arena_strndup(a, s, n);
             if (v == NULL || op_strs_add(a, out, v) != OP_OK)
-                return OP_ENOMEM;
+                return OP_ETOOBIG;
         }
         s += n;
         s += *s == ' ';
@@ -166,7 +166,7 @@ static int op_token_secret(op_arena_t *a, op_token_minted_t *out, op_err_t *err)
     char *key = op_arena_alloc(a, 65);
 
     if (token == NULL || key == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory minting a token");
+        return OP_ERR(err, OP_ETOOBIG, "the token does not fit the arena");
     op_keys_crypto_sha256_hex(token, strlen(token), key);
     out->token = token;
     out->key = key;
@@ -306,12 +306,8 @@ void op_token_claims_fetch(op_spi_t *spi, uint64_t deadline_ms, const op_grant_t
                            const op_strs_t *names, const char *transport, const char *req_id,
                            op_arena_t *a, op_token_claims_cb cb, void *arg)
 {
-    op_token_fetch_t *f = calloc(1, sizeof(*f));
+    op_token_fetch_t *f = op_calloc(1, sizeof(*f));
 
-    if (f == NULL) {
-        op_log_error(req_id, "token: out of memory starting a claims fetch");
-        abort();
-    }
     f->a = a;
     f->cb = cb;
     f->arg = arg;
@@ -356,7 +352,7 @@ int op_token_half_hash(op_jws_alg_t alg, const char *value, op_arena_t *a, char 
     }
     *out = op_b64url_encode_arena(a, digest, half);
     if (*out == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory hashing a token");
+        return OP_ERR(err, OP_ETOOBIG, "the token hash does not fit the arena");
     return OP_OK;
 }
 
@@ -388,7 +384,7 @@ int op_token_id_mint(const op_token_ctx_t *ctx, const op_token_id_req_t *r, op_a
     op_json_w_t *w = op_token_writer(a);
     const char *sub = op_client_sub(r->client, cfg, g->sub, a); /* OIDC Core §8 */
     if (w == NULL || sub == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory minting an ID token");
+        return OP_ERR(err, OP_ETOOBIG, "the ID token is too large for the arena");
     op_json_w_kstr(w, "iss", cfg->issuer);
     op_json_w_kstr(w, "sub", sub);
     op_json_w_key(w, "aud");
@@ -433,7 +429,7 @@ static int op_token_at_jwt(const op_token_ctx_t *ctx, const op_grant_t *g, const
     char *jwt = NULL;
 
     if (w == NULL || scope == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory minting an access token");
+        return OP_ERR(err, OP_ETOOBIG, "the access token is too large for the arena");
     op_json_w_kstr(w, "iss", ctx->cfg->issuer);
     op_json_w_kint(w, "exp", exp);
     op_token_at_aud(w, g);
@@ -482,7 +478,7 @@ int op_token_at_mint(const op_token_ctx_t *ctx, const op_grant_t *g, const char 
     int64_t exp = ctx->now + life;
     char *jti = op_keys_crypto_rand_token(a, OP_TOKEN_JTI_BYTES);
     if (jti == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory minting an access token");
+        return OP_ERR(err, OP_ETOOBIG, "the access token is too large for the arena");
     out->lifetime_s = life;
     if (g->at_encoding != OP_AT_IDENTIFIER)
         return op_token_at_jwt(ctx, g, sid, fam, jti, exp, claims, a, out, err);
@@ -493,7 +489,7 @@ int op_token_at_mint(const op_token_ctx_t *ctx, const op_grant_t *g, const char 
     op_json_w_t *w = op_token_writer(a);
     op_store_index_t *ix = op_token_indexes(a, g, fam);
     if (w == NULL || ix == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory minting an access token");
+        return OP_ERR(err, OP_ETOOBIG, "the access token is too large for the arena");
     op_grant_write(w, g);
     op_json_w_kint(w, "exp", exp);
     op_json_w_kint(w, "iat", ctx->now);
@@ -529,7 +525,7 @@ int op_token_rt_record(int64_t now, const op_token_refresh_t *rt, const char *ke
     op_json_w_t *w = op_token_writer(a);
     op_store_index_t *ix = op_token_indexes(a, &rt->grant, rt->fam);
     if (w == NULL || ix == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory writing a refresh token");
+        return OP_ERR(err, OP_ETOOBIG, "the refresh token record is too large for the arena");
     op_grant_write(w, &rt->grant);
     op_json_w_kstr(w, "fam", rt->fam);
     op_json_w_kint(w, "exp", rt->exp);
@@ -612,7 +608,7 @@ int op_token_code_mint(const op_config_t *cfg, int64_t now, op_token_code_t *c, 
         return rc;
     op_json_w_t *w = op_token_writer(a);
     if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory minting a code");
+        return OP_ERR(err, OP_ETOOBIG, "the code record is too large for the arena");
     op_grant_write(w, &c->grant);
     if (c->ruri != NULL)
         op_json_w_kstr(w, "ruri", c->ruri);
@@ -691,7 +687,7 @@ int op_token_used_record(const char *ns, const char *key, const op_token_used_t 
     op_json_w_t *w = op_token_writer(a);
 
     if (w == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory writing a used marker");
+        return OP_ERR(err, OP_ETOOBIG, "the used marker is too large for the arena");
     op_json_w_kstr(w, "fam", used->fam);
     if (used->atl_s > 0)
         op_json_w_kint(w, "atl", used->atl_s);

@@ -81,7 +81,8 @@ typedef struct op_token_minted {
 
 /* The space-separated form of a scope list (RFC 6749 §3.3), in a. */
 char *op_token_scope_str(op_arena_t *a, const op_strs_t *scope);
-/* And back: the values of s (NULL: none) without repeats. OP_ENOMEM. */
+/* And back: the values of s (NULL: none) without repeats. OP_ETOOBIG when
+ * a is full. */
 int op_token_scope_parse(op_arena_t *a, const char *s, op_strs_t *out);
 
 /* ---- ID tokens --------------------------------------------------------- */

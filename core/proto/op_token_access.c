@@ -54,13 +54,13 @@ static int op_token_access_claims(op_token_access_job_t *c, const op_json_t *v)
     if (at->fam != NULL && (*at->fam == '\0' || strlen(at->fam) > OP_TOKEN_ACCESS_FAM_MAX))
         return OP_TOKEN_INVALID(&c->err, "malformed access token: fam");
     if (op_token_scope_parse(c->a, scope, &g->scp) != OP_OK)
-        return OP_ERR(&c->err, OP_ENOMEM, "out of memory reading an access token");
+        return OP_ERR(&c->err, OP_ETOOBIG, "the access token's scope is too large for the arena");
     if (op_strs_from_json(c->a, op_json_get(v, "clm"), &g->clm) != OP_OK ||
         op_strs_from_json(c->a, op_json_get(v, "cll"), &g->cll) != OP_OK)
         return OP_TOKEN_INVALID(&c->err, "malformed access token: clm / cll");
     if (op_json_is(aud, OP_JSON_STRING)) {
         if (op_strs_add(c->a, &g->aud, aud->u.str.s) != OP_OK)
-            return OP_ERR(&c->err, OP_ENOMEM, "out of memory reading an access token");
+            return OP_ERR(&c->err, OP_ETOOBIG, "the access token's aud is too large for the arena");
     } else if (op_strs_from_json(c->a, aud, &g->aud) != OP_OK) {
         return OP_TOKEN_INVALID(&c->err, "malformed access token: aud");
     }
@@ -80,8 +80,6 @@ static int op_token_access_jwt(op_token_access_job_t *c, const char *token)
     op_err_clear(&e);
     int rc = op_keys_jws_verify_set(c->ctx.keys, token, strlen(token), OP_TOKEN_ACCESS_ALGS, c->a,
                                     &jws, &e);
-    if (rc == OP_ENOMEM)
-        return OP_ERR(&c->err, OP_ENOMEM, "out of memory verifying an access token");
     if (rc != OP_OK)
         return OP_TOKEN_INVALID(&c->err, "the access token is not valid: %s", e.description);
     if (!op_str_eq(jws.typ, "at+jwt"))
@@ -97,18 +95,16 @@ static int op_token_access_record(op_token_access_job_t *c, const char *json, si
 {
     const op_json_t *v = NULL;
     op_token_access_t *at = &c->at;
-    int rc;
 
-    if ((rc = op_token_parse_record(c->a, json, len, &v, &c->err)) != OP_OK ||
-        (rc = op_grant_read(c->a, v, c->ctx.cfg, &at->grant, &c->err)) != OP_OK ||
-        (rc = op_token_opt_int(v, "exp", &at->exp, &c->err)) != OP_OK ||
-        (rc = op_token_opt_int(v, "iat", &at->iat, &c->err)) != OP_OK ||
-        (rc = op_token_opt_str(v, "jti", &at->jti, &c->err)) != OP_OK ||
-        (rc = op_token_opt_str(v, "sid", &at->sid, &c->err)) != OP_OK ||
-        (rc = op_token_opt_str(v, "fam", &at->fam, &c->err)) != OP_OK) {
+    if (op_token_parse_record(c->a, json, len, &v, &c->err) != OP_OK ||
+        op_grant_read(c->a, v, c->ctx.cfg, &at->grant, &c->err) != OP_OK ||
+        op_token_opt_int(v, "exp", &at->exp, &c->err) != OP_OK ||
+        op_token_opt_int(v, "iat", &at->iat, &c->err) != OP_OK ||
+        op_token_opt_str(v, "jti", &at->jti, &c->err) != OP_OK ||
+        op_token_opt_str(v, "sid", &at->sid, &c->err) != OP_OK ||
+        op_token_opt_str(v, "fam", &at->fam, &c->err) != OP_OK) {
         op_log_error(NULL, "token: corrupt access token record: %s", c->err.description);
-        return OP_ERR(&c->err, rc == OP_ENOMEM ? OP_ENOMEM : OP_ERROR,
-                      "corrupt access token record");
+        return OP_ERR(&c->err, OP_ERROR, "corrupt access token record");
     }
     if (at->exp <= c->ctx.now)
         return OP_TOKEN_INVALID(&c->err, "the access token expired");
@@ -184,12 +180,8 @@ static bool op_token_access_is_identifier(const char *s)
 void op_token_access_check(op_loop_t *loop, op_store_t *store, const op_token_ctx_t *ctx,
                            const char *token, op_arena_t *a, op_token_access_cb cb, void *arg)
 {
-    op_token_access_job_t *c = calloc(1, sizeof(*c));
+    op_token_access_job_t *c = op_calloc(1, sizeof(*c));
 
-    if (c == NULL) {
-        op_log_error(NULL, "token: out of memory starting an access token check");
-        abort();
-    }
     c->ctx = *ctx;
     c->a = a;
     c->cb = cb;

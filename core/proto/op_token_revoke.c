@@ -99,13 +99,9 @@ void op_token_revoke_family(op_store_t *store, const char *fam, int64_t atl_s, c
                             op_token_revoke_cb cb, void *arg)
 {
     size_t n = strlen(fam);
-    op_token_revoke_job_t *j = calloc(1, sizeof(*j) + n + 1);
+    op_token_revoke_job_t *j = op_calloc(1, sizeof(*j) + n + 1);
     char value[32];
 
-    if (j == NULL) {
-        op_log_error(req_id, "token: out of memory starting a revocation");
-        abort();
-    }
     memcpy(j->fam, fam, n);
     snprintf(j->req_id, sizeof(j->req_id), "%s", req_id != NULL ? req_id : "-");
     j->store = store;

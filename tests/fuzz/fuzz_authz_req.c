@@ -155,10 +155,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto cleanup_arena;
     }
     if (e.err.code != rc || e.err.oauth_error == NULL || e.err.description[0] == '\0' ||
-        (rc != OP_EINVAL && rc != OP_ETOOBIG && rc != OP_ENOMEM))
+        (rc != OP_EINVAL && rc != OP_ETOOBIG))
         abort();
     if (e.redirectable) {
-        if (r.client == NULL || r.redirect_uri == NULL || rc == OP_ENOMEM)
+        if (r.client == NULL || r.redirect_uri == NULL)
             abort();
         if (op_authz_resp_error(a, &r, "https://op.example", e.err.oauth_error, e.err.description,
                                 &resp, &err) != OP_OK)
