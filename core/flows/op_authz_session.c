@@ -470,7 +470,7 @@ static void op_authz_session_handle(op_http_req_t *req, void *arg)
     as->submit = sid_len > 0;
     as->keys = op_keys_current(srv->keys);
     if (sid_len > 0 && (as->sid = op_arena_strndup(f->arena, sub, sid_len)) == NULL) {
-        OP_ERR(&err, OP_ENOMEM, "out of memory");
+        OP_ERR(&err, OP_ETOOBIG, "the session id does not fit the flow's arena");
         op_http_reply_error(req, &err);
         op_flow_release(f);
         return;

@@ -19,7 +19,7 @@ static void op_authz_session_call_keep(op_flow_t *f, op_authz_session_res_t *r, 
     r->val = NULL;
     r->len = len;
     if (st == OP_OK && val != NULL && (r->val = op_arena_memdup(f->arena, val, len)) == NULL)
-        r->st = OP_ENOMEM;
+        r->st = OP_ETOOBIG; /* the record does not fit the flow's arena */
 }
 
 static void op_authz_session_call_on_get(int status, const op_store_res_t *res, void *arg)
@@ -79,7 +79,7 @@ op_json_w_t *op_authz_session_call_writer(op_authz_session_t *as)
     op_json_w_t *w = op_json_w_new(as->flow->arena, false);
 
     if (w == NULL)
-        OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+        OP_ERR(&as->flow->err, OP_ETOOBIG, "the answer does not fit the flow's arena");
     return w;
 }
 
@@ -94,7 +94,7 @@ int op_authz_session_call_error_doc(op_authz_session_t *as, const op_err_t *err)
     op_json_w_t *w = op_authz_session_call_writer(as);
 
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "type", "error");
     op_json_w_kstr(w, "error", err->oauth_error != NULL ? err->oauth_error : "invalid_request");
@@ -110,7 +110,7 @@ int op_authz_session_call_error_response(op_authz_session_t *as, const char *err
     op_authz_resp_t resp;
 
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     int rc = op_authz_resp_error(as->flow->arena, &as->areq, as->srv->cfg->issuer, error,
                                  description, &resp, &as->flow->err);
     if (rc != OP_OK)

@@ -209,7 +209,7 @@ int op_authz_session_decide_auth_prompt(op_authz_session_t *as)
     const op_authz_req_t *r = &as->areq;
     op_json_w_t *w = op_authz_session_call_writer(as);
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     op_json_w_obj_open(w);
     op_authz_session_decide_write_common(as, w, "auth");
     op_json_w_kbool(w, "select_account", (r->prompt & OP_AUTHZ_PROMPT_SELECT_ACCOUNT) != 0);
@@ -242,7 +242,7 @@ int op_authz_session_decide_consent_prompt(op_authz_session_t *as)
     const op_authz_req_t *r = &as->areq;
     op_json_w_t *w = op_authz_session_call_writer(as);
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     const op_strs_t none = {0};
     const op_strs_t *scp = as->have_stored ? &as->stored.scp : &none;
     op_strs_t claims = {0};

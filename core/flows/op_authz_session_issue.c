@@ -78,7 +78,8 @@ int op_authz_session_issue_write_sub(op_authz_session_t *as)
     /* in the arena: the batch reads the record when it is sent */
     op_store_index_t *idx = op_arena_alloc(as->flow->arena, sizeof(*idx));
     if (idx == NULL)
-        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(&as->flow->err, OP_ETOOBIG,
+                      "the subject session index does not fit the arena");
     *idx = (op_store_index_t){"sub", as->sub.sub, strlen(as->sub.sub)};
     op_store_rec_t rec = {
         .ns = OP_AS_NS_SUB,
@@ -136,7 +137,7 @@ int op_authz_session_issue_authenticated(op_authz_session_t *as)
     if (as->sub_sid == NULL ||
         op_sub_session_new(as->flow->arena, as->srv->cfg, sub->u.str.s, auth_time, s) != OP_OK ||
         op_strs_from_json(as->flow->arena, amr, &s->amr) != OP_OK)
-        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(&as->flow->err, OP_ETOOBIG, "the subject session does not fit the arena");
     s->data = data;
     s->claims = claims;
     s->acr = acr != NULL ? acr->u.str.s : NULL;
@@ -272,7 +273,7 @@ static const char *op_authz_session_issue_consent_claims(op_authz_session_t *as,
         int rc = strcmp(v->u.str.s, "*") == 0 ? op_authz_session_issue_add_all_claims(as)
                                               : op_authz_session_issue_add_claim(as, v->u.str.s);
         if (rc != OP_OK)
-            return "out of memory";
+            return "claims: too many for the flow's arena";
     }
     return NULL;
 }
@@ -378,7 +379,8 @@ int op_authz_session_issue_claim_names(op_authz_session_t *as)
     for (size_t i = 0;
          (as->areq.response_type & OP_CLIENT_RT_TOKEN) && i < as->grant.atc.n && rc == OP_OK; i++)
         rc = op_strs_add(as->flow->arena, names, as->grant.atc.items[i]);
-    return rc == OP_OK ? OP_OK : OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+    return rc == OP_OK ? OP_OK
+                       : OP_ERR(&as->flow->err, OP_ETOOBIG, "the claim names do not fit the arena");
 }
 
 /* The long-lived authorisation record (no TTL, indexes sub and cid). */
@@ -390,9 +392,9 @@ static int op_authz_session_issue_write_authz(op_authz_session_t *as)
     size_t len;
     char *key = op_arena_alloc(as->flow->arena, 65);
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     if (key == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "the authorisation record does not fit the arena");
     if (op_grant_key(as->grant.sub, as->grant.cid, key) != OP_OK)
         return OP_ERR(err, OP_ERROR, "no long-lived authorisation can be kept for this subject");
     op_json_w_obj_open(w);
@@ -404,7 +406,7 @@ static int op_authz_session_issue_write_authz(op_authz_session_t *as)
         return rc;
     op_store_index_t *idx = op_arena_alloc(as->flow->arena, 2 * sizeof(*idx));
     if (idx == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "the authorisation record does not fit the arena");
     idx[0] = (op_store_index_t){"sub", as->grant.sub, strlen(as->grant.sub)};
     idx[1] = (op_store_index_t){"cid", as->grant.cid, strlen(as->grant.cid)};
     op_store_rec_t rec = {
@@ -496,7 +498,7 @@ int op_authz_session_issue_mint(op_authz_session_t *as)
     op_authz_resp_t resp;
     size_t n;
     op_json_w_t *w = op_authz_session_call_writer(as);
-    int rc = w != NULL ? op_authz_session_issue_mint_tokens(as, params, &n) : OP_ENOMEM;
+    int rc = w != NULL ? op_authz_session_issue_mint_tokens(as, params, &n) : OP_ETOOBIG;
 
     if (rc == OP_OK)
         rc = op_authz_resp_build(as->flow->arena, &as->areq, as->srv->cfg->issuer, params, n, &resp,
@@ -507,7 +509,7 @@ int op_authz_session_issue_mint(op_authz_session_t *as)
         return rc;
     /* The subject session: one more relying party, used now. */
     if (op_strs_add(as->flow->arena, &as->sub.rps, as->areq.client_id) != OP_OK)
-        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(&as->flow->err, OP_ETOOBIG, "the subject session does not fit the arena");
     as->sub.last_used = op_loop_epoch();
     as->sub_dirty = true;
     op_authz_session_record_drop(as);

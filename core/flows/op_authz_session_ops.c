@@ -83,7 +83,7 @@ static int op_authz_session_ops_inspect_doc(op_authz_session_t *as)
     op_err_t perr;
 
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "sid", as->sid);
     op_json_w_kstr(w, "stage", as->stage);
@@ -146,7 +146,7 @@ static int op_authz_session_ops_data_doc(op_authz_session_t *as)
     op_json_w_t *w = op_authz_session_call_writer(as);
 
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     if (as->data != NULL)
         op_json_w_value(w, as->data);
     else

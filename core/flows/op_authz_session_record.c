@@ -26,7 +26,7 @@ int op_authz_session_record_new(op_authz_session_t *as)
 
     as->sid = tag != NULL && rnd != NULL ? op_arena_printf(a, "%s.%s", tag, rnd) : NULL;
     if (as->sid == NULL)
-        return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+        return OP_ERR(&as->flow->err, OP_ETOOBIG, "the session id does not fit the flow's arena");
     op_authz_session_record_key(as);
     as->created = op_loop_epoch();
     return OP_OK;
@@ -57,7 +57,7 @@ static int op_authz_session_record_write(op_authz_session_t *as, const char *sta
     op_json_w_t *w = op_authz_session_call_writer(as);
 
     if (w == NULL)
-        return OP_ENOMEM;
+        return OP_ETOOBIG;
     op_json_w_obj_open(w);
     op_json_w_kstr(w, "stage", stage);
     op_json_w_key(w, "query");
@@ -70,7 +70,8 @@ static int op_authz_session_record_write(op_authz_session_t *as, const char *sta
         /* The new session's id, for the final answer: sealed under the sid. */
         const char *sealed = op_sub_session_seal_id(as->flow->arena, as->sid, as->sub_sid);
         if (sealed == NULL)
-            return OP_ERR(&as->flow->err, OP_ENOMEM, "out of memory");
+            return OP_ERR(&as->flow->err, OP_ETOOBIG,
+                          "the sealed subject session id does not fit the flow's arena");
         op_json_w_kstr(w, "sub_sid", sealed);
     }
     if (as->have_sub && strcmp(stage, "consent") == 0) {

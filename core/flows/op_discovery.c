@@ -93,15 +93,13 @@ static void op_discovery_free(void *state);
 
 static int op_discovery_new(op_server_t *srv, void **out, op_err_t *err)
 {
-    op_discovery_t *d = calloc(1, sizeof(*d));
-    if (d == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+    op_discovery_t *d = op_calloc(1, sizeof(*d));
     d->srv = srv;
     d->arena = op_arena_new(OP_DISCOVERY_ARENA);
-    op_json_w_t *w = d->arena != NULL ? op_json_w_new(d->arena, false) : NULL;
+    op_json_w_t *w = op_json_w_new(d->arena, false);
     if (w == NULL) {
         op_discovery_free(d);
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
+        return OP_ERR(err, OP_ETOOBIG, "the discovery document does not fit its arena");
     }
     op_json_w_obj_open(w);
     op_discovery_members(w, d->arena, srv->cfg);
@@ -137,8 +135,6 @@ static int op_discovery_sign(op_discovery_t *d, op_keys_set_t *set, op_err_t *er
 {
     const op_config_t *cfg = d->srv->cfg;
     op_arena_t *a = op_arena_new(OP_DISCOVERY_ARENA);
-    if (a == NULL)
-        return OP_ERR(err, OP_ENOMEM, "out of memory");
     /* members ends with '}': replace it with ,"iss":..,"iat":N}. The issuer
      * was validated as a URL (RFC 3986 characters: no '"' or '\\'), so it
      * needs no escaping. */
@@ -146,25 +142,21 @@ static int op_discovery_sign(op_discovery_t *d, op_keys_set_t *set, op_err_t *er
         op_arena_printf(a, "%.*s,\"iss\":\"%s\",\"iat\":%lld}", (int)(d->members_len - 1),
                         d->members, cfg->issuer, (long long)op_loop_epoch());
     char *jwt = NULL;
-    int rc = claims == NULL ? OP_ERR(err, OP_ENOMEM, "out of memory")
+    int rc = claims == NULL ? OP_ERR(err, OP_ETOOBIG, "the signed metadata does not fit its arena")
                             : op_keys_jws_sign(set, cfg->id_token_algs[0], "JWT", claims,
                                                strlen(claims), a, &jwt, err);
     if (rc == OP_OK) {
         size_t n = d->members_len + strlen(jwt) + sizeof(",\"signed_metadata\":\"\"}");
-        char *doc = malloc(n);
-        if (doc == NULL) {
-            rc = OP_ERR(err, OP_ENOMEM, "out of memory");
-        } else {
-            int len = snprintf(doc, n, "%.*s,\"signed_metadata\":\"%s\"}",
-                               (int)(d->members_len - 1), d->members, jwt);
-            free(d->doc);
-            d->doc = doc;
-            d->doc_len = (size_t)len;
-            op_keys_set_retain(set);
-            if (d->signed_for != NULL)
-                op_keys_set_release(d->signed_for);
-            d->signed_for = set;
-        }
+        char *doc = op_malloc(n);
+        int len = snprintf(doc, n, "%.*s,\"signed_metadata\":\"%s\"}", (int)(d->members_len - 1),
+                           d->members, jwt);
+        free(d->doc);
+        d->doc = doc;
+        d->doc_len = (size_t)len;
+        op_keys_set_retain(set);
+        if (d->signed_for != NULL)
+            op_keys_set_release(d->signed_for);
+        d->signed_for = set;
     }
     op_arena_free(a);
     return rc;

@@ -185,13 +185,14 @@ static const op_flow_def_t op_sub_quota_flow = {
 
 void op_sub_quota_enforce(op_server_t *srv, const char *sub, const char *keep_key)
 {
+    /* never NULL: OP_SUB_QUOTA_ARENA holds the flow and its state */
     op_flow_t *f = op_flow_new(srv->loop, &op_sub_quota_flow, OP_SUB_QUOTA_ARENA, NULL);
-    op_sub_quota_t *q = f != NULL ? op_arena_calloc(f->arena, 1, sizeof(*q)) : NULL;
+    op_sub_quota_t *q = op_arena_calloc(f->arena, 1, sizeof(*q));
 
     if (q == NULL || (q->sub = op_arena_strdup(f->arena, sub)) == NULL) {
-        if (f != NULL)
-            op_flow_release(f);
-        return; /* the quota is best effort under memory pressure */
+        op_log_error(NULL, "sub quota: the subject does not fit the arena: not enforced");
+        op_flow_release(f);
+        return;
     }
     q->srv = srv;
     memcpy(q->keep, keep_key, sizeof(q->keep) - 1);

@@ -9,7 +9,7 @@ static op_store_batch_op_t *op_writes_slot(op_writes_t *w)
 {
     if (w->n == OP_NELEMS(w->ops)) {
         if (w->status == OP_OK)
-            w->status = OP_ENOMEM; /* a flow never needs this many */
+            w->status = OP_ERROR; /* a bug: a flow never needs this many */
         return NULL;
     }
     op_store_batch_op_t *op = &w->ops[w->n++];

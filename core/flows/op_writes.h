@@ -17,7 +17,7 @@
 typedef struct op_writes {
     op_store_batch_op_t ops[OP_STORE_BATCH_MAX];
     size_t n;
-    int status; /* OP_OK, or the first failure (a full batch: OP_ENOMEM) */
+    int status; /* OP_OK, or the first failure (a full batch, a bug: OP_ERROR) */
     bool busy;  /* a batch is out */
     op_flow_t *flow;
 } op_writes_t;
