@@ -100,7 +100,8 @@ extern "C" {
 enum {
     OP_SPI_OK = 0,         /* done; for a claims call: the subject's claims */
     OP_SPI_ERROR = -1,     /* failed: the error code and description say why */
-    OP_SPI_ENOMEM = -2,    /* out of memory */
+    OP_SPI_ENOMEM = -2,    /* out of memory: the host never returns it (a failed
+                            * malloc aborts it); a plugin still may */
     OP_SPI_EINVAL = -3,    /* bad argument */
     OP_SPI_ENOTFOUND = -4, /* for a claims call: subject unknown */
     OP_SPI_ETIMEDOUT = -6, /* a deadline passed */
@@ -315,7 +316,8 @@ struct op_spi_host {
     void (*log)(const op_spi_config_t *self, int level, op_spi_call_t *call, const char *fmt, ...)
         OP_SPI_PRINTF(4, 5);
 
-    /* A stopped timer calling fn(arg) from the loop. NULL on OOM. */
+    /* A stopped timer calling fn(arg) from the loop. NULL only when self
+     * or fn is NULL. */
     op_spi_timer_t *(*timer_new)(const op_spi_config_t *self, void (*fn)(void *arg), void *arg);
     /* (Re-)arm to fire once, ms milliseconds from now. */
     void (*timer_start)(op_spi_timer_t *t, uint64_t ms);
@@ -325,7 +327,8 @@ struct op_spi_host {
      * no-op. */
     void (*timer_free)(op_spi_timer_t *t);
     /* Run fn(arg) once from the loop, soon (never inside defer).
-     * OP_SPI_OK, or OP_SPI_ENOMEM (fn will not run). */
+     * OP_SPI_OK, or OP_SPI_EINVAL when self or fn is NULL (fn will not
+     * run). */
     int (*defer)(const op_spi_config_t *self, void (*fn)(void *arg), void *arg);
 
     /* Asynchronous HTTP(S) request; cb runs exactly once (op_spi_http_cb). */
@@ -337,7 +340,7 @@ struct op_spi_host {
     const char *(*config_get)(const op_spi_config_t *self, const char *key);
 
     /* n bytes (zeroed) from the call's arena, freed with the call. NULL
-     * on OOM or over the call's memory cap. */
+     * over the call's memory cap. */
     void *(*call_alloc)(op_spi_call_t *call, size_t n);
     /* True once the server stopped waiting for this call (deadline, or
      * an error from another source): the result will be dropped, but the
@@ -374,7 +377,8 @@ struct op_spi_host {
      * no-op for anything else. */
     void (*json_free)(op_spi_json_t *doc);
     /* Set obj[key] (replacing an existing member). OP_SPI_OK, or
-     * OP_SPI_EINVAL (not an object, bad UTF-8, too deep) / OP_SPI_ENOMEM. */
+     * OP_SPI_EINVAL (not an object, bad UTF-8, too deep) / OP_SPI_ETOOBIG
+     * (over the call's memory cap). */
     int (*json_set)(op_spi_json_t *obj, const char *key, const op_spi_json_t *value);
     int (*json_set_str)(op_spi_json_t *obj, const char *key, const char *s);
     int (*json_set_int)(op_spi_json_t *obj, const char *key, int64_t v);

@@ -387,8 +387,9 @@ static void op_store_redis_conn_attempt(op_store_redis_conn_t *c)
     c->state = OP_STORE_REDIS_CONNECTING;
     c->failing = false;
     if (ac == NULL) {
-        /* hiredis 0.14 has no allocator hook: its malloc failed */
-        op_store_redis_conn_lost(c, OP_ENOMEM, "out of memory");
+        /* hiredis 0.14 has no allocator hook: its malloc failed, which
+         * is a failed connection like any other (core/base/op_mem.h) */
+        op_store_redis_conn_lost(c, OP_EUNAVAIL, "hiredis could not allocate a connection");
         return;
     }
     if (ac->err != 0) {

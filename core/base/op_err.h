@@ -17,7 +17,8 @@ enum {
     OP_DONE = 3,     /* finished, nothing more to do */
 
     OP_ERROR = -1,     /* internal error */
-    OP_ENOMEM = -2,    /* out of memory or over an arena cap */
+    OP_ENOMEM = -2,    /* a plugin's OP_SPI_ENOMEM (passed through); the server
+                        * itself aborts instead (core/base/op_mem.h) */
     OP_EINVAL = -3,    /* bad input */
     OP_ENOTFOUND = -4, /* no such record */
     OP_EEXIST = -5,    /* record exists (create-only write) */

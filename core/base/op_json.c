@@ -278,7 +278,7 @@ static int op_json_fail(op_json_ctx_t *c, int code, const char *fmt, ...)
 }
 
 /* The arena's cap: the document is too large to hold as a tree. */
-static int op_json_oom(op_json_ctx_t *c)
+static int op_json_full(op_json_ctx_t *c)
 {
     return op_json_fail(c, OP_ETOOBIG, "document too large for the arena");
 }
@@ -287,7 +287,7 @@ static int op_json_oom(op_json_ctx_t *c)
  * a block since the last one. */
 static int op_json_ok(op_json_ctx_t *c)
 {
-    return c->ya.failed ? op_json_oom(c) : 1;
+    return c->ya.failed ? op_json_full(c) : 1;
 }
 
 static op_json_t *op_json_node(op_json_ctx_t *c, op_json_type_t type)
@@ -326,7 +326,7 @@ static int op_json_reserve(op_json_ctx_t *c, op_json_frame_t *f)
             return 1;
         op_json_t **items = op_json_grow(c->arena, n->u.arr.items, sizeof(*items), f->cap);
         if (items == NULL)
-            return op_json_oom(c);
+            return op_json_full(c);
         n->u.arr.items = items;
     } else {
         if (n->u.obj.n < f->cap)
@@ -335,7 +335,7 @@ static int op_json_reserve(op_json_ctx_t *c, op_json_frame_t *f)
         size_t *lens = op_json_grow(c->arena, n->u.obj.key_lens, sizeof(*lens), f->cap);
         op_json_t **vals = op_json_grow(c->arena, n->u.obj.vals, sizeof(*vals), f->cap);
         if (keys == NULL || lens == NULL || vals == NULL)
-            return op_json_oom(c);
+            return op_json_full(c);
         n->u.obj.keys = keys;
         n->u.obj.key_lens = lens;
         n->u.obj.vals = vals;
@@ -349,7 +349,7 @@ static int op_json_reserve(op_json_ctx_t *c, op_json_frame_t *f)
 static int op_json_add(op_json_ctx_t *c, op_json_t *v)
 {
     if (v == NULL)
-        return op_json_oom(c);
+        return op_json_full(c);
     if (c->depth == 0) {
         c->root = v;
         return 1;
@@ -408,7 +408,7 @@ static const char *op_json_str(op_json_ctx_t *c, const unsigned char *s, size_t 
     }
     const char *copy = op_arena_strndup(c->arena, (const char *)s, n);
     if (copy == NULL)
-        op_json_oom(c);
+        op_json_full(c);
     return copy;
 }
 
@@ -436,7 +436,7 @@ static int op_json_on_number(void *ctx, const char *s, size_t n)
     op_json_t *v = op_json_node(c, OP_JSON_NUMBER);
     char *raw = op_arena_strndup(c->arena, s, n);
     if (v == NULL || raw == NULL)
-        return op_json_oom(c);
+        return op_json_full(c);
     v->u.num.raw = raw;
     v->u.num.is_int = op_str_parse_i64(raw, n, INT64_MIN, INT64_MAX, &v->u.num.i);
     v->u.num.d = strtod(raw, NULL);
@@ -493,7 +493,7 @@ static int op_json_open(op_json_ctx_t *c, op_json_type_t type)
     if (c->depth == c->frames_cap) {
         op_json_frame_t *frames = op_json_grow(c->arena, c->frames, sizeof(*frames), c->frames_cap);
         if (frames == NULL)
-            return op_json_oom(c);
+            return op_json_full(c);
         c->frames = frames;
         c->frames_cap = op_json_next_cap(c->frames_cap);
     }
@@ -536,7 +536,7 @@ static int op_json_on_end_map(void *ctx)
     if (n > OP_JSON_SCAN_MAX) {
         op_str_t *k = op_arena_calloc(c->arena, n, sizeof(*k));
         if (k == NULL)
-            return op_json_oom(c);
+            return op_json_full(c);
         for (size_t i = 0; i < n; i++) {
             k[i].ptr = o->u.obj.keys[i];
             k[i].len = o->u.obj.key_lens[i];
@@ -580,7 +580,7 @@ static int op_json_parse_error(op_json_ctx_t *c)
     if (c->status != OP_OK)
         return c->status;
     if (c->ya.failed) {
-        op_json_oom(c);
+        op_json_full(c);
         return c->status;
     }
     const char *msg = (const char *)yajl_get_error(c->h, 0, NULL, 0);
@@ -638,7 +638,7 @@ int op_json_parse(op_arena_t *a, const char *buf, size_t len, const op_json_limi
     if (st != yajl_status_ok) {
         rc = op_json_parse_error(&c);
     } else if (c.ya.failed) {
-        op_json_oom(&c);
+        op_json_full(&c);
         rc = c.status;
     } else {
         *out = c.root;

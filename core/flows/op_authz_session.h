@@ -142,7 +142,8 @@ void op_authz_session_call_batch(op_flow_t *f, const op_store_batch_op_t *ops, s
  */
 int op_authz_session_call_parse(op_authz_session_t *as);
 
-/* A JSON writer in the flow's arena; NULL (f->err set) on OOM. */
+/* A JSON writer in the flow's arena; NULL (f->err set: OP_ETOOBIG) when it
+ * is full. */
 op_json_w_t *op_authz_session_call_writer(op_authz_session_t *as);
 
 /* Finish w (an answer object) as the 200 answer. OP_OK or the error. */

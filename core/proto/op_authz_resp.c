@@ -17,7 +17,7 @@ static bool op_authz_resp_text_byte(unsigned char c)
 }
 
 /* The description made safe for the redirect: '"' and '\' become '\'',
- * any other byte outside the set '?'. NULL on OOM. */
+ * any other byte outside the set '?'. NULL when a is full. */
 static char *op_authz_resp_clean(op_arena_t *a, const char *s)
 {
     char *d = op_arena_strdup(a, s);

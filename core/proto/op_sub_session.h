@@ -42,7 +42,7 @@ int op_sub_session_new(op_arena_t *a, const op_config_t *cfg, const char *sub, i
 
 /*
  * A new session id (sub_sid, the SSO cookie value): 256 random bits,
- * base64url, in a; NULL on OOM. Independent of every other value and key:
+ * base64url, in a; NULL when a is full. Independent of every other value and key:
  * nothing but the id itself yields it.
  */
 const char *op_sub_session_new_id(op_arena_t *a);

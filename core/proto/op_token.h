@@ -177,7 +177,7 @@ typedef struct op_token_refresh {
     int64_t iat;
 } op_token_refresh_t;
 
-/* A new family id (random, in a; NULL on OOM). */
+/* A new family id (random, in a; NULL when a is full). */
 char *op_token_fam_new(op_arena_t *a);
 
 /*

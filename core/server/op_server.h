@@ -74,8 +74,8 @@ int op_server_run(op_config_t *cfg, bool reuse_port, const op_endpoint_t *const 
 /*
  * A flow serving req (core/server/op_server_flow.c): a new flow of def with a
  * zeroed context of ctx_size bytes in its arena (f->ctx, returned), which
- * holds req until the flow is freed. On OOM it answers 500 itself and
- * returns NULL. The caller fills the context and runs the flow.
+ * holds req until the flow is freed. When arena_max cannot hold it, it
+ * answers 413 (OP_ETOOBIG) itself and returns NULL. The caller fills the context and runs the flow.
  */
 void *op_server_flow_new(op_server_t *srv, op_http_req_t *req, const op_flow_def_t *def,
                          size_t arena_max, size_t ctx_size, op_flow_t **out);

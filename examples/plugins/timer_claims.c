@@ -160,7 +160,7 @@ static void tc_on_timer(void *arg)
         return;
     }
     op_spi_json_t *out = h->json_object_new(call);
-    int rc = out != NULL ? OP_SPI_OK : OP_SPI_ENOMEM;
+    int rc = out != NULL ? OP_SPI_OK : OP_SPI_ETOOBIG; /* the call's memory cap */
     for (size_t i = 0; rc == OP_SPI_OK && i < req->n_claims; i++)
         rc = tc_add(h, out, user, req->claims[i]);
     if (rc != OP_SPI_OK) {
@@ -182,7 +182,7 @@ static void tc_get(void *plugin_data, op_spi_call_t *call, const op_spi_claims_r
     const op_spi_host_t *h = tc->host;
     tc_job_t *job = h->call_alloc(call, sizeof(*job));
     if (job == NULL) {
-        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "out of memory", 500);
+        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "over the call's memory cap", 500);
         return;
     }
     job->tc = tc;
@@ -190,7 +190,7 @@ static void tc_get(void *plugin_data, op_spi_call_t *call, const op_spi_claims_r
     job->req = req;
     job->timer = h->timer_new(tc->cfg, tc_on_timer, job);
     if (job->timer == NULL) {
-        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "out of memory", 500);
+        h->complete(call, OP_SPI_ERROR, NULL, "server_error", "cannot make a timer", 500);
         return;
     }
     tc_job_link(job);

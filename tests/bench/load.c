@@ -222,18 +222,13 @@ static void bench_load_on_end(evutil_socket_t fd, short what, void *arg)
     bench_load_window_close(arg);
 }
 
-/* Keep one latency; aborts when out of memory (the latencies grow with
- * the run, bounded by its length). */
+/* Keep one latency (the latencies grow with the run, bounded by its
+ * length). */
 static void bench_load_record(bench_load_run_t *run, uint64_t ns)
 {
     if (run->nlat == run->cap) {
         size_t cap = run->cap ? run->cap * 2 : 4096;
-        uint64_t *lat = realloc(run->lat, cap * sizeof(*lat));
-        if (lat == NULL) {
-            fprintf(stderr, "bench_load: out of memory\n");
-            abort();
-        }
-        run->lat = lat;
+        run->lat = op_realloc(run->lat, cap * sizeof(*run->lat));
         run->cap = cap;
     }
     run->lat[run->nlat++] = ns;
@@ -306,10 +301,6 @@ static void bench_load_op_begin(bench_load_worker_t *w)
 
     op_err_clear(&err);
     w->a = op_arena_new(BENCH_LOAD_ARENA_MAX);
-    if (w->a == NULL) {
-        fprintf(stderr, "bench_load: out of memory\n");
-        abort();
-    }
     w->t0 = bench_load_now();
     w->njar = 0;
     w->seeding = run->workload->kind == BENCH_LOAD_REFRESHES && w->refresh_token[0] == '\0';
@@ -323,7 +314,7 @@ static void bench_load_op_begin(bench_load_worker_t *w)
                      ? op_arena_printf(w->a, "bench-seed-%zu", w->id)
                      : op_arena_printf(w->a, "bench-%llu", (unsigned long long)run->next_sub++);
         if (w->sub == NULL)
-            OP_ERR(&err, OP_ENOMEM, "sub");
+            OP_ERR(&err, OP_ETOOBIG, "sub: over the arena's cap");
         if (w->sub == NULL || bench_load_flow_begin(w, &err) != OP_OK) {
             bench_load_op_end(w, false, &err);
             return;
@@ -568,8 +559,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     op_log_init(OP_LOG_WARN, 2);
     run.base = bench_load_base();
-    run.workers = calloc(run.nworkers, sizeof(*run.workers));
-    if (run.base == NULL || run.workers == NULL || op_keys_global_init() != OP_OK) {
+    run.workers = op_calloc(run.nworkers, sizeof(*run.workers));
+    if (run.base == NULL || op_keys_global_init() != OP_OK) {
         fprintf(stderr, "bench_load: cannot initialise\n");
         return 1;
     }

@@ -118,7 +118,7 @@ struct bench_load_run {
 
 /*
  * The authorisation request of a new flow (RFC 7636 §4.1-4.2): w->verifier
- * and w->query, in the operation's arena. OP_OK or OP_ENOMEM in err.
+ * and w->query, in the operation's arena. OP_OK or OP_ETOOBIG in err.
  */
 int bench_load_flow_begin(bench_load_worker_t *w, op_err_t *err);
 

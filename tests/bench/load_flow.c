@@ -32,7 +32,7 @@
 /*
  * "name=value&..." with the values percent-encoded (a query, or an
  * application/x-www-form-urlencoded body), from pairs = {name, value, ..., NULL}, in the
- * operation's arena. NULL when out of memory.
+ * operation's arena. NULL when the arena is full.
  */
 static const char *bench_load_flow_form(bench_load_worker_t *w, const char *const *pairs)
 {
@@ -58,7 +58,7 @@ int bench_load_flow_begin(bench_load_worker_t *w, op_err_t *err)
     op_keys_crypto_rand_bytes(raw, sizeof(raw));
     verifier = op_b64url_encode_arena(w->a, raw, sizeof(raw));
     if (verifier == NULL)
-        return OP_ERR(err, OP_ENOMEM, "verifier");
+        return OP_ERR(err, OP_ETOOBIG, "verifier: over the arena's cap");
     op_keys_crypto_sha256(verifier, strlen(verifier), hash);
     op_b64url_encode(hash, sizeof(hash), challenge);
     w->verifier = verifier;
@@ -67,7 +67,7 @@ int bench_load_flow_begin(bench_load_worker_t *w, op_err_t *err)
         (const char *const[]){"response_type", "code", "client_id", "demo-client", "redirect_uri",
                               BENCH_LOAD_REDIRECT, "scope", "openid email", "state", "bench",
                               "code_challenge_method", "S256", "code_challenge", challenge, NULL});
-    return w->query != NULL ? OP_OK : OP_ERR(err, OP_ENOMEM, "query");
+    return w->query != NULL ? OP_OK : OP_ERR(err, OP_ETOOBIG, "query: over the arena's cap");
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -87,13 +87,13 @@ static int bench_load_flow_request(bench_load_worker_t *w, enum evhttp_cmd_type 
     char *cookie = NULL;
 
     if (req == NULL)
-        return OP_ERR(err, OP_ENOMEM, "request");
+        return OP_ERR(err, OP_ERROR, "libevent cannot make a request");
     for (size_t i = 0; i < w->njar; i++) {
         cookie = op_arena_printf(w->a, "%s%s%s=%s", cookie ? cookie : "", cookie ? "; " : "",
                                  w->jar[i].name, w->jar[i].value);
         if (cookie == NULL) {
             evhttp_request_free(req);
-            return OP_ERR(err, OP_ENOMEM, "cookie header");
+            return OP_ERR(err, OP_ETOOBIG, "cookie header: over the arena's cap");
         }
     }
     h = evhttp_request_get_output_headers(req);
@@ -104,7 +104,7 @@ static int bench_load_flow_request(bench_load_worker_t *w, enum evhttp_cmd_type 
         (body != NULL &&
          evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body)) != 0)) {
         evhttp_request_free(req);
-        return OP_ERR(err, OP_ENOMEM, "request headers");
+        return OP_ERR(err, OP_ERROR, "cannot add the request headers");
     }
     /* the connection frees the request, also on failure */
     if (evhttp_make_request(w->evcon, req, method, path) != 0)
@@ -144,7 +144,7 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
     case BENCH_LOAD_SESSION:
         body = bench_load_flow_json_member(w, "query", w->query);
         if (body == NULL)
-            return OP_ERR(err, OP_ENOMEM, "session body");
+            return OP_ERR(err, OP_ETOOBIG, "session body: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, BENCH_LOAD_API, BENCH_LOAD_API_AUTH,
                                        BENCH_LOAD_JSON, body, err);
     case BENCH_LOAD_AUTHN:
@@ -153,18 +153,18 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
         body = w->state == BENCH_LOAD_AUTHN ? bench_load_flow_json_member(w, "sub", w->sub)
                                             : BENCH_LOAD_CONSENT_BODY;
         if (path == NULL || body == NULL)
-            return OP_ERR(err, OP_ENOMEM, "session update");
+            return OP_ERR(err, OP_ETOOBIG, "session update: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_PUT, path, BENCH_LOAD_API_AUTH,
                                        BENCH_LOAD_JSON, body, err);
     case BENCH_LOAD_AUTH:
         path = op_arena_printf(w->a, "/auth?%s", w->query);
         if (path == NULL)
-            return OP_ERR(err, OP_ENOMEM, "authorisation request");
+            return OP_ERR(err, OP_ETOOBIG, "authorisation request: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_GET, path, NULL, NULL, NULL, err);
     case BENCH_LOAD_LOGIN:
         body = bench_load_flow_form(w, (const char *const[]){"sub", w->sub, NULL});
         if (body == NULL)
-            return OP_ERR(err, OP_ENOMEM, "login form");
+            return OP_ERR(err, OP_ETOOBIG, "login form: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, w->path, NULL, BENCH_LOAD_FORM, body,
                                        err);
     case BENCH_LOAD_RESUME:
@@ -175,13 +175,13 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
                                                              BENCH_LOAD_REDIRECT, "code_verifier",
                                                              w->verifier, NULL});
         if (body == NULL)
-            return OP_ERR(err, OP_ENOMEM, "token request");
+            return OP_ERR(err, OP_ETOOBIG, "token request: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, "/token", BENCH_LOAD_CLIENT_AUTH,
                                        BENCH_LOAD_FORM, body, err);
     case BENCH_LOAD_USERINFO:
         body = op_arena_printf(w->a, "Bearer %s", w->access_token);
         if (body == NULL)
-            return OP_ERR(err, OP_ENOMEM, "UserInfo request");
+            return OP_ERR(err, OP_ETOOBIG, "UserInfo request: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_GET, run->server->userinfo, body, NULL, NULL,
                                        err);
     case BENCH_LOAD_REFRESH:
@@ -189,7 +189,7 @@ int bench_load_flow_send(bench_load_worker_t *w, op_err_t *err)
             bench_load_flow_form(w, (const char *const[]){"grant_type", "refresh_token",
                                                           "refresh_token", w->refresh_token, NULL});
         if (body == NULL)
-            return OP_ERR(err, OP_ENOMEM, "refresh request");
+            return OP_ERR(err, OP_ETOOBIG, "refresh request: over the arena's cap");
         return bench_load_flow_request(w, EVHTTP_REQ_POST, "/token", BENCH_LOAD_CLIENT_AUTH,
                                        BENCH_LOAD_FORM, body, err);
     case BENCH_LOAD_IDLE:
@@ -245,7 +245,7 @@ static int bench_load_flow_cookie(bench_load_worker_t *w, const char *set_cookie
     name = op_arena_strndup(w->a, set_cookie, (size_t)(eq - set_cookie));
     value = op_arena_strndup(w->a, eq + 1, len - (size_t)(eq - set_cookie) - 1);
     if (name == NULL || value == NULL)
-        return OP_ERR(err, OP_ENOMEM, "cookie");
+        return OP_ERR(err, OP_ETOOBIG, "cookie: over the arena's cap");
     for (i = 0; i < w->njar && strcmp(w->jar[i].name, name) != 0; i++)
         ;
     if (i == BENCH_LOAD_COOKIES_MAX)
@@ -281,7 +281,7 @@ static int bench_load_flow_redirect(bench_load_worker_t *w, struct evhttp_reques
     *location = op_arena_strdup(w->a, loc);
     *path = NULL;
     if (*location == NULL)
-        return OP_ERR(err, OP_ENOMEM, "location");
+        return OP_ERR(err, OP_ETOOBIG, "location: over the arena's cap");
     if ((*location)[0] == '/') {
         *path = *location;
     } else if (op_str_has_prefix(*location, "http://")) {
