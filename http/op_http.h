@@ -89,7 +89,7 @@ typedef struct op_http_config {
     uint64_t read_timeout_ms;    /* head + body of a request: closed after */
     size_t max_connections;      /* accepting pauses at this many */
     uint64_t request_timeout_ms; /* handler deadline: 503 after */
-    size_t arena_max;            /* per request */
+    size_t arena_max;            /* per request; at least 16 KiB (0: 1 MiB) */
     const char *cors_origins;    /* "*" or space-separated origins, NULL */
 } op_http_config_t;
 

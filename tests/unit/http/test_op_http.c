@@ -484,6 +484,32 @@ static void test_headers_too_large(void)
     stop();
 }
 
+/* Headers within max_headers that do not fit the request's arena: the
+ * arena's cap is too large input, 431 (RFC 6585 §5) with OP_ETOOBIG, not
+ * a 503 out-of-memory answer (core/base/op_mem.h). */
+static void test_headers_past_the_arena(void)
+{
+    static const char head[] = "GET /hello HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+                               "X-Big: ";
+    op_http_config_t cfg = test_config();
+    static char req[sizeof(head) + 20000 + 4];
+    size_t n = sizeof(head) - 1;
+
+    cfg.max_headers = 32768;
+    cfg.arena_max = 16384;
+    start_with(&cfg);
+    memcpy(req, head, n);
+    memset(req + n, 'a', 20000);
+    memcpy(req + n + 20000, "\r\n\r\n", 4);
+    op_test_http_client_t *a = op_test_http_raw(req, n + 20004);
+    run();
+    op_test_http_check_error(a, 431, "invalid_request");
+    OP_CHECK(strstr(a->raw, "arena") != NULL);
+    OP_CHECK_INT(calls, 0);
+    op_test_http_free(a);
+    stop();
+}
+
 static void test_bad_query_and_path(void)
 {
     start();
@@ -786,6 +812,12 @@ static void test_new_rejects_bad_config(void)
     OP_CHECK_INT(err.code, OP_EINVAL);
     cfg.port = 70000;
     OP_CHECK(op_http_new(loop, &cfg, routes, OP_NELEMS(routes), &err) == NULL);
+    /* an arena that cannot hold the request object itself */
+    cfg = test_config();
+    cfg.arena_max = 1024;
+    op_err_clear(&err);
+    OP_CHECK(op_http_new(loop, &cfg, routes, OP_NELEMS(routes), &err) == NULL);
+    OP_CHECK_INT(err.code, OP_EINVAL);
     op_http_free(NULL);
     op_loop_free(loop);
 }
@@ -896,6 +928,7 @@ static const op_test_case_t cases[] = {
     {"cors_any_origin", test_cors_any_origin},
     {"body_too_large", test_body_too_large},
     {"headers_too_large", test_headers_too_large},
+    {"headers_past_the_arena", test_headers_past_the_arena},
     {"bad_query_and_path", test_bad_query_and_path},
     {"request_api", test_request_api},
     {"form_and_json_bodies", test_form_and_json_bodies},
