@@ -118,6 +118,29 @@ static bool op_spi_call_desc_ok(const char *s)
 }
 
 /*
+ * What a plugin's status means to the server. The ABI's values are the
+ * server's own and pass through; a plugin that ran out of memory
+ * (OP_SPI_ENOMEM) or answers a value the ABI does not define has failed:
+ * OP_ERROR, server_error.
+ */
+static int op_spi_call_status(int status)
+{
+    switch (status) {
+    case OP_SPI_OK:
+    case OP_SPI_ERROR:
+    case OP_SPI_EINVAL:
+    case OP_SPI_ENOTFOUND:
+    case OP_SPI_ETIMEDOUT:
+    case OP_SPI_ECANCELED:
+    case OP_SPI_EUNAVAIL:
+    case OP_SPI_ETOOBIG:
+        return status;
+    default:
+        return OP_SPI_ERROR;
+    }
+}
+
+/*
  * host->complete: record the plugin's answer (copying what is not the
  * call's own) and queue the call. A second completion of the same call is
  * a plugin bug that would otherwise become a use-after-free: stop here.
@@ -134,6 +157,7 @@ void op_spi_call_complete(op_spi_call_t *call, int status, const op_spi_json_t *
                      call->plugin->name);
         abort();
     }
+    status = op_spi_call_status(status);
     if (status == OP_SPI_OK && result != NULL) {
         if (result->arena == call->arena) {
             call->result = result;

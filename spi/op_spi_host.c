@@ -19,7 +19,7 @@
 
 /* The ABI's values are the server's own (passed through unchanged). */
 _Static_assert((int)OP_SPI_OK == (int)OP_OK && (int)OP_SPI_ERROR == (int)OP_ERROR &&
-                   (int)OP_SPI_ENOMEM == (int)OP_ENOMEM && (int)OP_SPI_EINVAL == (int)OP_EINVAL &&
+                   (int)OP_SPI_EINVAL == (int)OP_EINVAL &&
                    (int)OP_SPI_ENOTFOUND == (int)OP_ENOTFOUND &&
                    (int)OP_SPI_ETIMEDOUT == (int)OP_ETIMEDOUT &&
                    (int)OP_SPI_ECANCELED == (int)OP_ECANCELED &&

@@ -23,7 +23,6 @@ static const op_err_map_t op_err_table[] = {
     {OP_DECLINED, "OP_DECLINED", NULL, 200},
     {OP_DONE, "OP_DONE", NULL, 200},
     {OP_ERROR, "OP_ERROR", "server_error", 500},
-    {OP_ENOMEM, "OP_ENOMEM", "server_error", 500},
     {OP_EINVAL, "OP_EINVAL", "invalid_request", 400},
     {OP_ENOTFOUND, "OP_ENOTFOUND", "not_found", 404},
     {OP_EEXIST, "OP_EEXIST", "conflict", 409},

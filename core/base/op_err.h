@@ -16,9 +16,9 @@ enum {
     OP_DECLINED = 2, /* not mine, try the next handler */
     OP_DONE = 3,     /* finished, nothing more to do */
 
-    OP_ERROR = -1,     /* internal error */
-    OP_ENOMEM = -2,    /* a plugin's OP_SPI_ENOMEM (passed through); the server
-                        * itself aborts instead (core/base/op_mem.h) */
+    OP_ERROR = -1, /* internal error */
+    /* -2 is unused: out of memory aborts (core/base/op_mem.h); a plugin's
+     * OP_SPI_ENOMEM becomes OP_ERROR (spi/op_spi_call.c). */
     OP_EINVAL = -3,    /* bad input */
     OP_ENOTFOUND = -4, /* no such record */
     OP_EEXIST = -5,    /* record exists (create-only write) */

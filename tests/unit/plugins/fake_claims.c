@@ -10,6 +10,8 @@
  *              twice      completes twice (the host must abort)
  *              error      an OAuth error: properties error, desc, status
  *              unavail    OP_SPI_EUNAVAIL
+ *              status     the status of property code, as it is (e.g. -2,
+ *                         OP_SPI_ENOMEM, or a value the ABI does not define)
  *              notfound   subject unknown
  *              nonobject  an array instead of an object
  *              extra      the names asked plus "<name>#de" and secret_claim
@@ -205,6 +207,9 @@ static void fake_run(void *arg)
                     status != NULL ? (int)strtol(status, NULL, 10) : 0);
     } else if (fake_mode(f, "unavail")) {
         h->complete(job->call, OP_SPI_EUNAVAIL, NULL, NULL, "backend down", 0);
+    } else if (fake_mode(f, "status")) {
+        const char *code = h->config_get(f->cfg, "code");
+        h->complete(job->call, code != NULL ? (int)strtol(code, NULL, 10) : 0, NULL, NULL, NULL, 0);
     } else if (fake_mode(f, "notfound")) {
         h->complete(job->call, OP_SPI_ENOTFOUND, NULL, NULL, NULL, 0);
     } else if (fake_mode(f, "nonobject")) {

@@ -567,6 +567,29 @@ static void test_failed_sources(void)
     teardown();
 }
 
+/* A plugin that ran out of memory (OP_SPI_ENOMEM) or completes with a
+ * status the ABI does not define has failed: server_error, 500, never a
+ * status the server would take for one of its own. */
+static void test_undefined_status(void)
+{
+    setup();
+    static const prop_t nomem[] = {
+        {"plugin.fake.mode", "status"}, {"plugin.fake.code", "-2"}, {NULL, NULL}};
+    static const prop_t odd[] = {
+        {"plugin.fake.mode", "status"}, {"plugin.fake.code", "42"}, {NULL, NULL}};
+    static const prop_t again[] = {
+        {"plugin.fake.mode", "status"}, {"plugin.fake.code", "1"}, {NULL, NULL}};
+    const prop_t *const cases[] = {nomem, odd, again};
+    for (size_t i = 0; i < OP_NELEMS(cases); i++) {
+        result_t r = {0};
+        fake_lookup(cases[i], &r);
+        OP_CHECK_INT(r.status, OP_ERROR);
+        OP_CHECK_INT(r.http_status, 500);
+        OP_CHECK_STR(r.oauth, "server_error");
+    }
+    teardown();
+}
+
 /* The first error settles the lookup; the other source's answer is
  * dropped. */
 static void test_first_error_wins(void)
@@ -1066,6 +1089,7 @@ static const op_test_case_t cases[] = {
     {"sync_completion_is_deferred", test_sync_completion_is_deferred},
     {"oauth_error", test_oauth_error},
     {"failed_sources", test_failed_sources},
+    {"undefined_status", test_undefined_status},
     {"first_error_wins", test_first_error_wins},
     {"unrequested_members_dropped", test_unrequested_members_dropped},
     {"request_plumbing", test_request_plumbing},
