@@ -30,6 +30,7 @@
 #   BENCH_SECONDS      measured seconds of each run (default 1)
 #   BENCH_ROUNDS       rounds per workload and concurrency (default 3)
 #   BENCH_CONCURRENCY  the concurrencies (default "1 4 16 64")
+#   BENCH_SERVER_BIN   the server binary (default build/release/tessera)
 set -eu
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-1}
@@ -71,7 +72,8 @@ start_peer() {
 }
 
 # start_both ALG: Tessera and the peer, each on its own free port, with ALG
-# ID tokens for the demo client -> $tessera, $peer and their idle RSS
+# ID tokens for the demo client (and ALG JWT access tokens at Tessera)
+# -> $tessera, $peer and their idle RSS
 # (memory ALG ... in $runs after the load).
 start_both() {
     node -e 'const [file, alg] = process.argv.slice(1);
@@ -80,9 +82,11 @@ start_both() {
         console.log(JSON.stringify(clients));' "$PWD/examples/clients.json" "$1" \
         >"$tmp/clients.json"
     # Discovery and the ID token name the issuer: give the worker its own.
+    # Its JWT access tokens are signed with ALG too.
     start_server TESSERA_OP_REG_CLIENTS_FILE="$tmp/clients.json"
     start_server TESSERA_OP_ISSUER="http://127.0.0.1:$port" TESSERA_HTTP_PORT="$port" \
-        TESSERA_OP_REG_CLIENTS_FILE="$tmp/clients.json"
+        TESSERA_OP_REG_CLIENTS_FILE="$tmp/clients.json" \
+        TESSERA_AUTHZ_STORE_ACCESS_TOKEN_JWS_ALG="$1"
     tessera="http://127.0.0.1:$port"
     start_peer ID_TOKEN_ALG="$1"
     idle_t=$(rss "$server_pid")

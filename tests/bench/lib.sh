@@ -33,10 +33,11 @@ wait_port() {
 
 # start_server [ENV=VALUE...]: one release worker of the demo configuration
 # on a free port -> $server_pid, $port (stops the one started before).
+# BENCH_SERVER_BIN runs another build instead (e.g. an older commit's).
 start_server() {
     [ -n "$server_pid" ] && { kill "$server_pid"; wait "$server_pid" 2>/dev/null; }
     : >"$tmp/server.log"
-    env TESSERA_HTTP_PORT=0 "$@" build/release/tessera --config examples/tessera.properties \
+    env TESSERA_HTTP_PORT=0 "$@" "${BENCH_SERVER_BIN:-build/release/tessera}" --config examples/tessera.properties \
         >"$tmp/server.log" 2>&1 &
     server_pid=$!
     port=$(wait_port "$tmp/server.log" 's/.*ready: .* on [0-9.]*:\([0-9]*\) .*/\1/p')
