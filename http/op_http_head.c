@@ -174,6 +174,36 @@ static void op_http_head_field_line(op_http_head_t *h, unsigned char c)
     }
 }
 
+/* The length of the run at p[0..n) that leaves the state as it is: the
+ * bytes of a method, target, field name or field value (a value may hold
+ * obs-text, RFC 9110 §5.5), counted where the state counts them. Such
+ * runs are most of a head; the byte after a run goes through the
+ * checks above. */
+static size_t op_http_head_run(op_http_head_t *h, const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+
+    switch (h->state) {
+    case OP_HTTP_HEAD_METHOD:
+    case OP_HTTP_HEAD_NAME:
+        i = op_params_token_span((const char *)p, n);
+        break;
+    case OP_HTTP_HEAD_TARGET:
+        while (i < n && p[i] > 0x20 && p[i] < 0x7f)
+            i++;
+        break;
+    case OP_HTTP_HEAD_VALUE:
+        while (i < n && (p[i] >= 0x20 || p[i] == '\t') && p[i] != 0x7f)
+            i++;
+        break;
+    default:
+        break;
+    }
+    if (h->state != OP_HTTP_HEAD_NAME && h->state != OP_HTTP_HEAD_VALUE)
+        h->n += i;
+    return i;
+}
+
 /*
  * Feed the next n bytes of the head. Lines end in CRLF: a bare CR is
  * invalid (RFC 9112 §2.2) and so, in this server, is a bare LF (which
@@ -184,6 +214,11 @@ void op_http_head_feed(op_http_head_t *h, const unsigned char *p, size_t n)
 {
     h->seen |= n > 0;
     for (size_t i = 0; i < n && h->state != OP_HTTP_HEAD_DONE; i++) {
+        if (!h->cr) {
+            i += op_http_head_run(h, p + i, n - i);
+            if (i == n)
+                break;
+        }
         unsigned char c = p[i];
 
         if (h->cr && c != '\n') {

@@ -51,20 +51,29 @@ int op_params_decode(op_arena_t *a, const char *s, size_t len, bool plus_space, 
     return OP_OK;
 }
 
+/* tchar of RFC 9110 §5.6.2: ALPHA, DIGIT and 15 marks (alphanumerics,
+ * most of any token, are decided without the search). */
+static bool op_params_tchar(unsigned char c)
+{
+    static const char marks[] = "!#$%&'*+-.^_`|~";
+
+    if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        return true;
+    return memchr(marks, c, sizeof(marks) - 1) != NULL;
+}
+
+size_t op_params_token_span(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && op_params_tchar((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 bool op_params_is_token(const char *s, size_t len)
 {
-    static const char tchar[] = "!#$%&'*+-.^_`|~";
-
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-
-        if (!alnum && (c == '\0' || strchr(tchar, c) == NULL))
-            return false;
-    }
-    return true;
+    return len > 0 && op_params_token_span(s, len) == len;
 }
 
 static bool op_params_same_name(const op_param_t *x, const op_param_t *y)

@@ -75,4 +75,7 @@ int op_params_mark_dups(op_arena_t *a, const op_param_t *items, size_t n, bool *
 /* True when s is a non-empty HTTP token (RFC 9110 §5.6.2). */
 bool op_params_is_token(const char *s, size_t len);
 
+/* The length of the run of tchars (RFC 9110 §5.6.2) that starts s[0..len). */
+size_t op_params_token_span(const char *s, size_t len);
+
 #endif
