@@ -654,8 +654,10 @@ const op_json_t *op_json_get(const op_json_t *obj, const char *key)
 {
     if (obj == NULL || key == NULL || obj->type != OP_JSON_OBJECT)
         return NULL;
+    /* Keys hold no NUL: equal lengths, then equal bytes. */
+    size_t n = strlen(key);
     for (size_t i = 0; i < obj->u.obj.n; i++) {
-        if (strcmp(obj->u.obj.keys[i], key) == 0)
+        if (obj->u.obj.key_lens[i] == n && memcmp(obj->u.obj.keys[i], key, n) == 0)
             return obj->u.obj.vals[i];
     }
     return NULL;
