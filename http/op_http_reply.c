@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -82,6 +83,26 @@ static void op_http_reply_set(op_http_req_t *req, struct evkeyvalq *h, const cha
         op_log_error(req->id, "http: cannot set the %s header", name);
 }
 
+/* The Date of an answer (RFC 9110 §6.6.1) as an IMF-fixdate (§5.6.7),
+ * formatted once a second; evhttp, which adds it when a handler did not,
+ * formats it for every answer. The server never calls setlocale, so
+ * strftime's names are the C locale's English ones the format wants. */
+static const char *op_http_reply_date(void)
+{
+    static char text[sizeof("Sun, 06 Nov 1994 08:49:37 GMT")];
+    static time_t at = (time_t)-1;
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now != at) {
+        bool ok =
+            gmtime_r(&now, &tm) != NULL &&
+            strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm) == sizeof(text) - 1;
+        at = ok ? now : (time_t)-1;
+    }
+    return at != (time_t)-1 ? text : NULL; /* NULL: evhttp's own then */
+}
+
 /* 204 and 304 answers have no body (RFC 9110 §6.4.1). */
 static bool op_http_reply_has_body(int status)
 {
@@ -100,6 +121,9 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
     if (req->replied)
         return;
     h = evhttp_request_get_output_headers(evreq);
+    const char *date = op_http_reply_date();
+    if (date != NULL)
+        op_http_reply_set(req, h, "Date", date, true);
     op_http_reply_set(req, h, "X-Content-Type-Options", "nosniff", true);
     if (flags & OP_REPLY_NO_STORE) {
         op_http_reply_set(req, h, "Cache-Control", "no-store", true);

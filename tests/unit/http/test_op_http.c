@@ -5,6 +5,10 @@
  * control. Each request's arena gets a cleanup that counts frees, so the
  * tests check that every request is freed exactly once.
  */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -302,6 +306,13 @@ static void test_get_json_no_store(void)
     op_test_http_check_common(c, "application/json");
     OP_CHECK_STR(op_test_http_header(c, "Cache-Control"), "no-store");
     OP_CHECK_STR(op_test_http_header(c, "Pragma"), "no-cache");
+    /* RFC 9110 §6.6.1: an origin server with a clock sends Date, as an
+     * IMF-fixdate (§5.6.7), the time the answer was made. */
+    const char *date = op_test_http_header(c, "Date");
+    struct tm tm = {0};
+    const char *end = date != NULL ? strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
+    OP_CHECK(end != NULL && *end == '\0' && strlen(date) == 29);
+    OP_CHECK(end != NULL && llabs((long long)(timegm(&tm) - time(NULL))) <= 2);
     OP_CHECK_STR(c->body, "{\"hello\":\"world\"}");
     OP_CHECK_INT(calls, 1);
     op_test_http_free(c);
