@@ -300,24 +300,51 @@ static void op_http_conn_on_complete(struct evhttp_request *evreq, void *arg)
         op_timer_start(c->deadline, c->http->read_timeout_ms);
 }
 
-/* See http/op_http_int.h. Everything evhttp has not consumed when it
- * hands a request over belongs to the next request. */
-bool op_http_conn_begin(op_http_t *http, struct evhttp_request *evreq, op_http_head_t *head)
+/* Our connection under evcon, NULL when it is not one of ours. */
+static op_http_conn_t *op_http_conn_of(op_http_t *http, struct evhttp_connection *evcon)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
     struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
     int fd = bev != NULL ? bufferevent_getfd(bev) : -1;
     op_http_conn_t *c = fd >= 0 && (size_t)fd < http->nby_fd ? http->by_fd[fd] : NULL;
 
-    if (c == NULL || c->evcon != evcon)
+    return c != NULL && c->evcon == evcon ? c : NULL;
+}
+
+/* See http/op_http_int.h. Everything evhttp has not consumed when it
+ * hands a request over belongs to the next request. */
+bool op_http_conn_begin(op_http_t *http, struct evhttp_request *evreq, op_http_head_t *head)
+{
+    op_http_conn_t *c = op_http_conn_of(http, evhttp_request_get_connection(evreq));
+
+    if (c == NULL)
         return false;
     op_timer_stop(c->deadline);
     c->busy = true;
     *head = c->head;
     op_http_head_reset(&c->head);
-    op_http_conn_scan(c, bufferevent_get_input(bev), 0);
+    op_http_conn_scan(c, bufferevent_get_input(c->bev), 0);
     evhttp_request_set_on_complete_cb(evreq, op_http_conn_on_complete, c);
     return true;
+}
+
+/* See http/op_http_int.h. The output buffer is frozen at its front while
+ * the bufferevent is not writing (libevent's own write callback thaws it
+ * the same way); bufferevent_trigger runs evhttp's write callback at once,
+ * as the bufferevent defers no callbacks. */
+void op_http_conn_flush(op_http_t *http, struct evhttp_connection *evcon)
+{
+    op_http_conn_t *c = op_http_conn_of(http, evcon);
+
+    if (c == NULL)
+        return;
+    struct bufferevent *bev = c->bev;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, c->fd);
+    evbuffer_freeze(out, 1);
+    /* c may be gone after this: an answer that closes frees it */
+    if (n > 0 && evbuffer_get_length(out) == 0)
+        bufferevent_trigger(bev, EV_WRITE, 0);
 }
 
 /* ---- the listening socket --------------------------------------------- */

@@ -15,6 +15,7 @@
 
 struct evhttp;
 struct evhttp_request;
+struct evhttp_connection;
 struct evhttp_bound_socket;
 struct evconnlistener;
 
@@ -158,6 +159,19 @@ void op_http_conn_after_free(op_http_t *http);
  * our bufferevent for it); the request must then be answered with a close.
  */
 bool op_http_conn_begin(op_http_t *http, struct evhttp_request *evreq, op_http_head_t *head);
+
+/*
+ * Write the answer evhttp has just queued on evcon now, in this loop
+ * pass. libevent would add a write event and write in the next pass; when
+ * everything goes out here, evhttp hears so at once and (keep-alive) goes
+ * back to reading, which removes the write event in the same pass, so
+ * libevent's change list makes no epoll_ctl for it and no second
+ * epoll_wait is needed. What the socket does not take, and any error, is
+ * left to libevent as before. The request may complete inside this call:
+ * evhttp frees its evhttp_request and, for an answer that closes, the
+ * connection and ours with it; the caller touches neither afterwards.
+ */
+void op_http_conn_flush(op_http_t *http, struct evhttp_connection *evcon);
 
 /* ---- op_http_req.c ---------------------------------------------------- */
 

@@ -160,7 +160,10 @@ void op_http_reply_send(op_http_req_t *req, int status, const char *content_type
     op_log_access(req->id, op_http_req_method_name(req),
                   req->log_path != NULL ? req->log_path : req->path, status,
                   (unsigned long long)us);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
     evhttp_send_reply(evreq, status, op_http_reply_reason(status), NULL);
+    if (req->http != NULL)
+        op_http_conn_flush(req->http, evcon);
 }
 
 /* See http/op_http.h. Besides control bytes, the framing headers
