@@ -5,6 +5,8 @@
  * timeout), the connection cap, and accepting paused at the descriptor
  * limit (EMFILE) instead of a loop spinning on a readable socket.
  */
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "http/op_http.h"
@@ -34,9 +36,21 @@ static void h_hold(op_http_req_t *req, void *ctx)
         on_held();
 }
 
+/* An answer far larger than a socket takes at once: "\"aaa...a\"". */
+#define BIG_LEN (4 << 20)
+static char *big;
+
+static void h_big(op_http_req_t *req, void *ctx)
+{
+    OP_UNUSED(ctx);
+    calls++;
+    op_http_reply_json(req, 200, big, BIG_LEN, 0);
+}
+
 static const op_http_route_t routes[] = {
     {OP_HTTP_GET | OP_HTTP_POST, "/hello", 0, h_hello, NULL},
     {OP_HTTP_GET, "/hold", 0, h_hold, NULL},
+    {OP_HTTP_GET, "/big", 0, h_big, NULL},
 };
 
 static op_http_config_t test_config(void)
@@ -286,6 +300,33 @@ static void test_free_with_idle_keep_alive_connection(void)
     op_loop_free(loop);
 }
 
+/* An answer is written in the pass that makes it (op_http_conn_flush);
+ * one the socket cannot take at once is finished by libevent, and the
+ * keep-alive connection then serves the request pipelined behind it. */
+static void test_answer_larger_than_the_socket_takes(void)
+{
+    static const char two[] = "GET /big HTTP/1.1\r\nHost: test\r\n\r\n"
+                              "GET /hello HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    op_http_config_t cfg = test_config();
+
+    big = malloc(BIG_LEN);
+    OP_CHECK(big != NULL);
+    memset(big, 'a', BIG_LEN);
+    big[0] = big[BIG_LEN - 1] = '"';
+    start_with(&cfg);
+    op_test_http_client_t *c = op_test_http_raw(two, sizeof(two) - 1);
+    run();
+    OP_CHECK_INT(op_test_http_answers(c), 2);
+    OP_CHECK_INT(c->status, 200);
+    OP_CHECK_STR(op_test_http_header(c, "Content-Length"), "4194304");
+    OP_CHECK(c->body_len > BIG_LEN && memcmp(c->body, big, BIG_LEN) == 0);
+    OP_CHECK(c->body_len > BIG_LEN && strncmp(c->body + BIG_LEN, "HTTP/1.1 200 ", 13) == 0);
+    OP_CHECK_INT(calls, 2);
+    op_test_http_free(c);
+    free(big);
+    stop();
+}
+
 static const op_test_case_t cases[] = {
     {"trickled_head_cut_off_by_read_deadline", test_trickled_head_cut_off_by_read_deadline},
     {"trickled_body_cut_off_by_read_deadline", test_trickled_body_cut_off_by_read_deadline},
@@ -293,6 +334,7 @@ static const op_test_case_t cases[] = {
     {"connection_cap_pauses_accepting", test_connection_cap_pauses_accepting},
     {"emfile_pauses_accepting_then_resumes", test_emfile_pauses_accepting_then_resumes},
     {"free_with_idle_keep_alive_connection", test_free_with_idle_keep_alive_connection},
+    {"answer_larger_than_the_socket_takes", test_answer_larger_than_the_socket_takes},
 };
 
 OP_TEST_MAIN(cases)
