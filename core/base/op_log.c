@@ -1,10 +1,13 @@
 /*
  * core/base/op_log.c - levelled logging with request ids and redaction.
  */
+#include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,10 +19,36 @@ static int op_log_fd = 2;
 
 static const char *const op_log_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
 
+/* A write to a pipe or socket of at most PIPE_BUF bytes is not mixed with
+ * another process's writes (the workers share the fd), so a flush cuts the
+ * buffer into pieces of whole lines that fit; one line always does. */
+_Static_assert(OP_LOG_LINE_MAX <= PIPE_BUF, "a line is one atomic write");
+_Static_assert(OP_LOG_BUF_SIZE >= OP_LOG_LINE_MAX, "a line fits the buffer");
+
+/*
+ * The lines of the current loop pass, owned by the thread whose batch
+ * depth is not 0 (the loop's thread; one at a time). Any other thread, or
+ * the loop's thread outside op_loop_run, finds its depth 0, never touches
+ * the buffer and writes each line at once, as before batching.
+ */
+static struct {
+    char data[OP_LOG_BUF_SIZE];
+    size_t len;
+    size_t piece; /* the most one write(2) takes */
+} op_log_buf = {.piece = PIPE_BUF};
+
+static _Thread_local unsigned op_log_batch_depth;
+
 void op_log_init(op_log_level_t min_level, int fd)
 {
+    struct stat st;
+
     op_log_min = min_level;
     op_log_fd = fd;
+    /* files and terminals take the whole buffer in one write */
+    op_log_buf.piece = fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))
+                           ? sizeof(op_log_buf.data)
+                           : PIPE_BUF;
 }
 
 bool op_log_level_parse(const char *name, op_log_level_t *out)
@@ -190,8 +219,8 @@ size_t op_log_redact(char *out, size_t cap, const char *in, bool cut)
     return o.len;
 }
 
-/* Write the line (its newline included) with one write(2), retried only
- * on EINTR or a short write. */
+/* Write whole lines (the newline included) with one write(2), retried
+ * only on EINTR or a short write. */
 static void op_log_write(const char *w, size_t len)
 {
     while (len > 0) {
@@ -203,6 +232,64 @@ static void op_log_write(const char *w, size_t len)
         w += k;
         len -= (size_t)k;
     }
+}
+
+/* Write the buffer out and empty it: one write, or for a pipe or socket
+ * one per piece of whole lines of at most PIPE_BUF bytes. */
+static void op_log_buf_flush(void)
+{
+    size_t off = 0;
+
+    while (off < op_log_buf.len) {
+        const char *p = op_log_buf.data + off;
+        size_t n = op_log_buf.len - off;
+        if (n > op_log_buf.piece) {
+            /* every line is shorter than a piece: a newline is in it */
+            const char *nl = memrchr(p, '\n', op_log_buf.piece);
+            n = (size_t)(nl - p) + 1;
+        }
+        op_log_write(p, n);
+        off += n;
+    }
+    op_log_buf.len = 0;
+}
+
+void op_log_flush(void)
+{
+    if (op_log_batch_depth > 0)
+        op_log_buf_flush();
+}
+
+void op_log_batch_begin(void)
+{
+    op_log_batch_depth++;
+}
+
+void op_log_batch_end(void)
+{
+    assert(op_log_batch_depth > 0);
+    op_log_buf_flush();
+    op_log_batch_depth--;
+}
+
+/*
+ * One finished line: written at once outside a batch; in a batch added to
+ * the buffer (flushed first when the line does not fit, so no line is
+ * ever split between two writes), and an ERROR line goes out at once with
+ * everything before it, in the same write.
+ */
+static void op_log_emit(op_log_level_t level, const char *line, size_t len)
+{
+    if (op_log_batch_depth == 0) {
+        op_log_write(line, len);
+        return;
+    }
+    if (len > sizeof(op_log_buf.data) - op_log_buf.len)
+        op_log_buf_flush();
+    memcpy(op_log_buf.data + op_log_buf.len, line, len);
+    op_log_buf.len += len;
+    if (level >= OP_LOG_ERROR)
+        op_log_buf_flush();
 }
 
 /* The decimal digits of v, zero-padded to at least width. */
@@ -241,28 +328,70 @@ static void op_log_put_text(op_log_out_t *o, const char *s)
     }
 }
 
+/* The text of the last second formatted, up to its '.'. Per thread, like
+ * the batch depth, so that a thread outside the loop logs safely. */
+static _Thread_local struct {
+    long long sec;
+    bool valid;
+    size_t len;
+    char text[OP_LOG_TIME_MAX];
+} op_log_clock;
+
+/* Lines come many to the second: gmtime_r runs once per second, and a
+ * line copies the date and seconds and adds its milliseconds. */
+size_t op_log_time(char *out, long long sec, unsigned ms)
+{
+    if (!op_log_clock.valid || op_log_clock.sec != sec) {
+        /* the text must leave room for "mmmZ" */
+        op_log_out_t o = {op_log_clock.text, sizeof(op_log_clock.text) - 4, 0, false};
+        time_t t = (time_t)sec;
+        struct tm tm;
+
+        if (gmtime_r(&t, &tm) == NULL)
+            memset(&tm, 0, sizeof(tm));
+        op_log_put_uint(&o, (unsigned long long)tm.tm_year + 1900, 4);
+        op_log_put(&o, "-", 1);
+        op_log_put_uint(&o, (unsigned long long)tm.tm_mon + 1, 2);
+        op_log_put(&o, "-", 1);
+        op_log_put_uint(&o, (unsigned long long)tm.tm_mday, 2);
+        op_log_put(&o, "T", 1);
+        op_log_put_uint(&o, (unsigned long long)tm.tm_hour, 2);
+        op_log_put(&o, ":", 1);
+        op_log_put_uint(&o, (unsigned long long)tm.tm_min, 2);
+        op_log_put(&o, ":", 1);
+        op_log_put_uint(&o, (unsigned long long)tm.tm_sec, 2);
+        op_log_put(&o, ".", 1);
+        op_log_clock.len = o.len;
+        op_log_clock.sec = sec;
+        op_log_clock.valid = true;
+    }
+    size_t n = op_log_clock.len;
+    memcpy(out, op_log_clock.text, n);
+    ms %= 1000;
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return n;
+}
+
+/* op_log_time of now. */
+static size_t op_log_now(char *out)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return op_log_time(out, (long long)tv.tv_sec, (unsigned)(tv.tv_usec / 1000));
+}
+
 /* "2026-11-22T04:35:39.123Z INFO  [r-3f2a9c1d] " */
 static void op_log_put_prefix(op_log_out_t *o, op_log_level_t level, const char *req_id)
 {
-    struct timeval tv;
-    struct tm tm;
+    char now[OP_LOG_TIME_MAX];
 
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    op_log_put_uint(o, (unsigned long long)tm.tm_year + 1900, 4);
-    op_log_put(o, "-", 1);
-    op_log_put_uint(o, (unsigned long long)tm.tm_mon + 1, 2);
-    op_log_put(o, "-", 1);
-    op_log_put_uint(o, (unsigned long long)tm.tm_mday, 2);
-    op_log_put(o, "T", 1);
-    op_log_put_uint(o, (unsigned long long)tm.tm_hour, 2);
-    op_log_put(o, ":", 1);
-    op_log_put_uint(o, (unsigned long long)tm.tm_min, 2);
-    op_log_put(o, ":", 1);
-    op_log_put_uint(o, (unsigned long long)tm.tm_sec, 2);
-    op_log_put(o, ".", 1);
-    op_log_put_uint(o, (unsigned long long)(tv.tv_usec / 1000), 3);
-    op_log_put(o, "Z ", 2);
+    op_log_put(o, now, op_log_now(now));
+    op_log_put(o, " ", 1);
     op_log_put(o, op_log_names[level], 5);
     op_log_put(o, " [", 2);
     op_log_put_text(o, req_id != NULL ? req_id : "-");
@@ -293,7 +422,7 @@ void op_log_access(const char *req_id, const char *method, const char *path, int
     if (o.full)
         op_log_cut(&o);
     line[o.len++] = '\n';
-    op_log_write(line, o.len);
+    op_log_emit(OP_LOG_INFO, line, o.len);
 }
 
 /*
@@ -305,14 +434,10 @@ void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list
 {
     if (!op_log_enabled(level))
         return;
-    char raw[OP_LOG_LINE_MAX], line[OP_LOG_LINE_MAX];
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(raw, sizeof(raw), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%s] ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)(tv.tv_usec / 1000), op_log_names[level], req_id != NULL ? req_id : "-");
+    char raw[OP_LOG_LINE_MAX], line[OP_LOG_LINE_MAX], now[OP_LOG_TIME_MAX];
+    size_t now_len = op_log_now(now);
+    int n = snprintf(raw, sizeof(raw), "%.*s %s [%s] ", (int)now_len, now, op_log_names[level],
+                     req_id != NULL ? req_id : "-");
     if (n < 0)
         return;
     size_t off = (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
@@ -322,7 +447,7 @@ void op_log_v(op_log_level_t level, const char *req_id, const char *fmt, va_list
     bool cut = (size_t)n >= sizeof(raw) || m < 0 || (size_t)m >= sizeof(raw) - off;
     size_t len = op_log_redact(line, sizeof(line), raw, cut);
     line[len++] = '\n';
-    op_log_write(line, len);
+    op_log_emit(level, line, len);
 }
 
 void op_log(op_log_level_t level, const char *req_id, const char *fmt, ...)

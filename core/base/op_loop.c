@@ -162,9 +162,29 @@ void *op_loop_base(op_loop_t *loop)
     return loop->base;
 }
 
+/*
+ * event_base_dispatch, one pass at a time, so that the log's lines of a
+ * pass go out with one write (op_log.h) before the loop waits again:
+ * libevent 2.1 has no hook before it sleeps. EVLOOP_ONCE waits, runs the
+ * active callbacks and what they activate in turn, and returns once a
+ * pass ran some and none is left active; within one call it waits again
+ * only after a pass that ran none of ours (libevent's internal events
+ * alone, or nothing). Each call clears the break and exit flags on entry,
+ * so they are read after it returns: the loop stops on op_loop_stop
+ * (loopbreak), on loopexit, when no event is left (1) or on an error
+ * (-1), exactly when dispatch would.
+ */
 int op_loop_run(op_loop_t *loop)
 {
-    return event_base_dispatch(loop->base) < 0 ? OP_ERROR : OP_OK;
+    int rc;
+
+    op_log_batch_begin();
+    do {
+        rc = event_base_loop(loop->base, EVLOOP_ONCE);
+        op_log_flush();
+    } while (rc == 0 && !event_base_got_break(loop->base) && !event_base_got_exit(loop->base));
+    op_log_batch_end();
+    return rc < 0 ? OP_ERROR : OP_OK;
 }
 
 void op_loop_stop(op_loop_t *loop)

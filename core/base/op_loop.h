@@ -26,7 +26,9 @@ void op_loop_free(op_loop_t *loop);
 /* The struct event_base * behind the loop, for http/ and storage/. */
 void *op_loop_base(op_loop_t *loop);
 
-/* Run until op_loop_stop() or nothing is left. Returns OP_OK or OP_ERROR. */
+/* Run until op_loop_stop() or nothing is left. Returns OP_OK or OP_ERROR.
+ * The log lines of each pass of the loop are written together at its end
+ * (core/base/op_log.h, "Batching"). */
 int op_loop_run(op_loop_t *loop);
 void op_loop_stop(op_loop_t *loop);
 

@@ -11,7 +11,8 @@
  *    OP_LOG_CUT as fits, at exactly cap - 1 bytes; the copy is stable
  *    (redacting it again changes nothing);
  *  - op_log writes one line of at most OP_LOG_LINE_MAX bytes, ending in
- *    its only newline, also with a hostile request id;
+ *    its only newline, also with a hostile request id; in a batch (as in
+ *    a loop pass) nothing before the batch ends, then the same line;
  *  - OP_ERR keeps a prefix of what it was given, under OP_ERR_DESC_MAX,
  *    valid UTF-8 when the input was, also when an argument is the
  *    error's own description;
@@ -20,12 +21,14 @@
  * Any broken rule aborts.
  *
  * Input: two bytes of capacity (little endian, below 4096), one byte of
- * flags (bit 0: cut; bit 1: the text is also the request id), the text.
+ * flags (bit 0: cut; bit 1: the text is also the request id; bit 2: log
+ * in a batch), the text.
  *
  *   make build/fuzz/fuzz_log
  *   build/fuzz/fuzz_log -dict=tests/fuzz/log.dict CORPUS_COPY   (seeds: tests/fuzz/corpus/log)
  */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,14 +144,29 @@ static void fuzz_log_redaction(const char *text, size_t cap, bool cut)
     free(ref);
 }
 
+/* In a batch, nothing has reached the pipe before its end. */
+static void fuzz_log_batch_end(bool batched)
+{
+    char c;
+
+    if (!batched)
+        return;
+    if (read(fuzz_log_pipe[0], &c, 1) != -1 || errno != EAGAIN)
+        abort();
+    op_log_batch_end();
+}
+
 /* One line through op_log and back from the pipe. */
-static void fuzz_log_line(const char *text, bool text_is_id)
+static void fuzz_log_line(const char *text, bool text_is_id, bool batched)
 {
     char buf[2 * OP_LOG_LINE_MAX];
     ssize_t k;
     size_t n = 0;
 
+    if (batched)
+        op_log_batch_begin();
     op_log_warn(text_is_id ? text : "r-1", "fuzz: %s", text);
+    fuzz_log_batch_end(batched);
     while (n < sizeof(buf) && (k = read(fuzz_log_pipe[0], buf + n, sizeof(buf) - n)) > 0)
         n += (size_t)k;
     if (n == 0 || n > OP_LOG_LINE_MAX || buf[n - 1] != '\n' || memchr(buf, '\n', n) != buf + n - 1)
@@ -159,13 +177,16 @@ static void fuzz_log_line(const char *text, bool text_is_id)
 
 /* The access line with hostile text as request id or path: still one
  * line of at most OP_LOG_LINE_MAX bytes, without control bytes. */
-static void fuzz_log_access(const char *text, bool text_is_id)
+static void fuzz_log_access(const char *text, bool text_is_id, bool batched)
 {
     char buf[2 * OP_LOG_LINE_MAX];
     ssize_t k;
     size_t n = 0;
 
+    if (batched)
+        op_log_batch_begin();
     op_log_access(text_is_id ? text : "r-1", "GET", text_is_id ? "/" : text, 200, 1);
+    fuzz_log_batch_end(batched);
     while (n < sizeof(buf) && (k = read(fuzz_log_pipe[0], buf + n, sizeof(buf) - n)) > 0)
         n += (size_t)k;
     if (n == 0 || n > OP_LOG_LINE_MAX || buf[n - 1] != '\n')
@@ -228,7 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 3)
         return 0;
     size_t cap = ((size_t)data[0] | (size_t)data[1] << 8) % 4096;
-    bool cut = data[2] & 1, text_is_id = data[2] & 2;
+    bool cut = data[2] & 1, text_is_id = data[2] & 2, batched = data[2] & 4;
     char *text = malloc(size - 2);
 
     if (text == NULL)
@@ -236,8 +257,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 3, size - 3);
     text[size - 3] = '\0';
     fuzz_log_redaction(text, cap, cut);
-    fuzz_log_line(text, text_is_id);
-    fuzz_log_access(text, text_is_id);
+    fuzz_log_line(text, text_is_id, batched);
+    fuzz_log_access(text, text_is_id, batched);
     fuzz_log_err(text);
     fuzz_log_printf(text, cap);
     free(text);

@@ -4,6 +4,11 @@
  * however hostile, makes a line longer than OP_LOG_LINE_MAX or forges
  * another line.
  */
+#include <errno.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <time.h>
+
 #include "core/base/op.h"
 #include "tests/unit/op_test.h"
 
@@ -232,6 +237,237 @@ static void test_log_access_bounded(void)
     }
 }
 
+/* ---- batching ------------------------------------------------------------ */
+
+/* A socket that keeps the bounds of every write: one recv is one write. */
+static void test_log_packets(int fds[2])
+{
+    OP_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds) == 0);
+    op_log_init(OP_LOG_INFO, fds[1]);
+}
+
+/* The next write that reached fd (NUL-terminated), or NULL when none is
+ * waiting. */
+static char *test_log_packet(int fd)
+{
+    static char buf[OP_LOG_BUF_SIZE + 1];
+    ssize_t k = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+    if (k < 0) {
+        OP_CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+        return NULL;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+static void test_log_packets_close(int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+    op_log_init(OP_LOG_INFO, 2);
+}
+
+/* Outside a batch (no loop running) every line is its own write, at once;
+ * op_log_flush has nothing to do there. */
+static void test_log_unbatched_at_once(void)
+{
+    int fds[2];
+
+    test_log_packets(fds);
+    op_log_info("r-1", "one");
+    char *p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    OP_CHECK_HAS(p, "[r-1] one\n");
+    op_log_access("r-2", "GET", "/", 200, 1);
+    op_log_flush();
+    p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    OP_CHECK_HAS(p, "[r-2] http: GET / 200 0.0ms\n");
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    test_log_packets_close(fds);
+}
+
+/* In a batch nothing is written until the flush, then all the lines in
+ * one write, in order. */
+static void test_log_batch_one_write(void)
+{
+    int fds[2];
+
+    test_log_packets(fds);
+    op_log_batch_begin();
+    op_log_info("r-1", "first");
+    op_log_access("r-2", "GET", "/jwks.json", 200, 400);
+    op_log_warn("r-3", "third code=x");
+    op_log_debug("r-4", "below the level");
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    op_log_flush();
+    char *p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    char *a = strstr(p, "INFO  [r-1] first\n"), *b = strstr(p, "[r-2] http: GET /jwks.json 200"),
+         *c = strstr(p, "WARN  [r-3] third code=***\n");
+    OP_CHECK(a == p + 25 && b > a && c > b);
+    OP_CHECK(strstr(p, "r-4") == NULL);
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    op_log_flush(); /* empty: no write */
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    op_log_batch_end();
+    test_log_packets_close(fds);
+}
+
+/* An ERROR line does not wait: it goes out at once with the lines before
+ * it, in order; batch_end flushes what follows. */
+static void test_log_batch_error_at_once(void)
+{
+    int fds[2];
+
+    test_log_packets(fds);
+    op_log_batch_begin();
+    op_log_info("r-1", "a");
+    op_log_info("r-2", "b");
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    op_log_error("r-3", "c");
+    char *p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    char *a = strstr(p, "[r-1] a\n"), *b = strstr(p, "[r-2] b\n"),
+         *c = strstr(p, "ERROR [r-3] c\n");
+    OP_CHECK(a == p + 31 && b > a && c > b && strlen(c) == 14);
+    op_log_info("r-4", "d");
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    op_log_batch_end();
+    p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    OP_CHECK_HAS(p, "[r-4] d\n");
+    /* the batch is over: at once again */
+    op_log_info("r-5", "e");
+    p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    OP_CHECK_HAS(p, "[r-5] e\n");
+    test_log_packets_close(fds);
+}
+
+/* The number of whole lines in p (it ends in a newline). */
+static int test_log_count_lines(const char *p)
+{
+    int n = 0;
+
+    OP_CHECK(*p != '\0' && p[strlen(p) - 1] == '\n');
+    for (; (p = strchr(p, '\n')) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* A buffer that fills mid-pass is flushed before the line that does not
+ * fit, whole lines only; to a socket in writes of at most PIPE_BUF bytes,
+ * each of whole lines. Each line here is exactly OP_LOG_LINE_MAX bytes. */
+static void test_log_batch_full(void)
+{
+    const int fit = OP_LOG_BUF_SIZE / OP_LOG_LINE_MAX;
+    char text[OP_LOG_LINE_MAX];
+    int fds[2], lines = 0, writes = 0;
+    char *p;
+
+    memset(text, 'x', sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    test_log_packets(fds);
+    op_log_batch_begin();
+    for (int i = 0; i < fit; i++)
+        op_log_info("r-1", "%d %s", i, text);
+    OP_CHECK(test_log_packet(fds[0]) == NULL);
+    op_log_info("r-1", "%d %s", fit, text); /* does not fit: the others go */
+    while ((p = test_log_packet(fds[0])) != NULL) {
+        OP_CHECK(strlen(p) <= PIPE_BUF);
+        OP_CHECK(strncmp(p, "20", 2) == 0); /* starts a line */
+        lines += test_log_count_lines(p);
+        writes++;
+    }
+    OP_CHECK_INT(lines, fit);
+    OP_CHECK_INT(writes, fit / (PIPE_BUF / OP_LOG_LINE_MAX));
+    op_log_batch_end();
+    p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL);
+    OP_CHECK_INT(test_log_count_lines(p), 1);
+    char want[32];
+    snprintf(want, sizeof(want), "[r-1] %d xx", fit);
+    OP_CHECK_HAS(p, want);
+    test_log_packets_close(fds);
+}
+
+/* A file takes the whole buffer in one write; what it gets is every line,
+ * in order. */
+static void test_log_batch_file(void)
+{
+    char path[] = "/tmp/test_op_log_XXXXXX", buf[4096];
+    int fd = mkstemp(path);
+
+    OP_CHECK(fd >= 0);
+    unlink(path);
+    op_log_init(OP_LOG_INFO, fd);
+    op_log_batch_begin();
+    for (int i = 0; i < 40; i++)
+        op_log_info("r-1", "line %02d", i);
+    OP_CHECK_INT(lseek(fd, 0, SEEK_CUR), 0);
+    op_log_batch_end();
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    OP_CHECK(n > 0);
+    buf[n] = '\0';
+    OP_CHECK_INT(test_log_count_lines(buf), 40);
+    char *prev = buf;
+    for (int i = 0; i < 40; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "line %02d\n", i);
+        char *at = strstr(buf, want);
+        OP_CHECK(at != NULL && at >= prev);
+        prev = at;
+    }
+    close(fd);
+    op_log_init(OP_LOG_INFO, 2);
+}
+
+/* The time text as gmtime_r gives it. */
+static void test_log_time_is(long long sec, unsigned ms)
+{
+    char got[OP_LOG_TIME_MAX], want[OP_LOG_TIME_MAX];
+    time_t t = (time_t)sec;
+    struct tm tm;
+
+    OP_CHECK(gmtime_r(&t, &tm) != NULL);
+    snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    OP_CHECK_INT(op_log_time(got, sec, ms), strlen(want));
+    OP_CHECK_STR(got, want);
+}
+
+/* The cached date and seconds are those of the second asked for: across
+ * a second, a day and a year, and when the clock goes back. */
+static void test_log_time_cache(void)
+{
+    char got[OP_LOG_TIME_MAX];
+
+    OP_CHECK_INT(op_log_time(got, 1795322139, 123), 24);
+    OP_CHECK_STR(got, "2026-11-22T04:35:39.123Z");
+    OP_CHECK_INT(op_log_time(got, 1795322139, 999), 24);
+    OP_CHECK_STR(got, "2026-11-22T04:35:39.999Z");
+    OP_CHECK_INT(op_log_time(got, 1795322140, 0), 24);
+    OP_CHECK_STR(got, "2026-11-22T04:35:40.000Z");
+    OP_CHECK_INT(op_log_time(got, 1795322139, 5), 24); /* the clock stepped back */
+    OP_CHECK_STR(got, "2026-11-22T04:35:39.005Z");
+    test_log_time_is(1798761599, 999); /* 2026-12-31T23:59:59 */
+    test_log_time_is(1798761600, 0);
+    test_log_time_is(1798761600, 1);
+    test_log_time_is(1709164800, 42); /* 2024-02-29 */
+    test_log_time_is(0, 0);
+    /* a line's prefix has the same shape */
+    int fds[2];
+    test_log_packets(fds);
+    op_log_info(NULL, "x");
+    char *p = test_log_packet(fds[0]);
+    OP_CHECK(p != NULL && strlen(p) > 24);
+    OP_CHECK(p[4] == '-' && p[10] == 'T' && p[19] == '.' && p[23] == 'Z');
+    OP_CHECK_HAS(p, "Z INFO  [-] x\n");
+    test_log_packets_close(fds);
+}
+
 static const op_test_case_t cases[] = {
     {"log_redaction", test_log_redaction},
     {"log_redaction_overlapping", test_log_redaction_overlapping},
@@ -241,5 +477,11 @@ static const op_test_case_t cases[] = {
     {"log_long_fields", test_log_long_fields},
     {"log_access_line", test_log_access_line},
     {"log_access_bounded", test_log_access_bounded},
+    {"log_unbatched_at_once", test_log_unbatched_at_once},
+    {"log_batch_one_write", test_log_batch_one_write},
+    {"log_batch_error_at_once", test_log_batch_error_at_once},
+    {"log_batch_full", test_log_batch_full},
+    {"log_batch_file", test_log_batch_file},
+    {"log_time_cache", test_log_time_cache},
 };
 OP_TEST_MAIN(cases)

@@ -1,5 +1,8 @@
 /* Unit tests: core/base/op_loop.c, op_timer.c, op_call.c - defer, timers, exactly-once calls,
  * libevent's log. */
+#include <errno.h>
+#include <sys/socket.h>
+
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
@@ -199,6 +202,143 @@ static void test_libevent_log_routed_and_limited(void)
     close(fd);
 }
 
+/* ---- the log's batches ------------------------------------------------------ */
+
+/* The log goes to a socket that keeps write bounds: one recv, one write. */
+static struct {
+    int fds[2];
+    op_loop_t *loop;
+    op_timer_t *timer;
+    int passes;
+} lb;
+
+/* The next write that reached the socket, or NULL when none waits. */
+static char *log_packet(void)
+{
+    static char buf[OP_LOG_BUF_SIZE + 1];
+    ssize_t k = recv(lb.fds[0], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+    if (k < 0) {
+        OP_CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+        return NULL;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* Lines a, b, c, in that order, in one write and the only one. */
+static void log_check_write(const char *a, const char *b, const char *c)
+{
+    char *p = log_packet();
+    OP_CHECK(p != NULL);
+    if (p == NULL)
+        return;
+    char *x = strstr(p, a), *y = strstr(p, b), *z = strstr(p, c);
+    OP_CHECK(x != NULL && y > x && z > y && z[strlen(c)] == '\0');
+    OP_CHECK(log_packet() == NULL);
+}
+
+/* Pass 2 (the timer): pass 1's lines arrived together after it ended;
+ * this pass's ERROR goes out at once with the INFO line before it. */
+static void log_pass_two(void *arg)
+{
+    OP_UNUSED(arg);
+    lb.passes++;
+    log_check_write("[p-1] a\n", "[p-1] http: GET /a 200 0.1ms\n", "[p-1] c\n");
+    op_log_info("p-2", "d");
+    op_log_info("p-2", "e");
+    OP_CHECK(log_packet() == NULL);
+    op_log_error("p-2", "f");
+    log_check_write("[p-2] d\n", "[p-2] e\n", "ERROR [p-2] f\n");
+    op_log_info("p-2", "g"); /* written when the loop ends */
+}
+
+/* Pass 1: three lines from two callbacks of the same pass, none written
+ * while the pass runs. */
+static void log_pass_one_b(void *arg)
+{
+    OP_UNUSED(arg);
+    op_log_warn("p-1", "c");
+    OP_CHECK(log_packet() == NULL);
+    op_timer_start(lb.timer, 1);
+}
+
+static void log_pass_one(void *arg)
+{
+    OP_UNUSED(arg);
+    lb.passes++;
+    op_log_info("p-1", "a");
+    op_log_access("p-1", "GET", "/a", 200, 100);
+    OP_CHECK(log_packet() == NULL);
+    op_loop_defer(lb.loop, log_pass_one_b, NULL);
+}
+
+/* Inside a running loop a pass's lines are written with one write at its
+ * end; an ERROR line at once after those before it; outside the loop each
+ * line at once. */
+static void test_loop_log_one_write_per_pass(void)
+{
+    OP_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, lb.fds) == 0);
+    op_log_init(OP_LOG_INFO, lb.fds[1]);
+    lb.loop = op_loop_new();
+    lb.timer = op_timer_new(lb.loop, log_pass_two, NULL);
+    op_log_info("p-0", "before");
+    OP_CHECK_HAS(log_packet(), "[p-0] before\n");
+    op_loop_defer(lb.loop, log_pass_one, NULL);
+    OP_CHECK_INT(op_loop_run(lb.loop), OP_OK);
+    OP_CHECK_INT(lb.passes, 2);
+    char *p = log_packet();
+    OP_CHECK(p != NULL && strstr(p, "[p-2] g\n") != NULL);
+    op_log_info("p-3", "after");
+    OP_CHECK_HAS(log_packet(), "[p-3] after\n");
+    op_timer_free(lb.timer);
+    op_loop_free(lb.loop);
+    OP_CHECK(log_packet() == NULL);
+    close(lb.fds[0]);
+    close(lb.fds[1]);
+    op_log_init(OP_LOG_INFO, 2);
+}
+
+/* op_loop_run stops as event_base_dispatch did: on op_loop_stop (a timer
+ * still pending), on libevent's loopexit, and when nothing is left; a stop
+ * asked for before the run does not carry over. */
+static int stop_fired;
+static void stop_now(void *arg)
+{
+    stop_fired++;
+    op_loop_stop(arg);
+}
+
+static void exit_now(void *arg)
+{
+    stop_fired++;
+    event_base_loopexit(op_loop_base(arg), NULL);
+}
+
+static void test_loop_run_stops_as_before(void)
+{
+    op_loop_t *loop = op_loop_new();
+    op_timer_t *later = op_timer_new(loop, count_fire, NULL);
+
+    fired = 0;
+    op_timer_start(later, 20);
+    op_loop_defer(loop, stop_now, loop);
+    OP_CHECK_INT(op_loop_run(loop), OP_OK);
+    OP_CHECK_INT(stop_fired, 1);
+    OP_CHECK_INT(fired, 0);
+    OP_CHECK(op_timer_pending(later));
+    op_loop_defer(loop, exit_now, loop);
+    OP_CHECK_INT(op_loop_run(loop), OP_OK);
+    OP_CHECK_INT(stop_fired, 2);
+    OP_CHECK_INT(fired, 0);
+    op_loop_stop(loop);                     /* outside the run: forgotten */
+    OP_CHECK_INT(op_loop_run(loop), OP_OK); /* runs the timer, then nothing is left */
+    OP_CHECK_INT(fired, 1);
+    OP_CHECK(!op_timer_pending(later));
+    op_timer_free(later);
+    op_loop_free(loop);
+}
+
 static const op_test_case_t cases[] = {
     {"defer_runs_later_in_order", test_defer_runs_later_in_order},
     {"defer_from_callback", test_defer_from_callback},
@@ -209,5 +349,7 @@ static const op_test_case_t cases[] = {
     {"call_cancel", test_call_cancel},
     {"clock", test_clock},
     {"libevent_log_routed_and_limited", test_libevent_log_routed_and_limited},
+    {"loop_log_one_write_per_pass", test_loop_log_one_write_per_pass},
+    {"loop_run_stops_as_before", test_loop_run_stops_as_before},
 };
 OP_TEST_MAIN(cases)
