@@ -147,7 +147,17 @@ int op_keys_jws_verify_hs256(const char *jws, size_t len, const uint8_t *secret,
 
 /* ---- crypto helpers ---------------------------------------------------- */
 
-/* Cryptographically secure random bytes. */
+/*
+ * The helpers below are thread-safe but not async-signal-safe (OpenSSL
+ * allocates): never call them from a signal handler. A failure of
+ * OpenSSL's SHA-2 or random generator aborts the process, as running out
+ * of memory does (core/base/op_mem.h), so they return no error. Call
+ * op_keys_global_init first: OpenSSL takes its allocators only before its
+ * first allocation.
+ */
+
+/* Cryptographically secure random bytes (OpenSSL's private DRBG), fit for
+ * secrets; a forked child never repeats its parent's. */
 void op_keys_crypto_rand_bytes(void *buf, size_t n);
 /* n random bytes as base64url, NUL-terminated, in a. */
 char *op_keys_crypto_rand_token(op_arena_t *a, size_t n);
@@ -194,8 +204,8 @@ void op_keys_crypto_secret_tag(const void *secret, size_t n, char out[OP_SECRET_
 /*
  * HKDF-SHA-256 (RFC 5869, no salt) of the input key material ikm for the
  * purpose named by info: a 32-byte subkey. ikm must be a secret of 128
- * random bits or more (a key, a session id). OP_OK or OP_ERROR (the
- * OpenSSL error queue is cleared).
+ * random bits or more (a key, a session id). Always OP_OK (a failure of
+ * the hash aborts, see the crypto helpers above).
  */
 int op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
                        uint8_t out[OP_SUBKEY_LEN]);

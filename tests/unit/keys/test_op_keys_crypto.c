@@ -1,9 +1,12 @@
 /*
  * tests/unit/keys/test_op_keys_crypto.c - keys/op_keys_crypto.c: random bytes
- * and tokens, SHA-256, constant-time compare, log tags of secrets, HKDF
- * subkeys (RFC 5869), at-rest sealing of private keys (XChaCha20-Poly1305
- * with the kid as associated data).
+ * and tokens (the pool across refills, forks and threads), SHA-256 and
+ * SHA-512 (FIPS 180-4 examples), HMAC-SHA-256 (RFC 4231), constant-time
+ * compare, log tags of secrets, HKDF subkeys (RFC 5869), at-rest sealing
+ * of private keys (XChaCha20-Poly1305 with the kid as associated data).
  */
+#include <pthread.h>
+
 #include "keys/op_keys_int.h"
 #include "tests/unit/op_test.h"
 
@@ -14,6 +17,16 @@ static op_arena_t *arena(void)
     OP_CHECK(a != NULL);
     OP_CHECK_INT(op_keys_global_init(), OP_OK);
     return a;
+}
+
+/* md[0..n) is the lowercase hex string want. */
+static void check_hex(const uint8_t *md, size_t n, const char *want)
+{
+    char hex[2 * 64 + 1];
+
+    OP_CHECK(n <= 64);
+    op_hex_encode(md, n, hex);
+    OP_CHECK_STR(hex, want);
 }
 
 static void test_rand(void)
@@ -41,36 +54,213 @@ static void test_rand(void)
     op_arena_free(a);
 }
 
+/* A hundred 32-byte draws span several refills of the pool: no two are
+ * the same. Odd sizes and sizes past what the pool serves (those go to
+ * the DRBG directly) are filled too. */
+static void test_rand_pool(void)
+{
+    static uint8_t d[100][32], big[4096];
+    size_t zeros = 0;
+
+    for (size_t i = 0; i < 100; i++)
+        op_keys_crypto_rand_bytes(d[i], sizeof(d[i]));
+    for (size_t i = 0; i < 100; i++)
+        for (size_t j = i + 1; j < 100; j++)
+            OP_CHECK(memcmp(d[i], d[j], sizeof(d[i])) != 0);
+    for (size_t n = 1; n <= 300; n += 13) {
+        uint8_t x[300] = {0}, y[300] = {0};
+        op_keys_crypto_rand_bytes(x, n);
+        op_keys_crypto_rand_bytes(y, n);
+        OP_CHECK(memcmp(x, y, n) != 0 || n == 1);
+        for (size_t i = n; i < sizeof(x); i++)
+            OP_CHECK(x[i] == 0); /* nothing past n */
+    }
+    op_keys_crypto_rand_bytes(big, sizeof(big));
+    for (size_t i = 0; i < sizeof(big); i++)
+        zeros += big[i] == 0;
+    OP_CHECK(zeros < 64); /* about 16 expected */
+}
+
+/* A forked child must not serve the bytes its parent's pool still holds:
+ * with the pool filled before fork, the child's next draw and the
+ * parent's next draw differ. */
+static void test_rand_fork(void)
+{
+    uint8_t warm[32], mine[32], theirs[32];
+    int fd[2], st = 0;
+    pid_t pid;
+
+    op_keys_crypto_rand_bytes(warm, sizeof(warm));
+    OP_CHECK(pipe(fd) == 0);
+    fflush(NULL);
+    pid = fork();
+    OP_CHECK(pid >= 0);
+    if (pid == 0) {
+        op_keys_crypto_rand_bytes(theirs, sizeof(theirs));
+        _exit(write(fd[1], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs) ? 0 : 1);
+    }
+    op_keys_crypto_rand_bytes(mine, sizeof(mine));
+    OP_CHECK(read(fd[0], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs));
+    OP_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    OP_CHECK(memcmp(mine, theirs, sizeof(mine)) != 0);
+    memset(warm, 0, sizeof(warm));
+    OP_CHECK(memcmp(warm, theirs, sizeof(warm)) != 0); /* not a wiped pool */
+    close(fd[0]);
+    close(fd[1]);
+}
+
+/* What one thread computes in test_threads. */
+typedef struct {
+    uint8_t sha[32], mac[32], sub[32], rnd[32];
+    bool ok;
+} crypto_run_t;
+
+static void crypto_run(crypto_run_t *r, size_t rounds)
+{
+    static const char input[] = "tessera: the same input on two threads at once";
+    uint8_t sha[32], mac[32], sub[32];
+
+    op_keys_crypto_sha256(input, strlen(input), r->sha);
+    op_keys_crypto_hmac_sha256(input, 10, input, strlen(input), r->mac);
+    r->ok = op_keys_crypto_kdf(input, strlen(input), OP_KDF_INFO_SUB_SID, r->sub) == OP_OK;
+    for (size_t i = 0; i < rounds && r->ok; i++) {
+        op_keys_crypto_sha256(input, strlen(input), sha);
+        op_keys_crypto_hmac_sha256(input, 10, input, strlen(input), mac);
+        op_keys_crypto_kdf(input, strlen(input), OP_KDF_INFO_SUB_SID, sub);
+        op_keys_crypto_rand_bytes(r->rnd, sizeof(r->rnd));
+        r->ok = memcmp(sha, r->sha, 32) == 0 && memcmp(mac, r->mac, 32) == 0 &&
+                memcmp(sub, r->sub, 32) == 0;
+    }
+}
+
+static void *crypto_thread(void *arg)
+{
+    crypto_run(arg, 2000);
+    return NULL;
+}
+
+/* The thread that used these functions first owns their cached state;
+ * another thread, at the same time, gets the same results on state of
+ * its own, and random bytes of its own. */
+static void test_threads(void)
+{
+    crypto_run_t main_run, other;
+    pthread_t t;
+
+    crypto_run(&main_run, 1);
+    OP_CHECK(main_run.ok);
+    OP_CHECK(pthread_create(&t, NULL, crypto_thread, &other) == 0);
+    crypto_run(&main_run, 2000);
+    OP_CHECK(pthread_join(t, NULL) == 0);
+    OP_CHECK(main_run.ok && other.ok);
+    OP_CHECK(memcmp(main_run.sha, other.sha, 32) == 0);
+    OP_CHECK(memcmp(main_run.mac, other.mac, 32) == 0);
+    OP_CHECK(memcmp(main_run.sub, other.sub, 32) == 0);
+    OP_CHECK(memcmp(main_run.rnd, other.rnd, 32) != 0);
+}
+
 static void test_sha256(void)
 {
     uint8_t md[32];
     char hex[65];
 
+    /* FIPS 180-4 examples (NIST CSRC "SHA256.pdf"): one block, "abc"; two
+     * blocks, the 448-bit message; and one million 'a'. */
     op_keys_crypto_sha256_hex("abc", 3, hex);
     OP_CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    op_keys_crypto_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+    OP_CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char *million = malloc(1000000);
+    OP_CHECK(million != NULL);
+    memset(million, 'a', 1000000);
+    op_keys_crypto_sha256(million, 1000000, md);
+    check_hex(md, sizeof(md), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(million);
     op_keys_crypto_sha256_hex("", 0, hex);
     OP_CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     op_keys_crypto_sha256("abc", 3, md);
     OP_CHECK_INT(md[0], 0xba);
     OP_CHECK_INT(md[31], 0xad);
-    /* Both sides of the short-input threshold (256 bytes) give SHA-256. */
+    /* Lengths around 256 bytes (where short inputs once took another
+     * implementation) and 1000 bytes 0x00, 0x01, ... 0xe7 (mod 256)
+     * (`openssl dgst -sha256`). */
     char a[257];
     memset(a, 'a', sizeof(a));
     op_keys_crypto_sha256_hex(a, 256, hex);
     OP_CHECK_STR(hex, "02d7160d77e18c6447be80c2e355c7ed4388545271702c50253b0914c65ce5fe");
     op_keys_crypto_sha256_hex(a, 257, hex);
     OP_CHECK_STR(hex, "e8d95cc2b4bc198c54b40bd214df958afb65f5e73d2c2eafe0593cf5c635c1f0");
-    /* HMAC-SHA-256, RFC 4231 §4.3 (test case 2) and §4.7 (test case 6: a
-     * key longer than the block, hashed first). */
-    uint8_t key[131];
-    memset(key, 0xaa, sizeof(key));
+    uint8_t pattern[1000];
+    for (size_t i = 0; i < sizeof(pattern); i++)
+        pattern[i] = (uint8_t)i;
+    op_keys_crypto_sha256_hex(pattern, sizeof(pattern), hex);
+    OP_CHECK_STR(hex, "a8af099bf2e878609558dbf69d8f88f4a31040a8cf84b549a0cfa912f12ffc3f");
+}
+
+/* FIPS 180-4 examples (NIST CSRC "SHA512.pdf"): "abc" and the 896-bit
+ * two-block message; and the empty string. */
+static void test_sha512(void)
+{
+    static const char msg896[] = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
+                                 "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    uint8_t md[64];
+
+    op_keys_crypto_sha512("abc", 3, md);
+    check_hex(md, sizeof(md),
+              "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+              "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+    OP_CHECK_INT(strlen(msg896), 112);
+    op_keys_crypto_sha512(msg896, strlen(msg896), md);
+    check_hex(md, sizeof(md),
+              "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+              "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909");
+    op_keys_crypto_sha512("", 0, md);
+    check_hex(md, sizeof(md),
+              "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+              "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
+}
+
+/* HMAC-SHA-256, the test cases of RFC 4231 §4.2 to §4.8: short keys, a
+ * key of 25 bytes, data longer than a block, a truncated MAC (§4.6: the
+ * first 128 bits), and keys of 131 bytes, longer than the block, which
+ * are hashed first (§4.7, §4.8). */
+static void test_hmac(void)
+{
+    uint8_t key[131], data[50], md[32];
+
+    memset(key, 0x0b, 20);
+    op_keys_crypto_hmac_sha256(key, 20, "Hi There", 8, md);
+    check_hex(md, sizeof(md), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
     op_keys_crypto_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, md);
-    op_hex_encode(md, sizeof(md), hex);
-    OP_CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    check_hex(md, sizeof(md), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(key, 0xaa, 20);
+    memset(data, 0xdd, sizeof(data));
+    op_keys_crypto_hmac_sha256(key, 20, data, sizeof(data), md);
+    check_hex(md, sizeof(md), "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+    for (size_t i = 0; i < 25; i++)
+        key[i] = (uint8_t)(i + 1);
+    memset(data, 0xcd, sizeof(data));
+    op_keys_crypto_hmac_sha256(key, 25, data, sizeof(data), md);
+    check_hex(md, sizeof(md), "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+    memset(key, 0x0c, 20);
+    op_keys_crypto_hmac_sha256(key, 20, "Test With Truncation", 20, md);
+    check_hex(md, 16, "a3b6167473100ee06e0c796c2955552b");
+    memset(key, 0xaa, sizeof(key));
     op_keys_crypto_hmac_sha256(key, sizeof(key),
                                "Test Using Larger Than Block-Size Key - Hash Key First", 54, md);
-    op_hex_encode(md, sizeof(md), hex);
-    OP_CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    check_hex(md, sizeof(md), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    static const char msg7[] = "This is a test using a larger than block-size key and a larger "
+                               "than block-size data. The key needs to be hashed before being "
+                               "used by the HMAC algorithm.";
+    op_keys_crypto_hmac_sha256(key, sizeof(key), msg7, strlen(msg7), md);
+    check_hex(md, sizeof(md), "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+    /* A key of exactly one block is used as it is, not hashed first. */
+    uint8_t kh[32], md2[32];
+    memset(key, 0x01, 64);
+    op_keys_crypto_hmac_sha256(key, 64, "x", 1, md);
+    op_keys_crypto_sha256(key, 64, kh);
+    op_keys_crypto_hmac_sha256(kh, sizeof(kh), "x", 1, md2);
+    OP_CHECK(memcmp(md, md2, sizeof(md)) != 0);
 }
 
 static void test_ct_equal(void)
@@ -102,8 +292,11 @@ static void test_secret_tag(void)
 
 /*
  * HKDF-SHA-256: RFC 5869 Appendix A.3 (no salt, no info; the first 32
- * bytes of its OKM), then the property that matters here: one input key,
- * one subkey per label, none equal to the input.
+ * bytes of its OKM); with an info, no salt and 32 bytes of OKM, values of
+ * `openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:... -kdfopt
+ * info:... HKDF` (A.1's IKM and info; a session id and its label; an IKM
+ * and an info longer than a block); then the property that matters here:
+ * one input key, one subkey per label, none equal to the input.
  */
 static void test_kdf(void)
 {
@@ -119,6 +312,22 @@ static void test_kdf(void)
     memset(ikm, 0x0b, sizeof(ikm));
     OP_CHECK_INT(op_keys_crypto_kdf(ikm, sizeof(ikm), "", out), OP_OK);
     OP_CHECK(memcmp(out, okm, sizeof(okm)) == 0);
+    OP_CHECK_INT(
+        op_keys_crypto_kdf(ikm, sizeof(ikm), "\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9", out),
+        OP_OK);
+    check_hex(out, sizeof(out), "abbafb13f5c1bc489d4203135817956dd521b39e3bd61d1cc85cef884d1f8e2e");
+    static const char sid[] = "ZGVtby1jbGllbnQ.3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    OP_CHECK_INT(op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, out), OP_OK);
+    check_hex(out, sizeof(out), "22c53eb1c8774170ec14671cf9204d7f0b8ff340865faf609d66dd61b245b64b");
+    uint8_t long_ikm[80];
+    for (size_t i = 0; i < sizeof(long_ikm); i++)
+        long_ikm[i] = (uint8_t)(i + 1);
+    OP_CHECK_INT(op_keys_crypto_kdf(long_ikm, sizeof(long_ikm),
+                                    "tessera test label, longer than one SHA-256 block of 64 "
+                                    "bytes: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                                    out),
+                 OP_OK);
+    check_hex(out, sizeof(out), "d296c2d3960ff1401657c753cbb67a5ff0e3a9296e4a5c291a84c89257f4626a");
     for (size_t i = 0; i < sizeof(k); i++)
         k[i] = (uint8_t)(i + 1);
     OP_CHECK_INT(op_keys_crypto_kdf(k, sizeof(k), OP_KDF_INFO_JWK, jwk), OP_OK);
@@ -205,13 +414,10 @@ static void test_open_refuses(void)
 }
 
 static const op_test_case_t cases[] = {
-    {"rand", test_rand},
-    {"sha256", test_sha256},
-    {"ct_equal", test_ct_equal},
-    {"secret_tag", test_secret_tag},
-    {"kdf", test_kdf},
-    {"seal_open", test_seal_open},
-    {"open_refuses", test_open_refuses},
+    {"rand", test_rand},       {"rand_pool", test_rand_pool}, {"rand_fork", test_rand_fork},
+    {"threads", test_threads}, {"sha256", test_sha256},       {"sha512", test_sha512},
+    {"hmac", test_hmac},       {"ct_equal", test_ct_equal},   {"secret_tag", test_secret_tag},
+    {"kdf", test_kdf},         {"seal_open", test_seal_open}, {"open_refuses", test_open_refuses},
 };
 
 OP_TEST_MAIN(cases)
