@@ -10,8 +10,9 @@
  * top-level values. Numbers keep their raw text; integers that fit in
  * int64 are also available as such.
  *
- * The writer wraps yajl_gen with UTF-8 validation on; the first failure is
- * sticky and reported by op_json_w_finish.
+ * The writer appends to a buffer in its arena, in the format yajl_gen
+ * writes, and accepts only strictly valid UTF-8 without NUL in strings;
+ * the first failure is sticky and reported by op_json_w_finish.
  */
 #ifndef OP_JSON_H
 #define OP_JSON_H
@@ -119,9 +120,12 @@ void op_json_w_kint(op_json_w_t *w, const char *key, int64_t v);
 void op_json_w_kbool(op_json_w_t *w, const char *key, bool v);
 
 /*
- * Finish: *out is a NUL-terminated copy in the writer's arena, *len its
- * length (len may be NULL). Returns OP_OK, or OP_EINVAL when any earlier
- * call failed (invalid UTF-8, unbalanced nesting, key outside an object).
+ * Finish: *out is the document, NUL-terminated, in the writer's arena
+ * (borrowed, valid until the arena goes; nothing can be written after a
+ * successful finish, so it does not change), *len its length (len may be
+ * NULL). Returns OP_OK, OP_EINVAL when any earlier call failed (invalid
+ * UTF-8, unbalanced nesting, key outside an object), or OP_ETOOBIG when
+ * the output passed the arena's cap.
  */
 int op_json_w_finish(op_json_w_t *w, const char **out, size_t *len, op_err_t *err);
 

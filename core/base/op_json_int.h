@@ -1,9 +1,9 @@
 /*
- * core/base/op_json_int.h - private to core/base/op_json.c (the reader) and
- * core/base/op_json_w.c (the writer), the only files that include yajl;
- * no other file includes this header.
+ * core/base/op_json_int.h - private to core/base/op_json.c (the reader),
+ * the only file that includes yajl (the writer, core/base/op_json_w.c,
+ * writes its output itself); no other file includes this header.
  *
- * Both hand yajl an allocator over an arena (op_json_ya_t, implemented in
+ * The reader hands yajl an allocator over an arena (op_json_ya_t, implemented in
  * core/base/op_json.c): blocks come from the arena, or from malloc once the
  * arena is full, in which case failed is set and op_json_ya_release frees
  * them. The caller must check failed after every yajl call and fail the

@@ -793,6 +793,202 @@ static void test_writer_depth(void)
     expect_writer_error(w_depth_128);
 }
 
+/* How yajl_gen 2.1.0 writes byte c inside a string. */
+static const char *yajl_escape(int c, char buf[8])
+{
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\b':
+        return "\\b";
+    case '\f':
+        return "\\f";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    default:
+        snprintf(buf, 8, c < 0x20 ? "\\u00%02X" : "%c", c);
+        return buf;
+    }
+}
+
+/* Every byte below 0x20 but NUL, and the other bytes yajl_gen 2.1.0
+ * treats apart, written as it writes them: \b \f \n \r \t, the rest
+ * \u00XX in upper-case hex; '/' and DEL as they are. Alone, after and
+ * before clean runs of eight bytes and more, in a key and in a value. */
+static void test_writer_escapes(void)
+{
+    op_arena_t *a = op_arena_new(1 << 20);
+    char want[512];
+    const char *out = NULL;
+    size_t len = 0;
+
+    op_json_w_t *w = op_json_w_new(a, false);
+    op_json_w_strn(w, LIT("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0A\x0B\x0C\x0D\x0E\x0F"
+                          "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1A\x1B\x1C\x1D\x1E\x1F"
+                          "\"\\/\x7F"));
+    OP_CHECK_INT(op_json_w_finish(w, &out, &len, NULL), OP_OK);
+    OP_CHECK_STR(out, "\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007"
+                      "\\b\\t\\n\\u000B\\f\\r\\u000E\\u000F"
+                      "\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017"
+                      "\\u0018\\u0019\\u001A\\u001B\\u001C\\u001D\\u001E\\u001F"
+                      "\\\"\\\\/\x7F\"");
+    OP_CHECK_INT(len, strlen(out));
+
+    for (int c = 1; c < 0x80; c++) {
+        char s[] = "abcdefghXabcdefghij", buf[8];
+        s[8] = (char)c;
+        w = op_json_w_new(a, false);
+        op_json_w_obj_open(w);
+        op_json_w_kstr(w, s, s + 8);
+        op_json_w_key(w, s + 8 + 1 + 8);
+        op_json_w_strn(w, s + 8, 1);
+        op_json_w_obj_close(w);
+        OP_CHECK_INT(op_json_w_finish(w, &out, &len, NULL), OP_OK);
+        const char *e = yajl_escape(c, buf);
+        snprintf(want, sizeof(want), "{\"abcdefgh%sabcdefghij\":\"%sabcdefghij\",\"ij\":\"%s\"}", e,
+                 e, e);
+        OP_CHECK_STR(out, want);
+    }
+    op_arena_free(a);
+}
+
+/* The pretty layout is yajl_gen_beautify's: four spaces a level, ": "
+ * after a key, an empty container over two lines, a final newline. */
+static void test_writer_pretty_layout(void)
+{
+    op_arena_t *a = op_arena_new(1 << 20);
+    op_json_w_t *w = op_json_w_new(a, true);
+    const char *out = NULL;
+
+    op_json_w_obj_open(w);
+    op_json_w_kstr(w, "s", "v\n");
+    op_json_w_key(w, "a");
+    op_json_w_arr_open(w);
+    op_json_w_int(w, 1);
+    op_json_w_obj_open(w);
+    op_json_w_kbool(w, "t", true);
+    op_json_w_obj_close(w);
+    op_json_w_arr_open(w);
+    op_json_w_arr_close(w);
+    op_json_w_arr_close(w);
+    op_json_w_key(w, "o");
+    op_json_w_obj_open(w);
+    op_json_w_obj_close(w);
+    op_json_w_key(w, "z");
+    op_json_w_null(w);
+    op_json_w_obj_close(w);
+    OP_CHECK_INT(op_json_w_finish(w, &out, NULL, NULL), OP_OK);
+    OP_CHECK_STR(out, "{\n"
+                      "    \"s\": \"v\\n\",\n"
+                      "    \"a\": [\n"
+                      "        1,\n"
+                      "        {\n"
+                      "            \"t\": true\n"
+                      "        },\n"
+                      "        [\n"
+                      "\n"
+                      "        ]\n"
+                      "    ],\n"
+                      "    \"o\": {\n"
+                      "\n"
+                      "    },\n"
+                      "    \"z\": null\n"
+                      "}\n");
+    w = op_json_w_new(a, true);
+    op_json_w_int(w, 7);
+    OP_CHECK_INT(op_json_w_finish(w, &out, NULL, NULL), OP_OK);
+    OP_CHECK_STR(out, "7\n");
+    op_arena_free(a);
+}
+
+/* Strings around and far past the size of the first buffer, clean and
+ * escaped, in one document: the buffer grows (in place, and by copying
+ * once other allocations follow it) and keeps every byte. */
+static void test_writer_long_strings(void)
+{
+    static const size_t lens[] = {7, 8, 9, 500, 505, 509, 510, 511, 512, 513, 1023, 1024, 70000};
+    op_arena_t *a = op_arena_new(4u << 20);
+    size_t total = 1, wlen = 0;
+
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+        total += 2 * (6 * lens[k] + 3);
+    char *s = op_arena_alloc(a, 70000), *want = op_arena_alloc(a, total + 1);
+    op_json_w_t *w = op_json_w_new(a, false);
+    want[wlen++] = '[';
+    op_json_w_arr_open(w);
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        for (int esc = 0; esc <= 1; esc++) {
+            want[wlen++] = k + esc > 0 ? ',' : '"';
+            if (k + esc > 0)
+                want[wlen++] = '"';
+            for (size_t i = 0; i < lens[k]; i++) {
+                char buf[8];
+                int c = esc && i % 13 == 12 ? "\"\\\x01\n\x1f"[i % 5] : 'a' + (int)(i % 26);
+                const char *e = yajl_escape(c, buf);
+                s[i] = (char)c;
+                memcpy(want + wlen, e, strlen(e));
+                wlen += strlen(e);
+            }
+            want[wlen++] = '"';
+            op_json_w_strn(w, s, lens[k]);
+            OP_CHECK(op_arena_alloc(a, 1) != NULL); /* the buffer is no longer last */
+        }
+    }
+    want[wlen++] = ']';
+    want[wlen] = '\0';
+    op_json_w_arr_close(w);
+    const char *out = NULL;
+    size_t len = 0;
+    OP_CHECK_INT(op_json_w_finish(w, &out, &len, NULL), OP_OK);
+    OP_CHECK_INT(len, wlen);
+    OP_CHECK(memcmp(out, want, wlen + 1) == 0);
+    op_arena_free(a);
+}
+
+/* A string that is clean for a while, then invalid: the writer fails
+ * (sticky), the output keeps nothing of it, later calls change nothing. */
+static void test_writer_fails_midway(void)
+{
+    static const char *const bad[] = {
+        "0123456789abcdef0123456789\xC3",            /* truncated, at the end */
+        "0123456789abcdef01234\xE2\x82xxxxxxxxxxxx", /* truncated, inside */
+        "0123456789abcdef0123456789\xED\xA0\x80",    /* a surrogate */
+        "0123456789abcdef\\\"\n\xC0\xAF",            /* overlong, after escapes */
+        "0123456789abcdef\xC3\xA9\xF4\x90\x80\x80",  /* above U+10FFFF */
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]) + 1; k++) {
+        op_arena_t *a = op_arena_new(1 << 20);
+        op_json_w_t *w = op_json_w_new(a, k % 2 == 0);
+        const char *out = (const char *)&w;
+        size_t len = 99;
+        op_err_t err;
+
+        op_err_clear(&err);
+        op_json_w_obj_open(w);
+        op_json_w_kstr(w, "ok", "fine");
+        if (k < sizeof(bad) / sizeof(bad[0])) {
+            op_json_w_kstr(w, "bad", bad[k]);
+        } else {
+            op_json_w_key(w, "nul");
+            op_json_w_strn(w, LIT("0123456789abcdef\0"));
+        }
+        size_t used = op_arena_used(a);
+        op_json_w_kstr(w, "after", "x");
+        op_json_w_obj_close(w);
+        OP_CHECK_INT(op_arena_used(a), used);
+        OP_CHECK_INT(op_json_w_finish(w, &out, &len, &err), OP_EINVAL);
+        OP_CHECK(out == NULL && len == 0);
+        OP_CHECK_STR(err.description, "JSON writer: invalid UTF-8 or NUL in a string");
+        op_arena_free(a);
+    }
+}
+
 /* ---- memory ---------------------------------------------------------- */
 
 /* A document that makes yajl grow its buffers (a long escaped string) and
@@ -871,6 +1067,57 @@ static void test_arena_cap_write(void)
     }
     OP_CHECK(ok > 0 && toobig > 0 && nowriter > 0);
     op_arena_free(src);
+}
+
+/* A document just past the arena's cap fails with OP_ETOOBIG: every cap
+ * below the smallest that fits fails so, and the smallest is little more
+ * than the writer, its first buffer and the document with its NUL (the
+ * buffer grows to what is needed when doubling would pass the cap, and
+ * finish copies nothing). */
+static void test_arena_cap_write_exact(void)
+{
+    static const size_t lens[] = {100, 509, 510, 700, 1500, 5000, 9000};
+
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        char *s = op_malloc(lens[k]);
+        size_t fits = 0;
+        memset(s, 'x', lens[k]);
+        for (size_t cap = 256; cap < 3 * lens[k] + 2048 && fits == 0; cap++) {
+            op_arena_t *a = op_arena_new(cap);
+            op_json_w_t *w = op_json_w_new(a, false);
+            const char *out = NULL;
+            op_err_t err;
+            op_err_clear(&err);
+            if (w != NULL) {
+                op_json_w_strn(w, s, lens[k]);
+                int rc = op_json_w_finish(w, &out, NULL, &err);
+                if (rc == OP_OK) {
+                    fits = cap;
+                    OP_CHECK_INT(strlen(out), lens[k] + 2);
+                } else {
+                    OP_CHECK_INT(rc, OP_ETOOBIG);
+                    OP_CHECK(out == NULL);
+                    OP_CHECK_STR(err.description, "JSON writer: output too large for the arena");
+                }
+            }
+            op_arena_free(a);
+        }
+        /* the smallest arena that fits is the writer, the document and
+         * its NUL, rounded to the arena's alignment */
+        OP_CHECK(fits >= lens[k] + 3);
+        OP_CHECK(fits <= lens[k] + 3 + 16 + 512 + 256);
+        free(s);
+    }
+    /* A length no arena can hold fails before any byte is read. */
+    op_arena_t *a = op_arena_new(1 << 20);
+    op_json_w_t *w = op_json_w_new(a, false);
+    const char *out = NULL;
+    op_json_w_strn(w, "x", SIZE_MAX / 4);
+    OP_CHECK_INT(op_json_w_finish(w, &out, NULL, NULL), OP_ETOOBIG);
+    w = op_json_w_new(a, false);
+    op_json_w_strn(w, "x", SIZE_MAX - 2);
+    OP_CHECK_INT(op_json_w_finish(w, &out, NULL, NULL), OP_ETOOBIG);
+    op_arena_free(a);
 }
 
 /* ---- fuzz-ish -------------------------------------------------------- */
@@ -965,8 +1212,13 @@ static const op_test_case_t cases[] = {
     {"writer_rejects_keys_outside_objects", test_writer_rejects_keys_outside_objects},
     {"writer_rejects_bad_structure", test_writer_rejects_bad_structure},
     {"writer_depth", test_writer_depth},
+    {"writer_escapes", test_writer_escapes},
+    {"writer_pretty_layout", test_writer_pretty_layout},
+    {"writer_long_strings", test_writer_long_strings},
+    {"writer_fails_midway", test_writer_fails_midway},
     {"arena_cap_parse", test_arena_cap_parse},
     {"arena_cap_write", test_arena_cap_write},
+    {"arena_cap_write_exact", test_arena_cap_write_exact},
     {"random_bytes", test_random_bytes},
     {"random_mutations", test_random_mutations},
 };
