@@ -2,22 +2,20 @@
  * core/base/op_json.c - strict JSON reader (yajl_parse) and the helpers the
  * reader and the writer (core/base/op_json_w.c) share.
  *
- * yajl is included by core/op_json*.c only. The reader drives yajl_parse
- * with callbacks that build an op_json_t tree in the caller's arena and
- * enforce what yajl does not: the limits, unique keys, no NUL, strict
- * UTF-8 (yajl only checks the byte pattern, so it lets overlong forms,
- * surrogates and code points above U+10FFFF through) and paired surrogate
- * escapes (yajl turns a lone "\uD800" into '?' and "\uD800\u0041" into an
- * unrelated code point).
+ * yajl is included here only. The reader drives yajl_parse with callbacks
+ * that build an op_json_t tree in the caller's arena and enforce what yajl
+ * does not: the limits, unique keys, no NUL, strict UTF-8 (yajl only
+ * checks the byte pattern, so it lets overlong forms, surrogates and code
+ * points above U+10FFFF through) and paired surrogate escapes (yajl turns
+ * a lone "\uD800" into '?' and "\uD800\u0041" into an unrelated code
+ * point). The writer shares the UTF-8 check (op_json_utf8_valid).
  *
- * yajl's own memory comes from the arena as well (op_json_ya_*, used by the
- * writer too). yajl 2.1.0 never checks what its allocator returns, so when
- * the arena cap is reached the allocator must not return NULL: it takes
- * that block from malloc instead, records the failure and frees all such
- * blocks itself (at the end of the parse, or when the writer's arena
- * goes). The operation then fails with OP_ETOOBIG (the document, or
- * what is written, is too large for the arena); nothing crashes and
- * nothing leaks.
+ * yajl's own memory comes from the arena as well (op_json_ya_*). yajl
+ * 2.1.0 never checks what its allocator returns, so when the arena cap is
+ * reached the allocator must not return NULL: it takes that block from
+ * malloc instead, records the failure and frees all such blocks itself at
+ * the end of the parse. The parse then fails with OP_ETOOBIG (the document
+ * is too large for the arena); nothing crashes and nothing leaks.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +25,6 @@
 #include <yajl/yajl_parse.h>
 
 #include "core/base/op.h"
-#include "core/base/op_json_int.h"
 
 const op_json_limits_t op_json_default_limits = {64 * 1024, 16, 4096};
 
@@ -36,6 +33,26 @@ const op_json_limits_t op_json_default_limits = {64 * 1024, 16, 4096};
 #define OP_JSON_SCAN_MAX 16
 
 /* ---- yajl's allocator ------------------------------------------------ */
+
+/* In front of every block handed to yajl: its usable size (realloc must
+ * know how much to copy) and, for malloc fallback blocks, the chain that
+ * op_json_ya_release frees. The union keeps the payload aligned. */
+typedef union op_json_yblk {
+    struct {
+        size_t size;
+        union op_json_yblk *next; /* fallback chain; NULL in the arena */
+        bool heap;
+    } h;
+    max_align_t align;
+} op_json_yblk_t;
+
+/* The ctx of yajl_alloc_funcs. failed: the arena refused at least once. */
+typedef struct op_json_ya {
+    op_arena_t *arena;
+    op_json_yblk_t *heap;
+    bool failed;
+    yajl_alloc_funcs funcs;
+} op_json_ya_t;
 
 /*
  * yajl's malloc: from the arena, or from malloc once the arena is full (the
@@ -97,7 +114,9 @@ static void op_json_ya_free(void *ctx, void *p)
     OP_UNUSED(p);
 }
 
-void op_json_ya_init(op_json_ya_t *ya, op_arena_t *a)
+/* Point ya->funcs at the arena a (it must outlive every yajl handle made
+ * with ya->funcs). */
+static void op_json_ya_init(op_json_ya_t *ya, op_arena_t *a)
 {
     ya->arena = a;
     ya->heap = NULL;
@@ -108,11 +127,9 @@ void op_json_ya_init(op_json_ya_t *ya, op_arena_t *a)
     ya->funcs.ctx = ya;
 }
 
-/* Free the malloc fallback blocks (an op_arena_cleanup_add callback). */
-void op_json_ya_release(void *p)
+/* Free the malloc fallback blocks. Idempotent. */
+static void op_json_ya_release(op_json_ya_t *ya)
 {
-    op_json_ya_t *ya = p;
-
     while (ya->heap != NULL) {
         op_json_yblk_t *next = ya->heap->h.next;
         free(ya->heap);
