@@ -81,11 +81,15 @@ typedef struct op_store_mem {
 
 /* ---- hashing ------------------------------------------------------------ */
 
+/* The little-endian word at p: one load on a little-endian host. */
 static uint64_t op_store_mem_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
@@ -95,7 +99,7 @@ static uint64_t op_store_mem_rotl(uint64_t x, int b)
 }
 
 /* One SipRound on the state v[4]. */
-static void op_store_mem_sipround(uint64_t v[4])
+static inline void op_store_mem_sipround(uint64_t v[4])
 {
     v[0] += v[1];
     v[1] = op_store_mem_rotl(v[1], 13) ^ v[0];

@@ -385,29 +385,19 @@ static int op_json_add(op_json_ctx_t *c, op_json_t *v)
 }
 
 /*
- * Check a decoded string or key s[0..n) and copy it into the arena. Also
- * checks the escapes of its raw text, which ends just before the closing
- * quote at op_json_at(c) - 1: the opening quote is the nearest '"' before
- * it with an even number of backslashes in front (every quote inside a
- * string is escaped, and none of the bytes before a string is one).
+ * The escapes of the raw text of the string yajl just decoded, which ends
+ * just before the closing quote at op_json_at(c) - 1: the opening quote is
+ * the nearest '"' before it with an even number of backslashes in front
+ * (every quote inside a string is escaped, and none of the bytes before a
+ * string is one). Fails the parse when they are not valid.
  */
-static const char *op_json_str(op_json_ctx_t *c, const unsigned char *s, size_t n, const char *what)
+static bool op_json_raw_escapes_ok(op_json_ctx_t *c, const char *what)
 {
     size_t at = op_json_at(c), start = 0;
 
-    if (!op_json_ok(c))
-        return NULL;
-    if (memchr(s, '\0', n) != NULL) {
-        op_json_fail(c, OP_EINVAL, "NUL in a %s", what);
-        return NULL;
-    }
-    if (!op_json_utf8_valid((const char *)s, n)) {
-        op_json_fail(c, OP_EINVAL, "invalid UTF-8 in a %s", what);
-        return NULL;
-    }
     if (c->finishing || at < 2 || at > c->len || c->in[at - 1] != '"') {
         op_json_fail(c, OP_EINVAL, "malformed %s", what);
-        return NULL;
+        return false;
     }
     for (size_t i = at - 1; i > 0 && start == 0; i--) {
         size_t bs = 0;
@@ -421,8 +411,33 @@ static const char *op_json_str(op_json_ctx_t *c, const unsigned char *s, size_t 
     }
     if (start == 0 || !op_json_escapes_valid(c->in + start, at - 1 - start)) {
         op_json_fail(c, OP_EINVAL, "unpaired surrogate escape in a %s", what);
+        return false;
+    }
+    return true;
+}
+
+/* Did yajl hand over s[0..n) straight from the input? It does for a
+ * string without escapes, and decodes any other into a buffer of its own. */
+static bool op_json_in_input(const op_json_ctx_t *c, const unsigned char *s, size_t n)
+{
+    uintptr_t p = (uintptr_t)s, in = (uintptr_t)c->in;
+
+    return p >= in && p - in <= c->len && n <= c->len - (p - in);
+}
+
+/* Check a decoded string or key s[0..n) (and, when yajl decoded it, the
+ * escapes it came from) and copy it into the arena. */
+static const char *op_json_str(op_json_ctx_t *c, const unsigned char *s, size_t n, const char *what)
+{
+    if (!op_json_ok(c))
+        return NULL;
+    if (!op_json_utf8_valid((const char *)s, n)) {
+        bool nul = memchr(s, '\0', n) != NULL;
+        op_json_fail(c, OP_EINVAL, nul ? "NUL in a %s" : "invalid UTF-8 in a %s", what);
         return NULL;
     }
+    if (!op_json_in_input(c, s, n) && !op_json_raw_escapes_ok(c, what))
+        return NULL;
     const char *copy = op_arena_strndup(c->arena, (const char *)s, n);
     if (copy == NULL)
         op_json_full(c);
