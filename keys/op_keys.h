@@ -204,11 +204,11 @@ void op_keys_crypto_secret_tag(const void *secret, size_t n, char out[OP_SECRET_
 /*
  * HKDF-SHA-256 (RFC 5869, no salt) of the input key material ikm for the
  * purpose named by info: a 32-byte subkey. ikm must be a secret of 128
- * random bits or more (a key, a session id). Always OP_OK (a failure of
+ * random bits or more (a key, a session id). Does not fail (a failure of
  * the hash aborts, see the crypto helpers above).
  */
-int op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
-                       uint8_t out[OP_SUBKEY_LEN]);
+void op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
+                        uint8_t out[OP_SUBKEY_LEN]);
 
 /*
  * XChaCha20-Poly1305-IETF seal of pt under key with a random 24-byte nonce

@@ -304,8 +304,8 @@ void op_keys_crypto_secret_tag(const void *secret, size_t n, char out[OP_SECRET_
  * keys are not kept as prepared states: copying an EVP_MD_CTX in 3.0
  * allocates as much as initialising one). The PRK is wiped.
  */
-int op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
-                       uint8_t out[OP_SUBKEY_LEN])
+void op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
+                        uint8_t out[OP_SUBKEY_LEN])
 {
     static const uint8_t salt[32], one = 0x01;
     uint8_t prk[32];
@@ -316,7 +316,6 @@ int op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
     op_keys_crypto_hmac_sha256(salt, sizeof(salt), ikm, ikm_len, prk);
     op_keys_crypto_hmac(prk, sizeof(prk), d, n, 2, out);
     OPENSSL_cleanse(prk, sizeof(prk));
-    return OP_OK;
 }
 
 /* ---- at-rest encryption ------------------------------------------------- */

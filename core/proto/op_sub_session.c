@@ -27,11 +27,11 @@ char *op_sub_session_seal_id(op_arena_t *a, const char *sid, const char *sub_sid
     uint8_t key[OP_SUBKEY_LEN];
     char *nonce, *ct;
     op_err_t err;
-    int rc = op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key);
+    int rc;
 
-    if (rc == OP_OK)
-        rc = op_keys_crypto_seal(key, "", (const uint8_t *)sub_sid, strlen(sub_sid), a, &nonce, &ct,
-                                 &err);
+    op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key);
+    rc = op_keys_crypto_seal(key, "", (const uint8_t *)sub_sid, strlen(sub_sid), a, &nonce, &ct,
+                             &err);
     explicit_bzero(key, sizeof(key));
     return rc == OP_OK ? op_arena_printf(a, "%s.%s", nonce, ct) : NULL;
 }
@@ -44,9 +44,9 @@ const char *op_sub_session_open_id(op_arena_t *a, const char *sid, const char *s
     size_t len = 0;
     int rc;
 
-    if (dot == NULL || strlen(sealed) > OP_SUB_SESSION_SEALED_MAX ||
-        op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key) != OP_OK)
+    if (dot == NULL || strlen(sealed) > OP_SUB_SESSION_SEALED_MAX)
         return NULL;
+    op_keys_crypto_kdf(sid, strlen(sid), OP_KDF_INFO_SUB_SID, key);
     rc = op_keys_crypto_open(key, "", sealed, (size_t)(dot - sealed), dot + 1, strlen(dot + 1), &pt,
                              &len);
     explicit_bzero(key, sizeof(key));
