@@ -54,7 +54,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -108,7 +107,7 @@ static _Noreturn void op_keys_crypto_fatal(const char *what)
  * child's only thread (the one that forked) owns the cached state. */
 static void op_keys_crypto_forked(void)
 {
-    OPENSSL_cleanse(op_keys_crypto_st.pool, sizeof(op_keys_crypto_st.pool));
+    sodium_memzero(op_keys_crypto_st.pool, sizeof(op_keys_crypto_st.pool));
     op_keys_crypto_st.pool_left = 0;
     op_keys_crypto_st.owner = pthread_self();
 }
@@ -175,7 +174,7 @@ void op_keys_crypto_rand_bytes(void *buf, size_t n)
     op_keys_crypto_st.pool_left -= n;
     src = op_keys_crypto_st.pool + op_keys_crypto_st.pool_left;
     memcpy(buf, src, n);
-    OPENSSL_cleanse(src, n);
+    sodium_memzero(src, n);
 }
 
 /*
@@ -259,9 +258,9 @@ static void op_keys_crypto_hmac(const void *key, size_t key_len, const void *con
     p[1] = inner;
     pn[1] = sizeof(inner);
     op_keys_crypto_digest(&op_keys_crypto_st.sha256, p, pn, 2, out);
-    OPENSSL_cleanse(pad, sizeof(pad));
-    OPENSSL_cleanse(kh, sizeof(kh));
-    OPENSSL_cleanse(inner, sizeof(inner));
+    sodium_memzero(pad, sizeof(pad));
+    sodium_memzero(kh, sizeof(kh));
+    sodium_memzero(inner, sizeof(inner));
 }
 
 void op_keys_crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
@@ -315,7 +314,7 @@ void op_keys_crypto_kdf(const void *ikm, size_t ikm_len, const char *info,
     _Static_assert(OP_SUBKEY_LEN == 32, "op_keys_crypto_kdf writes one HKDF-SHA-256 block");
     op_keys_crypto_hmac_sha256(salt, sizeof(salt), ikm, ikm_len, prk);
     op_keys_crypto_hmac(prk, sizeof(prk), d, n, 2, out);
-    OPENSSL_cleanse(prk, sizeof(prk));
+    sodium_memzero(prk, sizeof(prk));
 }
 
 /* ---- at-rest encryption ------------------------------------------------- */
